@@ -1,0 +1,88 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+/// An HTTP/1.1 client for http and https URLs: certificates and host names are always
+/// verified (system store plus an optional extra CA file), SNI is sent, every request
+/// has a deadline, and connections are kept alive and reused per host.
+namespace net {
+
+namespace detail {
+struct client_impl;
+} // namespace detail
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct client_request {
+  std::string method = "GET";
+  std::string url; ///< absolute http:// or https:// URL
+  header_list headers;
+  std::string body;
+  std::chrono::milliseconds timeout{30'000}; ///< whole exchange, connect included
+};
+
+/// Why a request got no HTTP response at all.
+enum class transport_error {
+  none,
+  bad_url,  ///< not an absolute http(s) URL
+  resolve,  ///< host name did not resolve
+  connect,  ///< TCP connection refused or unreachable
+  tls,      ///< handshake failed, e.g. an untrusted certificate or a wrong host name
+  timeout,  ///< the deadline passed
+  io,       ///< connection broke mid-exchange (including a dropped connection)
+  protocol, ///< the peer's answer was not valid HTTP, or was too large
+};
+
+const char* to_string(transport_error e);
+
+struct client_response {
+  transport_error error = transport_error::none;
+  std::string error_message; ///< human-readable detail when `error != none`
+  unsigned status = 0;
+  header_list headers;
+  std::string body;
+
+  bool ok() const { return error == transport_error::none; }
+  /// The first header named `name` (case-insensitive), or "" if absent.
+  std::string_view header(std::string_view name) const;
+};
+
+struct client_options {
+  std::string ca_file;     ///< extra trusted CA (PEM), on top of the system store
+  std::size_t threads = 1; ///< I/O threads running completions
+  std::size_t max_idle_per_host = 16;
+  std::uint64_t max_response_body = 64ull * 1024 * 1024;
+};
+
+class http_client {
+public:
+  /// Throws std::runtime_error if the CA file cannot be loaded.
+  explicit http_client(client_options options = {});
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// Starts the exchange and returns at once; `done` runs exactly once, on an I/O
+  /// thread of this client, so it must not block. Exchanges still running when the
+  /// client is destroyed are abandoned without calling `done`.
+  void async_request(client_request req, std::function<void(client_response)> done);
+
+  /// Blocking convenience for tests and tools. Never call it from an I/O thread of this
+  /// client or from an actor.
+  client_response request(client_request req);
+
+  /// Connections opened so far (to observe keep-alive reuse).
+  std::uint64_t connections_opened() const;
+
+private:
+  std::unique_ptr<detail::client_impl> impl_;
+};
+
+} // namespace net

@@ -1,0 +1,302 @@
+#include "net/http_server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <atomic>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+
+namespace net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+/// What every session of one server shares.
+struct server_shared {
+  server_options options;
+  request_handler handler;
+  std::optional<ssl::context> tls;
+  std::atomic<bool> stopped{false};
+
+  response error(unsigned status, const std::string& message) const {
+    if (options.on_error) return options.on_error(status, message);
+    response res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = message + "\n";
+    return res;
+  }
+};
+
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+/// One connection: reads a request, hands it to the handler, writes the answer, repeats
+/// while the client keeps the connection alive. One request at a time per connection
+/// (a pipelined next request simply waits in the read buffer).
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+public:
+  session(tcp::socket&& socket, std::shared_ptr<server_shared> shared)
+    : stream_(make_stream(std::move(socket), *shared)), shared_(std::move(shared)) {
+  }
+
+  void run() {
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&session::on_run, this->shared_from_this()));
+  }
+
+  /// Called through the responder, on any thread: continue on this session's strand.
+  void post_response(response res) {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(),
+                                        res = std::move(res)]() mutable {
+      self->write(std::move(res));
+    });
+  }
+
+  void post_close() {
+    asio::post(stream_.get_executor(),
+               [self = this->shared_from_this()] { self->close_now(); });
+  }
+
+private:
+  static Stream make_stream(tcp::socket&& socket, server_shared& shared) {
+    if constexpr (is_tls)
+      return Stream{std::move(socket), *shared.tls};
+    else
+      return Stream{std::move(socket)};
+  }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void on_run() {
+    if constexpr (is_tls) {
+      lowest().expires_after(shared_->options.read_timeout);
+      stream_.async_handshake(
+        ssl::stream_base::server,
+        beast::bind_front_handler(&session::on_handshake, this->shared_from_this()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) return; // a client that cannot speak TLS to us: nothing to answer
+    do_read();
+  }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(shared_->options.body_limit);
+    lowest().expires_after(shared_->options.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return close_now();
+    if (ec == http::error::body_limit) {
+      keep_alive_ = false;
+      return write(shared_->error(413, "request body exceeds the limit of " +
+                                         std::to_string(shared_->options.body_limit) +
+                                         " bytes"));
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+      keep_alive_ = false;
+      return write(shared_->error(400, "malformed HTTP request: " + ec.message()));
+    }
+    if (ec) return; // timeout or socket error: the connection is gone
+    lowest().expires_never();
+    auto req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    if (shared_->stopped) return;
+    shared_->handler(std::move(req), make_responder());
+  }
+
+  responder_ptr make_responder();
+
+  void write(response res) {
+    if (shared_->stopped) return;
+    res.keep_alive(keep_alive_);
+    res.prepare_payload();
+    response_ = std::move(res);
+    lowest().expires_after(shared_->options.read_timeout);
+    http::async_write(stream_, response_,
+                      beast::bind_front_handler(&session::on_write, this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec) return;
+    if (!keep_alive_) return close_now();
+    response_ = {};
+    do_read();
+  }
+
+  void close_now() {
+    beast::error_code ignored;
+    if constexpr (is_tls) {
+      lowest().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.close();
+    }
+  }
+
+  Stream stream_;
+  std::shared_ptr<server_shared> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  response response_;
+  bool keep_alive_ = false;
+};
+
+/// The handler's way back into a session; keeps the session alive until it answers.
+template <class Stream>
+class session_responder final : public responder {
+public:
+  session_responder(std::shared_ptr<session<Stream>> s, std::shared_ptr<server_shared> shared)
+    : session_(std::move(s)), shared_(std::move(shared)) {
+  }
+
+  ~session_responder() override {
+    if (!done_.load() && !shared_->stopped)
+      send(shared_->error(500, "the request handler produced no response"));
+  }
+
+  void send(response res) override {
+    if (done_.exchange(true) || shared_->stopped) return;
+    session_->post_response(std::move(res));
+  }
+
+  void close() override {
+    if (done_.exchange(true) || shared_->stopped) return;
+    session_->post_close();
+  }
+
+private:
+  std::shared_ptr<session<Stream>> session_;
+  std::shared_ptr<server_shared> shared_;
+  std::atomic<bool> done_{false};
+};
+
+template <class Stream>
+responder_ptr session<Stream>::make_responder() {
+  return std::make_shared<session_responder<Stream>>(this->shared_from_this(), shared_);
+}
+
+} // namespace
+
+struct http_server::impl {
+  asio::io_context io;
+  std::shared_ptr<server_shared> shared = std::make_shared<server_shared>();
+  tcp::acceptor acceptor{asio::make_strand(io)};
+  std::vector<std::thread> threads;
+  bool started = false;
+
+  void do_accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec,
+                                                        tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay{true}, ec);
+        if (shared->tls)
+          std::make_shared<session<tls_stream>>(std::move(socket), shared)->run();
+        else
+          std::make_shared<session<plain_stream>>(std::move(socket), shared)->run();
+      }
+      do_accept();
+    });
+  }
+};
+
+http_server::http_server(server_options options, request_handler handler)
+  : impl_(std::make_unique<impl>()) {
+  auto& shared = *impl_->shared;
+  shared.options = std::move(options);
+  shared.handler = std::move(handler);
+  const auto& opts = shared.options;
+  if (!opts.tls_cert_file.empty() || !opts.tls_key_file.empty()) {
+    if (opts.tls_cert_file.empty() || opts.tls_key_file.empty())
+      throw std::runtime_error("TLS needs both a certificate and a key file");
+    shared.tls.emplace(ssl::context::tls_server);
+    auto& ctx = *shared.tls;
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                    ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(opts.tls_cert_file, ec);
+    if (ec)
+      throw std::runtime_error("cannot load TLS certificate " + opts.tls_cert_file + ": " +
+                               ec.message());
+    ctx.use_private_key_file(opts.tls_key_file, ssl::context::pem, ec);
+    if (ec)
+      throw std::runtime_error("cannot load TLS key " + opts.tls_key_file + ": " +
+                               ec.message());
+  }
+  beast::error_code ec;
+  tcp::resolver resolver{impl_->io};
+  auto results = resolver.resolve(opts.address, std::to_string(opts.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty())
+    throw std::runtime_error("cannot resolve listen address " + opts.address + ": " +
+                             ec.message());
+  auto endpoint = results.begin()->endpoint();
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + opts.address + ":" +
+                             std::to_string(opts.port) + ": " + ec.message());
+}
+
+http_server::~http_server() {
+  stop();
+}
+
+std::uint16_t http_server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void http_server::start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  asio::dispatch(impl_->acceptor.get_executor(), [this] { impl_->do_accept(); });
+  auto n = std::max<std::size_t>(1, impl_->shared->options.threads);
+  for (std::size_t i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+}
+
+void http_server::stop() {
+  if (impl_->shared->stopped.exchange(true)) return;
+  asio::post(impl_->acceptor.get_executor(), [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+asio::io_context& http_server::io() {
+  return impl_->io;
+}
+
+} // namespace net

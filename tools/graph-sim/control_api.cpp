@@ -1,0 +1,374 @@
+// graph-sim's control API for tests and demos, under /_sim/: apps, mailboxes, mail
+// delivery, statistics, faults, grant revocation, token expiry and the clock.
+#include "simulator.hpp"
+
+#include "mail/parse.hpp"
+#include "message_fields.hpp"
+#include "net/time_format.hpp"
+
+#include <functional>
+
+namespace graph_sim {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+/// Reads an optional field of the given JSON type; false if present with another type.
+template <class T>
+bool optional_field(const json& body, const char* name, std::optional<T>& out) {
+  auto i = body.find(name);
+  if (i == body.end() || i->is_null()) return true;
+  try {
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!i->is_boolean()) return false;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!i->is_string()) return false;
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      if (!i->is_number()) return false;
+      if (std::is_unsigned_v<T> && i->get<double>() < 0) return false;
+    } else {
+      if (!i->is_array()) return false;
+    }
+    out = i->get<T>();
+    return true;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+std::string hex_hash(const std::string& text) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string>{}(text));
+  return buf;
+}
+
+} // namespace
+
+net::response simulator::route_control(call& c) {
+  const auto& seg = c.segments;
+  auto method = c.req.method();
+  c.endpoint = "control";
+  auto bad_method = [&] {
+    return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+  };
+  if (seg.size() >= 2 && seg[1] == "apps") return control_apps(c);
+  if (seg.size() >= 2 && seg[1] == "mailboxes") {
+    if (seg.size() == 2) return control_mailboxes(c);
+    auto* mb = find_mailbox(seg[2]);
+    if (!mb) return graph_error(c, 404, "ErrorInvalidUser", "No mailbox '" + seg[2] + "'.");
+    if (seg.size() == 4 && seg[3] == "messages") {
+      if (method == http::verb::post) return control_deliver(c, *mb);
+      if (method == http::verb::get) return control_list(c, *mb);
+      return bad_method();
+    }
+  }
+  if (seg.size() >= 2 && seg[1] == "stats") return control_stats(c);
+  if (seg.size() == 2 && seg[1] == "faults") return control_faults(c);
+  if (seg.size() == 3 && seg[1] == "grants" && seg[2] == "revoke") {
+    if (method != http::verb::post) return bad_method();
+    return control_revoke(c);
+  }
+  if (seg.size() == 3 && seg[1] == "tokens" && seg[2] == "expire") {
+    if (method != http::verb::post) return bad_method();
+    auto t = now();
+    for (auto& [token, info] : access_tokens_) info.expires = std::min(info.expires, t);
+    return json_response(200, {{"expired", access_tokens_.size()}});
+  }
+  if (seg.size() >= 2 && seg[1] == "clock") {
+    if (seg.size() == 3 && seg[2] == "advance" && method == http::verb::post) {
+      json body = json::parse(c.req.body(), nullptr, false);
+      std::optional<double> seconds;
+      if (body.is_discarded() || !body.is_object() || !optional_field(body, "seconds", seconds) ||
+          !seconds || *seconds < 0)
+        return graph_error(c, 400, "BadRequest", "field 'seconds': a non-negative number is required");
+      clock_offset_ += std::chrono::duration_cast<sys_time::duration>(
+        std::chrono::duration<double>(*seconds));
+    } else if (seg.size() != 2 || method != http::verb::get) {
+      return bad_method();
+    }
+    return json_response(200, {{"now", net::format_rfc3339(now())}});
+  }
+  return graph_error(c, 404, "ResourceNotFound", "No control route " + c.path);
+}
+
+net::response simulator::control_apps(call& c) {
+  const auto& seg = c.segments;
+  auto method = c.req.method();
+  if (seg.size() == 2 && method == http::verb::get) {
+    json list = json::array();
+    for (const auto& [id, a] : apps_)
+      list.push_back({{"client_id", id},
+                      {"redirect_uris", a.redirect_uris},
+                      {"secret_expired", a.secret_expired},
+                      {"admin_consented", a.admin_consented}});
+    return json_response(200, {{"apps", list}});
+  }
+  json body = json::parse(c.req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
+  std::optional<std::string> client_id, secret;
+  std::optional<std::vector<std::string>> redirects;
+  std::optional<bool> expired;
+  if (!optional_field(body, "client_id", client_id))
+    return graph_error(c, 400, "BadRequest", "field 'client_id': expected a string");
+  if (!optional_field(body, "client_secret", secret))
+    return graph_error(c, 400, "BadRequest", "field 'client_secret': expected a string");
+  if (!optional_field(body, "redirect_uris", redirects))
+    return graph_error(c, 400, "BadRequest", "field 'redirect_uris': expected an array of strings");
+  if (!optional_field(body, "secret_expired", expired))
+    return graph_error(c, 400, "BadRequest", "field 'secret_expired': expected a boolean");
+  if (seg.size() == 2 && method == http::verb::post) {
+    auto id = client_id.value_or(new_guid());
+    if (apps_.count(id)) return graph_error(c, 409, "Conflict", "app '" + id + "' exists");
+    app a;
+    a.client_id = id;
+    a.client_secret = secret.value_or(random_token(30));
+    a.redirect_uris = redirects.value_or(std::vector<std::string>{});
+    a.secret_expired = expired.value_or(false);
+    apps_[id] = a;
+    return json_response(201, {{"client_id", id}, {"client_secret", a.client_secret}});
+  }
+  if (seg.size() == 3 && method == http::verb::patch) {
+    auto i = apps_.find(seg[2]);
+    if (i == apps_.end()) return graph_error(c, 404, "ResourceNotFound", "no app '" + seg[2] + "'");
+    if (secret) i->second.client_secret = *secret;
+    if (redirects) i->second.redirect_uris = *redirects;
+    if (expired) i->second.secret_expired = *expired;
+    return json_response(200, {{"client_id", i->first}, {"secret_expired", i->second.secret_expired}});
+  }
+  return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+}
+
+net::response simulator::control_mailboxes(call& c) {
+  if (c.req.method() == http::verb::get) {
+    json list = json::array();
+    for (const auto& [address, mb] : mailboxes_)
+      list.push_back({{"id", mb.id},
+                      {"address", mb.address},
+                      {"shared", mb.shared},
+                      {"messages", mb.messages.size()}});
+    return json_response(200, {{"mailboxes", list}});
+  }
+  if (c.req.method() != http::verb::post)
+    return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+  json body = json::parse(c.req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
+  std::optional<std::string> address, name, sign_in_as;
+  std::optional<bool> shared, deny_consent;
+  std::optional<std::vector<std::string>> delegates;
+  if (!optional_field(body, "address", address) || !address ||
+      address->find('@') == std::string::npos)
+    return graph_error(c, 400, "BadRequest", "field 'address': an e-mail address is required");
+  if (!optional_field(body, "display_name", name))
+    return graph_error(c, 400, "BadRequest", "field 'display_name': expected a string");
+  if (!optional_field(body, "shared", shared))
+    return graph_error(c, 400, "BadRequest", "field 'shared': expected a boolean");
+  if (!optional_field(body, "delegates", delegates))
+    return graph_error(c, 400, "BadRequest", "field 'delegates': expected an array of strings");
+  if (!optional_field(body, "sign_in_as", sign_in_as))
+    return graph_error(c, 400, "BadRequest", "field 'sign_in_as': expected a string");
+  if (!optional_field(body, "deny_consent", deny_consent))
+    return graph_error(c, 400, "BadRequest", "field 'deny_consent': expected a boolean");
+  auto key = net::to_lower(*address);
+  if (mailboxes_.count(key)) return graph_error(c, 409, "Conflict", "mailbox '" + key + "' exists");
+  mailbox mb;
+  mb.id = new_guid();
+  mb.address = key;
+  mb.display_name = name.value_or(key.substr(0, key.find('@')));
+  mb.shared = shared.value_or(false);
+  for (const auto& d : delegates.value_or(std::vector<std::string>{}))
+    mb.delegates.insert(net::to_lower(d));
+  mb.sign_in_as = net::to_lower(sign_in_as.value_or(""));
+  mb.deny_consent = deny_consent.value_or(false);
+  auto id = mb.id;
+  mailboxes_[key] = std::move(mb);
+  return json_response(201, {{"id", id}, {"address", key}});
+}
+
+net::response simulator::control_deliver(call& c, mailbox& mb) {
+  json body = json::parse(c.req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
+  std::optional<std::string> mime, mime_b64, received_at, folder;
+  std::optional<bool> is_read;
+  std::optional<std::vector<std::string>> categories;
+  std::optional<std::uint64_t> size;
+  if (!optional_field(body, "mime", mime) || !optional_field(body, "mime_base64", mime_b64))
+    return graph_error(c, 400, "BadRequest", "field 'mime' / 'mime_base64': expected a string");
+  if (mime_b64) {
+    auto decoded = net::base64_decode(*mime_b64);
+    if (!decoded) return graph_error(c, 400, "BadRequest", "field 'mime_base64': invalid base64");
+    mime = std::move(decoded);
+  }
+  if (!mime) return graph_error(c, 400, "BadRequest", "field 'mime': raw MIME text is required");
+  if (!optional_field(body, "received_at", received_at))
+    return graph_error(c, 400, "BadRequest", "field 'received_at': expected an RFC 3339 string");
+  std::optional<sys_time> received;
+  if (received_at && !(received = net::parse_rfc3339(*received_at)))
+    return graph_error(c, 400, "BadRequest", "field 'received_at': expected an RFC 3339 string");
+  if (!optional_field(body, "is_read", is_read))
+    return graph_error(c, 400, "BadRequest", "field 'is_read': expected a boolean");
+  if (!optional_field(body, "categories", categories))
+    return graph_error(c, 400, "BadRequest", "field 'categories': expected an array of strings");
+  if (!optional_field(body, "size", size))
+    return graph_error(c, 400, "BadRequest", "field 'size': expected a non-negative integer");
+  if (!optional_field(body, "folder", folder))
+    return graph_error(c, 400, "BadRequest", "field 'folder': expected a string");
+  message m;
+  auto seq = mb.next_message++;
+  m.id = "AAMkAG" + net::base64url_encode(mb.id.substr(0, 8) + ":" + std::to_string(seq));
+  m.folder = net::to_lower(folder.value_or("inbox"));
+  m.mime = std::make_shared<const std::string>(std::move(*mime));
+  m.parsed = std::make_shared<const mail::parse_result>(mail::parse(*m.mime));
+  const auto& pm = m.parsed->msg;
+  m.internet_message_id = m.parsed->parsed && !pm.message_id.empty()
+                            ? "<" + pm.message_id + ">"
+                            : "<" + new_guid() + "@graph-sim.local>"; // Exchange assigns one
+  auto root = !pm.references.empty() ? pm.references.front()
+              : !pm.in_reply_to.empty() ? pm.in_reply_to
+                                        : m.internet_message_id;
+  m.conversation_id = "AAQkAG" + hex_hash(root);
+  m.size = size.value_or(m.mime->size());
+  m.received = received.value_or(now());
+  m.sent = pm.date ? std::chrono::system_clock::from_time_t(*pm.date) : m.received;
+  m.modified = m.received;
+  m.is_read = is_read.value_or(false);
+  m.categories = categories.value_or(std::vector<std::string>{});
+  json out = {{"id", m.id},
+              {"internet_message_id", m.internet_message_id},
+              {"parsed", m.parsed->parsed},
+              {"clean", m.parsed->clean()},
+              {"size", m.size},
+              {"received_at", net::format_rfc3339(m.received)}};
+  mb.messages[m.id] = std::move(m);
+  return json_response(201, out);
+}
+
+net::response simulator::control_list(call&, mailbox& mb) {
+  json list = json::array();
+  for (const auto& [id, m] : mb.messages)
+    list.push_back({{"id", id},
+                    {"folder", m.folder},
+                    {"internet_message_id", m.internet_message_id},
+                    {"subject", subject_of(m)},
+                    {"categories", m.categories},
+                    {"is_read", m.is_read},
+                    {"size", m.size},
+                    {"received_at", net::format_rfc3339(m.received)}});
+  return json_response(200, {{"address", mb.address}, {"messages", list}});
+}
+
+net::response simulator::control_stats(call& c) {
+  const auto& seg = c.segments;
+  if (seg.size() == 3 && seg[2] == "reset" && c.req.method() == http::verb::post) {
+    stats_ = {};
+    downloads_.clear();
+    return json_response(200, {{"reset", true}});
+  }
+  if (seg.size() != 2 || c.req.method() != http::verb::get)
+    return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+  json requests = json::object();
+  for (const auto& [endpoint, by_status] : stats_.requests)
+    for (const auto& [status, n] : by_status) requests[endpoint][std::to_string(status)] = n;
+  auto window_s = [](const rate& r) { return r.window.count() / 1000.0; };
+  return json_response(
+    200, {{"requests", requests},
+          {"throttled", {{"concurrency", stats_.throttled_concurrency},
+                         {"request_rate", stats_.throttled_request_rate}}},
+          {"faults", {{"errors", stats_.fault_errors},
+                      {"drops", stats_.fault_drops},
+                      {"delays", stats_.fault_delays}}},
+          {"fetch_rate", {{"limit", settings_.fetch_rate.count},
+                          {"window_s", window_s(settings_.fetch_rate)},
+                          {"violations", stats_.fetch_rate_violations},
+                          {"violations_by_mailbox", stats_.fetch_rate_violations_by_mailbox}}},
+          {"downloads", stats_.downloads},
+          {"refreshes", stats_.refreshes},
+          {"superseded_refresh_uses", stats_.superseded_refresh_uses},
+          {"in_flight", in_flight_}});
+}
+
+net::response simulator::control_faults(call& c) {
+  if (c.req.method() == http::verb::delete_) {
+    faults_ = {};
+    return json_response(200, {{"faults", "cleared"}});
+  }
+  if (c.req.method() == http::verb::get)
+    return json_response(200, {{"error_rate", faults_.error_rate},
+                               {"drop_rate", faults_.drop_rate},
+                               {"latency_ms", {{"min", faults_.latency_min_ms},
+                                               {"max", faults_.latency_max_ms}}}});
+  if (c.req.method() != http::verb::put && c.req.method() != http::verb::post)
+    return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+  json body = json::parse(c.req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
+  fault_config f;
+  std::optional<std::uint64_t> seed, lat_min, lat_max;
+  std::optional<double> error_rate, drop_rate, retry_after_seconds;
+  std::optional<std::string> retry_after;
+  std::optional<std::vector<unsigned>> statuses;
+  auto rate_ok = [](const std::optional<double>& r) { return !r || (*r >= 0 && *r <= 1); };
+  if (!optional_field(body, "seed", seed))
+    return graph_error(c, 400, "BadRequest", "field 'seed': expected a non-negative integer");
+  if (!optional_field(body, "error_rate", error_rate) || !rate_ok(error_rate))
+    return graph_error(c, 400, "BadRequest", "field 'error_rate': expected a number from 0 to 1");
+  if (!optional_field(body, "drop_rate", drop_rate) || !rate_ok(drop_rate))
+    return graph_error(c, 400, "BadRequest", "field 'drop_rate': expected a number from 0 to 1");
+  if (!optional_field(body, "error_statuses", statuses) || (statuses && statuses->empty()))
+    return graph_error(c, 400, "BadRequest", "field 'error_statuses': expected a non-empty array of HTTP statuses");
+  for (auto s : statuses.value_or(std::vector<unsigned>{}))
+    if (s < 400 || s > 599)
+      return graph_error(c, 400, "BadRequest", "field 'error_statuses': statuses must be 4xx or 5xx");
+  if (!optional_field(body, "retry_after", retry_after) ||
+      (retry_after && *retry_after != "integer" && *retry_after != "decimal" && *retry_after != "missing"))
+    return graph_error(c, 400, "BadRequest", "field 'retry_after': one of integer, decimal, missing");
+  if (!optional_field(body, "retry_after_seconds", retry_after_seconds) ||
+      (retry_after_seconds && *retry_after_seconds < 0))
+    return graph_error(c, 400, "BadRequest", "field 'retry_after_seconds': expected a non-negative number");
+  if (auto i = body.find("latency_ms"); i != body.end()) {
+    if (!i->is_object() || !optional_field(*i, "min", lat_min) || !optional_field(*i, "max", lat_max))
+      return graph_error(c, 400, "BadRequest", "field 'latency_ms': expected {\"min\":ms,\"max\":ms}");
+  }
+  f.seed = seed.value_or(1);
+  f.error_rate = error_rate.value_or(0);
+  f.drop_rate = drop_rate.value_or(0);
+  if (statuses) f.error_statuses = *statuses;
+  f.retry_after = retry_after.value_or("integer");
+  f.retry_after_seconds = retry_after_seconds.value_or(1);
+  f.latency_min_ms = lat_min.value_or(0);
+  f.latency_max_ms = std::max(lat_max.value_or(0), f.latency_min_ms);
+  faults_ = f;
+  fault_random_.seed(f.seed);
+  return json_response(200, {{"faults", "set"}, {"seed", f.seed}});
+}
+
+net::response simulator::control_revoke(call& c) {
+  json body = json::parse(c.req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
+  std::optional<std::string> user, client_id, error;
+  std::optional<int> code;
+  if (!optional_field(body, "user", user) || !user)
+    return graph_error(c, 400, "BadRequest", "field 'user': the signed-in user's address is required");
+  if (!optional_field(body, "client_id", client_id))
+    return graph_error(c, 400, "BadRequest", "field 'client_id': expected a string");
+  if (!optional_field(body, "aadsts", code) || (code && *code <= 0))
+    return graph_error(c, 400, "BadRequest", "field 'aadsts': expected a positive AADSTS code");
+  if (!optional_field(body, "error", error))
+    return graph_error(c, 400, "BadRequest", "field 'error': expected an OAuth error string");
+  int n = 0;
+  auto who = net::to_lower(*user);
+  for (auto& [id, g] : grants_) {
+    if (g.user != who || (client_id && g.client_id != *client_id)) continue;
+    g.revoked_code = code.value_or(70008);
+    g.revoked_error = error.value_or("invalid_grant");
+    ++n;
+  }
+  return json_response(200, {{"revoked", n}});
+}
+
+} // namespace graph_sim

@@ -1,0 +1,308 @@
+// graph-sim's Graph v1.0 mail API: list (filter, orderby, select, paging), get, $value,
+// attachments, PATCH of categories/isRead, DELETE.
+#include "simulator.hpp"
+
+#include "message_fields.hpp"
+#include "net/time_format.hpp"
+#include "odata.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace graph_sim {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* well_known_folders[] = {"inbox",       "sentitems", "drafts",
+                                              "deleteditems", "junkemail", "archive",
+                                              "outbox"};
+
+bool valid_message_id(const std::string& id) {
+  if (id.size() < 8 || id.rfind("AAMk", 0) != 0) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '=';
+  });
+}
+
+std::optional<long long> parse_int(const std::string& text) {
+  long long v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+/// Accepts exactly the PidTagMessageSize expansion Graph documents.
+bool is_size_expand(std::string text) {
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  return net::iequals(text, "singleValueExtendedProperties($filter=ideq'Integer0x0E08')") ||
+         net::iequals(text, "singleValueExtendedProperties($filter=ideq'Integer0xe08')");
+}
+
+bool prefers_text(const net::request& req) {
+  auto prefer = std::string{req["Prefer"]};
+  return prefer.find("outlook.body-content-type=\"text\"") != std::string::npos ||
+         prefer.find("outlook.body-content-type='text'") != std::string::npos;
+}
+
+} // namespace
+
+void simulator::count_download(mailbox& mb, const std::string& message_id) {
+  ++stats_.downloads;
+  auto& log = downloads_[mb.id];
+  auto t = std::chrono::steady_clock::now();
+  while (!log.entries.empty() && t - log.entries.front().first >= settings_.fetch_rate.window) {
+    auto& old = log.entries.front().second;
+    if (--log.distinct[old] == 0) log.distinct.erase(old);
+    log.entries.pop_front();
+  }
+  log.entries.emplace_back(t, message_id);
+  if (log.distinct[message_id]++ == 0 && log.distinct.size() > settings_.fetch_rate.count) {
+    ++stats_.fetch_rate_violations;
+    ++stats_.fetch_rate_violations_by_mailbox[mb.address];
+  }
+}
+
+net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
+                                    const std::vector<std::string>& rest) {
+  auto method = c.req.method();
+  auto not_allowed = [&] {
+    return graph_error(c, 405, "Request_BadRequest",
+                       "The HTTP method '" + std::string{c.req.method_string()} +
+                         "' is not supported for this resource.");
+  };
+  // Find the messages collection and what follows it.
+  std::size_t at = 0;
+  std::string folder; // empty: every folder
+  if (rest.size() >= 3 && rest[0] == "mailFolders" && rest[2] == "messages") {
+    folder = net::to_lower(rest[1]);
+    bool known = std::any_of(std::begin(well_known_folders), std::end(well_known_folders),
+                             [&](const char* f) { return folder == f; });
+    if (!known)
+      return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
+    at = 3;
+  } else if (!rest.empty() && rest[0] == "messages") {
+    at = 1;
+  } else {
+    c.endpoint = "unknown";
+    return graph_error(c, 404, "ResourceNotFound",
+                       "Resource not found for the segment '" +
+                         (rest.empty() ? std::string{} : rest[0]) + "'.");
+  }
+  if (rest.size() == at) {
+    c.endpoint = "list_messages";
+    if (method != http::verb::get) return not_allowed();
+    return list_messages(c, mb, folder);
+  }
+  const auto& id = rest[at];
+  c.endpoint = "message";
+  if (!valid_message_id(id)) return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
+  auto mi = mb.messages.find(id);
+  if (mi == mb.messages.end() || (!folder.empty() && mi->second.folder != folder))
+    return graph_error(c, 404, "ErrorItemNotFound",
+                       "The specified object was not found in the store.");
+  auto& m = mi->second;
+  auto tail = std::vector<std::string>(rest.begin() + static_cast<long>(at) + 1, rest.end());
+  if (tail.empty()) {
+    if (method == http::verb::get) {
+      c.endpoint = "get_message";
+      return get_message(c, mb, m);
+    }
+    if (method == http::verb::patch) {
+      c.endpoint = "patch_message";
+      return patch_message(c, mb, m);
+    }
+    if (method == http::verb::delete_) {
+      c.endpoint = "delete_message";
+      return delete_message(c, mb, id);
+    }
+    return not_allowed();
+  }
+  if (tail.size() == 1 && tail[0] == "$value") {
+    c.endpoint = "get_message_value";
+    if (method != http::verb::get) return not_allowed();
+    count_download(mb, m.id);
+    net::response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = *m.mime;
+    return res;
+  }
+  if (!tail.empty() && tail[0] == "attachments" && tail.size() <= 2) {
+    c.endpoint = tail.size() == 1 ? "list_attachments" : "get_attachment";
+    if (method != http::verb::get) return not_allowed();
+    auto list = render_attachments(m);
+    count_download(mb, m.id);
+    if (tail.size() == 1)
+      return json_response(200, {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#users('" +
+                                                      mb.address + "')/messages('" + m.id +
+                                                      "')/attachments"},
+                                 {"value", list}});
+    for (auto& a : list)
+      if (a["id"] == tail[1]) return json_response(200, a);
+    return graph_error(c, 404, "ErrorItemNotFound",
+                       "The specified object was not found in the store.");
+  }
+  c.endpoint = "unknown";
+  return graph_error(c, 404, "ResourceNotFound",
+                     "Resource not found for the segment '" + tail[0] + "'.");
+}
+
+net::response simulator::list_messages(call& c, mailbox& mb, const std::string& folder) {
+  std::size_t top = 10, skip = 0;
+  std::optional<odata::filter> filter;
+  std::vector<odata::order_key> order;
+  std::optional<std::vector<std::string>> select;
+  bool expand_size = false;
+  std::string error;
+  for (const auto& [name, value] : c.query) {
+    if (name == "$top") {
+      auto v = parse_int(value);
+      if (!v || *v < 1 || *v > 1000)
+        return graph_error(c, 400, "ErrorInvalidUrlQuery",
+                           "The value of $top must be an integer from 1 to 1000, got '" + value + "'.");
+      top = static_cast<std::size_t>(*v);
+    } else if (name == "$skip") {
+      auto v = parse_int(value);
+      if (!v || *v < 0)
+        return graph_error(c, 400, "ErrorInvalidUrlQuery", "Invalid $skip value '" + value + "'.");
+      skip = static_cast<std::size_t>(*v);
+    } else if (name == "$filter") {
+      filter = odata::parse_filter(value, error);
+      if (!filter) return graph_error(c, 400, "BadRequest", "Invalid filter clause: " + error);
+    } else if (name == "$orderby") {
+      auto parsed = odata::parse_orderby(value, error);
+      if (!parsed) return graph_error(c, 400, "BadRequest", error);
+      order = std::move(*parsed);
+    } else if (name == "$select") {
+      select = odata::parse_select(value, error);
+      if (!select) return graph_error(c, 400, "BadRequest", error);
+    } else if (name == "$expand") {
+      if (!is_size_expand(value))
+        return graph_error(c, 400, "BadRequest",
+                           "Parsing OData Select and Expand failed: graph-sim only expands "
+                           "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
+      expand_size = true;
+    } else if (!name.empty() && name[0] == '$') {
+      return graph_error(c, 400, "BadRequest",
+                         "Query option '" + name + "' is not supported by graph-sim.");
+    }
+  }
+  if (odata::is_inefficient(filter, order))
+    return graph_error(c, 400, "InefficientFilter",
+                       "The restriction or sort order is too complex for this operation.");
+  std::vector<const message*> hits;
+  for (const auto& [id, m] : mb.messages)
+    if ((folder.empty() || m.folder == folder) && (!filter || odata::matches(*filter, m)))
+      hits.push_back(&m);
+  std::sort(hits.begin(), hits.end(),
+            [&](const message* a, const message* b) { return odata::less(*a, *b, order); });
+  render_options opts;
+  opts.select = select ? &*select : nullptr;
+  opts.text_body = prefers_text(c.req);
+  opts.expand_size = expand_size;
+  json value = json::array();
+  for (std::size_t i = skip; i < hits.size() && i < skip + top; ++i)
+    value.push_back(render_message(*hits[i], mb.id, opts));
+  json body = {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#users('" +
+                                    mb.address + "')/" +
+                                    (folder.empty() ? "" : "mailFolders('" + folder + "')/") +
+                                    "messages"},
+               {"value", std::move(value)}};
+  if (skip + top < hits.size()) {
+    net::params next;
+    for (const auto& [name, v] : c.query)
+      if (name != "$skip") next.emplace_back(name, v);
+    next.emplace_back("$skip", std::to_string(skip + top));
+    body["@odata.nextLink"] = settings_.scheme + "://" + std::string{c.req[http::field::host]} +
+                              c.path + "?" + net::encode_query(next);
+  }
+  auto res = json_response(200, body);
+  if (opts.text_body) res.set("Preference-Applied", "outlook.body-content-type=\"text\"");
+  return res;
+}
+
+net::response simulator::get_message(call& c, mailbox& mb, message& m) {
+  std::optional<std::vector<std::string>> select;
+  bool expand_size = false;
+  std::string error;
+  for (const auto& [name, value] : c.query) {
+    if (name == "$select") {
+      select = odata::parse_select(value, error);
+      if (!select) return graph_error(c, 400, "BadRequest", error);
+    } else if (name == "$expand") {
+      if (!is_size_expand(value))
+        return graph_error(c, 400, "BadRequest",
+                           "Parsing OData Select and Expand failed: graph-sim only expands "
+                           "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
+      expand_size = true;
+    } else if (!name.empty() && name[0] == '$') {
+      return graph_error(c, 400, "BadRequest",
+                         "Query option '" + name + "' is not supported by graph-sim.");
+    }
+  }
+  bool with_body = !select || std::any_of(select->begin(), select->end(), [](const std::string& s) {
+    return s == "body" || s == "uniqueBody";
+  });
+  if (with_body) count_download(mb, m.id);
+  render_options opts;
+  opts.select = select ? &*select : nullptr;
+  opts.text_body = prefers_text(c.req);
+  opts.expand_size = expand_size;
+  auto body = render_message(m, mb.id, opts);
+  body["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
+                           "')/messages/$entity";
+  auto res = json_response(200, body);
+  if (opts.text_body) res.set("Preference-Applied", "outlook.body-content-type=\"text\"");
+  return res;
+}
+
+net::response simulator::patch_message(call& c, mailbox& mb, message& m) {
+  json patch = json::parse(c.req.body(), nullptr, false);
+  if (patch.is_discarded() || !patch.is_object())
+    return graph_error(c, 400, "BadRequest",
+                       "Unable to read JSON request payload. Please ensure Content-Type header "
+                       "is set and payload is of valid JSON format.");
+  std::optional<std::vector<std::string>> categories;
+  std::optional<bool> is_read;
+  for (auto& [key, value] : patch.items()) {
+    if (key.rfind("@odata", 0) == 0) continue;
+    if (key == "categories") {
+      if (!value.is_array())
+        return graph_error(c, 400, "BadRequest", "Invalid value for property 'categories': expected an array of strings.");
+      std::vector<std::string> list;
+      for (const auto& item : value) {
+        if (!item.is_string() || item.get<std::string>().empty())
+          return graph_error(c, 400, "BadRequest", "Invalid value for property 'categories': expected non-empty strings.");
+        list.push_back(item.get<std::string>());
+      }
+      categories = std::move(list);
+    } else if (key == "isRead") {
+      if (!value.is_boolean())
+        return graph_error(c, 400, "BadRequest", "Invalid value for property 'isRead': expected a boolean.");
+      is_read = value.get<bool>();
+    } else {
+      return graph_error(c, 400, "ErrorInvalidProperty",
+                         "Property '" + key + "' cannot be updated by graph-sim: only "
+                         "'categories' and 'isRead' are writable.");
+    }
+  }
+  if (categories) m.categories = std::move(*categories);
+  if (is_read) m.is_read = *is_read;
+  ++m.change;
+  m.modified = now();
+  render_options opts;
+  auto body = render_message(m, mb.id, opts);
+  body["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
+                           "')/messages/$entity";
+  return json_response(200, body);
+}
+
+net::response simulator::delete_message(call&, mailbox& mb, const std::string& id) {
+  mb.messages.erase(id);
+  net::response res{http::status::no_content, 11};
+  return res;
+}
+
+} // namespace graph_sim

@@ -1,0 +1,159 @@
+#pragma once
+
+#include "mail/message.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+/// graph-sim's in-memory world: registered apps, mailboxes with their messages, grants
+/// and tokens, limits, faults and counters. Guarded by `world::mutex`.
+namespace graph_sim {
+
+using sys_time = std::chrono::system_clock::time_point;
+
+/// An Azure app registration.
+struct app {
+  std::string client_id;
+  std::string client_secret;
+  std::vector<std::string> redirect_uris; ///< empty: any http loopback URI is accepted
+  bool secret_expired = false;            ///< AADSTS7000222 on every token request
+  bool admin_consented = false;           ///< app-only (client credentials) access
+};
+
+/// One message in a mailbox folder.
+struct message {
+  std::string id;
+  std::string folder = "inbox";
+  std::string internet_message_id; ///< with angle brackets, as Graph shows it
+  std::string conversation_id;
+  std::shared_ptr<const std::string> mime; ///< raw RFC 822 text
+  std::shared_ptr<const mail::parse_result> parsed;
+  std::uint64_t size = 0; ///< PidTagMessageSize: claimed size or the MIME size
+  sys_time received;
+  sys_time sent;
+  sys_time modified;
+  bool is_read = false;
+  std::vector<std::string> categories;
+  std::uint64_t change = 1; ///< bumps on every change (changeKey, @odata.etag)
+};
+
+/// A user or shared mailbox.
+struct mailbox {
+  std::string id; ///< GUID form
+  std::string address; ///< lower case
+  std::string display_name;
+  bool shared = false;
+  std::set<std::string> delegates; ///< lower-case users who may open this mailbox
+  std::string sign_in_as;          ///< for a shared mailbox: who signs in when it is the login_hint
+  bool deny_consent = false;       ///< the signed-in user refuses consent
+  std::uint64_t next_message = 1;
+  std::map<std::string, message> messages; ///< by id
+};
+
+/// A consent given by a user to an app: what refresh tokens stand for.
+struct grant {
+  std::string id;
+  std::string client_id;
+  std::string user; ///< lower-case address of the signed-in user
+  std::set<std::string> scopes; ///< short names, e.g. "Mail.ReadWrite.Shared", "offline_access"
+  int revoked_code = 0;         ///< AADSTS code refresh requests fail with; 0 = active
+  std::string revoked_error;    ///< OAuth error for that failure
+  std::string latest_refresh_token; ///< the newest one issued (rotation)
+};
+
+struct refresh_token {
+  std::string grant_id;
+  sys_time issued;
+  sys_time expires;
+};
+
+struct access_token {
+  std::string client_id;
+  std::string user; ///< empty for app-only tokens
+  std::set<std::string> scopes;
+  bool app_only = false;
+  sys_time expires;
+};
+
+struct auth_code {
+  std::string client_id;
+  std::string redirect_uri;
+  std::string user;
+  std::set<std::string> scopes;
+  std::string code_challenge;
+  sys_time expires;
+  bool redeemed = false;
+};
+
+/// A rate limit: `count` per `window`.
+struct rate {
+  std::uint64_t count = 0;
+  std::chrono::milliseconds window{0};
+};
+
+/// Seeded, reproducible fault injection for the Graph API (not the control API).
+struct fault_config {
+  std::uint64_t seed = 1;
+  double error_rate = 0;                 ///< share of requests answered with an error
+  std::vector<unsigned> error_statuses{503};
+  std::string retry_after = "integer";   ///< "integer", "decimal" or "missing"
+  double retry_after_seconds = 1;
+  double drop_rate = 0;                  ///< share of connections closed without answer
+  std::uint64_t latency_min_ms = 0;
+  std::uint64_t latency_max_ms = 0;
+};
+
+/// Counters the control API reports.
+struct stats {
+  /// endpoint -> status -> count
+  std::map<std::string, std::map<unsigned, std::uint64_t>> requests;
+  std::uint64_t throttled_concurrency = 0;
+  std::uint64_t throttled_request_rate = 0;
+  std::uint64_t fault_errors = 0;
+  std::uint64_t fault_drops = 0;
+  std::uint64_t fault_delays = 0;
+  std::uint64_t fetch_rate_violations = 0;
+  std::map<std::string, std::uint64_t> fetch_rate_violations_by_mailbox;
+  std::uint64_t refreshes = 0;
+  std::uint64_t superseded_refresh_uses = 0;
+  std::uint64_t downloads = 0;
+};
+
+/// Per (app, mailbox) accounting for Exchange's limits.
+struct usage {
+  unsigned in_flight = 0;
+  std::deque<std::chrono::steady_clock::time_point> recent_requests;
+};
+
+/// Per mailbox record of downloads, for the connector's fetch-rate rule.
+struct download_log {
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> entries;
+  std::unordered_map<std::string, unsigned> distinct; ///< message id -> entries in window
+};
+
+/// Options fixed at start.
+struct settings {
+  std::string scheme = "https"; ///< how clients reach graph-sim, for @odata.nextLink
+  std::string tenant_id = "9188040d-6c67-4c5b-b112-36a304b66dad";
+  std::chrono::seconds token_ttl{3599};
+  std::chrono::seconds code_ttl{600};
+  std::chrono::hours refresh_ttl{24 * 90};
+  bool strict_rotation = false; ///< refuse a refresh token once a newer one was issued
+  unsigned mailbox_concurrency = 4;
+  rate request_rate{10'000, std::chrono::minutes(10)};
+  rate fetch_rate{25, std::chrono::seconds(60)};
+  rate send_rate{10, std::chrono::seconds(60)};
+  rate send_bytes{52'428'800, std::chrono::seconds(300)};
+  rate send_recipients{10'000, std::chrono::hours(24)};
+};
+
+} // namespace graph_sim

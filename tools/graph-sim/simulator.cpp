@@ -1,0 +1,316 @@
+#include "simulator.hpp"
+
+#include "net/time_format.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <charconv>
+#include <cstdio>
+
+namespace graph_sim {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+std::optional<rate> parse_rate(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::uint64_t count = 0;
+  auto n = text.substr(0, slash);
+  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), count);
+  if (ec != std::errc{} || end != n.data() + n.size() || count == 0) return std::nullopt;
+  std::string secs{text.substr(slash + 1)};
+  char* stop = nullptr;
+  double seconds = std::strtod(secs.c_str(), &stop);
+  if (secs.empty() || *stop != '\0' || !(seconds > 0)) return std::nullopt;
+  return rate{count, std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000))};
+}
+
+simulator::simulator(settings s)
+  : settings_(std::move(s)), random_(std::random_device{}()), fault_random_(1) {
+}
+
+sys_time simulator::now() const {
+  return std::chrono::system_clock::now() + clock_offset_;
+}
+
+std::string simulator::random_token(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  for (auto& c : raw) c = static_cast<char>(random_() & 0xFF);
+  return net::base64url_encode(raw);
+}
+
+std::string simulator::new_guid() {
+  char buf[40];
+  auto a = random_(), b = random_();
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", unsigned(a >> 32),
+                unsigned((a >> 16) & 0xFFFF), unsigned(a & 0xFFF),
+                unsigned(0x8000 | ((b >> 48) & 0x3FFF)),
+                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+mailbox* simulator::find_mailbox(const std::string& id_or_address) {
+  auto i = mailboxes_.find(net::to_lower(id_or_address));
+  if (i != mailboxes_.end()) return &i->second;
+  for (auto& [address, mb] : mailboxes_)
+    if (net::iequals(mb.id, id_or_address)) return &mb;
+  return nullptr;
+}
+
+bool simulator::may_open(const access_token& t, const mailbox& mb, bool write) const {
+  auto has = [&](const char* scope) { return t.scopes.count(scope) > 0; };
+  if (t.app_only) return write ? has("Mail.ReadWrite") : (has("Mail.Read") || has("Mail.ReadWrite"));
+  if (t.user == mb.address && !mb.shared) {
+    if (write) return has("Mail.ReadWrite") || has("Mail.ReadWrite.Shared");
+    return has("Mail.Read") || has("Mail.ReadWrite") || has("Mail.Read.Shared") ||
+           has("Mail.ReadWrite.Shared");
+  }
+  if (!mb.delegates.count(t.user)) return false;
+  return write ? has("Mail.ReadWrite.Shared")
+               : (has("Mail.Read.Shared") || has("Mail.ReadWrite.Shared"));
+}
+
+net::response simulator::json_response(unsigned status, const json& body) {
+  net::response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return res;
+}
+
+net::response simulator::graph_error(const call& c, unsigned status, const std::string& code,
+                                     const std::string& message) {
+  json inner = {{"date", net::format_rfc3339(now())},
+                {"request-id", new_guid()},
+                {"client-request-id", std::string{c.req["client-request-id"]}}};
+  auto res = json_response(status, {{"error", {{"code", code}, {"message", message}, {"innerError", inner}}}});
+  if (status == 401)
+    res.set(http::field::www_authenticate,
+            "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/"
+            "oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"");
+  return res;
+}
+
+net::response simulator::aad_error(unsigned status, const std::string& error, int aadsts,
+                                   const std::string& description) {
+  auto trace = new_guid(), correlation = new_guid();
+  auto stamp = net::format_rfc3339(now());
+  json body = {{"error", error},
+               {"error_description", "AADSTS" + std::to_string(aadsts) + ": " + description +
+                                       " Trace ID: " + trace + " Correlation ID: " +
+                                       correlation + " Timestamp: " + stamp},
+               {"error_codes", {aadsts}},
+               {"timestamp", stamp},
+               {"trace_id", trace},
+               {"correlation_id", correlation},
+               {"error_uri", "https://login.microsoftonline.com/error?code=" + std::to_string(aadsts)}};
+  return json_response(status, body);
+}
+
+net::response simulator::redirect(const std::string& location) {
+  net::response res{http::status::found, 11};
+  res.set(http::field::location, location);
+  res.set(http::field::cache_control, "no-store");
+  return res;
+}
+
+net::response simulator::transport_error(unsigned status, const std::string& message) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  net::request none;
+  call c{std::move(none), {}, {}, {}, "transport"};
+  std::string code = status == 413 ? "RequestEntityTooLarge" : "BadRequest";
+  stats_.requests["transport"][status]++;
+  return graph_error(c, status, code, message);
+}
+
+void simulator::finish_graph(call& c, net::response& res) {
+  res.set(http::field::date, net::format_http_date(now()));
+  res.set("request-id", new_guid());
+  res.set("client-request-id", std::string{c.req["client-request-id"]});
+  stats_.requests[c.endpoint][res.result_int()]++;
+}
+
+void simulator::handle(net::request&& req, net::responder_ptr out) {
+  auto [path, query_text] = net::split_target(req.target());
+  auto query = net::parse_query(query_text);
+  auto c = std::make_shared<call>(call{std::move(req), std::string{path}, {}, {}, "unknown"});
+  bool ok = query.has_value();
+  if (ok) c->query = std::move(*query);
+  std::string_view rest = c->path;
+  while (ok && !rest.empty()) {
+    if (rest.front() == '/') {
+      rest.remove_prefix(1);
+      continue;
+    }
+    auto slash = rest.find('/');
+    auto decoded = net::percent_decode(rest.substr(0, slash), false);
+    if (!decoded) ok = false;
+    else c->segments.push_back(std::move(*decoded));
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  }
+  if (!ok) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto res = graph_error(*c, 400, "BadRequest", "The request URI is not valid: bad percent-encoding.");
+    finish_graph(*c, res);
+    return out->send(std::move(res));
+  }
+  if (!c->segments.empty() && c->segments[0] == "v1.0") return route_graph(c, out);
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto res = !c->segments.empty() && c->segments[0] == "_sim" ? route_control(*c) : route_login(*c);
+  stats_.requests[c->endpoint][res.result_int()]++;
+  res.set(http::field::date, net::format_http_date(now()));
+  out->send(std::move(res));
+}
+
+void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& out) {
+  std::unique_lock<std::mutex> lock{mutex_};
+  auto reply = [&](net::response res) {
+    finish_graph(*c, res);
+    lock.unlock();
+    out->send(std::move(res));
+  };
+  // Authentication comes first: a 401 does not count against a mailbox's limits.
+  auto auth = std::string{c->req[http::field::authorization]};
+  if (auth.size() < 8 || !net::iequals(auth.substr(0, 7), "Bearer "))
+    return reply(graph_error(*c, 401, "InvalidAuthenticationToken", "Access token is empty."));
+  auto ti = access_tokens_.find(auth.substr(7));
+  if (ti == access_tokens_.end())
+    return reply(graph_error(*c, 401, "InvalidAuthenticationToken",
+                             "IDX14100: JWT is not well formed, there are no dots (.)."));
+  if (ti->second.expires <= now())
+    return reply(graph_error(*c, 401, "InvalidAuthenticationToken",
+                             "Access token has expired or is not yet valid."));
+  access_token token = ti->second;
+  // /v1.0/users/{id}/… or /v1.0/me/…
+  mailbox* mb = nullptr;
+  std::vector<std::string> rest;
+  const auto& seg = c->segments;
+  if (seg.size() >= 2 && seg[1] == "me") {
+    if (token.app_only)
+      return reply(graph_error(*c, 400, "BadRequest",
+                               "/me request is only valid with delegated authentication flow."));
+    mb = find_mailbox(token.user);
+    rest.assign(seg.begin() + 2, seg.end());
+  } else if (seg.size() >= 3 && seg[1] == "users") {
+    mb = find_mailbox(seg[2]);
+    if (!mb)
+      return reply(graph_error(*c, 404, "ErrorInvalidUser",
+                               "The requested user '" + seg[2] + "' is invalid."));
+    rest.assign(seg.begin() + 3, seg.end());
+  } else {
+    return reply(graph_error(*c, 404, "ResourceNotFound",
+                             "Resource not found for the segment '" +
+                               (seg.size() > 1 ? seg[1] : std::string{}) + "'."));
+  }
+  bool write = c->req.method() != http::verb::get;
+  if (!mb || !may_open(token, *mb, write))
+    return reply(graph_error(*c, 403, "ErrorAccessDenied",
+                             "Access is denied. Check credentials and try again."));
+  // Exchange's limits per (app, mailbox).
+  auto key = token.client_id + "|" + mb->id;
+  auto& use = usage_[key];
+  auto t = steady::now();
+  while (!use.recent_requests.empty() &&
+         t - use.recent_requests.front() >= settings_.request_rate.window)
+    use.recent_requests.pop_front();
+  if (use.in_flight >= settings_.mailbox_concurrency) {
+    ++stats_.throttled_concurrency;
+    auto res = graph_error(*c, 429, "ApplicationThrottled",
+                           "Application is over its MailboxConcurrency limit.");
+    res.set(http::field::retry_after, "1");
+    return reply(std::move(res));
+  }
+  if (use.recent_requests.size() >= settings_.request_rate.count) {
+    ++stats_.throttled_request_rate;
+    auto wait = settings_.request_rate.window - (t - use.recent_requests.front());
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait).count() + 1;
+    auto res = graph_error(*c, 429, "ApplicationThrottled",
+                           "Application is over its MailboxRequestRate limit.");
+    res.set(http::field::retry_after, std::to_string(secs));
+    return reply(std::move(res));
+  }
+  ++use.in_flight;
+  use.recent_requests.push_back(t);
+  ++in_flight_;
+  auto release = [this, key] {
+    --usage_[key].in_flight;
+    --in_flight_;
+  };
+  // Faults, drawn in arrival order from the seeded generator.
+  std::uniform_real_distribution<double> unit{0, 1};
+  if (faults_.drop_rate > 0 && unit(fault_random_) < faults_.drop_rate) {
+    ++stats_.fault_drops;
+    stats_.requests[c->endpoint + "(dropped)"][0]++;
+    release();
+    lock.unlock();
+    return out->close();
+  }
+  if (faults_.error_rate > 0 && unit(fault_random_) < faults_.error_rate) {
+    ++stats_.fault_errors;
+    auto status = faults_.error_statuses[fault_random_() % faults_.error_statuses.size()];
+    auto code = status == 429 ? "TooManyRequests"
+                : status == 503 ? "ServiceUnavailable"
+                : status == 504 ? "GatewayTimeout" : "InternalServerError";
+    auto res = graph_error(*c, status, code, "graph-sim injected fault.");
+    if (faults_.retry_after != "missing") {
+      char buf[32];
+      if (faults_.retry_after == "decimal")
+        std::snprintf(buf, sizeof buf, "%.3f", faults_.retry_after_seconds + 0.128);
+      else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(faults_.retry_after_seconds));
+      res.set(http::field::retry_after, buf);
+    }
+    release();
+    return reply(std::move(res));
+  }
+  std::uint64_t delay_ms = 0;
+  if (faults_.latency_max_ms > 0) {
+    std::uniform_int_distribution<std::uint64_t> d{faults_.latency_min_ms, faults_.latency_max_ms};
+    delay_ms = d(fault_random_);
+    ++stats_.fault_delays;
+  }
+  auto mailbox_id = mb->id;
+  auto execute = [this, c, out, token, mailbox_id, rest, release] {
+    std::unique_lock<std::mutex> guard{mutex_};
+    release();
+    auto* box = find_mailbox(mailbox_id);
+    net::response res = box ? graph_call(*c, token, *box, rest)
+                            : graph_error(*c, 404, "ErrorInvalidUser", "The requested user is invalid.");
+    finish_graph(*c, res);
+    guard.unlock();
+    out->send(std::move(res));
+  };
+  if (delay_ms == 0 || !io_) {
+    lock.unlock();
+    return execute();
+  }
+  lock.unlock();
+  auto timer = std::make_shared<boost::asio::steady_timer>(*io_, std::chrono::milliseconds(delay_ms));
+  timer->async_wait([timer, execute](const boost::system::error_code& ec) {
+    if (!ec) execute();
+  });
+}
+
+net::response simulator::route_login(call& c) {
+  const auto& seg = c.segments;
+  auto tenant_ok = [&](const std::string& t) {
+    return t == "common" || t == "organizations" || t == settings_.tenant_id ||
+           t.find('.') != std::string::npos;
+  };
+  bool oauth = seg.size() == 4 && seg[1] == "oauth2" && seg[2] == "v2.0";
+  bool consent = seg.size() == 2 && seg[1] == "adminconsent";
+  if (!oauth && !consent) {
+    c.endpoint = "unknown";
+    return graph_error(c, 404, "ResourceNotFound", "No route for " + c.path);
+  }
+  if (!tenant_ok(seg[0]))
+    return aad_error(400, "invalid_request", 90002, "Tenant '" + seg[0] + "' not found.");
+  if (consent) return admin_consent(c);
+  if (seg[3] == "authorize") return authorize(c);
+  if (seg[3] == "token") return token(c);
+  c.endpoint = "unknown";
+  return graph_error(c, 404, "ResourceNotFound", "No route for " + c.path);
+}
+
+} // namespace graph_sim

@@ -1,0 +1,112 @@
+#pragma once
+
+#include "model.hpp"
+#include "net/http_server.hpp"
+#include "net/url.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+#include <random>
+#include <string>
+
+/// graph-sim: a strict stand-in for Microsoft's identity platform (login) and the
+/// Graph v1.0 mail API, plus a control API under /_sim/ for tests. One `simulator`
+/// serves every request of one net::http_server.
+namespace graph_sim {
+
+/// One request as the route handlers see it.
+struct call {
+  net::request req;
+  std::string path;     ///< decoded-free path, e.g. "/v1.0/users/a@b/messages"
+  net::params query;    ///< decoded query parameters
+  std::vector<std::string> segments; ///< path split on '/', each percent-decoded
+  std::string endpoint = "unknown"; ///< name used in the request statistics
+};
+
+class simulator {
+public:
+  explicit simulator(settings s);
+
+  /// Where latency timers run (the server's io_context). Call before serving.
+  void attach(boost::asio::io_context& io) { io_ = &io; }
+
+  /// The net::request_handler entry point.
+  void handle(net::request&& req, net::responder_ptr out);
+
+  /// Builds graph-sim's answer to errors the HTTP layer detects (413, 400).
+  net::response transport_error(unsigned status, const std::string& message);
+
+private:
+  // Routing.
+  net::response route_login(call& c);
+  net::response route_control(call& c);
+  void route_graph(std::shared_ptr<call> c, const net::responder_ptr& out);
+
+  // Login service (login_service.cpp).
+  net::response authorize(call& c);
+  net::response admin_consent(call& c);
+  net::response token(call& c);
+  net::response token_from_code(call& c, const app& a, const net::params& form);
+  net::response token_from_refresh(call& c, const app& a, const net::params& form);
+  net::response token_for_app(call& c, const app& a, const net::params& form);
+  nlohmann::json issue_tokens(const std::string& client_id, const std::string& user,
+                              const std::set<std::string>& scopes, grant* g);
+
+  // Graph mail API (mail_api.cpp). `token` is already authenticated.
+  net::response graph_call(call& c, const access_token& token, mailbox& mb,
+                           const std::vector<std::string>& rest);
+  net::response list_messages(call& c, mailbox& mb, const std::string& folder);
+  net::response get_message(call& c, mailbox& mb, message& m);
+  net::response patch_message(call& c, mailbox& mb, message& m);
+  net::response delete_message(call& c, mailbox& mb, const std::string& id);
+  void count_download(mailbox& mb, const std::string& message_id);
+
+  // Control API (control_api.cpp).
+  net::response control_apps(call& c);
+  net::response control_mailboxes(call& c);
+  net::response control_deliver(call& c, mailbox& mb);
+  net::response control_list(call& c, mailbox& mb);
+  net::response control_stats(call& c);
+  net::response control_faults(call& c);
+  net::response control_revoke(call& c);
+
+  // Helpers shared by the parts (simulator.cpp).
+  sys_time now() const;
+  std::string random_token(std::size_t bytes);
+  std::string new_guid();
+  mailbox* find_mailbox(const std::string& id_or_address);
+  bool may_open(const access_token& t, const mailbox& mb, bool write) const;
+  net::response json_response(unsigned status, const nlohmann::json& body);
+  net::response graph_error(const call& c, unsigned status, const std::string& code,
+                            const std::string& message);
+  net::response aad_error(unsigned status, const std::string& error, int aadsts,
+                          const std::string& description);
+  net::response redirect(const std::string& location);
+  void finish_graph(call& c, net::response& res);
+
+  settings settings_;
+  boost::asio::io_context* io_ = nullptr;
+  std::mutex mutex_; ///< guards everything below
+  sys_time::duration clock_offset_{0};
+  std::mt19937_64 random_;
+  std::mt19937_64 fault_random_;
+  fault_config faults_;
+  std::map<std::string, app> apps_;
+  std::map<std::string, mailbox> mailboxes_; ///< by lower-case address
+  std::map<std::string, grant> grants_;
+  std::unordered_map<std::string, refresh_token> refresh_tokens_;
+  std::unordered_map<std::string, access_token> access_tokens_;
+  std::unordered_map<std::string, auth_code> codes_;
+  std::unordered_map<std::string, usage> usage_; ///< by "client_id|mailbox id"
+  std::unordered_map<std::string, download_log> downloads_; ///< by mailbox id
+  stats stats_;
+  std::uint64_t in_flight_ = 0;
+};
+
+/// Parses "N/SECONDS" (decimal seconds allowed) into a rate; nullopt if malformed.
+std::optional<rate> parse_rate(std::string_view text);
+
+} // namespace graph_sim
