@@ -1,0 +1,279 @@
+#define CAF_SUITE net_http
+#include <caf/test/unit_test.hpp>
+
+#include "child_process.hpp"
+#include "temp_dir.hpp"
+#include "test_ca.hpp"
+
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace http = boost::beast::http;
+
+namespace {
+
+/// Echoes method, target and body; "/hold" parks the responder until released,
+/// "/drop" closes the connection, "/forget" answers nothing, "/later" answers from
+/// another thread.
+struct echo_handler {
+  std::mutex mutex;
+  std::vector<net::responder_ptr> held;
+
+  void operator()(net::request&& req, net::responder_ptr out) {
+    auto target = std::string{req.target()};
+    if (target == "/hold") {
+      std::lock_guard<std::mutex> guard{mutex};
+      held.push_back(std::move(out));
+      return;
+    }
+    if (target == "/drop") return out->close();
+    if (target == "/forget") return;
+    net::response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = std::string{req.method_string()} + " " + target + " " + req.body();
+    if (target == "/later") {
+      std::thread{[out, res]() mutable { out->send(std::move(res)); }}.detach();
+      return;
+    }
+    out->send(std::move(res));
+  }
+
+  void release_all() {
+    std::lock_guard<std::mutex> guard{mutex};
+    for (auto& out : held) out->send(net::response{http::status::no_content, 11});
+    held.clear();
+  }
+};
+
+struct fixture {
+  test::temp_dir dir;
+  echo_handler handler;
+
+  std::unique_ptr<net::http_server> serve(net::server_options opts) {
+    auto server = std::make_unique<net::http_server>(
+      opts, [this](net::request&& req, net::responder_ptr out) { handler(std::move(req), out); });
+    server->start();
+    return server;
+  }
+
+  static net::client_response get(net::http_client& client, const std::string& url,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    net::client_request req;
+    req.url = url;
+    req.timeout = timeout;
+    return client.request(std::move(req));
+  }
+
+  /// Sends raw bytes on a fresh TCP connection and reads until the server closes it.
+  static std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket{io};
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    if (!bytes.empty()) boost::asio::write(socket, boost::asio::buffer(bytes));
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    for (;;) {
+      auto n = socket.read_some(boost::asio::buffer(buf), ec);
+      out.append(buf, n);
+      if (ec) break;
+    }
+    return out;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(net_http_tests, fixture)
+
+CAF_TEST(plain http keeps the connection alive across requests) {
+  auto server = serve({});
+  net::http_client client;
+  auto base = "http://127.0.0.1:" + std::to_string(server->port());
+  for (int i = 0; i < 3; ++i) {
+    auto res = get(client, base + "/n" + std::to_string(i));
+    CAF_REQUIRE(res.ok());
+    CAF_CHECK_EQUAL(res.status, 200u);
+    CAF_CHECK_EQUAL(res.body, "GET /n" + std::to_string(i) + " ");
+    CAF_CHECK_EQUAL(res.header("content-type"), "text/plain");
+  }
+  CAF_CHECK_EQUAL(client.connections_opened(), 1u);
+}
+
+CAF_TEST(post bodies arrive and answers may come from another thread) {
+  auto server = serve({});
+  net::http_client client;
+  net::client_request req;
+  req.method = "POST";
+  req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/later";
+  req.body = "payload";
+  auto res = client.request(req);
+  CAF_REQUIRE(res.ok());
+  CAF_CHECK_EQUAL(res.body, "POST /later payload");
+}
+
+CAF_TEST(tls with a trusted ca verifies names and ip addresses) {
+  auto ca = test::test_ca::create(dir.path());
+  net::server_options opts;
+  opts.tls_cert_file = ca.server_cert;
+  opts.tls_key_file = ca.server_key;
+  auto server = serve(opts);
+  net::http_client client{net::client_options{ca.ca_file}};
+  auto port = std::to_string(server->port());
+  auto by_ip = get(client, "https://127.0.0.1:" + port + "/ip");
+  CAF_REQUIRE(by_ip.ok());
+  CAF_CHECK_EQUAL(by_ip.body, "GET /ip ");
+  auto by_name = get(client, "https://localhost:" + port + "/name");
+  CAF_CHECK(by_name.ok());
+  CAF_CHECK_EQUAL(by_name.body, "GET /name ");
+}
+
+CAF_TEST(tls with an unknown ca is refused with a clear reason) {
+  auto ca = test::test_ca::create(dir.path());
+  net::server_options opts;
+  opts.tls_cert_file = ca.server_cert;
+  opts.tls_key_file = ca.server_key;
+  auto server = serve(opts);
+  net::http_client client; // system store only
+  auto res = get(client, "https://127.0.0.1:" + std::to_string(server->port()) + "/");
+  CAF_CHECK(!res.ok());
+  CAF_CHECK_EQUAL(res.error, net::transport_error::tls);
+  CAF_CHECK_NOT_EQUAL(res.error_message.find("certificate verification failed"), std::string::npos);
+}
+
+CAF_TEST(tls with a certificate for another host is refused) {
+  auto ca = test::test_ca::create(dir.path(), "other", "DNS:other.test");
+  net::server_options opts;
+  opts.tls_cert_file = ca.server_cert;
+  opts.tls_key_file = ca.server_key;
+  auto server = serve(opts);
+  net::http_client client{net::client_options{ca.ca_file}};
+  auto res = get(client, "https://127.0.0.1:" + std::to_string(server->port()) + "/");
+  CAF_CHECK_EQUAL(res.error, net::transport_error::tls);
+  CAF_CHECK_NOT_EQUAL(res.error_message.find("mismatch"), std::string::npos);
+}
+
+CAF_TEST(a missing ca file is an error at construction) {
+  bool threw = false;
+  try {
+    net::http_client client{net::client_options{dir.file("no-such-ca.pem")}};
+  } catch (const std::runtime_error& e) {
+    threw = std::string{e.what()}.find("no-such-ca.pem") != std::string::npos;
+  }
+  CAF_CHECK(threw);
+}
+
+CAF_TEST(bodies over the limit get 413 and the connection closes) {
+  net::server_options opts;
+  opts.body_limit = 1024;
+  auto server = serve(opts);
+  net::http_client client;
+  net::client_request req;
+  req.method = "POST";
+  req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/big";
+  req.body = std::string(4096, 'x');
+  auto res = client.request(req);
+  CAF_REQUIRE(res.ok());
+  CAF_CHECK_EQUAL(res.status, 413u);
+  req.body = std::string(1000, 'x');
+  auto small = client.request(req);
+  CAF_REQUIRE(small.ok());
+  CAF_CHECK_EQUAL(small.status, 200u);
+}
+
+CAF_TEST(services shape the errors the server detects) {
+  net::server_options opts;
+  opts.body_limit = 10;
+  opts.on_error = [](unsigned status, const std::string&) {
+    net::response res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "application/json");
+    res.body() = "{\"error\":{\"code\":\"too_large\"}}";
+    return res;
+  };
+  auto server = serve(opts);
+  net::http_client client;
+  net::client_request req;
+  req.method = "POST";
+  req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/";
+  req.body = std::string(100, 'x');
+  auto res = client.request(req);
+  CAF_CHECK_EQUAL(res.status, 413u);
+  CAF_CHECK_EQUAL(res.body, "{\"error\":{\"code\":\"too_large\"}}");
+}
+
+CAF_TEST(malformed requests get 400) {
+  auto server = serve({});
+  auto answer = raw_exchange(server->port(), "NOT HTTP AT ALL\r\n\r\n");
+  CAF_CHECK_EQUAL(answer.rfind("HTTP/1.1 400", 0), 0u);
+}
+
+CAF_TEST(idle connections are closed after the read timeout) {
+  net::server_options opts;
+  opts.read_timeout = std::chrono::milliseconds(100);
+  auto server = serve(opts);
+  // Nothing sent: the server must close the connection by itself (read returns EOF).
+  auto answer = raw_exchange(server->port(), "");
+  CAF_CHECK_EQUAL(answer, "");
+}
+
+CAF_TEST(client deadlines turn a silent server into a timeout) {
+  auto server = serve({});
+  net::http_client client;
+  auto res = get(client, "http://127.0.0.1:" + std::to_string(server->port()) + "/hold",
+                 std::chrono::milliseconds(200));
+  CAF_CHECK_EQUAL(res.error, net::transport_error::timeout);
+  handler.release_all();
+}
+
+CAF_TEST(a dropped connection is an io error and an unanswered request a 500) {
+  auto server = serve({});
+  net::http_client client;
+  auto base = "http://127.0.0.1:" + std::to_string(server->port());
+  auto dropped = get(client, base + "/drop");
+  CAF_CHECK_EQUAL(dropped.error, net::transport_error::io);
+  auto forgotten = get(client, base + "/forget");
+  CAF_REQUIRE(forgotten.ok());
+  CAF_CHECK_EQUAL(forgotten.status, 500u);
+}
+
+CAF_TEST(connection refused and bad urls are reported) {
+  net::http_client client;
+  // Bind then close a port so that nothing listens there.
+  std::uint16_t port = 0;
+  {
+    auto server = serve({});
+    port = server->port();
+  }
+  auto refused = get(client, "http://127.0.0.1:" + std::to_string(port) + "/");
+  CAF_CHECK_EQUAL(refused.error, net::transport_error::connect);
+  auto bad = get(client, "not a url");
+  CAF_CHECK_EQUAL(bad.error, net::transport_error::bad_url);
+}
+
+CAF_TEST(many concurrent requests complete on few threads) {
+  auto server = serve({});
+  net::http_client client{net::client_options{{}, 2}};
+  auto url = "http://127.0.0.1:" + std::to_string(server->port()) + "/c";
+  std::vector<std::future<net::client_response>> results;
+  for (int i = 0; i < 50; ++i) {
+    auto promise = std::make_shared<std::promise<net::client_response>>();
+    results.push_back(promise->get_future());
+    net::client_request req;
+    req.url = url;
+    client.async_request(req, [promise](net::client_response r) { promise->set_value(std::move(r)); });
+  }
+  int ok = 0;
+  for (auto& f : results) ok += f.get().status == 200;
+  CAF_CHECK_EQUAL(ok, 50);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

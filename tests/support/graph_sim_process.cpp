@@ -1,0 +1,147 @@
+#include "graph_sim_process.hpp"
+
+#include "net/url.hpp"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <stdexcept>
+
+namespace test {
+
+using nlohmann::json;
+
+const std::string graph_sim_process::default_scope =
+  "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
+  "https://graph.microsoft.com/Mail.Send.Shared";
+const std::string graph_sim_process::redirect_uri = "http://127.0.0.1:8025/oauth/callback";
+
+std::string graph_sim_binary() {
+  return EXC_GRAPH_SIM_PATH;
+}
+
+namespace {
+
+std::vector<std::string> sim_args(const temp_dir& dir, const test_ca& ca,
+                                  const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"--port",     "0",
+                                "--port-file", dir.file("graph-sim.port"),
+                                "--tls-cert",  ca.server_cert,
+                                "--tls-key",   ca.server_key};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+} // namespace
+
+graph_sim_process::graph_sim_process(const temp_dir& dir, const test_ca& ca,
+                                     const std::vector<std::string>& extra_args)
+  : process_(graph_sim_binary(), sim_args(dir, ca, extra_args), dir.file("graph-sim.log")),
+    client_(net::client_options{ca.ca_file, 2}) {
+  port_ = process_.wait_for_port(dir.file("graph-sim.port"));
+  base_ = "https://127.0.0.1:" + std::to_string(port_);
+}
+
+net::client_response graph_sim_process::call(const std::string& method, const std::string& path,
+                                             const net::header_list& headers,
+                                             const std::string& body) {
+  net::client_request req;
+  req.method = method;
+  req.url = path.rfind("http", 0) == 0 ? path : base_ + path;
+  req.headers = headers;
+  req.body = body;
+  return client_.request(std::move(req));
+}
+
+json graph_sim_process::control(const std::string& method, const std::string& path,
+                                const json& body) {
+  net::header_list headers;
+  std::string text;
+  if (!body.is_null()) {
+    headers.emplace_back("Content-Type", "application/json");
+    text = body.dump();
+  }
+  auto res = call(method, "/_sim" + path, headers, text);
+  if (!res.ok()) throw std::runtime_error("control " + path + ": " + res.error_message);
+  if (res.status >= 300)
+    throw std::runtime_error("control " + path + " answered " + std::to_string(res.status) +
+                             ": " + res.body);
+  return res.body.empty() ? json{} : json::parse(res.body);
+}
+
+net::client_response graph_sim_process::graph(const std::string& method, const std::string& path,
+                                              const std::string& token, const std::string& body,
+                                              net::header_list headers) {
+  headers.emplace_back("Authorization", "Bearer " + token);
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  return call(method, path.rfind("http", 0) == 0 ? path : "/v1.0" + path, headers, body);
+}
+
+graph_sim_process::app graph_sim_process::register_app() {
+  auto res = control("POST", "/apps", json::object());
+  return {res.at("client_id"), res.at("client_secret")};
+}
+
+std::string graph_sim_process::create_mailbox(const std::string& address, const json& extra) {
+  json body = extra.is_object() ? extra : json::object();
+  body["address"] = address;
+  return control("POST", "/mailboxes", body).at("id");
+}
+
+std::string graph_sim_process::deliver(const std::string& address, const std::string& mime,
+                                       const json& extra) {
+  json body = extra.is_object() ? extra : json::object();
+  body["mime"] = mime;
+  return control("POST", "/mailboxes/" + address + "/messages", body).at("id");
+}
+
+net::client_response graph_sim_process::token_request(const std::string& form,
+                                                      const net::header_list& headers) {
+  auto all = headers;
+  all.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  return call("POST", "/organizations/oauth2/v2.0/token", all, form);
+}
+
+json graph_sim_process::sign_in(const app& a, const std::string& login_hint,
+                                const std::string& scope) {
+  unsigned char raw[32];
+  RAND_bytes(raw, sizeof raw);
+  auto verifier = net::base64url_encode(std::string_view{reinterpret_cast<char*>(raw), sizeof raw});
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
+  auto challenge =
+    net::base64url_encode(std::string_view{reinterpret_cast<char*>(digest), sizeof digest});
+  net::params query{{"client_id", a.client_id},   {"response_type", "code"},
+                    {"redirect_uri", redirect_uri}, {"scope", scope},
+                    {"state", "test-state"},        {"code_challenge", challenge},
+                    {"code_challenge_method", "S256"}, {"login_hint", login_hint}};
+  auto res = call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
+  if (!res.ok() || res.status != 302)
+    throw std::runtime_error("authorize answered " + std::to_string(res.status) + ": " + res.body);
+  auto location = net::parse_url(std::string{res.header("Location")});
+  if (!location) throw std::runtime_error("authorize redirected nowhere");
+  auto params = net::parse_query(net::split_target(location->target).second);
+  auto code = params ? net::find_param(*params, "code") : std::nullopt;
+  if (!code) throw std::runtime_error("authorize gave no code: " + location->target);
+  net::params form{{"grant_type", "authorization_code"}, {"code", *code},
+                   {"redirect_uri", redirect_uri},       {"code_verifier", verifier},
+                   {"client_id", a.client_id},           {"client_secret", a.client_secret}};
+  auto token = token_request(net::encode_query(form));
+  if (!token.ok() || token.status != 200)
+    throw std::runtime_error("token answered " + std::to_string(token.status) + ": " + token.body);
+  return json::parse(token.body);
+}
+
+std::string sample_mail(const std::string& tag, const std::string& to, const std::string& subject) {
+  return "From: Alice Example <alice@customer.test>\r\n"
+         "To: Support <" + to + ">\r\n"
+         "Subject: " + subject + "\r\n"
+         "Date: Tue, 24 Nov 2026 09:15:00 +0000\r\n"
+         "Message-ID: <" + tag + "@customer.test>\r\n"
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: text/plain; charset=utf-8\r\n"
+         "\r\n"
+         "Hello, the printer shows error E-42 since this morning. (" + tag + ")\r\n";
+}
+
+} // namespace test
