@@ -57,8 +57,6 @@ CAF_TEST(base64 and base64url) {
   CAF_CHECK(!net::base64_decode("a$Vs"));
   std::string bytes{"\xfb\xff\xfe", 3};
   CAF_CHECK_EQUAL(net::base64url_encode(bytes), "-__-");
-  // RFC 7636 appendix B: the S256 challenge of this verifier's digest is known, here
-  // only the encoding of the digest is checked.
   CAF_CHECK_EQUAL(net::base64url_encode(std::string(1, '\0')), "AA");
 }
 
@@ -69,4 +67,14 @@ CAF_TEST(case insensitive helpers) {
   auto [path, query] = net::split_target("/a/b?c=d");
   CAF_CHECK_EQUAL(path, "/a/b");
   CAF_CHECK_EQUAL(query, "c=d");
+}
+
+#include "net/pkce.hpp"
+
+CAF_TEST(pkce s256 matches rfc 7636 appendix b) {
+  CAF_CHECK_EQUAL(net::code_challenge_s256("dBjftJeZ4CVP-mB92K9uhbUJU7ZuO-Go78-1Yq6uyEz"),
+                  "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+  auto a = net::make_code_verifier(), b = net::make_code_verifier();
+  CAF_CHECK_EQUAL(a.size(), 43u);
+  CAF_CHECK_NOT_EQUAL(a, b);
 }

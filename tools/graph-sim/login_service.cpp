@@ -2,9 +2,9 @@
 // Microsoft's redirects, AADSTS error codes, PKCE and refresh-token rotation.
 #include "simulator.hpp"
 
+#include "net/pkce.hpp"
 #include "net/time_format.hpp"
 
-#include <openssl/sha.h>
 
 namespace graph_sim {
 
@@ -60,12 +60,6 @@ std::string scope_string(const std::set<std::string>& scopes) {
     out += oidc ? s : graph_resource + s;
   }
   return out;
-}
-
-std::string pkce_s256(const std::string& verifier) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  return net::base64url_encode(std::string_view{reinterpret_cast<char*>(digest), sizeof digest});
 }
 
 bool is_loopback_http(const std::string& uri) {
@@ -293,7 +287,7 @@ net::response simulator::token_from_code(call&, const app& a, const net::params&
   if (!verifier || verifier->empty())
     return aad_error(400, "invalid_request", 900144,
                      "The request body must contain the following parameter: 'code_verifier'.");
-  if (pkce_s256(*verifier) != ac.code_challenge)
+  if (net::code_challenge_s256(*verifier) != ac.code_challenge)
     return aad_error(400, "invalid_grant", 50148,
                      "The code_verifier does not match the code_challenge supplied in the "
                      "authorization request for PKCE.");
