@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configures and builds one build tree. Usage: tools/build.sh [normal|asan]
+# Configures and builds one build tree. Usage: tools/build.sh [normal|asan] [TARGET...]
 #   normal -> build/       (RelWithDebInfo, -Wall -Wextra -Werror)
 #   asan   -> build-asan/  (the same, plus AddressSanitizer + UndefinedBehaviorSanitizer)
 set -euo pipefail
@@ -14,4 +14,6 @@ esac
 
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${flags[@]}" >/dev/null
-cmake --build "$dir" --parallel "$jobs"
+targets=()
+for t in "${@:2}"; do targets+=(--target "$t"); done
+cmake --build "$dir" --parallel "$jobs" "${targets[@]}"

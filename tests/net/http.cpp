@@ -162,6 +162,33 @@ CAF_TEST(tls with a certificate for another host is refused) {
   CAF_CHECK_NOT_EQUAL(res.error_message.find("mismatch"), std::string::npos);
 }
 
+CAF_TEST(the client sends sni for host names and not for ip addresses) {
+  // A bare TCP listener records the TLS ClientHello (sent in clear) and hangs up.
+  auto hello_for = [](const std::string& host) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+    auto port = acceptor.local_endpoint().port();
+    std::promise<std::string> hello;
+    std::thread server{[&] {
+      auto socket = acceptor.accept();
+      char buf[4096];
+      boost::system::error_code ec;
+      auto n = socket.read_some(boost::asio::buffer(buf), ec);
+      hello.set_value(std::string(buf, n));
+    }};
+    net::http_client client;
+    auto res = get(client, "https://" + host + ":" + std::to_string(port) + "/");
+    server.join();
+    return std::make_pair(hello.get_future().get(), res.error);
+  };
+  auto [named, named_error] = hello_for("localhost");
+  CAF_CHECK_NOT_EQUAL(named.find("localhost"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(named_error, net::transport_error::none);
+  auto [by_ip, ip_error] = hello_for("127.0.0.1");
+  CAF_CHECK_EQUAL(by_ip.find("127.0.0.1"), std::string::npos);
+  CAF_CHECK(!by_ip.empty());
+}
+
 CAF_TEST(a missing ca file is an error at construction) {
   bool threw = false;
   try {

@@ -2,8 +2,8 @@
 // Microsoft. Sets up an app and two mailboxes with sample mail, signs in with the OAuth
 // authorization-code flow (PKCE), then lists a mailbox's inbox through the Graph API.
 #include "net/http_client.hpp"
-#include "net/pkce.hpp"
 #include "net/url.hpp"
+#include "sim_client.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,28 +22,6 @@ constexpr const char* usage = R"(usage: exconnect-demo --graph-sim URL --ca-file
 
 Sets up sample mailboxes in a running graph-sim and shows an inbox through the Graph API.
 )";
-
-struct demo {
-  std::string base;
-  net::http_client client;
-
-  net::client_response call(const std::string& method, const std::string& path,
-                            net::header_list headers = {}, std::string body = {}) {
-    net::client_request req{method, path.rfind("https://", 0) == 0 ? path : base + path,
-                            std::move(headers), std::move(body)};
-    auto res = client.request(std::move(req));
-    if (!res.ok()) throw std::runtime_error(method + " " + path + ": " + res.error_message);
-    return res;
-  }
-
-  json control(const std::string& method, const std::string& path, const json& body) {
-    auto res = call(method, "/_sim" + path, {{"Content-Type", "application/json"}}, body.dump());
-    if (res.status >= 300)
-      throw std::runtime_error("graph-sim control " + path + " answered " +
-                               std::to_string(res.status) + ": " + res.body);
-    return json::parse(res.body);
-  }
-};
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in{path, std::ios::binary};
@@ -75,13 +53,13 @@ std::string cut(const std::string& text, std::size_t width) {
 }
 
 int run(const std::string& base, const std::string& ca_file, const std::string& mail_dir) {
-  demo d{base, net::http_client{net::client_options{ca_file}}};
-  const std::string redirect_uri = "http://127.0.0.1:8025/oauth/callback";
+  net::http_client http{net::client_options{ca_file}};
+  graph_sim::sim_client sim{base, http};
 
-  auto app = d.control("POST", "/apps", {{"redirect_uris", {redirect_uri}}});
-  std::cout << "1. registered the connector's Azure app: client_id " << app["client_id"].get<std::string>() << "\n";
+  auto app = sim.register_app({{"redirect_uris", {graph_sim::sim_client::default_redirect_uri}}});
+  std::cout << "1. registered the connector's Azure app: client_id " << app.client_id << "\n";
   for (auto address : {"support@contoso.example", "sales@contoso.example"}) {
-    d.control("POST", "/mailboxes", {{"address", address}});
+    sim.create_mailbox(address);
     std::cout << "2. created mailbox " << address << "\n";
   }
   std::vector<std::filesystem::path> files;
@@ -89,59 +67,34 @@ int run(const std::string& base, const std::string& ca_file, const std::string& 
     if (entry.path().extension() == ".eml") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
-    auto mime = read_file(file);
-    bool sales = file.filename().string().find("sales") != std::string::npos;
-    json body = {{"mime_base64", net::base64_encode(mime)}};
+    auto name = file.filename().string();
+    json options = json::object();
     // Exchange reports a large mail's size before anyone downloads it.
-    if (file.filename().string().find("oversized") != std::string::npos)
-      body["size"] = 80ull * 1024 * 1024;
-    auto address = sales ? "sales@contoso.example" : "support@contoso.example";
-    auto res = d.control("POST", std::string{"/mailboxes/"} + address + "/messages", body);
-    std::cout << "3. delivered " << file.filename().string() << " to " << address
+    if (name.find("oversized") != std::string::npos) options["size"] = 80ull * 1024 * 1024;
+    auto address = name.find("sales") != std::string::npos ? "sales@contoso.example"
+                                                           : "support@contoso.example";
+    auto res = sim.deliver(address, read_file(file), options);
+    std::cout << "3. delivered " << name << " to " << address
               << (res["parsed"].get<bool>() ? "" : " (unparseable: stored raw)") << "\n";
   }
 
   // The OAuth authorization-code flow with PKCE, as exconnectd will run it.
-  auto verifier = net::make_code_verifier();
-  net::params query{{"client_id", app["client_id"]},
-                    {"response_type", "code"},
-                    {"redirect_uri", redirect_uri},
-                    {"scope", "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
-                              "https://graph.microsoft.com/Mail.Send.Shared"},
-                    {"state", "demo"},
-                    {"code_challenge", net::code_challenge_s256(verifier)},
-                    {"code_challenge_method", "S256"},
-                    {"login_hint", "support@contoso.example"}};
-  auto consent = d.call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
-  auto location = net::parse_url(std::string{consent.header("Location")});
-  auto params = location ? net::parse_query(net::split_target(location->target).second) : std::nullopt;
-  auto code = params ? net::find_param(*params, "code") : std::nullopt;
-  if (consent.status != 302 || !code)
-    throw std::runtime_error("authorize did not redirect with a code: " + consent.body);
-  std::cout << "4. signed in as support@contoso.example: consent given, authorization code received\n";
-  net::params form{{"grant_type", "authorization_code"}, {"code", *code},
-                   {"redirect_uri", redirect_uri},       {"code_verifier", verifier},
-                   {"client_id", app["client_id"]},      {"client_secret", app["client_secret"]}};
-  auto token_res = d.call("POST", "/organizations/oauth2/v2.0/token",
-                          {{"Content-Type", "application/x-www-form-urlencoded"}},
-                          net::encode_query(form));
-  if (token_res.status != 200) throw std::runtime_error("token: " + token_res.body);
-  auto tokens = json::parse(token_res.body);
-  std::cout << "5. redeemed the code: access token valid for " << tokens["expires_in"]
-            << " s, refresh token received\n";
+  auto tokens = sim.sign_in(app, "support@contoso.example");
+  std::cout << "4. signed in as support@contoso.example (authorization code + PKCE): access "
+               "token valid for "
+            << tokens["expires_in"] << " s, refresh token received\n";
 
-  auto list = d.call("GET",
-                     "/v1.0/users/support@contoso.example/mailFolders/inbox/messages?" +
+  auto list = sim.graph("GET",
+                     "/users/support@contoso.example/mailFolders/inbox/messages?" +
                        net::encode_query({{"$filter", "receivedDateTime ge 1900-01-01T00:00:00Z and isRead eq false"},
                                           {"$orderby", "receivedDateTime"},
                                           {"$select", "subject,from,receivedDateTime,hasAttachments,internetMessageId"},
                                           {"$expand", "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"},
                                           {"$top", "50"}}),
-                     {{"Authorization", "Bearer " + tokens["access_token"].get<std::string>()},
-                      {"Prefer", "IdType=\"ImmutableId\""}});
+                     tokens["access_token"], {}, {{"Prefer", "IdType=\"ImmutableId\""}});
   if (list.status != 200) throw std::runtime_error("list: " + list.body);
   auto page = json::parse(list.body);
-  std::cout << "6. GET /users/support@contoso.example/mailFolders/inbox/messages (unread, oldest first):\n\n";
+  std::cout << "5. GET /users/support@contoso.example/mailFolders/inbox/messages (unread, oldest first):\n\n";
   std::cout << "   " << cut("from", 30) << " " << cut("subject", 40) << " " << cut("size", 10) << " attach\n";
   for (const auto& m : page["value"]) {
     std::string from = m["from"].is_null() ? "(no From)" : m["from"]["emailAddress"]["address"].get<std::string>();

@@ -366,6 +366,12 @@ net::response simulator::control_revoke(call& c) {
     if (g.user != who || (client_id && g.client_id != *client_id)) continue;
     g.revoked_code = code.value_or(70008);
     g.revoked_error = error.value_or("invalid_grant");
+    // Tokens issued so far stay revoked even after the user signs in again.
+    for (auto& [rt, info] : refresh_tokens_)
+      if (info.grant_id == id) {
+        info.revoked_code = g.revoked_code;
+        info.revoked_error = g.revoked_error;
+      }
     ++n;
   }
   return json_response(200, {{"revoked", n}});

@@ -325,6 +325,9 @@ net::response simulator::token_from_refresh(call&, const app& a, const net::para
   if (g.client_id != a.client_id)
     return aad_error(400, "invalid_grant", 70000,
                      "Provided grant is invalid or malformed: it was issued to another client.");
+  if (ri->second.revoked_code != 0)
+    return aad_error(400, ri->second.revoked_error, ri->second.revoked_code,
+                     revoked_description(ri->second.revoked_code, a.client_id));
   if (g.revoked_code != 0)
     return aad_error(400, g.revoked_error, g.revoked_code,
                      revoked_description(g.revoked_code, a.client_id));
@@ -383,7 +386,7 @@ json simulator::issue_tokens(const std::string& client_id, const std::string& us
               {"access_token", token}};
   if (g && scopes.count("offline_access")) {
     auto rt = "0.A" + random_token(96);
-    refresh_tokens_[rt] = refresh_token{g->id, now(), now() + settings_.refresh_ttl};
+    refresh_tokens_[rt] = refresh_token{g->id, now(), now() + settings_.refresh_ttl, 0, {}};
     g->latest_refresh_token = rt;
     out["refresh_token"] = rt;
   }

@@ -47,6 +47,16 @@ bool prefers_text(const net::request& req) {
          prefer.find("outlook.body-content-type='text'") != std::string::npos;
 }
 
+/// A single message as Graph returns it: its rendering with the entity's @odata.context.
+net::response entity_response(const mailbox& mb, const std::string& rendered) {
+  auto context = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
+                 "')/messages/$entity";
+  net::response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = "{\"@odata.context\":" + dump(context) + "," + rendered.substr(1);
+  return res;
+}
+
 } // namespace
 
 void simulator::count_download(mailbox& mb, const std::string& message_id) {
@@ -126,7 +136,7 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
     count_download(mb, m.id);
     net::response res{http::status::ok, 11};
     res.set(http::field::content_type, "text/plain");
-    res.body() = *m.mime;
+    res.body() = m.mime->substr(0, m.mime->size() - 1);
     return res;
   }
   if (!tail.empty() && tail[0] == "attachments" && tail.size() <= 2) {
@@ -202,23 +212,29 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
   opts.select = select ? &*select : nullptr;
   opts.text_body = prefers_text(c.req);
   opts.expand_size = expand_size;
-  json value = json::array();
-  for (std::size_t i = skip; i < hits.size() && i < skip + top; ++i)
-    value.push_back(render_message(*hits[i], mb.id, opts));
-  json body = {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#users('" +
-                                    mb.address + "')/" +
-                                    (folder.empty() ? "" : "mailFolders('" + folder + "')/") +
-                                    "messages"},
-               {"value", std::move(value)}};
+  // Assembled from each message's cached rendering: listing is graph-sim's hot path.
+  std::string context = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
+                        "')/" + (folder.empty() ? "" : "mailFolders('" + folder + "')/") +
+                        "messages";
+  std::string text = "{\"@odata.context\":" + dump(context) + ",\"value\":[";
+  for (std::size_t i = skip; i < hits.size() && i < skip + top; ++i) {
+    if (i > skip) text.push_back(',');
+    text += render_message_text(*hits[i], mb.id, opts);
+  }
+  text.push_back(']');
   if (skip + top < hits.size()) {
     net::params next;
     for (const auto& [name, v] : c.query)
       if (name != "$skip") next.emplace_back(name, v);
     next.emplace_back("$skip", std::to_string(skip + top));
-    body["@odata.nextLink"] = settings_.scheme + "://" + std::string{c.req[http::field::host]} +
-                              c.path + "?" + net::encode_query(next);
+    text += ",\"@odata.nextLink\":" +
+            dump(settings_.scheme + "://" + std::string{c.req[http::field::host]} + c.path +
+                 "?" + net::encode_query(next));
   }
-  auto res = json_response(200, body);
+  text.push_back('}');
+  net::response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::move(text);
   if (opts.text_body) res.set("Preference-Applied", "outlook.body-content-type=\"text\"");
   return res;
 }
@@ -250,10 +266,7 @@ net::response simulator::get_message(call& c, mailbox& mb, message& m) {
   opts.select = select ? &*select : nullptr;
   opts.text_body = prefers_text(c.req);
   opts.expand_size = expand_size;
-  auto body = render_message(m, mb.id, opts);
-  body["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
-                           "')/messages/$entity";
-  auto res = json_response(200, body);
+  auto res = entity_response(mb, render_message_text(m, mb.id, opts));
   if (opts.text_body) res.set("Preference-Applied", "outlook.body-content-type=\"text\"");
   return res;
 }
@@ -292,11 +305,7 @@ net::response simulator::patch_message(call& c, mailbox& mb, message& m) {
   if (is_read) m.is_read = *is_read;
   ++m.change;
   m.modified = now();
-  render_options opts;
-  auto body = render_message(m, mb.id, opts);
-  body["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
-                           "')/messages/$entity";
-  return json_response(200, body);
+  return entity_response(mb, render_message_text(m, mb.id, render_options{}));
 }
 
 net::response simulator::delete_message(call&, mailbox& mb, const std::string& id) {

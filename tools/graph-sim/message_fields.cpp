@@ -176,6 +176,25 @@ json render_message(const message& m, const std::string& mailbox_id, const rende
   return out;
 }
 
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+const std::string& render_message_text(const message& m, const std::string& mailbox_id,
+                                       const render_options& opts) {
+  std::string key = opts.text_body ? "t" : "h";
+  key += opts.expand_size ? "s" : "-";
+  if (opts.select)
+    for (const auto& name : *opts.select) key += "," + name;
+  auto& cache = m.cached;
+  if (cache.change != m.change || cache.key != key) {
+    cache.json = dump(render_message(m, mailbox_id, opts));
+    cache.key = std::move(key);
+    cache.change = m.change;
+  }
+  return cache.json;
+}
+
 json render_attachments(const message& m) {
   json list = json::array();
   auto* p = parsed(m);

@@ -35,6 +35,13 @@ struct render_options {
 nlohmann::json render_message(const message& m, const std::string& mailbox_id,
                               const render_options& opts);
 
+/// render_message() serialized, from the message's cache when it is still valid.
+const std::string& render_message_text(const message& m, const std::string& mailbox_id,
+                                       const render_options& opts);
+
+/// Serializes JSON the way every graph-sim response does (invalid UTF-8 replaced).
+std::string dump(const nlohmann::json& j);
+
 /// The message's attachments as Graph fileAttachment JSON (with contentBytes).
 nlohmann::json render_attachments(const message& m);
 

@@ -44,6 +44,15 @@ struct message {
   bool is_read = false;
   std::vector<std::string> categories;
   std::uint64_t change = 1; ///< bumps on every change (changeKey, @odata.etag)
+
+  /// The last rendering of this message as Graph JSON, reused while neither the
+  /// message (`change`) nor the shape asked for (`key`) changed: listing is the hot path.
+  struct rendering {
+    std::string key;
+    std::uint64_t change = 0;
+    std::string json;
+  };
+  mutable rendering cached;
 };
 
 /// A user or shared mailbox.
@@ -74,6 +83,8 @@ struct refresh_token {
   std::string grant_id;
   sys_time issued;
   sys_time expires;
+  int revoked_code = 0;      ///< set when its grant was revoked; stays after a new consent
+  std::string revoked_error;
 };
 
 struct access_token {

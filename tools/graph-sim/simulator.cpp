@@ -1,5 +1,6 @@
 #include "simulator.hpp"
 
+#include "message_fields.hpp"
 #include "net/time_format.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -75,7 +76,7 @@ bool simulator::may_open(const access_token& t, const mailbox& mb, bool write) c
 net::response simulator::json_response(unsigned status, const json& body) {
   net::response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  res.body() = dump(body);
   return res;
 }
 
