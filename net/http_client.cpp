@@ -13,6 +13,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <poll.h>
+
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -57,12 +59,26 @@ namespace {
 struct connection {
   std::variant<beast::tcp_stream, tls_stream> stream;
   beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since;
 
   beast::tcp_stream& lowest() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
                       stream);
   }
 };
+
+/// True if an idle connection has something to read: the peer closed it (EOF, a TLS
+/// close_notify) or sent data unasked. Either way it must not carry another request.
+bool peer_has_spoken(connection& conn) {
+  pollfd p{conn.lowest().socket().native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+/// Methods that may be sent again when a kept-alive connection turns out to be dead.
+bool is_idempotent(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS";
+}
 
 bool is_ip_literal(const std::string& host) {
   beast::error_code ec;
@@ -84,16 +100,24 @@ struct client_impl {
   std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> idle;
   std::atomic<std::uint64_t> opened{0};
 
+  /// The most recently used live connection to `key`, if any. Connections idle for
+  /// longer than servers usually keep them, or closed by the peer, are dropped.
   std::unique_ptr<connection> take_idle(const std::string& key) {
     std::lock_guard<std::mutex> guard{pool_mutex};
     auto i = idle.find(key);
-    if (i == idle.end() || i->second.empty()) return nullptr;
-    auto conn = std::move(i->second.back());
-    i->second.pop_back();
-    return conn;
+    if (i == idle.end()) return nullptr;
+    auto now = std::chrono::steady_clock::now();
+    while (!i->second.empty()) {
+      auto conn = std::move(i->second.back());
+      i->second.pop_back();
+      if (now - conn->idle_since < options.max_idle_time && !peer_has_spoken(*conn))
+        return conn;
+    }
+    return nullptr;
   }
 
   void put_idle(const std::string& key, std::unique_ptr<connection> conn) {
+    conn->idle_since = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> guard{pool_mutex};
     auto& list = idle[key];
     if (list.size() < options.max_idle_per_host) list.push_back(std::move(conn));
@@ -154,9 +178,9 @@ private:
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec) return fail(transport_error::resolve, "cannot resolve " + url_.host + ": " + ec.message());
     if (url_.scheme == "https")
-      conn_.reset(new connection{tls_stream{client_.io, client_.tls}, {}});
+      conn_.reset(new connection{tls_stream{client_.io, client_.tls}, {}, {}});
     else
-      conn_.reset(new connection{beast::tcp_stream{client_.io}, {}});
+      conn_.reset(new connection{beast::tcp_stream{client_.io}, {}, {}});
     ++client_.opened;
     conn_->lowest().expires_at(deadline_);
     conn_->lowest().async_connect(
@@ -239,10 +263,12 @@ private:
   }
 
   /// A failure after the connection was up. A kept-alive connection that the server
-  /// had already closed fails before any response byte: try once more on a new one.
+  /// closed just now fails before any response byte: an idempotent request is tried
+  /// once more on a new connection (others are not: the server may have acted on them).
   void broken(beast::error_code ec, const char* during) {
     bool nothing_received = !parser_ || !parser_->got_some();
-    if (reused_ && !retried_ && nothing_received && ec != beast::error::timeout) {
+    if (reused_ && !retried_ && nothing_received && ec != beast::error::timeout &&
+        is_idempotent(in_.method)) {
       retried_ = true;
       return connect_new();
     }

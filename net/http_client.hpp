@@ -58,6 +58,8 @@ struct client_options {
   std::string ca_file;     ///< extra trusted CA (PEM), on top of the system store
   std::size_t threads = 1; ///< I/O threads running completions
   std::size_t max_idle_per_host = 16;
+  /// Idle connections older than this are not reused (servers close them around 60 s).
+  std::chrono::milliseconds max_idle_time{30'000};
   std::uint64_t max_response_body = 64ull * 1024 * 1024;
 };
 

@@ -109,6 +109,27 @@ CAF_TEST(plain http keeps the connection alive across requests) {
   CAF_CHECK_EQUAL(client.connections_opened(), 1u);
 }
 
+CAF_TEST(a pooled connection closed by the server is not reused) {
+  net::http_client client;
+  auto server = serve({});
+  auto port = server->port();
+  auto base = "http://127.0.0.1:" + std::to_string(port);
+  CAF_REQUIRE_EQUAL(get(client, base + "/first").status, 200u);
+  server.reset(); // closes every connection, including the pooled one
+  net::server_options opts;
+  opts.port = port;
+  server = serve(opts);
+  // A POST is never resent, so it only succeeds if the dead connection was skipped.
+  net::client_request req;
+  req.method = "POST";
+  req.url = base + "/second";
+  req.body = "x";
+  auto res = client.request(req);
+  CAF_REQUIRE(res.ok());
+  CAF_CHECK_EQUAL(res.body, "POST /second x");
+  CAF_CHECK_EQUAL(client.connections_opened(), 2u);
+}
+
 CAF_TEST(post bodies arrive and answers may come from another thread) {
   auto server = serve({});
   net::http_client client;

@@ -72,7 +72,7 @@ CAF_TEST(case insensitive helpers) {
 #include "net/pkce.hpp"
 
 CAF_TEST(pkce s256 matches rfc 7636 appendix b) {
-  CAF_CHECK_EQUAL(net::code_challenge_s256("dBjftJeZ4CVP-mB92K9uhbUJU7ZuO-Go78-1Yq6uyEz"),
+  CAF_CHECK_EQUAL(net::code_challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
                   "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
   auto a = net::make_code_verifier(), b = net::make_code_verifier();
   CAF_CHECK_EQUAL(a.size(), 43u);
