@@ -1,10 +1,9 @@
 #include "graph_sim_process.hpp"
 
+#include "net/pkce.hpp"
 #include "net/url.hpp"
 
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
+#include <cstdlib>
 #include <stdexcept>
 
 namespace test {
@@ -12,19 +11,21 @@ namespace test {
 using nlohmann::json;
 
 const std::string graph_sim_process::default_scope =
-  "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
-  "https://graph.microsoft.com/Mail.Send.Shared";
-const std::string graph_sim_process::redirect_uri = "http://127.0.0.1:8025/oauth/callback";
+    "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
+    "https://graph.microsoft.com/Mail.Send.Shared";
+const std::string graph_sim_process::redirect_uri =
+    "http://127.0.0.1:8025/oauth/callback";
 
 std::string graph_sim_binary() {
-  return EXC_GRAPH_SIM_PATH;
+  const char* other = std::getenv("EXC_GRAPH_SIM");
+  return other && *other ? other : EXC_GRAPH_SIM_PATH;
 }
 
 namespace {
 
 std::vector<std::string> sim_args(const temp_dir& dir, const test_ca& ca,
                                   const std::vector<std::string>& extra) {
-  std::vector<std::string> args{"--port",     "0",
+  std::vector<std::string> args{"--port",      "0",
                                 "--port-file", dir.file("graph-sim.port"),
                                 "--tls-cert",  ca.server_cert,
                                 "--tls-key",   ca.server_key};
@@ -36,13 +37,15 @@ std::vector<std::string> sim_args(const temp_dir& dir, const test_ca& ca,
 
 graph_sim_process::graph_sim_process(const temp_dir& dir, const test_ca& ca,
                                      const std::vector<std::string>& extra_args)
-  : process_(graph_sim_binary(), sim_args(dir, ca, extra_args), dir.file("graph-sim.log")),
-    client_(net::client_options{ca.ca_file, 2}) {
+    : process_(graph_sim_binary(), sim_args(dir, ca, extra_args),
+               dir.file("graph-sim.log")),
+      client_(net::client_options{ca.ca_file, 2}) {
   port_ = process_.wait_for_port(dir.file("graph-sim.port"));
   base_ = "https://127.0.0.1:" + std::to_string(port_);
 }
 
-net::client_response graph_sim_process::call(const std::string& method, const std::string& path,
+net::client_response graph_sim_process::call(const std::string& method,
+                                             const std::string& path,
                                              const net::header_list& headers,
                                              const std::string& body) {
   net::client_request req;
@@ -64,32 +67,50 @@ json graph_sim_process::control(const std::string& method, const std::string& pa
   auto res = call(method, "/_sim" + path, headers, text);
   if (!res.ok()) throw std::runtime_error("control " + path + ": " + res.error_message);
   if (res.status >= 300)
-    throw std::runtime_error("control " + path + " answered " + std::to_string(res.status) +
-                             ": " + res.body);
+    throw std::runtime_error("control " + path + " answered " +
+                             std::to_string(res.status) + ": " + res.body);
   return res.body.empty() ? json{} : json::parse(res.body);
 }
 
-net::client_response graph_sim_process::graph(const std::string& method, const std::string& path,
-                                              const std::string& token, const std::string& body,
+net::client_response graph_sim_process::graph(const std::string& method,
+                                              const std::string& path,
+                                              const std::string& token,
+                                              const std::string& body,
                                               net::header_list headers) {
   headers.emplace_back("Authorization", "Bearer " + token);
   if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
   return call(method, path.rfind("http", 0) == 0 ? path : "/v1.0" + path, headers, body);
 }
 
-graph_sim_process::app graph_sim_process::register_app() {
-  auto res = control("POST", "/apps", json::object());
+std::future<net::client_response>
+graph_sim_process::graph_async(const std::string& method, const std::string& path,
+                               const std::string& token) {
+  net::client_request req;
+  req.method = method;
+  req.url = path.rfind("http", 0) == 0 ? path : base_ + "/v1.0" + path;
+  req.headers.emplace_back("Authorization", "Bearer " + token);
+  auto done = std::make_shared<std::promise<net::client_response>>();
+  auto answer = done->get_future();
+  client_.async_request(std::move(req), [done](net::client_response res) {
+    done->set_value(std::move(res));
+  });
+  return answer;
+}
+
+graph_sim_process::app graph_sim_process::register_app(const json& extra) {
+  auto res = control("POST", "/apps", extra.is_object() ? extra : json::object());
   return {res.at("client_id"), res.at("client_secret")};
 }
 
-std::string graph_sim_process::create_mailbox(const std::string& address, const json& extra) {
+std::string graph_sim_process::create_mailbox(const std::string& address,
+                                              const json& extra) {
   json body = extra.is_object() ? extra : json::object();
   body["address"] = address;
   return control("POST", "/mailboxes", body).at("id");
 }
 
-std::string graph_sim_process::deliver(const std::string& address, const std::string& mime,
-                                       const json& extra) {
+std::string graph_sim_process::deliver(const std::string& address,
+                                       const std::string& mime, const json& extra) {
   json body = extra.is_object() ? extra : json::object();
   body["mime"] = mime;
   return control("POST", "/mailboxes/" + address + "/messages", body).at("id");
@@ -102,46 +123,102 @@ net::client_response graph_sim_process::token_request(const std::string& form,
   return call("POST", "/organizations/oauth2/v2.0/token", all, form);
 }
 
+graph_sim_process::pkce graph_sim_process::make_pkce() {
+  auto verifier = net::make_code_verifier();
+  return {verifier, net::code_challenge_s256(verifier)};
+}
+
+net::params graph_sim_process::authorize_params(const app& a,
+                                                const std::string& login_hint,
+                                                const std::string& challenge,
+                                                const std::string& scope) {
+  return {{"client_id", a.client_id},        {"response_type", "code"},
+          {"redirect_uri", redirect_uri},    {"scope", scope},
+          {"state", "test-state"},           {"code_challenge", challenge},
+          {"code_challenge_method", "S256"}, {"login_hint", login_hint}};
+}
+
+net::client_response graph_sim_process::authorize(const net::params& query) {
+  return call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
+}
+
+net::params graph_sim_process::redirect_query(const net::client_response& res) {
+  auto location = net::parse_url(std::string{res.header("Location")});
+  if (!location) return {};
+  auto params = net::parse_query(net::split_target(location->target).second);
+  return params ? *params : net::params{};
+}
+
+std::string graph_sim_process::authorize_code(const app& a, const std::string& login_hint,
+                                              const pkce& p, const std::string& scope) {
+  auto res = authorize(authorize_params(a, login_hint, p.challenge, scope));
+  if (!res.ok() || res.status != 302)
+    throw std::runtime_error("authorize answered " + std::to_string(res.status) + ": " +
+                             res.body);
+  auto code = net::find_param(redirect_query(res), "code");
+  if (!code)
+    throw std::runtime_error("authorize gave no code: " +
+                             std::string{res.header("Location")});
+  return *code;
+}
+
+net::client_response graph_sim_process::redeem_code(const app& a, const std::string& code,
+                                                    const std::string& verifier) {
+  return token_request(net::encode_query({{"grant_type", "authorization_code"},
+                                          {"code", code},
+                                          {"redirect_uri", redirect_uri},
+                                          {"code_verifier", verifier},
+                                          {"client_id", a.client_id},
+                                          {"client_secret", a.client_secret}}));
+}
+
+net::client_response graph_sim_process::refresh(const app& a,
+                                                const std::string& refresh_token,
+                                                const std::string& scope) {
+  net::params form{{"grant_type", "refresh_token"},
+                   {"refresh_token", refresh_token},
+                   {"client_id", a.client_id},
+                   {"client_secret", a.client_secret}};
+  if (!scope.empty()) form.emplace_back("scope", scope);
+  return token_request(net::encode_query(form));
+}
+
+net::client_response graph_sim_process::app_token(const app& a) {
+  return token_request(
+      net::encode_query({{"grant_type", "client_credentials"},
+                         {"scope", "https://graph.microsoft.com/.default"},
+                         {"client_id", a.client_id},
+                         {"client_secret", a.client_secret}}));
+}
+
 json graph_sim_process::sign_in(const app& a, const std::string& login_hint,
                                 const std::string& scope) {
-  unsigned char raw[32];
-  RAND_bytes(raw, sizeof raw);
-  auto verifier = net::base64url_encode(std::string_view{reinterpret_cast<char*>(raw), sizeof raw});
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  auto challenge =
-    net::base64url_encode(std::string_view{reinterpret_cast<char*>(digest), sizeof digest});
-  net::params query{{"client_id", a.client_id},   {"response_type", "code"},
-                    {"redirect_uri", redirect_uri}, {"scope", scope},
-                    {"state", "test-state"},        {"code_challenge", challenge},
-                    {"code_challenge_method", "S256"}, {"login_hint", login_hint}};
-  auto res = call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
-  if (!res.ok() || res.status != 302)
-    throw std::runtime_error("authorize answered " + std::to_string(res.status) + ": " + res.body);
-  auto location = net::parse_url(std::string{res.header("Location")});
-  if (!location) throw std::runtime_error("authorize redirected nowhere");
-  auto params = net::parse_query(net::split_target(location->target).second);
-  auto code = params ? net::find_param(*params, "code") : std::nullopt;
-  if (!code) throw std::runtime_error("authorize gave no code: " + location->target);
-  net::params form{{"grant_type", "authorization_code"}, {"code", *code},
-                   {"redirect_uri", redirect_uri},       {"code_verifier", verifier},
-                   {"client_id", a.client_id},           {"client_secret", a.client_secret}};
-  auto token = token_request(net::encode_query(form));
+  auto p = make_pkce();
+  auto token = redeem_code(a, authorize_code(a, login_hint, p, scope), p.verifier);
   if (!token.ok() || token.status != 200)
-    throw std::runtime_error("token answered " + std::to_string(token.status) + ": " + token.body);
+    throw std::runtime_error("token answered " + std::to_string(token.status) + ": " +
+                             token.body);
   return json::parse(token.body);
 }
 
-std::string sample_mail(const std::string& tag, const std::string& to, const std::string& subject) {
+std::string sample_mail(const std::string& tag, const std::string& to,
+                        const std::string& subject) {
   return "From: Alice Example <alice@customer.test>\r\n"
-         "To: Support <" + to + ">\r\n"
-         "Subject: " + subject + "\r\n"
+         "To: Support <" +
+         to +
+         ">\r\n"
+         "Subject: " +
+         subject +
+         "\r\n"
          "Date: Tue, 24 Nov 2026 09:15:00 +0000\r\n"
-         "Message-ID: <" + tag + "@customer.test>\r\n"
+         "Message-ID: <" +
+         tag +
+         "@customer.test>\r\n"
          "MIME-Version: 1.0\r\n"
          "Content-Type: text/plain; charset=utf-8\r\n"
          "\r\n"
-         "Hello, the printer shows error E-42 since this morning. (" + tag + ")\r\n";
+         "Hello, the printer shows error E-42 since this morning. (" +
+         tag + ")\r\n";
 }
 
 } // namespace test

@@ -136,7 +136,7 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
     count_download(mb, m.id);
     net::response res{http::status::ok, 11};
     res.set(http::field::content_type, "text/plain");
-    res.body() = m.mime->substr(0, m.mime->size() - 1);
+    res.body() = *m.mime;
     return res;
   }
   if (!tail.empty() && tail[0] == "attachments" && tail.size() <= 2) {

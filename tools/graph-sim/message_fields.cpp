@@ -184,8 +184,10 @@ const std::string& render_message_text(const message& m, const std::string& mail
                                        const render_options& opts) {
   std::string key = opts.text_body ? "t" : "h";
   key += opts.expand_size ? "s" : "-";
-  if (opts.select)
+  if (opts.select) {
+    key += "|"; // an empty $select is not the default shape
     for (const auto& name : *opts.select) key += "," + name;
+  }
   auto& cache = m.cached;
   if (cache.change != m.change || cache.key != key) {
     cache.json = dump(render_message(m, mailbox_id, opts));
