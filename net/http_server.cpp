@@ -111,12 +111,14 @@ private:
     if (ec == http::error::end_of_stream) return close_now();
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
+      drain_after_write_ = true;
       return write(shared_->error(413, "request body exceeds the limit of " +
                                          std::to_string(shared_->options.body_limit) +
                                          " bytes"));
     }
     if (ec && ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
       keep_alive_ = false;
+      drain_after_write_ = true;
       return write(shared_->error(400, "malformed HTTP request: " + ec.message()));
     }
     if (ec) return; // timeout or socket error: the connection is gone
@@ -141,9 +143,28 @@ private:
 
   void on_write(beast::error_code ec, std::size_t) {
     if (ec) return;
+    if (drain_after_write_) return drain();
     if (!keep_alive_) return close_now();
     response_ = {};
     do_read();
+  }
+
+  /// After refusing a request whose body is still arriving: read and discard the rest
+  /// (for a bounded time) before closing, so the client reads our answer instead of a
+  /// connection reset.
+  void drain() {
+    if (!scratch_) scratch_ = std::make_unique<char[]>(scratch_size);
+    lowest().expires_after(std::min<std::chrono::milliseconds>(shared_->options.read_timeout,
+                                                               std::chrono::seconds(10)));
+    do_drain();
+  }
+
+  void do_drain() {
+    stream_.async_read_some(asio::buffer(scratch_.get(), scratch_size),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close_now();
+                              self->do_drain();
+                            });
   }
 
   void close_now() {
@@ -163,6 +184,9 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   response response_;
   bool keep_alive_ = false;
+  bool drain_after_write_ = false;
+  static constexpr std::size_t scratch_size = 64 * 1024;
+  std::unique_ptr<char[]> scratch_; ///< only for draining a refused body
 };
 
 /// The handler's way back into a session; keeps the session alive until it answers.

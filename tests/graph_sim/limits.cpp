@@ -137,6 +137,9 @@ CAF_TEST(the request after the rate limit gets 429 with a Retry After header) {
   CAF_CHECK_EQUAL(stat("/throttled/request_rate"), 2);
   CAF_CHECK_EQUAL(get(inbox_of(team)).status, 200u);
   CAF_CHECK_EQUAL(stat("/throttled/concurrency"), 0);
+  // Refusals are counted under the endpoint that was asked for.
+  CAF_CHECK_EQUAL(stat("/requests/list_messages/429"), 2);
+  CAF_CHECK_EQUAL(stat("/requests/list_messages/200"), 6);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
@@ -27,7 +28,9 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args,
     throw std::runtime_error("fork failed");
   }
   if (pid == 0) {
-    // The child: output to the log, a clean signal mask, then the program.
+    // The child: dies with the test (even one that aborts), output to the log, a clean
+    // signal mask, then the program.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);

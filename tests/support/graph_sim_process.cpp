@@ -10,11 +10,7 @@ namespace test {
 
 using nlohmann::json;
 
-const std::string graph_sim_process::default_scope =
-    "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
-    "https://graph.microsoft.com/Mail.Send.Shared";
-const std::string graph_sim_process::redirect_uri =
-    "http://127.0.0.1:8025/oauth/callback";
+const std::string& graph_sim_process::redirect_uri = sim_client::default_redirect_uri;
 
 std::string graph_sim_binary() {
   const char* other = std::getenv("EXC_GRAPH_SIM");
@@ -35,51 +31,21 @@ std::vector<std::string> sim_args(const temp_dir& dir, const test_ca& ca,
 
 } // namespace
 
+namespace detail {
+
+sim_process_parts::sim_process_parts(const temp_dir& dir, const test_ca& ca,
+                                     const std::vector<std::string>& extra_args)
+  : process_(graph_sim_binary(), sim_args(dir, ca, extra_args), dir.file("graph-sim.log")),
+    client_(net::client_options{ca.ca_file, 2}) {
+  port_ = process_.wait_for_port(dir.file("graph-sim.port"));
+}
+
+} // namespace detail
+
 graph_sim_process::graph_sim_process(const temp_dir& dir, const test_ca& ca,
                                      const std::vector<std::string>& extra_args)
-    : process_(graph_sim_binary(), sim_args(dir, ca, extra_args),
-               dir.file("graph-sim.log")),
-      client_(net::client_options{ca.ca_file, 2}) {
-  port_ = process_.wait_for_port(dir.file("graph-sim.port"));
-  base_ = "https://127.0.0.1:" + std::to_string(port_);
-}
-
-net::client_response graph_sim_process::call(const std::string& method,
-                                             const std::string& path,
-                                             const net::header_list& headers,
-                                             const std::string& body) {
-  net::client_request req;
-  req.method = method;
-  req.url = path.rfind("http", 0) == 0 ? path : base_ + path;
-  req.headers = headers;
-  req.body = body;
-  return client_.request(std::move(req));
-}
-
-json graph_sim_process::control(const std::string& method, const std::string& path,
-                                const json& body) {
-  net::header_list headers;
-  std::string text;
-  if (!body.is_null()) {
-    headers.emplace_back("Content-Type", "application/json");
-    text = body.dump();
-  }
-  auto res = call(method, "/_sim" + path, headers, text);
-  if (!res.ok()) throw std::runtime_error("control " + path + ": " + res.error_message);
-  if (res.status >= 300)
-    throw std::runtime_error("control " + path + " answered " +
-                             std::to_string(res.status) + ": " + res.body);
-  return res.body.empty() ? json{} : json::parse(res.body);
-}
-
-net::client_response graph_sim_process::graph(const std::string& method,
-                                              const std::string& path,
-                                              const std::string& token,
-                                              const std::string& body,
-                                              net::header_list headers) {
-  headers.emplace_back("Authorization", "Bearer " + token);
-  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-  return call(method, path.rfind("http", 0) == 0 ? path : "/v1.0" + path, headers, body);
+  : detail::sim_process_parts(dir, ca, extra_args),
+    graph_sim::sim_client("https://127.0.0.1:" + std::to_string(port_), client_) {
 }
 
 std::future<net::client_response>
@@ -87,7 +53,7 @@ graph_sim_process::graph_async(const std::string& method, const std::string& pat
                                const std::string& token) {
   net::client_request req;
   req.method = method;
-  req.url = path.rfind("http", 0) == 0 ? path : base_ + "/v1.0" + path;
+  req.url = path.rfind("http", 0) == 0 ? path : base() + "/v1.0" + path;
   req.headers.emplace_back("Authorization", "Bearer " + token);
   auto done = std::make_shared<std::promise<net::client_response>>();
   auto answer = done->get_future();
@@ -97,30 +63,9 @@ graph_sim_process::graph_async(const std::string& method, const std::string& pat
   return answer;
 }
 
-graph_sim_process::app graph_sim_process::register_app(const json& extra) {
-  auto res = control("POST", "/apps", extra.is_object() ? extra : json::object());
-  return {res.at("client_id"), res.at("client_secret")};
-}
-
-std::string graph_sim_process::create_mailbox(const std::string& address,
-                                              const json& extra) {
-  json body = extra.is_object() ? extra : json::object();
-  body["address"] = address;
-  return control("POST", "/mailboxes", body).at("id");
-}
-
-std::string graph_sim_process::deliver(const std::string& address,
-                                       const std::string& mime, const json& extra) {
-  json body = extra.is_object() ? extra : json::object();
-  body["mime"] = mime;
-  return control("POST", "/mailboxes/" + address + "/messages", body).at("id");
-}
-
-net::client_response graph_sim_process::token_request(const std::string& form,
-                                                      const net::header_list& headers) {
-  auto all = headers;
-  all.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  return call("POST", "/organizations/oauth2/v2.0/token", all, form);
+std::string graph_sim_process::deliver(const std::string& address, const std::string& mime,
+                                       const json& extra) {
+  return sim_client::deliver(address, mime, extra).at("id");
 }
 
 graph_sim_process::pkce graph_sim_process::make_pkce() {
@@ -140,13 +85,6 @@ net::params graph_sim_process::authorize_params(const app& a,
 
 net::client_response graph_sim_process::authorize(const net::params& query) {
   return call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
-}
-
-net::params graph_sim_process::redirect_query(const net::client_response& res) {
-  auto location = net::parse_url(std::string{res.header("Location")});
-  if (!location) return {};
-  auto params = net::parse_query(net::split_target(location->target).second);
-  return params ? *params : net::params{};
 }
 
 std::string graph_sim_process::authorize_code(const app& a, const std::string& login_hint,
@@ -189,16 +127,6 @@ net::client_response graph_sim_process::app_token(const app& a) {
                          {"scope", "https://graph.microsoft.com/.default"},
                          {"client_id", a.client_id},
                          {"client_secret", a.client_secret}}));
-}
-
-json graph_sim_process::sign_in(const app& a, const std::string& login_hint,
-                                const std::string& scope) {
-  auto p = make_pkce();
-  auto token = redeem_code(a, authorize_code(a, login_hint, p, scope), p.verifier);
-  if (!token.ok() || token.status != 200)
-    throw std::runtime_error("token answered " + std::to_string(token.status) + ": " +
-                             token.body);
-  return json::parse(token.body);
 }
 
 std::string sample_mail(const std::string& tag, const std::string& to,

@@ -6,71 +6,50 @@
 
 #include "net/http_client.hpp"
 #include "net/url.hpp"
+#include "sim_client.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <future>
-#include <memory>
 #include <string>
 #include <vector>
 
 namespace test {
 
+namespace detail {
+
+/// The process and its client, set up before the sim_client base that needs its URL.
+struct sim_process_parts {
+  sim_process_parts(const temp_dir& dir, const test_ca& ca,
+                    const std::vector<std::string>& extra_args);
+  child_process process_;
+  std::uint16_t port_ = 0;
+  net::http_client client_;
+};
+
+} // namespace detail
+
 /// graph-sim as a real process on a loopback port chosen at runtime, serving TLS with a
-/// certificate from `ca`, plus a client that trusts that CA.
-class graph_sim_process {
+/// certificate from `ca`, driven through a sim_client that trusts that CA. Adds the
+/// single OAuth steps that tests take apart to provoke errors.
+class graph_sim_process : private detail::sim_process_parts, public graph_sim::sim_client {
 public:
   graph_sim_process(const temp_dir& dir, const test_ca& ca,
                     const std::vector<std::string>& extra_args = {});
 
-  /// https://127.0.0.1:<port>
-  const std::string& base() const { return base_; }
   std::uint16_t port() const { return port_; }
   net::http_client& client() { return client_; }
   child_process& process() { return process_; }
 
-  /// Any request; `path` is appended to base() unless it is a full URL.
-  net::client_response call(const std::string& method, const std::string& path,
-                            const net::header_list& headers = {},
-                            const std::string& body = {});
-
-  /// A control-API call with a JSON body; throws std::runtime_error if the answer is not
-  /// 2xx, so tests fail loudly on set-up mistakes.
-  nlohmann::json control(const std::string& method, const std::string& path,
-                         const nlohmann::json& body = nullptr);
-
-  /// A Graph call with a bearer token; `path` is appended to base() + "/v1.0" unless it
-  /// is a full URL (e.g. an @odata.nextLink).
-  net::client_response graph(const std::string& method, const std::string& path,
-                             const std::string& token, const std::string& body = {},
-                             net::header_list headers = {});
-
-  /// The same, started with the client's async_request: the future is ready once the
-  /// answer (or transport error) is in.
+  /// A Graph call started with the client's async_request: the future is ready once
+  /// the answer (or transport error) is in.
   std::future<net::client_response> graph_async(const std::string& method,
                                                 const std::string& path,
                                                 const std::string& token);
 
-  /// Registers an app. Without "redirect_uris" in `extra` any http loopback redirect is
-  /// accepted.
-  struct app {
-    std::string client_id;
-    std::string client_secret;
-  };
-  app register_app(const nlohmann::json& extra = nlohmann::json::object());
-
-  /// Creates a mailbox and returns its id.
-  std::string create_mailbox(const std::string& address,
-                             const nlohmann::json& extra = {});
-
   /// Delivers raw MIME into a mailbox's inbox; returns the message id.
   std::string deliver(const std::string& address, const std::string& mime,
-                      const nlohmann::json& extra = {});
-
-  /// Runs the whole authorization-code flow with PKCE for `login_hint` and returns the
-  /// token response (access_token, refresh_token, …). Throws if any step fails.
-  nlohmann::json sign_in(const app& a, const std::string& login_hint,
-                         const std::string& scope = default_scope);
+                      const nlohmann::json& extra = nlohmann::json::object());
 
   /// A PKCE code_verifier and its S256 code_challenge.
   struct pkce {
@@ -89,9 +68,6 @@ public:
   /// followed.
   net::client_response authorize(const net::params& query);
 
-  /// The query parameters of a response's Location header; empty if it has none.
-  static net::params redirect_query(const net::client_response& res);
-
   /// Runs authorize and returns the code from the redirect; throws if there is none.
   std::string authorize_code(const app& a, const std::string& login_hint, const pkce& p,
                              const std::string& scope = default_scope);
@@ -107,18 +83,7 @@ public:
   /// grant_type=client_credentials with scope https://graph.microsoft.com/.default.
   net::client_response app_token(const app& a);
 
-  /// Posts a form to the token endpoint and returns the raw response.
-  net::client_response token_request(const std::string& form,
-                                     const net::header_list& headers = {});
-
-  static const std::string default_scope;
-  static const std::string redirect_uri;
-
-private:
-  child_process process_;
-  std::uint16_t port_ = 0;
-  std::string base_;
-  net::http_client client_;
+  static const std::string& redirect_uri;
 };
 
 /// A small but realistic mail, with a unique Message-ID made of `tag`.

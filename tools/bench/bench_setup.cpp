@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
     auto value = sim.graph("GET", base + "/" + id + "/$value", token);
     auto patch = sim.graph("PATCH", base + "/" + id, token, R"({"categories":["Zendesk"]})");
     for (auto* r : {&list, &value, &patch})
-      if (r->status != 200) throw std::runtime_error("graph-sim answered " + r->body);
+      if (r->status != 200)
+        throw std::runtime_error("graph-sim answered: " + (r->ok() ? r->body : r->error_message));
     write(out + "/token", token);
     write(out + "/list-path", "/v1.0" + base);
     write(out + "/value-path", "/v1.0" + base + "/" + id + "/$value");

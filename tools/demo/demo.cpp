@@ -92,7 +92,8 @@ int run(const std::string& base, const std::string& ca_file, const std::string& 
                                           {"$expand", "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"},
                                           {"$top", "50"}}),
                      tokens["access_token"], {}, {{"Prefer", "IdType=\"ImmutableId\""}});
-  if (list.status != 200) throw std::runtime_error("list: " + list.body);
+  if (list.status != 200)
+    throw std::runtime_error("list: " + (list.ok() ? list.body : list.error_message));
   auto page = json::parse(list.body);
   std::cout << "5. GET /users/support@contoso.example/mailFolders/inbox/messages (unread, oldest first):\n\n";
   std::cout << "   " << cut("from", 30) << " " << cut("subject", 40) << " " << cut("size", 10) << " attach\n";

@@ -59,6 +59,26 @@ net::response entity_response(const mailbox& mb, const std::string& rendered) {
 
 } // namespace
 
+std::string endpoint_name(const std::vector<std::string>& rest, http::verb method) {
+  // …/messages or …/mailFolders/{f}/messages, then [{id} [$value | attachments [{aid}]]]
+  std::size_t at = 0;
+  if (rest.size() >= 3 && rest[0] == "mailFolders" && rest[2] == "messages") at = 3;
+  else if (!rest.empty() && rest[0] == "messages") at = 1;
+  else return "unknown";
+  auto tail = rest.size() - at;
+  if (tail == 0) return method == http::verb::get ? "list_messages" : "messages";
+  if (tail == 1) {
+    if (method == http::verb::get) return "get_message";
+    if (method == http::verb::patch) return "patch_message";
+    if (method == http::verb::delete_) return "delete_message";
+    return "message";
+  }
+  if (tail == 2 && rest[at + 1] == "$value") return "get_message_value";
+  if (rest[at + 1] == "attachments" && tail <= 3)
+    return tail == 2 ? "list_attachments" : "get_attachment";
+  return "unknown";
+}
+
 void simulator::count_download(mailbox& mb, const std::string& message_id) {
   ++stats_.downloads;
   auto& log = downloads_[mb.id];
@@ -96,18 +116,15 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
   } else if (!rest.empty() && rest[0] == "messages") {
     at = 1;
   } else {
-    c.endpoint = "unknown";
     return graph_error(c, 404, "ResourceNotFound",
                        "Resource not found for the segment '" +
                          (rest.empty() ? std::string{} : rest[0]) + "'.");
   }
   if (rest.size() == at) {
-    c.endpoint = "list_messages";
     if (method != http::verb::get) return not_allowed();
     return list_messages(c, mb, folder);
   }
   const auto& id = rest[at];
-  c.endpoint = "message";
   if (!valid_message_id(id)) return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
   auto mi = mb.messages.find(id);
   if (mi == mb.messages.end() || (!folder.empty() && mi->second.folder != folder))
@@ -117,21 +134,17 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
   auto tail = std::vector<std::string>(rest.begin() + static_cast<long>(at) + 1, rest.end());
   if (tail.empty()) {
     if (method == http::verb::get) {
-      c.endpoint = "get_message";
       return get_message(c, mb, m);
     }
     if (method == http::verb::patch) {
-      c.endpoint = "patch_message";
       return patch_message(c, mb, m);
     }
     if (method == http::verb::delete_) {
-      c.endpoint = "delete_message";
       return delete_message(c, mb, id);
     }
     return not_allowed();
   }
   if (tail.size() == 1 && tail[0] == "$value") {
-    c.endpoint = "get_message_value";
     if (method != http::verb::get) return not_allowed();
     count_download(mb, m.id);
     net::response res{http::status::ok, 11};
@@ -140,7 +153,6 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
     return res;
   }
   if (!tail.empty() && tail[0] == "attachments" && tail.size() <= 2) {
-    c.endpoint = tail.size() == 1 ? "list_attachments" : "get_attachment";
     if (method != http::verb::get) return not_allowed();
     auto list = render_attachments(m);
     count_download(mb, m.id);
@@ -154,7 +166,6 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
     return graph_error(c, 404, "ErrorItemNotFound",
                        "The specified object was not found in the store.");
   }
-  c.endpoint = "unknown";
   return graph_error(c, 404, "ResourceNotFound",
                      "Resource not found for the segment '" + tail[0] + "'.");
 }

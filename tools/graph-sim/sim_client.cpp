@@ -21,9 +21,14 @@ net::client_response sim_client::call(const std::string& method, const std::stri
   req.url = path.rfind("http", 0) == 0 ? path : base_ + path;
   req.headers = std::move(headers);
   req.body = std::move(body);
-  auto res = http_.request(std::move(req));
-  if (!res.ok()) throw std::runtime_error(method + " " + path + ": " + res.error_message);
-  return res;
+  return http_.request(std::move(req));
+}
+
+net::params sim_client::redirect_query(const net::client_response& res) {
+  auto location = net::parse_url(std::string{res.header("Location")});
+  if (!location) return {};
+  auto params = net::parse_query(net::split_target(location->target).second);
+  return params ? *params : net::params{};
 }
 
 json sim_client::control(const std::string& method, const std::string& path, const json& body) {
@@ -34,6 +39,9 @@ json sim_client::control(const std::string& method, const std::string& path, con
     text = body.dump();
   }
   auto res = call(method, "/_sim" + path, std::move(headers), std::move(text));
+  if (!res.ok())
+    throw std::runtime_error("graph-sim control " + method + " " + path + ": " +
+                             res.error_message);
   if (res.status >= 300)
     throw std::runtime_error("graph-sim control " + method + " " + path + " answered " +
                              std::to_string(res.status) + ": " + res.body);
@@ -83,10 +91,7 @@ json sim_client::sign_in(const app& a, const std::string& login_hint, const std:
                     {"code_challenge_method", "S256"},
                     {"login_hint", login_hint}};
   auto res = call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
-  auto location = net::parse_url(std::string{res.header("Location")});
-  auto params = location ? net::parse_query(net::split_target(location->target).second)
-                         : std::nullopt;
-  auto code = params ? net::find_param(*params, "code") : std::nullopt;
+  auto code = net::find_param(redirect_query(res), "code");
   if (res.status != 302 || !code)
     throw std::runtime_error("authorize gave no code (" + std::to_string(res.status) + "): " +
                              std::string{res.header("Location")} + res.body);
@@ -94,7 +99,7 @@ json sim_client::sign_in(const app& a, const std::string& login_hint, const std:
                    {"redirect_uri", redirect_uri},       {"code_verifier", verifier},
                    {"client_id", a.client_id},           {"client_secret", a.client_secret}};
   auto token = token_request(net::encode_query(form));
-  if (token.status != 200)
+  if (!token.ok() || token.status != 200)
     throw std::runtime_error("token answered " + std::to_string(token.status) + ": " + token.body);
   return json::parse(token.body);
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/http_client.hpp"
+#include "net/url.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -17,13 +18,13 @@ public:
 
   const std::string& base() const { return base_; }
 
-  /// Any request; `path` is appended to base() unless it is a full URL. Throws
-  /// std::runtime_error on a transport error.
+  /// Any request; `path` is appended to base() unless it is a full URL. Transport
+  /// errors come back in the response (`ok()` false).
   net::client_response call(const std::string& method, const std::string& path,
                             net::header_list headers = {}, std::string body = {});
 
   /// A control-API call (`path` below /_sim) with a JSON body; throws
-  /// std::runtime_error unless the answer is 2xx.
+  /// std::runtime_error unless the answer is 2xx, so set-up mistakes fail loudly.
   nlohmann::json control(const std::string& method, const std::string& path,
                          const nlohmann::json& body = nullptr);
 
@@ -51,6 +52,9 @@ public:
 
   /// Posts a form to the token endpoint.
   net::client_response token_request(const std::string& form, net::header_list headers = {});
+
+  /// The query parameters of a response's Location header; empty if it has none.
+  static net::params redirect_query(const net::client_response& res);
 
   /// The whole authorization-code flow with PKCE for `login_hint`: returns the token
   /// response (access_token, refresh_token, …); throws if any step fails.

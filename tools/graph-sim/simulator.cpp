@@ -165,6 +165,14 @@ void simulator::handle(net::request&& req, net::responder_ptr out) {
 }
 
 void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& out) {
+  // /v1.0/users/{id}/… or /v1.0/me/…: what follows the mailbox names the endpoint, so
+  // that refusals (401, 403, 429, faults) are counted where they belong.
+  const auto& seg = c->segments;
+  bool me = seg.size() >= 2 && seg[1] == "me";
+  std::vector<std::string> rest;
+  if (me) rest.assign(seg.begin() + 2, seg.end());
+  else if (seg.size() >= 3 && seg[1] == "users") rest.assign(seg.begin() + 3, seg.end());
+  c->endpoint = endpoint_name(rest, c->req.method());
   std::unique_lock<std::mutex> lock{mutex_};
   auto reply = [&](net::response res) {
     finish_graph(*c, res);
@@ -183,22 +191,17 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
     return reply(graph_error(*c, 401, "InvalidAuthenticationToken",
                              "Access token has expired or is not yet valid."));
   access_token token = ti->second;
-  // /v1.0/users/{id}/… or /v1.0/me/…
   mailbox* mb = nullptr;
-  std::vector<std::string> rest;
-  const auto& seg = c->segments;
-  if (seg.size() >= 2 && seg[1] == "me") {
+  if (me) {
     if (token.app_only)
       return reply(graph_error(*c, 400, "BadRequest",
                                "/me request is only valid with delegated authentication flow."));
     mb = find_mailbox(token.user);
-    rest.assign(seg.begin() + 2, seg.end());
   } else if (seg.size() >= 3 && seg[1] == "users") {
     mb = find_mailbox(seg[2]);
     if (!mb)
       return reply(graph_error(*c, 404, "ErrorInvalidUser",
                                "The requested user '" + seg[2] + "' is invalid."));
-    rest.assign(seg.begin() + 3, seg.end());
   } else {
     return reply(graph_error(*c, 404, "ResourceNotFound",
                              "Resource not found for the segment '" +

@@ -106,6 +106,10 @@ private:
   std::uint64_t in_flight_ = 0;
 };
 
+/// The name under which a Graph request is counted in the statistics, from the path
+/// segments after the mailbox (e.g. "list_messages", "get_message_value").
+std::string endpoint_name(const std::vector<std::string>& rest, boost::beast::http::verb method);
+
 /// Parses "N/SECONDS" (decimal seconds allowed) into a rate; nullopt if malformed.
 std::optional<rate> parse_rate(std::string_view text);
 
