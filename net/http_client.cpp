@@ -35,14 +35,22 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 const char* to_string(transport_error e) {
   switch (e) {
-    case transport_error::none: return "none";
-    case transport_error::bad_url: return "bad_url";
-    case transport_error::resolve: return "resolve";
-    case transport_error::connect: return "connect";
-    case transport_error::tls: return "tls";
-    case transport_error::timeout: return "timeout";
-    case transport_error::io: return "io";
-    case transport_error::protocol: return "protocol";
+  case transport_error::none:
+    return "none";
+  case transport_error::bad_url:
+    return "bad_url";
+  case transport_error::resolve:
+    return "resolve";
+  case transport_error::connect:
+    return "connect";
+  case transport_error::tls:
+    return "tls";
+  case transport_error::timeout:
+    return "timeout";
+  case transport_error::io:
+    return "io";
+  case transport_error::protocol:
+    return "protocol";
   }
   return "unknown";
 }
@@ -62,8 +70,8 @@ struct connection {
   std::chrono::steady_clock::time_point idle_since;
 
   beast::tcp_stream& lowest() {
-    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
-                      stream);
+    return std::visit(
+        [](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream);
   }
 };
 
@@ -135,12 +143,13 @@ class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(detail::client_impl& client, client_request req,
            std::function<void(client_response)> done)
-    : client_(client), in_(std::move(req)), done_(std::move(done)), resolver_(client.io) {
-  }
+      : client_(client), in_(std::move(req)), done_(std::move(done)),
+        resolver_(client.io) {}
 
   void start() {
     auto parsed = parse_url(in_.url);
-    if (!parsed) return fail(transport_error::bad_url, "not an absolute http(s) URL: " + in_.url);
+    if (!parsed)
+      return fail(transport_error::bad_url, "not an absolute http(s) URL: " + in_.url);
     url_ = std::move(*parsed);
     key_ = url_.scheme + "://" + url_.host + ":" + std::to_string(url_.port);
     deadline_ = std::chrono::steady_clock::now() + in_.timeout;
@@ -148,10 +157,13 @@ public:
     req_.target(url_.target);
     req_.version(11);
     bool default_port = url_.port == (url_.scheme == "https" ? 443 : 80);
-    auto host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
-    req_.set(http::field::host, default_port ? host : host + ":" + std::to_string(url_.port));
+    auto host =
+        url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
+    req_.set(http::field::host,
+             default_port ? host : host + ":" + std::to_string(url_.port));
     req_.set(http::field::user_agent, "exconnect/0.1");
-    for (const auto& [name, value] : in_.headers) req_.set(name, value);
+    for (const auto& [name, value] : in_.headers)
+      req_.set(name, value);
     req_.body() = std::move(in_.body);
     if (!req_.body().empty() || in_.method == "POST" || in_.method == "PUT" ||
         in_.method == "PATCH")
@@ -171,12 +183,14 @@ private:
     reused_ = false;
     conn_.reset();
     resolver_.async_resolve(
-      url_.host, std::to_string(url_.port),
-      beast::bind_front_handler(&exchange::on_resolve, shared_from_this()));
+        url_.host, std::to_string(url_.port),
+        beast::bind_front_handler(&exchange::on_resolve, shared_from_this()));
   }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) return fail(transport_error::resolve, "cannot resolve " + url_.host + ": " + ec.message());
+    if (ec)
+      return fail(transport_error::resolve,
+                  "cannot resolve " + url_.host + ": " + ec.message());
     if (url_.scheme == "https")
       conn_.reset(new connection{tls_stream{client_.io, client_.tls}, {}, {}});
     else
@@ -184,11 +198,12 @@ private:
     ++client_.opened;
     conn_->lowest().expires_at(deadline_);
     conn_->lowest().async_connect(
-      results, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
+        results, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
   }
 
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
-    if (ec == beast::error::timeout) return fail(transport_error::timeout, "connect timed out");
+    if (ec == beast::error::timeout)
+      return fail(transport_error::timeout, "connect timed out");
     if (ec)
       return fail(transport_error::connect,
                   "cannot connect to " + key_ + ": " + ec.message());
@@ -205,14 +220,18 @@ private:
       ok = X509_VERIFY_PARAM_set1_host(param, url_.host.c_str(), 0) == 1 &&
            SSL_set_tlsext_host_name(ssl, url_.host.c_str()) == 1; // SNI: names only
     }
-    if (!ok) return fail(transport_error::tls, "cannot set up TLS verification for " + url_.host);
+    if (!ok)
+      return fail(transport_error::tls,
+                  "cannot set up TLS verification for " + url_.host);
     tls->set_verify_mode(ssl::verify_peer);
-    tls->async_handshake(ssl::stream_base::client,
-                         beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
+    tls->async_handshake(
+        ssl::stream_base::client,
+        beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
   }
 
   void on_handshake(beast::error_code ec) {
-    if (ec == beast::error::timeout) return fail(transport_error::timeout, "TLS handshake timed out");
+    if (ec == beast::error::timeout)
+      return fail(transport_error::timeout, "TLS handshake timed out");
     if (ec) {
       auto& tls = std::get<tls_stream>(conn_->stream);
       auto verify = SSL_get_verify_result(tls.native_handle());
@@ -220,7 +239,8 @@ private:
       if (verify != X509_V_OK)
         detail = std::string{"certificate verification failed: "} +
                  X509_verify_cert_error_string(verify);
-      return fail(transport_error::tls, "TLS handshake with " + key_ + " failed: " + detail);
+      return fail(transport_error::tls,
+                  "TLS handshake with " + key_ + " failed: " + detail);
     }
     do_write();
   }
@@ -228,11 +248,12 @@ private:
   void do_write() {
     conn_->lowest().expires_at(deadline_);
     std::visit(
-      [this](auto& s) {
-        http::async_write(s, req_,
-                          beast::bind_front_handler(&exchange::on_write, shared_from_this()));
-      },
-      conn_->stream);
+        [this](auto& s) {
+          http::async_write(
+              s, req_,
+              beast::bind_front_handler(&exchange::on_write, shared_from_this()));
+        },
+        conn_->stream);
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -241,11 +262,12 @@ private:
     parser_->body_limit(client_.options.max_response_body);
     if (in_.method == "HEAD") parser_->skip(true);
     std::visit(
-      [this](auto& s) {
-        http::async_read(s, conn_->buffer, *parser_,
-                         beast::bind_front_handler(&exchange::on_read, shared_from_this()));
-      },
-      conn_->stream);
+        [this](auto& s) {
+          http::async_read(
+              s, conn_->buffer, *parser_,
+              beast::bind_front_handler(&exchange::on_read, shared_from_this()));
+        },
+        conn_->stream);
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -253,7 +275,8 @@ private:
     auto res = parser_->release();
     client_response out;
     out.status = res.result_int();
-    for (const auto& field : res) out.headers.emplace_back(field.name_string(), field.value());
+    for (const auto& field : res)
+      out.headers.emplace_back(field.name_string(), field.value());
     out.body = std::move(res.body());
     if (res.keep_alive()) {
       conn_->lowest().expires_never();
@@ -280,8 +303,8 @@ private:
         ec != http::error::end_of_stream && ec != http::error::partial_message)
       return fail(transport_error::protocol,
                   std::string{"invalid HTTP response: "} + ec.message());
-    fail(transport_error::io, std::string{"connection broken while "} + during + ": " +
-                                ec.message());
+    fail(transport_error::io,
+         std::string{"connection broken while "} + during + ": " + ec.message());
   }
 
   void fail(transport_error kind, std::string message) {
@@ -314,11 +337,13 @@ private:
 
 } // namespace
 
-http_client::http_client(client_options options) : impl_(std::make_unique<detail::client_impl>()) {
+http_client::http_client(client_options options)
+    : impl_(std::make_unique<detail::client_impl>()) {
   impl_->options = std::move(options);
   auto& tls = impl_->tls;
   tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                  ssl::context::no_tlsv1_1);
   beast::error_code ec;
   tls.set_default_verify_paths(ec);
   if (!impl_->options.ca_file.empty()) {
@@ -329,16 +354,19 @@ http_client::http_client(client_options options) : impl_(std::make_unique<detail
   }
   tls.set_verify_mode(ssl::verify_peer);
   auto n = std::max<std::size_t>(1, impl_->options.threads);
-  for (std::size_t i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+  for (std::size_t i = 0; i < n; ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
 }
 
 http_client::~http_client() {
   impl_->work.reset();
   impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
+  for (auto& t : impl_->threads)
+    t.join();
 }
 
-void http_client::async_request(client_request req, std::function<void(client_response)> done) {
+void http_client::async_request(client_request req,
+                                std::function<void(client_response)> done) {
   auto ex = std::make_shared<exchange>(*impl_, std::move(req), std::move(done));
   asio::post(impl_->io, [ex] { ex->start(); });
 }
@@ -346,7 +374,8 @@ void http_client::async_request(client_request req, std::function<void(client_re
 client_response http_client::request(client_request req) {
   std::promise<client_response> promise;
   auto future = promise.get_future();
-  async_request(std::move(req), [&promise](client_response res) { promise.set_value(std::move(res)); });
+  async_request(std::move(req),
+                [&promise](client_response res) { promise.set_value(std::move(res)); });
   return future.get();
 }
 

@@ -52,8 +52,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
 
 public:
   session(tcp::socket&& socket, std::shared_ptr<server_shared> shared)
-    : stream_(make_stream(std::move(socket), *shared)), shared_(std::move(shared)) {
-  }
+      : stream_(make_stream(std::move(socket), *shared)), shared_(std::move(shared)) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(),
@@ -62,10 +61,10 @@ public:
 
   /// Called through the responder, on any thread: continue on this session's strand.
   void post_response(response res) {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this(),
-                                        res = std::move(res)]() mutable {
-      self->write(std::move(res));
-    });
+    asio::post(stream_.get_executor(),
+               [self = this->shared_from_this(), res = std::move(res)]() mutable {
+                 self->write(std::move(res));
+               });
   }
 
   void post_close() {
@@ -87,8 +86,8 @@ private:
     if constexpr (is_tls) {
       lowest().expires_after(shared_->options.read_timeout);
       stream_.async_handshake(
-        ssl::stream_base::server,
-        beast::bind_front_handler(&session::on_handshake, this->shared_from_this()));
+          ssl::stream_base::server,
+          beast::bind_front_handler(&session::on_handshake, this->shared_from_this()));
     } else {
       do_read();
     }
@@ -103,8 +102,9 @@ private:
     parser_.emplace();
     parser_->body_limit(shared_->options.body_limit);
     lowest().expires_after(shared_->options.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -113,10 +113,11 @@ private:
       keep_alive_ = false;
       drain_after_write_ = true;
       return write(shared_->error(413, "request body exceeds the limit of " +
-                                         std::to_string(shared_->options.body_limit) +
-                                         " bytes"));
+                                           std::to_string(shared_->options.body_limit) +
+                                           " bytes"));
     }
-    if (ec && ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+    if (ec &&
+        ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
       keep_alive_ = false;
       drain_after_write_ = true;
       return write(shared_->error(400, "malformed HTTP request: " + ec.message()));
@@ -137,8 +138,9 @@ private:
     res.prepare_payload();
     response_ = std::move(res);
     lowest().expires_after(shared_->options.read_timeout);
-    http::async_write(stream_, response_,
-                      beast::bind_front_handler(&session::on_write, this->shared_from_this()));
+    http::async_write(
+        stream_, response_,
+        beast::bind_front_handler(&session::on_write, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -154,17 +156,18 @@ private:
   /// connection reset.
   void drain() {
     if (!scratch_) scratch_ = std::make_unique<char[]>(scratch_size);
-    lowest().expires_after(std::min<std::chrono::milliseconds>(shared_->options.read_timeout,
-                                                               std::chrono::seconds(10)));
+    lowest().expires_after(std::min<std::chrono::milliseconds>(
+        shared_->options.read_timeout, std::chrono::seconds(10)));
     do_drain();
   }
 
   void do_drain() {
-    stream_.async_read_some(asio::buffer(scratch_.get(), scratch_size),
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) return self->close_now();
-                              self->do_drain();
-                            });
+    stream_.async_read_some(
+        asio::buffer(scratch_.get(), scratch_size),
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->close_now();
+          self->do_drain();
+        });
   }
 
   void close_now() {
@@ -193,9 +196,9 @@ private:
 template <class Stream>
 class session_responder final : public responder {
 public:
-  session_responder(std::shared_ptr<session<Stream>> s, std::shared_ptr<server_shared> shared)
-    : session_(std::move(s)), shared_(std::move(shared)) {
-  }
+  session_responder(std::shared_ptr<session<Stream>> s,
+                    std::shared_ptr<server_shared> shared)
+      : session_(std::move(s)), shared_(std::move(shared)) {}
 
   ~session_responder() override {
     if (!done_.load() && !shared_->stopped)
@@ -233,23 +236,23 @@ struct http_server::impl {
   bool started = false;
 
   void do_accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec,
-                                                        tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay{true}, ec);
-        if (shared->tls)
-          std::make_shared<session<tls_stream>>(std::move(socket), shared)->run();
-        else
-          std::make_shared<session<plain_stream>>(std::move(socket), shared)->run();
-      }
-      do_accept();
-    });
+    acceptor.async_accept(
+        asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+          if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+          if (!ec) {
+            socket.set_option(tcp::no_delay{true}, ec);
+            if (shared->tls)
+              std::make_shared<session<tls_stream>>(std::move(socket), shared)->run();
+            else
+              std::make_shared<session<plain_stream>>(std::move(socket), shared)->run();
+          }
+          do_accept();
+        });
   }
 };
 
 http_server::http_server(server_options options, request_handler handler)
-  : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_unique<impl>()) {
   auto& shared = *impl_->shared;
   shared.options = std::move(options);
   shared.handler = std::move(handler);
@@ -265,8 +268,8 @@ http_server::http_server(server_options options, request_handler handler)
     beast::error_code ec;
     ctx.use_certificate_chain_file(opts.tls_cert_file, ec);
     if (ec)
-      throw std::runtime_error("cannot load TLS certificate " + opts.tls_cert_file + ": " +
-                               ec.message());
+      throw std::runtime_error("cannot load TLS certificate " + opts.tls_cert_file +
+                               ": " + ec.message());
     ctx.use_private_key_file(opts.tls_key_file, ssl::context::pem, ec);
     if (ec)
       throw std::runtime_error("cannot load TLS key " + opts.tls_key_file + ": " +
@@ -274,8 +277,9 @@ http_server::http_server(server_options options, request_handler handler)
   }
   beast::error_code ec;
   tcp::resolver resolver{impl_->io};
-  auto results = resolver.resolve(opts.address, std::to_string(opts.port),
-                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  auto results =
+      resolver.resolve(opts.address, std::to_string(opts.port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty())
     throw std::runtime_error("cannot resolve listen address " + opts.address + ": " +
                              ec.message());
@@ -303,7 +307,8 @@ void http_server::start() {
   impl_->started = true;
   asio::dispatch(impl_->acceptor.get_executor(), [this] { impl_->do_accept(); });
   auto n = std::max<std::size_t>(1, impl_->shared->options.threads);
-  for (std::size_t i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+  for (std::size_t i = 0; i < n; ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
 }
 
 void http_server::stop() {
@@ -313,7 +318,8 @@ void http_server::stop() {
     impl_->acceptor.close(ignored);
   });
   impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
+  for (auto& t : impl_->threads)
+    t.join();
   impl_->threads.clear();
   beast::error_code ignored;
   impl_->acceptor.close(ignored);

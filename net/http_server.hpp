@@ -38,17 +38,18 @@ using request_handler = std::function<void(request&& req, responder_ptr out)>;
 
 /// Builds the response for errors the server detects itself (e.g. 413 body too large,
 /// 400 unparseable request), so each service can answer in its own error shape.
-using error_responder = std::function<response(unsigned status, const std::string& message)>;
+using error_responder =
+    std::function<response(unsigned status, const std::string& message)>;
 
 struct server_options {
   std::string address = "127.0.0.1";
-  std::uint16_t port = 0;    ///< 0 picks a free port; see http_server::port()
-  std::size_t threads = 1;   ///< I/O threads
+  std::uint16_t port = 0;  ///< 0 picks a free port; see http_server::port()
+  std::size_t threads = 1; ///< I/O threads
   std::uint64_t body_limit = 1024 * 1024;
   std::chrono::milliseconds read_timeout{30'000}; ///< idle time allowed while reading
-  std::string tls_cert_file; ///< PEM chain; empty: plain HTTP
-  std::string tls_key_file;  ///< PEM private key
-  error_responder on_error;  ///< optional; default is a plain-text body
+  std::string tls_cert_file;                      ///< PEM chain; empty: plain HTTP
+  std::string tls_key_file;                       ///< PEM private key
+  error_responder on_error; ///< optional; default is a plain-text body
 };
 
 /// The server. Construction binds the port (throws std::runtime_error with the reason

@@ -17,8 +17,10 @@ std::string make_code_verifier() {
 
 std::string code_challenge_s256(const std::string& verifier) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  return base64url_encode(std::string_view{reinterpret_cast<char*>(digest), sizeof digest});
+  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(),
+         digest);
+  return base64url_encode(
+      std::string_view{reinterpret_cast<char*>(digest), sizeof digest});
 }
 
 } // namespace net

@@ -62,12 +62,14 @@ std::optional<sys_time> parse_rfc3339(std::string_view text) {
   tm.tm_mon = month - 1;
   tm.tm_mday = day;
   if (text.empty()) return from_utc(tm);
-  if (text.front() != 'T' && text.front() != 't' && text.front() != ' ') return std::nullopt;
+  if (text.front() != 'T' && text.front() != 't' && text.front() != ' ')
+    return std::nullopt;
   text.remove_prefix(1);
   int hour = 0, minute = 0, second = 0;
   if (!read_int(text, 2, hour) || !expect(text, ':') || !read_int(text, 2, minute))
     return std::nullopt;
-  if (!text.empty() && text.front() == ':' && (text.remove_prefix(1), !read_int(text, 2, second)))
+  if (!text.empty() && text.front() == ':' &&
+      (text.remove_prefix(1), !read_int(text, 2, second)))
     return std::nullopt;
   if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
   tm.tm_hour = hour;
@@ -101,9 +103,9 @@ std::optional<sys_time> parse_rfc3339(std::string_view text) {
 std::string format_http_date(sys_time t) {
   auto tm = to_utc(t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", weekdays[tm.tm_wday],
-                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                weekdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

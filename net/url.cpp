@@ -16,7 +16,9 @@ int hex_value(char c) {
   return -1;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+}
 
 } // namespace
 
@@ -29,9 +31,12 @@ std::optional<url> parse_url(std::string_view text) {
   text.remove_prefix(sep + 3);
   auto path_start = text.find_first_of("/?");
   auto authority = text.substr(0, path_start);
-  result.target = path_start == std::string_view::npos ? "/" : std::string{text.substr(path_start)};
-  if (!result.target.empty() && result.target.front() == '?') result.target.insert(0, "/");
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  result.target =
+      path_start == std::string_view::npos ? "/" : std::string{text.substr(path_start)};
+  if (!result.target.empty() && result.target.front() == '?')
+    result.target.insert(0, "/");
+  if (authority.empty() || authority.find('@') != std::string_view::npos)
+    return std::nullopt;
   std::string_view port_text;
   if (authority.front() == '[') { // IPv6 literal
     auto close = authority.find(']');
@@ -52,7 +57,8 @@ std::optional<url> parse_url(std::string_view text) {
     result.port = result.scheme == "https" ? 443 : 80;
   } else {
     unsigned value = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
         value > 65535)
       return std::nullopt;
@@ -109,7 +115,7 @@ std::optional<params> parse_query(std::string_view text) {
     auto eq = pair.find('=');
     auto name = percent_decode(pair.substr(0, eq), true);
     auto value = percent_decode(
-      eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!name || !value) return std::nullopt;
     result.emplace_back(std::move(*name), std::move(*value));
   }
@@ -141,7 +147,8 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string to_lower(std::string_view text) {
@@ -167,8 +174,9 @@ std::optional<std::string> base64_decode(std::string_view text) {
   if (clean.size() % 4 != 0) return std::nullopt;
   for (std::size_t i = 0; i < clean.size(); ++i) {
     char c = clean[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/' || (c == '=' && i + 2 >= clean.size());
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+              (c == '=' && i + 2 >= clean.size());
     if (!ok) return std::nullopt;
   }
   std::string out(3 * clean.size() / 4, '\0');
@@ -176,17 +184,21 @@ std::optional<std::string> base64_decode(std::string_view text) {
                           reinterpret_cast<const unsigned char*>(clean.data()),
                           static_cast<int>(clean.size()));
   if (n < 0) return std::nullopt;
-  auto padding = std::count(clean.end() - std::min<std::size_t>(2, clean.size()), clean.end(), '=');
+  auto padding =
+      std::count(clean.end() - std::min<std::size_t>(2, clean.size()), clean.end(), '=');
   out.resize(static_cast<std::size_t>(n) - static_cast<std::size_t>(padding));
   return out;
 }
 
 std::string base64url_encode(std::string_view data) {
   auto out = base64_encode(data);
-  while (!out.empty() && out.back() == '=') out.pop_back();
+  while (!out.empty() && out.back() == '=')
+    out.pop_back();
   for (auto& c : out) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
   }
   return out;
 }

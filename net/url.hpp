@@ -24,7 +24,8 @@ std::optional<url> parse_url(std::string_view text);
 /// Ordered name/value pairs, as they appear in a query string or form body.
 using params = std::vector<std::pair<std::string, std::string>>;
 
-/// Decodes `%XX` escapes (and `+` as space when `plus_is_space`); nullopt on a bad escape.
+/// Decodes `%XX` escapes (and `+` as space when `plus_is_space`); nullopt on a bad
+/// escape.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
 
 /// Encodes everything except RFC 3986 unreserved characters.

@@ -49,7 +49,8 @@ struct echo_handler {
 
   void release_all() {
     std::lock_guard<std::mutex> guard{mutex};
-    for (auto& out : held) out->send(net::response{http::status::no_content, 11});
+    for (auto& out : held)
+      out->send(net::response{http::status::no_content, 11});
     held.clear();
   }
 };
@@ -60,13 +61,16 @@ struct fixture {
 
   std::unique_ptr<net::http_server> serve(net::server_options opts) {
     auto server = std::make_unique<net::http_server>(
-      opts, [this](net::request&& req, net::responder_ptr out) { handler(std::move(req), out); });
+        opts, [this](net::request&& req, net::responder_ptr out) {
+          handler(std::move(req), out);
+        });
     server->start();
     return server;
   }
 
-  static net::client_response get(net::http_client& client, const std::string& url,
-                                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  static net::client_response
+  get(net::http_client& client, const std::string& url,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     net::client_request req;
     req.url = url;
     req.timeout = timeout;
@@ -168,7 +172,8 @@ CAF_TEST(tls with an unknown ca is refused with a clear reason) {
   auto res = get(client, "https://127.0.0.1:" + std::to_string(server->port()) + "/");
   CAF_CHECK(!res.ok());
   CAF_CHECK_EQUAL(res.error, net::transport_error::tls);
-  CAF_CHECK_NOT_EQUAL(res.error_message.find("certificate verification failed"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(res.error_message.find("certificate verification failed"),
+                      std::string::npos);
 }
 
 CAF_TEST(tls with a certificate for another host is refused) {
@@ -187,7 +192,8 @@ CAF_TEST(the client sends sni for host names and not for ip addresses) {
   // A bare TCP listener records the TLS ClientHello (sent in clear) and hangs up.
   auto hello_for = [](const std::string& host) {
     boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+    boost::asio::ip::tcp::acceptor acceptor{
+        io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
     auto port = acceptor.local_endpoint().port();
     std::promise<std::string> hello;
     std::thread server{[&] {
@@ -317,10 +323,12 @@ CAF_TEST(many concurrent requests complete on few threads) {
     results.push_back(promise->get_future());
     net::client_request req;
     req.url = url;
-    client.async_request(req, [promise](net::client_response r) { promise->set_value(std::move(r)); });
+    client.async_request(
+        req, [promise](net::client_response r) { promise->set_value(std::move(r)); });
   }
   int ok = 0;
-  for (auto& f : results) ok += f.get().status == 200;
+  for (auto& f : results)
+    ok += f.get().status == 200;
   CAF_CHECK_EQUAL(ok, 50);
 }
 

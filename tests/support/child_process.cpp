@@ -4,8 +4,8 @@
 
 #include <csignal>
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -18,7 +18,8 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args,
             const std::string& log_file) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(program.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot open log " + log_file);
@@ -53,9 +54,10 @@ int shell_status(int status) {
 
 } // namespace
 
-child_process::child_process(const std::string& program, const std::vector<std::string>& args,
+child_process::child_process(const std::string& program,
+                             const std::vector<std::string>& args,
                              const std::string& log_file)
-  : log_file_(log_file) {
+    : log_file_(log_file) {
   pid_ = spawn(program, args, log_file);
 }
 
@@ -87,12 +89,14 @@ std::uint16_t child_process::wait_for_port(const std::string& port_file,
       if (port > 0 && port < 65536) return static_cast<std::uint16_t>(port);
     }
     if (!running())
-      throw std::runtime_error("child exited (status " + std::to_string(shell_status(status_)) +
+      throw std::runtime_error("child exited (status " +
+                               std::to_string(shell_status(status_)) +
                                ") before listening; its log:\n" + log());
     // Polling the file system for the child's readiness signal; the deadline bounds it.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  throw std::runtime_error("child did not write " + port_file + " in time; its log:\n" + log());
+  throw std::runtime_error("child did not write " + port_file + " in time; its log:\n" +
+                           log());
 }
 
 int child_process::stop(int sig, std::chrono::milliseconds timeout) {
@@ -124,7 +128,8 @@ void run_command(const std::vector<std::string>& argv, const std::string& log_fi
   ::waitpid(pid, &status, 0);
   if (shell_status(status) != 0)
     throw std::runtime_error(argv.front() + " failed (status " +
-                             std::to_string(shell_status(status)) + "):\n" + read_file(log_file));
+                             std::to_string(shell_status(status)) + "):\n" +
+                             read_file(log_file));
 }
 
 } // namespace test

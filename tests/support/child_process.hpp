@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <vector>
 #include <sys/types.h>
+#include <vector>
 
 namespace test {
 
@@ -23,8 +23,9 @@ public:
 
   /// Waits until `port_file` holds a port (the child writes it once listening) and
   /// returns it. Throws if the child exits first or `timeout` passes, with its log.
-  std::uint16_t wait_for_port(const std::string& port_file,
-                              std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  std::uint16_t
+  wait_for_port(const std::string& port_file,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
   /// Sends `sig` and waits for the exit; returns the exit status as the shell shows it
   /// (the code, or 128 + signal number).

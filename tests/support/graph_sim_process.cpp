@@ -35,8 +35,9 @@ namespace detail {
 
 sim_process_parts::sim_process_parts(const temp_dir& dir, const test_ca& ca,
                                      const std::vector<std::string>& extra_args)
-  : process_(graph_sim_binary(), sim_args(dir, ca, extra_args), dir.file("graph-sim.log")),
-    client_(net::client_options{ca.ca_file, 2}) {
+    : process_(graph_sim_binary(), sim_args(dir, ca, extra_args),
+               dir.file("graph-sim.log")),
+      client_(net::client_options{ca.ca_file, 2}) {
   port_ = process_.wait_for_port(dir.file("graph-sim.port"));
 }
 
@@ -44,9 +45,8 @@ sim_process_parts::sim_process_parts(const temp_dir& dir, const test_ca& ca,
 
 graph_sim_process::graph_sim_process(const temp_dir& dir, const test_ca& ca,
                                      const std::vector<std::string>& extra_args)
-  : detail::sim_process_parts(dir, ca, extra_args),
-    graph_sim::sim_client("https://127.0.0.1:" + std::to_string(port_), client_) {
-}
+    : detail::sim_process_parts(dir, ca, extra_args),
+      graph_sim::sim_client("https://127.0.0.1:" + std::to_string(port_), client_) {}
 
 std::future<net::client_response>
 graph_sim_process::graph_async(const std::string& method, const std::string& path,
@@ -63,8 +63,8 @@ graph_sim_process::graph_async(const std::string& method, const std::string& pat
   return answer;
 }
 
-std::string graph_sim_process::deliver(const std::string& address, const std::string& mime,
-                                       const json& extra) {
+std::string graph_sim_process::deliver(const std::string& address,
+                                       const std::string& mime, const json& extra) {
   return sim_client::deliver(address, mime, extra).at("id");
 }
 

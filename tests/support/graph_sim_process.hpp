@@ -32,7 +32,8 @@ struct sim_process_parts {
 /// graph-sim as a real process on a loopback port chosen at runtime, serving TLS with a
 /// certificate from `ca`, driven through a sim_client that trusts that CA. Adds the
 /// single OAuth steps that tests take apart to provoke errors.
-class graph_sim_process : private detail::sim_process_parts, public graph_sim::sim_client {
+class graph_sim_process : private detail::sim_process_parts,
+                          public graph_sim::sim_client {
 public:
   graph_sim_process(const temp_dir& dir, const test_ca& ca,
                     const std::vector<std::string>& extra_args = {});

@@ -10,7 +10,8 @@ namespace test {
 
 temp_dir::temp_dir() {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string{base && *base ? base : "/tmp"} + "/exconnect-test-XXXXXX";
+  std::string pattern =
+      std::string{base && *base ? base : "/tmp"} + "/exconnect-test-XXXXXX";
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
   path_ = pattern;
 }

@@ -13,8 +13,9 @@ struct test_ca {
 
   /// Creates the files in `dir` (an existing directory). `name` distinguishes several
   /// CAs in one directory. Throws std::runtime_error with openssl's output on failure.
-  static test_ca create(const std::string& dir, const std::string& name = "ca",
-                        const std::string& subject_alt_names = "DNS:localhost,IP:127.0.0.1");
+  static test_ca
+  create(const std::string& dir, const std::string& name = "ca",
+         const std::string& subject_alt_names = "DNS:localhost,IP:127.0.0.1");
 };
 
 } // namespace test

@@ -26,11 +26,16 @@ std::string mail(int n) {
   return "From: Customer " + std::to_string(n) + " <customer" + std::to_string(n) +
          "@fabrikam.example>\r\n"
          "To: Contoso Support <bench@contoso.example>\r\n"
-         "Subject: Order 4711 arrived damaged (" + std::to_string(n) + ")\r\n"
+         "Subject: Order 4711 arrived damaged (" +
+         std::to_string(n) +
+         ")\r\n"
          "Date: Tue, 24 Nov 2026 09:00:00 +0000\r\n"
-         "Message-ID: <bench-" + std::to_string(n) + "@fabrikam.example>\r\n"
+         "Message-ID: <bench-" +
+         std::to_string(n) +
+         "@fabrikam.example>\r\n"
          "MIME-Version: 1.0\r\n"
-         "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body;
+         "Content-Type: text/plain; charset=utf-8\r\n\r\n" +
+         body;
 }
 
 } // namespace
@@ -48,15 +53,18 @@ int main(int argc, char** argv) {
     const std::string address = "bench@contoso.example";
     sim.create_mailbox(address);
     std::string id;
-    for (int i = 0; i < 50; ++i) id = sim.deliver(address, mail(i))["id"];
+    for (int i = 0; i < 50; ++i)
+      id = sim.deliver(address, mail(i))["id"];
     auto token = sim.sign_in(app, address)["access_token"].get<std::string>();
     auto base = "/users/" + address + "/mailFolders/inbox/messages";
     auto list = sim.graph("GET", base, token);
     auto value = sim.graph("GET", base + "/" + id + "/$value", token);
-    auto patch = sim.graph("PATCH", base + "/" + id, token, R"({"categories":["Zendesk"]})");
+    auto patch =
+        sim.graph("PATCH", base + "/" + id, token, R"({"categories":["Zendesk"]})");
     for (auto* r : {&list, &value, &patch})
       if (r->status != 200)
-        throw std::runtime_error("graph-sim answered: " + (r->ok() ? r->body : r->error_message));
+        throw std::runtime_error("graph-sim answered: " +
+                                 (r->ok() ? r->body : r->error_message));
     write(out + "/token", token);
     write(out + "/list-path", "/v1.0" + base);
     write(out + "/value-path", "/v1.0" + base + "/" + id + "/$value");

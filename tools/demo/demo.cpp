@@ -18,7 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* usage = R"(usage: exconnect-demo --graph-sim URL --ca-file FILE --mail-dir DIR
+constexpr const char* usage =
+    R"(usage: exconnect-demo --graph-sim URL --ca-file FILE --mail-dir DIR
 
 Sets up sample mailboxes in a running graph-sim and shows an inbox through the Graph API.
 )";
@@ -38,9 +39,12 @@ std::string cut(const std::string& text, std::size_t width) {
   for (std::size_t i = 0; i < text.size();) {
     std::size_t len = 1;
     auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0xF0) len = 4;
-    else if (c >= 0xE0) len = 3;
-    else if (c >= 0xC0) len = 2;
+    if (c >= 0xF0)
+      len = 4;
+    else if (c >= 0xE0)
+      len = 3;
+    else if (c >= 0xC0)
+      len = 2;
     if (chars + 1 == width && i + len < text.size()) {
       out += "~";
       return out;
@@ -52,12 +56,15 @@ std::string cut(const std::string& text, std::size_t width) {
   return out + std::string(width > chars ? width - chars : 0, ' ');
 }
 
-int run(const std::string& base, const std::string& ca_file, const std::string& mail_dir) {
+int run(const std::string& base, const std::string& ca_file,
+        const std::string& mail_dir) {
   net::http_client http{net::client_options{ca_file}};
   graph_sim::sim_client sim{base, http};
 
-  auto app = sim.register_app({{"redirect_uris", {graph_sim::sim_client::default_redirect_uri}}});
-  std::cout << "1. registered the connector's Azure app: client_id " << app.client_id << "\n";
+  auto app = sim.register_app(
+      {{"redirect_uris", {graph_sim::sim_client::default_redirect_uri}}});
+  std::cout << "1. registered the connector's Azure app: client_id " << app.client_id
+            << "\n";
   for (auto address : {"support@contoso.example", "sales@contoso.example"}) {
     sim.create_mailbox(address);
     std::cout << "2. created mailbox " << address << "\n";
@@ -70,7 +77,8 @@ int run(const std::string& base, const std::string& ca_file, const std::string& 
     auto name = file.filename().string();
     json options = json::object();
     // Exchange reports a large mail's size before anyone downloads it.
-    if (name.find("oversized") != std::string::npos) options["size"] = 80ull * 1024 * 1024;
+    if (name.find("oversized") != std::string::npos)
+      options["size"] = 80ull * 1024 * 1024;
     auto address = name.find("sales") != std::string::npos ? "sales@contoso.example"
                                                            : "support@contoso.example";
     auto res = sim.deliver(address, read_file(file), options);
@@ -80,29 +88,41 @@ int run(const std::string& base, const std::string& ca_file, const std::string& 
 
   // The OAuth authorization-code flow with PKCE, as exconnectd will run it.
   auto tokens = sim.sign_in(app, "support@contoso.example");
-  std::cout << "4. signed in as support@contoso.example (authorization code + PKCE): access "
-               "token valid for "
-            << tokens["expires_in"] << " s, refresh token received\n";
+  std::cout
+      << "4. signed in as support@contoso.example (authorization code + PKCE): access "
+         "token valid for "
+      << tokens["expires_in"] << " s, refresh token received\n";
 
-  auto list = sim.graph("GET",
-                     "/users/support@contoso.example/mailFolders/inbox/messages?" +
-                       net::encode_query({{"$filter", "receivedDateTime ge 1900-01-01T00:00:00Z and isRead eq false"},
-                                          {"$orderby", "receivedDateTime"},
-                                          {"$select", "subject,from,receivedDateTime,hasAttachments,internetMessageId"},
-                                          {"$expand", "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"},
-                                          {"$top", "50"}}),
-                     tokens["access_token"], {}, {{"Prefer", "IdType=\"ImmutableId\""}});
+  auto list = sim.graph(
+      "GET",
+      "/users/support@contoso.example/mailFolders/inbox/messages?" +
+          net::encode_query(
+              {{"$filter",
+                "receivedDateTime ge 1900-01-01T00:00:00Z and isRead eq false"},
+               {"$orderby", "receivedDateTime"},
+               {"$select",
+                "subject,from,receivedDateTime,hasAttachments,internetMessageId"},
+               {"$expand",
+                "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"},
+               {"$top", "50"}}),
+      tokens["access_token"], {}, {{"Prefer", "IdType=\"ImmutableId\""}});
   if (list.status != 200)
     throw std::runtime_error("list: " + (list.ok() ? list.body : list.error_message));
   auto page = json::parse(list.body);
-  std::cout << "5. GET /users/support@contoso.example/mailFolders/inbox/messages (unread, oldest first):\n\n";
-  std::cout << "   " << cut("from", 30) << " " << cut("subject", 40) << " " << cut("size", 10) << " attach\n";
+  std::cout << "5. GET /users/support@contoso.example/mailFolders/inbox/messages "
+               "(unread, oldest first):\n\n";
+  std::cout << "   " << cut("from", 30) << " " << cut("subject", 40) << " "
+            << cut("size", 10) << " attach\n";
   for (const auto& m : page["value"]) {
-    std::string from = m["from"].is_null() ? "(no From)" : m["from"]["emailAddress"]["address"].get<std::string>();
+    std::string from = m["from"].is_null()
+                           ? "(no From)"
+                           : m["from"]["emailAddress"]["address"].get<std::string>();
     std::string subject = m["subject"].get<std::string>();
     std::string size = m["singleValueExtendedProperties"][0]["value"];
-    std::cout << "   " << cut(from, 30) << " " << cut(subject.empty() ? "(no subject)" : subject, 40) << " "
-              << cut(size, 10) << " " << (m["hasAttachments"].get<bool>() ? "yes" : "no") << "\n";
+    std::cout << "   " << cut(from, 30) << " "
+              << cut(subject.empty() ? "(no subject)" : subject, 40) << " "
+              << cut(size, 10) << " " << (m["hasAttachments"].get<bool>() ? "yes" : "no")
+              << "\n";
   }
   std::cout << "\n   " << page["value"].size() << " unread messages in the inbox.\n";
   return 0;
@@ -122,9 +142,12 @@ int main(int argc, char** argv) {
       std::cerr << "exconnect-demo: " << arg << " needs a value\n" << usage;
       return 2;
     }
-    if (arg == "--graph-sim") base = argv[++i];
-    else if (arg == "--ca-file") ca_file = argv[++i];
-    else if (arg == "--mail-dir") mail_dir = argv[++i];
+    if (arg == "--graph-sim")
+      base = argv[++i];
+    else if (arg == "--ca-file")
+      ca_file = argv[++i];
+    else if (arg == "--mail-dir")
+      mail_dir = argv[++i];
     else {
       std::cerr << "exconnect-demo: unknown option " << arg << "\n" << usage;
       return 2;

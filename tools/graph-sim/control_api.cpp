@@ -57,7 +57,8 @@ net::response simulator::route_control(call& c) {
   if (seg.size() >= 2 && seg[1] == "mailboxes") {
     if (seg.size() == 2) return control_mailboxes(c);
     auto* mb = find_mailbox(seg[2]);
-    if (!mb) return graph_error(c, 404, "ErrorInvalidUser", "No mailbox '" + seg[2] + "'.");
+    if (!mb)
+      return graph_error(c, 404, "ErrorInvalidUser", "No mailbox '" + seg[2] + "'.");
     if (seg.size() == 4 && seg[3] == "messages") {
       if (method == http::verb::post) return control_deliver(c, *mb);
       if (method == http::verb::get) return control_list(c, *mb);
@@ -73,18 +74,20 @@ net::response simulator::route_control(call& c) {
   if (seg.size() == 3 && seg[1] == "tokens" && seg[2] == "expire") {
     if (method != http::verb::post) return bad_method();
     auto t = now();
-    for (auto& [token, info] : access_tokens_) info.expires = std::min(info.expires, t);
+    for (auto& [token, info] : access_tokens_)
+      info.expires = std::min(info.expires, t);
     return json_response(200, {{"expired", access_tokens_.size()}});
   }
   if (seg.size() >= 2 && seg[1] == "clock") {
     if (seg.size() == 3 && seg[2] == "advance" && method == http::verb::post) {
       json body = json::parse(c.req.body(), nullptr, false);
       std::optional<double> seconds;
-      if (body.is_discarded() || !body.is_object() || !optional_field(body, "seconds", seconds) ||
-          !seconds || *seconds < 0)
-        return graph_error(c, 400, "BadRequest", "field 'seconds': a non-negative number is required");
+      if (body.is_discarded() || !body.is_object() ||
+          !optional_field(body, "seconds", seconds) || !seconds || *seconds < 0)
+        return graph_error(c, 400, "BadRequest",
+                           "field 'seconds': a non-negative number is required");
       clock_offset_ += std::chrono::duration_cast<sys_time::duration>(
-        std::chrono::duration<double>(*seconds));
+          std::chrono::duration<double>(*seconds));
     } else if (seg.size() != 2 || method != http::verb::get) {
       return bad_method();
     }
@@ -116,12 +119,15 @@ net::response simulator::control_apps(call& c) {
   if (!optional_field(body, "client_secret", secret))
     return graph_error(c, 400, "BadRequest", "field 'client_secret': expected a string");
   if (!optional_field(body, "redirect_uris", redirects))
-    return graph_error(c, 400, "BadRequest", "field 'redirect_uris': expected an array of strings");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'redirect_uris': expected an array of strings");
   if (!optional_field(body, "secret_expired", expired))
-    return graph_error(c, 400, "BadRequest", "field 'secret_expired': expected a boolean");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'secret_expired': expected a boolean");
   if (seg.size() == 2 && method == http::verb::post) {
     auto id = client_id.value_or(new_guid());
-    if (apps_.count(id)) return graph_error(c, 409, "Conflict", "app '" + id + "' exists");
+    if (apps_.count(id))
+      return graph_error(c, 409, "Conflict", "app '" + id + "' exists");
     app a;
     a.client_id = id;
     a.client_secret = secret.value_or(random_token(30));
@@ -132,11 +138,13 @@ net::response simulator::control_apps(call& c) {
   }
   if (seg.size() == 3 && method == http::verb::patch) {
     auto i = apps_.find(seg[2]);
-    if (i == apps_.end()) return graph_error(c, 404, "ResourceNotFound", "no app '" + seg[2] + "'");
+    if (i == apps_.end())
+      return graph_error(c, 404, "ResourceNotFound", "no app '" + seg[2] + "'");
     if (secret) i->second.client_secret = *secret;
     if (redirects) i->second.redirect_uris = *redirects;
     if (expired) i->second.secret_expired = *expired;
-    return json_response(200, {{"client_id", i->first}, {"secret_expired", i->second.secret_expired}});
+    return json_response(
+        200, {{"client_id", i->first}, {"secret_expired", i->second.secret_expired}});
   }
   return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
 }
@@ -161,19 +169,22 @@ net::response simulator::control_mailboxes(call& c) {
   std::optional<std::vector<std::string>> delegates;
   if (!optional_field(body, "address", address) || !address ||
       address->find('@') == std::string::npos)
-    return graph_error(c, 400, "BadRequest", "field 'address': an e-mail address is required");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'address': an e-mail address is required");
   if (!optional_field(body, "display_name", name))
     return graph_error(c, 400, "BadRequest", "field 'display_name': expected a string");
   if (!optional_field(body, "shared", shared))
     return graph_error(c, 400, "BadRequest", "field 'shared': expected a boolean");
   if (!optional_field(body, "delegates", delegates))
-    return graph_error(c, 400, "BadRequest", "field 'delegates': expected an array of strings");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'delegates': expected an array of strings");
   if (!optional_field(body, "sign_in_as", sign_in_as))
     return graph_error(c, 400, "BadRequest", "field 'sign_in_as': expected a string");
   if (!optional_field(body, "deny_consent", deny_consent))
     return graph_error(c, 400, "BadRequest", "field 'deny_consent': expected a boolean");
   auto key = net::to_lower(*address);
-  if (mailboxes_.count(key)) return graph_error(c, 409, "Conflict", "mailbox '" + key + "' exists");
+  if (mailboxes_.count(key))
+    return graph_error(c, 409, "Conflict", "mailbox '" + key + "' exists");
   mailbox mb;
   mb.id = new_guid();
   mb.address = key;
@@ -196,25 +207,33 @@ net::response simulator::control_deliver(call& c, mailbox& mb) {
   std::optional<bool> is_read;
   std::optional<std::vector<std::string>> categories;
   std::optional<std::uint64_t> size;
-  if (!optional_field(body, "mime", mime) || !optional_field(body, "mime_base64", mime_b64))
-    return graph_error(c, 400, "BadRequest", "field 'mime' / 'mime_base64': expected a string");
+  if (!optional_field(body, "mime", mime) ||
+      !optional_field(body, "mime_base64", mime_b64))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'mime' / 'mime_base64': expected a string");
   if (mime_b64) {
     auto decoded = net::base64_decode(*mime_b64);
-    if (!decoded) return graph_error(c, 400, "BadRequest", "field 'mime_base64': invalid base64");
+    if (!decoded)
+      return graph_error(c, 400, "BadRequest", "field 'mime_base64': invalid base64");
     mime = std::move(decoded);
   }
-  if (!mime) return graph_error(c, 400, "BadRequest", "field 'mime': raw MIME text is required");
+  if (!mime)
+    return graph_error(c, 400, "BadRequest", "field 'mime': raw MIME text is required");
   if (!optional_field(body, "received_at", received_at))
-    return graph_error(c, 400, "BadRequest", "field 'received_at': expected an RFC 3339 string");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'received_at': expected an RFC 3339 string");
   std::optional<sys_time> received;
   if (received_at && !(received = net::parse_rfc3339(*received_at)))
-    return graph_error(c, 400, "BadRequest", "field 'received_at': expected an RFC 3339 string");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'received_at': expected an RFC 3339 string");
   if (!optional_field(body, "is_read", is_read))
     return graph_error(c, 400, "BadRequest", "field 'is_read': expected a boolean");
   if (!optional_field(body, "categories", categories))
-    return graph_error(c, 400, "BadRequest", "field 'categories': expected an array of strings");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'categories': expected an array of strings");
   if (!optional_field(body, "size", size))
-    return graph_error(c, 400, "BadRequest", "field 'size': expected a non-negative integer");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'size': expected a non-negative integer");
   if (!optional_field(body, "folder", folder))
     return graph_error(c, 400, "BadRequest", "field 'folder': expected a string");
   message m;
@@ -224,10 +243,11 @@ net::response simulator::control_deliver(call& c, mailbox& mb) {
   m.mime = std::make_shared<const std::string>(std::move(*mime));
   m.parsed = std::make_shared<const mail::parse_result>(mail::parse(*m.mime));
   const auto& pm = m.parsed->msg;
-  m.internet_message_id = m.parsed->parsed && !pm.message_id.empty()
-                            ? "<" + pm.message_id + ">"
-                            : "<" + new_guid() + "@graph-sim.local>"; // Exchange assigns one
-  auto root = !pm.references.empty() ? pm.references.front()
+  m.internet_message_id =
+      m.parsed->parsed && !pm.message_id.empty()
+          ? "<" + pm.message_id + ">"
+          : "<" + new_guid() + "@graph-sim.local>"; // Exchange assigns one
+  auto root = !pm.references.empty()    ? pm.references.front()
               : !pm.in_reply_to.empty() ? pm.in_reply_to
                                         : m.internet_message_id;
   m.conversation_id = "AAQkAG" + hex_hash(root);
@@ -272,23 +292,27 @@ net::response simulator::control_stats(call& c) {
     return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
   json requests = json::object();
   for (const auto& [endpoint, by_status] : stats_.requests)
-    for (const auto& [status, n] : by_status) requests[endpoint][std::to_string(status)] = n;
+    for (const auto& [status, n] : by_status)
+      requests[endpoint][std::to_string(status)] = n;
   auto window_s = [](const rate& r) { return r.window.count() / 1000.0; };
   return json_response(
-    200, {{"requests", requests},
-          {"throttled", {{"concurrency", stats_.throttled_concurrency},
-                         {"request_rate", stats_.throttled_request_rate}}},
-          {"faults", {{"errors", stats_.fault_errors},
-                      {"drops", stats_.fault_drops},
-                      {"delays", stats_.fault_delays}}},
-          {"fetch_rate", {{"limit", settings_.fetch_rate.count},
-                          {"window_s", window_s(settings_.fetch_rate)},
-                          {"violations", stats_.fetch_rate_violations},
-                          {"violations_by_mailbox", stats_.fetch_rate_violations_by_mailbox}}},
-          {"downloads", stats_.downloads},
-          {"refreshes", stats_.refreshes},
-          {"superseded_refresh_uses", stats_.superseded_refresh_uses},
-          {"in_flight", in_flight_}});
+      200, {{"requests", requests},
+            {"throttled",
+             {{"concurrency", stats_.throttled_concurrency},
+              {"request_rate", stats_.throttled_request_rate}}},
+            {"faults",
+             {{"errors", stats_.fault_errors},
+              {"drops", stats_.fault_drops},
+              {"delays", stats_.fault_delays}}},
+            {"fetch_rate",
+             {{"limit", settings_.fetch_rate.count},
+              {"window_s", window_s(settings_.fetch_rate)},
+              {"violations", stats_.fetch_rate_violations},
+              {"violations_by_mailbox", stats_.fetch_rate_violations_by_mailbox}}},
+            {"downloads", stats_.downloads},
+            {"refreshes", stats_.refreshes},
+            {"superseded_refresh_uses", stats_.superseded_refresh_uses},
+            {"in_flight", in_flight_}});
 }
 
 net::response simulator::control_faults(call& c) {
@@ -297,10 +321,11 @@ net::response simulator::control_faults(call& c) {
     return json_response(200, {{"faults", "cleared"}});
   }
   if (c.req.method() == http::verb::get)
-    return json_response(200, {{"error_rate", faults_.error_rate},
-                               {"drop_rate", faults_.drop_rate},
-                               {"latency_ms", {{"min", faults_.latency_min_ms},
-                                               {"max", faults_.latency_max_ms}}}});
+    return json_response(
+        200, {{"error_rate", faults_.error_rate},
+              {"drop_rate", faults_.drop_rate},
+              {"latency_ms",
+               {{"min", faults_.latency_min_ms}, {"max", faults_.latency_max_ms}}}});
   if (c.req.method() != http::verb::put && c.req.method() != http::verb::post)
     return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
   json body = json::parse(c.req.body(), nullptr, false);
@@ -311,27 +336,41 @@ net::response simulator::control_faults(call& c) {
   std::optional<double> error_rate, drop_rate, retry_after_seconds;
   std::optional<std::string> retry_after;
   std::optional<std::vector<unsigned>> statuses;
-  auto rate_ok = [](const std::optional<double>& r) { return !r || (*r >= 0 && *r <= 1); };
+  auto rate_ok = [](const std::optional<double>& r) {
+    return !r || (*r >= 0 && *r <= 1);
+  };
   if (!optional_field(body, "seed", seed))
-    return graph_error(c, 400, "BadRequest", "field 'seed': expected a non-negative integer");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'seed': expected a non-negative integer");
   if (!optional_field(body, "error_rate", error_rate) || !rate_ok(error_rate))
-    return graph_error(c, 400, "BadRequest", "field 'error_rate': expected a number from 0 to 1");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'error_rate': expected a number from 0 to 1");
   if (!optional_field(body, "drop_rate", drop_rate) || !rate_ok(drop_rate))
-    return graph_error(c, 400, "BadRequest", "field 'drop_rate': expected a number from 0 to 1");
-  if (!optional_field(body, "error_statuses", statuses) || (statuses && statuses->empty()))
-    return graph_error(c, 400, "BadRequest", "field 'error_statuses': expected a non-empty array of HTTP statuses");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'drop_rate': expected a number from 0 to 1");
+  if (!optional_field(body, "error_statuses", statuses) ||
+      (statuses && statuses->empty()))
+    return graph_error(
+        c, 400, "BadRequest",
+        "field 'error_statuses': expected a non-empty array of HTTP statuses");
   for (auto s : statuses.value_or(std::vector<unsigned>{}))
     if (s < 400 || s > 599)
-      return graph_error(c, 400, "BadRequest", "field 'error_statuses': statuses must be 4xx or 5xx");
+      return graph_error(c, 400, "BadRequest",
+                         "field 'error_statuses': statuses must be 4xx or 5xx");
   if (!optional_field(body, "retry_after", retry_after) ||
-      (retry_after && *retry_after != "integer" && *retry_after != "decimal" && *retry_after != "missing"))
-    return graph_error(c, 400, "BadRequest", "field 'retry_after': one of integer, decimal, missing");
+      (retry_after && *retry_after != "integer" && *retry_after != "decimal" &&
+       *retry_after != "missing"))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'retry_after': one of integer, decimal, missing");
   if (!optional_field(body, "retry_after_seconds", retry_after_seconds) ||
       (retry_after_seconds && *retry_after_seconds < 0))
-    return graph_error(c, 400, "BadRequest", "field 'retry_after_seconds': expected a non-negative number");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'retry_after_seconds': expected a non-negative number");
   if (auto i = body.find("latency_ms"); i != body.end()) {
-    if (!i->is_object() || !optional_field(*i, "min", lat_min) || !optional_field(*i, "max", lat_max))
-      return graph_error(c, 400, "BadRequest", "field 'latency_ms': expected {\"min\":ms,\"max\":ms}");
+    if (!i->is_object() || !optional_field(*i, "min", lat_min) ||
+        !optional_field(*i, "max", lat_max))
+      return graph_error(c, 400, "BadRequest",
+                         "field 'latency_ms': expected {\"min\":ms,\"max\":ms}");
   }
   f.seed = seed.value_or(1);
   f.error_rate = error_rate.value_or(0);
@@ -353,13 +392,16 @@ net::response simulator::control_revoke(call& c) {
   std::optional<std::string> user, client_id, error;
   std::optional<int> code;
   if (!optional_field(body, "user", user) || !user)
-    return graph_error(c, 400, "BadRequest", "field 'user': the signed-in user's address is required");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'user': the signed-in user's address is required");
   if (!optional_field(body, "client_id", client_id))
     return graph_error(c, 400, "BadRequest", "field 'client_id': expected a string");
   if (!optional_field(body, "aadsts", code) || (code && *code <= 0))
-    return graph_error(c, 400, "BadRequest", "field 'aadsts': expected a positive AADSTS code");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'aadsts': expected a positive AADSTS code");
   if (!optional_field(body, "error", error))
-    return graph_error(c, 400, "BadRequest", "field 'error': expected an OAuth error string");
+    return graph_error(c, 400, "BadRequest",
+                       "field 'error': expected an OAuth error string");
   int n = 0;
   auto who = net::to_lower(*user);
   for (auto& [id, g] : grants_) {

@@ -16,14 +16,14 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* well_known_folders[] = {"inbox",       "sentitems", "drafts",
-                                              "deleteditems", "junkemail", "archive",
-                                              "outbox"};
+constexpr const char* well_known_folders[] = {
+    "inbox", "sentitems", "drafts", "deleteditems", "junkemail", "archive", "outbox"};
 
 bool valid_message_id(const std::string& id) {
   if (id.size() < 8 || id.rfind("AAMk", 0) != 0) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '=';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+           c == '=';
   });
 }
 
@@ -37,7 +37,8 @@ std::optional<long long> parse_int(const std::string& text) {
 /// Accepts exactly the PidTagMessageSize expansion Graph documents.
 bool is_size_expand(std::string text) {
   text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
-  return net::iequals(text, "singleValueExtendedProperties($filter=ideq'Integer0x0E08')") ||
+  return net::iequals(text,
+                      "singleValueExtendedProperties($filter=ideq'Integer0x0E08')") ||
          net::iequals(text, "singleValueExtendedProperties($filter=ideq'Integer0xe08')");
 }
 
@@ -62,9 +63,12 @@ net::response entity_response(const mailbox& mb, const std::string& rendered) {
 std::string endpoint_name(const std::vector<std::string>& rest, http::verb method) {
   // …/messages or …/mailFolders/{f}/messages, then [{id} [$value | attachments [{aid}]]]
   std::size_t at = 0;
-  if (rest.size() >= 3 && rest[0] == "mailFolders" && rest[2] == "messages") at = 3;
-  else if (!rest.empty() && rest[0] == "messages") at = 1;
-  else return "unknown";
+  if (rest.size() >= 3 && rest[0] == "mailFolders" && rest[2] == "messages")
+    at = 3;
+  else if (!rest.empty() && rest[0] == "messages")
+    at = 1;
+  else
+    return "unknown";
   auto tail = rest.size() - at;
   if (tail == 0) return method == http::verb::get ? "list_messages" : "messages";
   if (tail == 1) {
@@ -83,13 +87,15 @@ void simulator::count_download(mailbox& mb, const std::string& message_id) {
   ++stats_.downloads;
   auto& log = downloads_[mb.id];
   auto t = std::chrono::steady_clock::now();
-  while (!log.entries.empty() && t - log.entries.front().first >= settings_.fetch_rate.window) {
+  while (!log.entries.empty() &&
+         t - log.entries.front().first >= settings_.fetch_rate.window) {
     auto& old = log.entries.front().second;
     if (--log.distinct[old] == 0) log.distinct.erase(old);
     log.entries.pop_front();
   }
   log.entries.emplace_back(t, message_id);
-  if (log.distinct[message_id]++ == 0 && log.distinct.size() > settings_.fetch_rate.count) {
+  if (log.distinct[message_id]++ == 0 &&
+      log.distinct.size() > settings_.fetch_rate.count) {
     ++stats_.fetch_rate_violations;
     ++stats_.fetch_rate_violations_by_mailbox[mb.address];
   }
@@ -101,7 +107,7 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
   auto not_allowed = [&] {
     return graph_error(c, 405, "Request_BadRequest",
                        "The HTTP method '" + std::string{c.req.method_string()} +
-                         "' is not supported for this resource.");
+                           "' is not supported for this resource.");
   };
   // Find the messages collection and what follows it.
   std::size_t at = 0;
@@ -110,28 +116,29 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
     folder = net::to_lower(rest[1]);
     bool known = std::any_of(std::begin(well_known_folders), std::end(well_known_folders),
                              [&](const char* f) { return folder == f; });
-    if (!known)
-      return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
+    if (!known) return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
     at = 3;
   } else if (!rest.empty() && rest[0] == "messages") {
     at = 1;
   } else {
     return graph_error(c, 404, "ResourceNotFound",
                        "Resource not found for the segment '" +
-                         (rest.empty() ? std::string{} : rest[0]) + "'.");
+                           (rest.empty() ? std::string{} : rest[0]) + "'.");
   }
   if (rest.size() == at) {
     if (method != http::verb::get) return not_allowed();
     return list_messages(c, mb, folder);
   }
   const auto& id = rest[at];
-  if (!valid_message_id(id)) return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
+  if (!valid_message_id(id))
+    return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
   auto mi = mb.messages.find(id);
   if (mi == mb.messages.end() || (!folder.empty() && mi->second.folder != folder))
     return graph_error(c, 404, "ErrorItemNotFound",
                        "The specified object was not found in the store.");
   auto& m = mi->second;
-  auto tail = std::vector<std::string>(rest.begin() + static_cast<long>(at) + 1, rest.end());
+  auto tail =
+      std::vector<std::string>(rest.begin() + static_cast<long>(at) + 1, rest.end());
   if (tail.empty()) {
     if (method == http::verb::get) {
       return get_message(c, mb, m);
@@ -157,10 +164,11 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
     auto list = render_attachments(m);
     count_download(mb, m.id);
     if (tail.size() == 1)
-      return json_response(200, {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#users('" +
-                                                      mb.address + "')/messages('" + m.id +
-                                                      "')/attachments"},
-                                 {"value", list}});
+      return json_response(
+          200,
+          {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#users('" +
+                                  mb.address + "')/messages('" + m.id + "')/attachments"},
+           {"value", list}});
     for (auto& a : list)
       if (a["id"] == tail[1]) return json_response(200, a);
     return graph_error(c, 404, "ErrorItemNotFound",
@@ -182,16 +190,19 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
       auto v = parse_int(value);
       if (!v || *v < 1 || *v > 1000)
         return graph_error(c, 400, "ErrorInvalidUrlQuery",
-                           "The value of $top must be an integer from 1 to 1000, got '" + value + "'.");
+                           "The value of $top must be an integer from 1 to 1000, got '" +
+                               value + "'.");
       top = static_cast<std::size_t>(*v);
     } else if (name == "$skip") {
       auto v = parse_int(value);
       if (!v || *v < 0)
-        return graph_error(c, 400, "ErrorInvalidUrlQuery", "Invalid $skip value '" + value + "'.");
+        return graph_error(c, 400, "ErrorInvalidUrlQuery",
+                           "Invalid $skip value '" + value + "'.");
       skip = static_cast<std::size_t>(*v);
     } else if (name == "$filter") {
       filter = odata::parse_filter(value, error);
-      if (!filter) return graph_error(c, 400, "BadRequest", "Invalid filter clause: " + error);
+      if (!filter)
+        return graph_error(c, 400, "BadRequest", "Invalid filter clause: " + error);
     } else if (name == "$orderby") {
       auto parsed = odata::parse_orderby(value, error);
       if (!parsed) return graph_error(c, 400, "BadRequest", error);
@@ -201,9 +212,10 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
       if (!select) return graph_error(c, 400, "BadRequest", error);
     } else if (name == "$expand") {
       if (!is_size_expand(value))
-        return graph_error(c, 400, "BadRequest",
-                           "Parsing OData Select and Expand failed: graph-sim only expands "
-                           "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
+        return graph_error(
+            c, 400, "BadRequest",
+            "Parsing OData Select and Expand failed: graph-sim only expands "
+            "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
       expand_size = true;
     } else if (!name.empty() && name[0] == '$') {
       return graph_error(c, 400, "BadRequest",
@@ -211,22 +223,24 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
     }
   }
   if (odata::is_inefficient(filter, order))
-    return graph_error(c, 400, "InefficientFilter",
-                       "The restriction or sort order is too complex for this operation.");
+    return graph_error(
+        c, 400, "InefficientFilter",
+        "The restriction or sort order is too complex for this operation.");
   std::vector<const message*> hits;
   for (const auto& [id, m] : mb.messages)
     if ((folder.empty() || m.folder == folder) && (!filter || odata::matches(*filter, m)))
       hits.push_back(&m);
-  std::sort(hits.begin(), hits.end(),
-            [&](const message* a, const message* b) { return odata::less(*a, *b, order); });
+  std::sort(hits.begin(), hits.end(), [&](const message* a, const message* b) {
+    return odata::less(*a, *b, order);
+  });
   render_options opts;
   opts.select = select ? &*select : nullptr;
   opts.text_body = prefers_text(c.req);
   opts.expand_size = expand_size;
   // Assembled from each message's cached rendering: listing is graph-sim's hot path.
-  std::string context = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
-                        "')/" + (folder.empty() ? "" : "mailFolders('" + folder + "')/") +
-                        "messages";
+  std::string context =
+      "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address + "')/" +
+      (folder.empty() ? "" : "mailFolders('" + folder + "')/") + "messages";
   std::string text = "{\"@odata.context\":" + dump(context) + ",\"value\":[";
   for (std::size_t i = skip; i < hits.size() && i < skip + top; ++i) {
     if (i > skip) text.push_back(',');
@@ -239,8 +253,8 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
       if (name != "$skip") next.emplace_back(name, v);
     next.emplace_back("$skip", std::to_string(skip + top));
     text += ",\"@odata.nextLink\":" +
-            dump(settings_.scheme + "://" + std::string{c.req[http::field::host]} + c.path +
-                 "?" + net::encode_query(next));
+            dump(settings_.scheme + "://" + std::string{c.req[http::field::host]} +
+                 c.path + "?" + net::encode_query(next));
   }
   text.push_back('}');
   net::response res{http::status::ok, 11};
@@ -260,18 +274,20 @@ net::response simulator::get_message(call& c, mailbox& mb, message& m) {
       if (!select) return graph_error(c, 400, "BadRequest", error);
     } else if (name == "$expand") {
       if (!is_size_expand(value))
-        return graph_error(c, 400, "BadRequest",
-                           "Parsing OData Select and Expand failed: graph-sim only expands "
-                           "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
+        return graph_error(
+            c, 400, "BadRequest",
+            "Parsing OData Select and Expand failed: graph-sim only expands "
+            "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
       expand_size = true;
     } else if (!name.empty() && name[0] == '$') {
       return graph_error(c, 400, "BadRequest",
                          "Query option '" + name + "' is not supported by graph-sim.");
     }
   }
-  bool with_body = !select || std::any_of(select->begin(), select->end(), [](const std::string& s) {
-    return s == "body" || s == "uniqueBody";
-  });
+  bool with_body =
+      !select || std::any_of(select->begin(), select->end(), [](const std::string& s) {
+        return s == "body" || s == "uniqueBody";
+      });
   if (with_body) count_download(mb, m.id);
   render_options opts;
   opts.select = select ? &*select : nullptr;
@@ -285,31 +301,38 @@ net::response simulator::get_message(call& c, mailbox& mb, message& m) {
 net::response simulator::patch_message(call& c, mailbox& mb, message& m) {
   json patch = json::parse(c.req.body(), nullptr, false);
   if (patch.is_discarded() || !patch.is_object())
-    return graph_error(c, 400, "BadRequest",
-                       "Unable to read JSON request payload. Please ensure Content-Type header "
-                       "is set and payload is of valid JSON format.");
+    return graph_error(
+        c, 400, "BadRequest",
+        "Unable to read JSON request payload. Please ensure Content-Type header "
+        "is set and payload is of valid JSON format.");
   std::optional<std::vector<std::string>> categories;
   std::optional<bool> is_read;
   for (auto& [key, value] : patch.items()) {
     if (key.rfind("@odata", 0) == 0) continue;
     if (key == "categories") {
       if (!value.is_array())
-        return graph_error(c, 400, "BadRequest", "Invalid value for property 'categories': expected an array of strings.");
+        return graph_error(
+            c, 400, "BadRequest",
+            "Invalid value for property 'categories': expected an array of strings.");
       std::vector<std::string> list;
       for (const auto& item : value) {
         if (!item.is_string() || item.get<std::string>().empty())
-          return graph_error(c, 400, "BadRequest", "Invalid value for property 'categories': expected non-empty strings.");
+          return graph_error(
+              c, 400, "BadRequest",
+              "Invalid value for property 'categories': expected non-empty strings.");
         list.push_back(item.get<std::string>());
       }
       categories = std::move(list);
     } else if (key == "isRead") {
       if (!value.is_boolean())
-        return graph_error(c, 400, "BadRequest", "Invalid value for property 'isRead': expected a boolean.");
+        return graph_error(c, 400, "BadRequest",
+                           "Invalid value for property 'isRead': expected a boolean.");
       is_read = value.get<bool>();
     } else {
       return graph_error(c, 400, "ErrorInvalidProperty",
-                         "Property '" + key + "' cannot be updated by graph-sim: only "
-                         "'categories' and 'isRead' are writable.");
+                         "Property '" + key +
+                             "' cannot be updated by graph-sim: only "
+                             "'categories' and 'isRead' are writable.");
     }
   }
   if (categories) m.categories = std::move(*categories);

@@ -44,7 +44,8 @@ with a control API under /_sim/ for tests. See docs/graph-sim.md.
 std::uint64_t to_number(const std::string& option, const std::string& text) {
   char* end = nullptr;
   auto value = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0') die(option + " expects a whole number, got '" + text + "'");
+  if (text.empty() || *end != '\0')
+    die(option + " expects a whole number, got '" + text + "'");
   return value;
 }
 
@@ -73,26 +74,42 @@ int main(int argc, char** argv) {
       if (!parsed) die(arg + " expects N/SECONDS, got '" + value + "'");
       out = *parsed;
     };
-    if (arg == "--listen") server.address = value;
+    if (arg == "--listen")
+      server.address = value;
     else if (arg == "--port") {
       auto port = to_number(arg, value);
       if (port > 65535) die("--port must be at most 65535");
       server.port = static_cast<std::uint16_t>(port);
-    } else if (arg == "--port-file") port_file = value;
-    else if (arg == "--tls-cert") server.tls_cert_file = value;
-    else if (arg == "--tls-key") server.tls_key_file = value;
-    else if (arg == "--threads") server.threads = to_number(arg, value);
-    else if (arg == "--token-ttl") settings.token_ttl = std::chrono::seconds(to_number(arg, value));
-    else if (arg == "--code-ttl") settings.code_ttl = std::chrono::seconds(to_number(arg, value));
-    else if (arg == "--concurrency") settings.mailbox_concurrency = static_cast<unsigned>(to_number(arg, value));
-    else if (arg == "--request-rate") rate(settings.request_rate);
-    else if (arg == "--fetch-rate") rate(settings.fetch_rate);
-    else if (arg == "--send-rate") rate(settings.send_rate);
-    else if (arg == "--send-bytes") rate(settings.send_bytes);
-    else if (arg == "--send-recipients") rate(settings.send_recipients);
-    else if (arg == "--body-limit") server.body_limit = to_number(arg, value);
-    else if (arg == "--tenant-id") settings.tenant_id = value;
-    else die("unknown option " + arg + " (see --help)");
+    } else if (arg == "--port-file")
+      port_file = value;
+    else if (arg == "--tls-cert")
+      server.tls_cert_file = value;
+    else if (arg == "--tls-key")
+      server.tls_key_file = value;
+    else if (arg == "--threads")
+      server.threads = to_number(arg, value);
+    else if (arg == "--token-ttl")
+      settings.token_ttl = std::chrono::seconds(to_number(arg, value));
+    else if (arg == "--code-ttl")
+      settings.code_ttl = std::chrono::seconds(to_number(arg, value));
+    else if (arg == "--concurrency")
+      settings.mailbox_concurrency = static_cast<unsigned>(to_number(arg, value));
+    else if (arg == "--request-rate")
+      rate(settings.request_rate);
+    else if (arg == "--fetch-rate")
+      rate(settings.fetch_rate);
+    else if (arg == "--send-rate")
+      rate(settings.send_rate);
+    else if (arg == "--send-bytes")
+      rate(settings.send_bytes);
+    else if (arg == "--send-recipients")
+      rate(settings.send_recipients);
+    else if (arg == "--body-limit")
+      server.body_limit = to_number(arg, value);
+    else if (arg == "--tenant-id")
+      settings.tenant_id = value;
+    else
+      die("unknown option " + arg + " (see --help)");
   }
   if (server.tls_cert_file.empty() != server.tls_key_file.empty())
     die("--tls-cert and --tls-key go together");
@@ -119,10 +136,11 @@ int main(int argc, char** argv) {
       // Write then rename, so a reader never sees a half-written port.
       auto tmp = port_file + ".tmp";
       std::ofstream{tmp} << http.port() << "\n";
-      if (std::rename(tmp.c_str(), port_file.c_str()) != 0) die("cannot write " + port_file);
+      if (std::rename(tmp.c_str(), port_file.c_str()) != 0)
+        die("cannot write " + port_file);
     }
-    std::cerr << "graph-sim: listening on " << settings.scheme << "://" << server.address << ":"
-              << http.port() << "\n";
+    std::cerr << "graph-sim: listening on " << settings.scheme << "://" << server.address
+              << ":" << http.port() << "\n";
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::cerr << "graph-sim: stopping on signal " << sig << "\n";

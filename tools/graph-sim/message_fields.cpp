@@ -10,13 +10,36 @@ namespace graph_sim {
 using nlohmann::json;
 
 const std::vector<std::string>& message_properties() {
-  static const std::vector<std::string> names = {
-    "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories",
-    "receivedDateTime", "sentDateTime", "hasAttachments", "internetMessageId", "subject",
-    "bodyPreview", "importance", "parentFolderId", "conversationId", "isDeliveryReceiptRequested",
-    "isReadReceiptRequested", "isRead", "isDraft", "webLink", "inferenceClassification",
-    "body", "sender", "from", "toRecipients", "ccRecipients", "bccRecipients", "replyTo",
-    "flag", "internetMessageHeaders", "uniqueBody"};
+  static const std::vector<std::string> names = {"id",
+                                                 "createdDateTime",
+                                                 "lastModifiedDateTime",
+                                                 "changeKey",
+                                                 "categories",
+                                                 "receivedDateTime",
+                                                 "sentDateTime",
+                                                 "hasAttachments",
+                                                 "internetMessageId",
+                                                 "subject",
+                                                 "bodyPreview",
+                                                 "importance",
+                                                 "parentFolderId",
+                                                 "conversationId",
+                                                 "isDeliveryReceiptRequested",
+                                                 "isReadReceiptRequested",
+                                                 "isRead",
+                                                 "isDraft",
+                                                 "webLink",
+                                                 "inferenceClassification",
+                                                 "body",
+                                                 "sender",
+                                                 "from",
+                                                 "toRecipients",
+                                                 "ccRecipients",
+                                                 "bccRecipients",
+                                                 "replyTo",
+                                                 "flag",
+                                                 "internetMessageHeaders",
+                                                 "uniqueBody"};
   return names;
 }
 
@@ -31,12 +54,14 @@ const mail::message* parsed(const message& m) {
 }
 
 json recipient(const mail::address& a) {
-  return {{"emailAddress", {{"name", a.name.empty() ? a.email : a.name}, {"address", a.email}}}};
+  return {{"emailAddress",
+           {{"name", a.name.empty() ? a.email : a.name}, {"address", a.email}}}};
 }
 
 json recipients(const std::vector<mail::address>& list) {
   json out = json::array();
-  for (const auto& a : list) out.push_back(recipient(a));
+  for (const auto& a : list)
+    out.push_back(recipient(a));
   return out;
 }
 
@@ -84,9 +109,12 @@ std::string html_to_text(const std::string& html) {
   std::string out;
   bool in_tag = false;
   for (char c : html) {
-    if (c == '<') in_tag = true;
-    else if (c == '>') in_tag = false;
-    else if (!in_tag) out.push_back(c);
+    if (c == '<')
+      in_tag = true;
+    else if (c == '>')
+      in_tag = false;
+    else if (!in_tag)
+      out.push_back(c);
   }
   return out;
 }
@@ -109,23 +137,27 @@ std::string body_preview(const message& m) {
     if (out.size() >= 255) break;
   }
   // Never cut a UTF-8 sequence in half.
-  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
+    out.pop_back();
   if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80)) out.pop_back();
   return out;
 }
 
-json render_message(const message& m, const std::string& mailbox_id, const render_options& opts) {
+json render_message(const message& m, const std::string& mailbox_id,
+                    const render_options& opts) {
   auto* p = parsed(m);
   auto change_key = "CQAAAB" + std::to_string(m.change);
   auto want = [&](const char* name) {
     if (!opts.select) return is_default_property(name);
-    return std::find(opts.select->begin(), opts.select->end(), name) != opts.select->end();
+    return std::find(opts.select->begin(), opts.select->end(), name) !=
+           opts.select->end();
   };
   json out = json::object();
   out["@odata.etag"] = "W/\"" + change_key + "\"";
   out["id"] = m.id;
   if (want("createdDateTime")) out["createdDateTime"] = net::format_rfc3339(m.received);
-  if (want("lastModifiedDateTime")) out["lastModifiedDateTime"] = net::format_rfc3339(m.modified);
+  if (want("lastModifiedDateTime"))
+    out["lastModifiedDateTime"] = net::format_rfc3339(m.modified);
   if (want("changeKey")) out["changeKey"] = change_key;
   if (want("categories")) out["categories"] = m.categories;
   if (want("receivedDateTime")) out["receivedDateTime"] = net::format_rfc3339(m.received);
@@ -135,7 +167,8 @@ json render_message(const message& m, const std::string& mailbox_id, const rende
   if (want("subject")) out["subject"] = subject_of(m);
   if (want("bodyPreview")) out["bodyPreview"] = body_preview(m);
   if (want("importance")) out["importance"] = importance_of(m);
-  if (want("parentFolderId")) out["parentFolderId"] = "AQMk" + mailbox_id + "-" + m.folder;
+  if (want("parentFolderId"))
+    out["parentFolderId"] = "AQMk" + mailbox_id + "-" + m.folder;
   if (want("conversationId")) out["conversationId"] = m.conversation_id;
   if (want("isDeliveryReceiptRequested")) out["isDeliveryReceiptRequested"] = false;
   if (want("isReadReceiptRequested")) out["isReadReceiptRequested"] = false;
@@ -147,8 +180,9 @@ json render_message(const message& m, const std::string& mailbox_id, const rende
   if (want("body")) {
     bool has_html = p && !p->html_body.empty();
     if (opts.text_body || !has_html) {
-      std::string text = p ? (p->text_body.empty() ? html_to_text(p->html_body) : p->text_body)
-                           : std::string{};
+      std::string text =
+          p ? (p->text_body.empty() ? html_to_text(p->html_body) : p->text_body)
+            : std::string{};
       out["body"] = {{"contentType", "text"}, {"content", text}};
     } else {
       out["body"] = {{"contentType", "html"}, {"content", p->html_body}};
@@ -166,13 +200,14 @@ json render_message(const message& m, const std::string& mailbox_id, const rende
   if (want("internetMessageHeaders")) {
     json headers = json::array();
     if (p)
-      for (const auto& [n, v] : p->headers) headers.push_back({{"name", n}, {"value", v}});
+      for (const auto& [n, v] : p->headers)
+        headers.push_back({{"name", n}, {"value", v}});
     out["internetMessageHeaders"] = headers;
   }
   if (want("uniqueBody")) out["uniqueBody"] = out.value("body", json::object());
   if (opts.expand_size)
-    out["singleValueExtendedProperties"] = json::array(
-      {{{"id", "Integer 0xe08"}, {"value", std::to_string(m.size)}}});
+    out["singleValueExtendedProperties"] =
+        json::array({{{"id", "Integer 0xe08"}, {"value", std::to_string(m.size)}}});
   return out;
 }
 
@@ -186,7 +221,8 @@ const std::string& render_message_text(const message& m, const std::string& mail
   key += opts.expand_size ? "s" : "-";
   if (opts.select) {
     key += "|"; // an empty $select is not the default shape
-    for (const auto& name : *opts.select) key += "," + name;
+    for (const auto& name : *opts.select)
+      key += "," + name;
   }
   auto& cache = m.cached;
   if (cache.change != m.change || cache.key != key) {
@@ -204,16 +240,17 @@ json render_attachments(const message& m) {
   int n = 0;
   for (const auto& a : p->attachments) {
     ++n;
-    list.push_back({{"@odata.type", "#microsoft.graph.fileAttachment"},
-                    {"id", m.id + "-att" + std::to_string(n)},
-                    {"lastModifiedDateTime", net::format_rfc3339(m.modified)},
-                    {"name", a.name},
-                    {"contentType", a.content_type},
-                    {"size", a.size},
-                    {"isInline", a.is_inline},
-                    {"contentId", a.content_id.empty() ? json(nullptr) : json(a.content_id)},
-                    {"contentLocation", nullptr},
-                    {"contentBytes", net::base64_encode(a.content)}});
+    list.push_back(
+        {{"@odata.type", "#microsoft.graph.fileAttachment"},
+         {"id", m.id + "-att" + std::to_string(n)},
+         {"lastModifiedDateTime", net::format_rfc3339(m.modified)},
+         {"name", a.name},
+         {"contentType", a.content_type},
+         {"size", a.size},
+         {"isInline", a.is_inline},
+         {"contentId", a.content_id.empty() ? json(nullptr) : json(a.content_id)},
+         {"contentLocation", nullptr},
+         {"contentBytes", net::base64_encode(a.content)}});
   }
   return list;
 }

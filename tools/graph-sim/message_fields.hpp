@@ -27,8 +27,8 @@ std::string body_preview(const message& m);
 /// Options from the request that shape the JSON.
 struct render_options {
   const std::vector<std::string>* select = nullptr; ///< null: default properties
-  bool text_body = false;        ///< Prefer: outlook.body-content-type="text"
-  bool expand_size = false;      ///< $expand of PidTagMessageSize
+  bool text_body = false;   ///< Prefer: outlook.body-content-type="text"
+  bool expand_size = false; ///< $expand of PidTagMessageSize
 };
 
 /// The message as Graph JSON.

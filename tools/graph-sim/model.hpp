@@ -57,13 +57,14 @@ struct message {
 
 /// A user or shared mailbox.
 struct mailbox {
-  std::string id; ///< GUID form
+  std::string id;      ///< GUID form
   std::string address; ///< lower case
   std::string display_name;
   bool shared = false;
   std::set<std::string> delegates; ///< lower-case users who may open this mailbox
-  std::string sign_in_as;          ///< for a shared mailbox: who signs in when it is the login_hint
-  bool deny_consent = false;       ///< the signed-in user refuses consent
+  std::string
+      sign_in_as; ///< for a shared mailbox: who signs in when it is the login_hint
+  bool deny_consent = false; ///< the signed-in user refuses consent
   std::uint64_t next_message = 1;
   std::map<std::string, message> messages; ///< by id
 };
@@ -73,9 +74,10 @@ struct grant {
   std::string id;
   std::string client_id;
   std::string user; ///< lower-case address of the signed-in user
-  std::set<std::string> scopes; ///< short names, e.g. "Mail.ReadWrite.Shared", "offline_access"
-  int revoked_code = 0;         ///< AADSTS code refresh requests fail with; 0 = active
-  std::string revoked_error;    ///< OAuth error for that failure
+  std::set<std::string>
+      scopes;           ///< short names, e.g. "Mail.ReadWrite.Shared", "offline_access"
+  int revoked_code = 0; ///< AADSTS code refresh requests fail with; 0 = active
+  std::string revoked_error;        ///< OAuth error for that failure
   std::string latest_refresh_token; ///< the newest one issued (rotation)
 };
 
@@ -83,7 +85,7 @@ struct refresh_token {
   std::string grant_id;
   sys_time issued;
   sys_time expires;
-  int revoked_code = 0;      ///< set when its grant was revoked; stays after a new consent
+  int revoked_code = 0; ///< set when its grant was revoked; stays after a new consent
   std::string revoked_error;
 };
 
@@ -114,11 +116,11 @@ struct rate {
 /// Seeded, reproducible fault injection for the Graph API (not the control API).
 struct fault_config {
   std::uint64_t seed = 1;
-  double error_rate = 0;                 ///< share of requests answered with an error
+  double error_rate = 0; ///< share of requests answered with an error
   std::vector<unsigned> error_statuses{503};
-  std::string retry_after = "integer";   ///< "integer", "decimal" or "missing"
+  std::string retry_after = "integer"; ///< "integer", "decimal" or "missing"
   double retry_after_seconds = 1;
-  double drop_rate = 0;                  ///< share of connections closed without answer
+  double drop_rate = 0; ///< share of connections closed without answer
   std::uint64_t latency_min_ms = 0;
   std::uint64_t latency_max_ms = 0;
 };

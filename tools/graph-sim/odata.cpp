@@ -21,19 +21,19 @@ struct property_info {
 };
 
 constexpr property_info filterable[] = {
-  {"isRead", value_type::boolean, true},
-  {"isDraft", value_type::boolean, false},
-  {"hasAttachments", value_type::boolean, true},
-  {"receivedDateTime", value_type::time, true},
-  {"sentDateTime", value_type::time, true},
-  {"lastModifiedDateTime", value_type::time, true},
-  {"createdDateTime", value_type::time, true},
-  {"subject", value_type::text, true},
-  {"importance", value_type::text, true},
-  {"internetMessageId", value_type::text, false},
-  {"conversationId", value_type::text, false},
-  {"from/emailAddress/address", value_type::text, true},
-  {"from/emailAddress/name", value_type::text, true},
+    {"isRead", value_type::boolean, true},
+    {"isDraft", value_type::boolean, false},
+    {"hasAttachments", value_type::boolean, true},
+    {"receivedDateTime", value_type::time, true},
+    {"sentDateTime", value_type::time, true},
+    {"lastModifiedDateTime", value_type::time, true},
+    {"createdDateTime", value_type::time, true},
+    {"subject", value_type::text, true},
+    {"importance", value_type::text, true},
+    {"internetMessageId", value_type::text, false},
+    {"conversationId", value_type::text, false},
+    {"from/emailAddress/address", value_type::text, true},
+    {"from/emailAddress/name", value_type::text, true},
 };
 
 const property_info* find_property(std::string_view name) {
@@ -88,14 +88,14 @@ std::vector<token> tokenize(std::string_view s, std::string& error) {
       ++i;
     } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-') {
       std::size_t start = i;
-      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '-' ||
-                              s[i] == ':' || s[i] == '.' || s[i] == '+'))
+      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) ||
+                              s[i] == '-' || s[i] == ':' || s[i] == '.' || s[i] == '+'))
         ++i;
       out.push_back({token::kind::bare, std::string{s.substr(start, i - start)}});
     } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       std::size_t start = i;
-      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' ||
-                              s[i] == '/' || s[i] == '.'))
+      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) ||
+                              s[i] == '_' || s[i] == '/' || s[i] == '.'))
         ++i;
       out.push_back({token::kind::ident, std::string{s.substr(start, i - start)}});
     } else {
@@ -110,8 +110,7 @@ std::vector<token> tokenize(std::string_view s, std::string& error) {
 class parser {
 public:
   parser(std::vector<token> tokens, std::string& error)
-    : tokens_(std::move(tokens)), error_(error) {
-  }
+      : tokens_(std::move(tokens)), error_(error) {}
 
   std::optional<filter> parse() {
     auto f = parse_or();
@@ -182,11 +181,12 @@ private:
     if (net::iequals(name, "categories/any")) return parse_any();
     auto* info = find_property(name);
     if (!info) return fail(unknown_property(name));
-    if (peek().type != token::kind::ident) return fail("expected an operator after " + name);
+    if (peek().type != token::kind::ident)
+      return fail("expected an operator after " + name);
     auto op = net::to_lower(next().text);
     static const char* ops[] = {"eq", "ne", "gt", "ge", "lt", "le"};
-    if (std::find_if(std::begin(ops), std::end(ops), [&](const char* o) { return op == o; }) ==
-        std::end(ops))
+    if (std::find_if(std::begin(ops), std::end(ops),
+                     [&](const char* o) { return op == o; }) == std::end(ops))
       return fail("unknown operator '" + op + "'");
     auto value = parse_literal(*info);
     if (!value) return std::nullopt;
@@ -216,19 +216,19 @@ private:
   std::optional<literal> parse_literal(const property_info& info) {
     const auto& t = next();
     switch (info.type) {
-      case value_type::boolean:
-        if (t.type == token::kind::ident && (t.text == "true" || t.text == "false"))
-          return literal{t.text == "true"};
-        return fail(std::string{"expected true or false for "} + info.name);
-      case value_type::text:
-        if (t.type == token::kind::string) return literal{t.text};
-        if (t.type == token::kind::ident && t.text == "null") return literal{};
-        return fail(std::string{"expected a string literal for "} + info.name);
-      case value_type::time:
-        if (t.type == token::kind::bare) {
-          if (auto time = net::parse_rfc3339(t.text)) return literal{*time};
-        }
-        return fail("invalid DateTimeOffset literal '" + t.text + "'");
+    case value_type::boolean:
+      if (t.type == token::kind::ident && (t.text == "true" || t.text == "false"))
+        return literal{t.text == "true"};
+      return fail(std::string{"expected true or false for "} + info.name);
+    case value_type::text:
+      if (t.type == token::kind::string) return literal{t.text};
+      if (t.type == token::kind::ident && t.text == "null") return literal{};
+      return fail(std::string{"expected a string literal for "} + info.name);
+    case value_type::time:
+      if (t.type == token::kind::bare) {
+        if (auto time = net::parse_rfc3339(t.text)) return literal{*time};
+      }
+      return fail("invalid DateTimeOffset literal '" + t.text + "'");
     }
     return fail("unsupported literal");
   }
@@ -257,20 +257,20 @@ literal field_value(const message& m, const std::string& property) {
 int compare(const literal& a, const literal& b) {
   if (a.index() != b.index()) return a.index() < b.index() ? -1 : 1;
   return std::visit(
-    [&](const auto& x) -> int {
-      using T = std::decay_t<decltype(x)>;
-      if constexpr (std::is_same_v<T, std::monostate>) {
-        return 0;
-      } else if constexpr (std::is_same_v<T, std::string>) {
-        // Exchange compares strings case-insensitively.
-        auto l = net::to_lower(x), r = net::to_lower(std::get<T>(b));
-        return l < r ? -1 : (l == r ? 0 : 1);
-      } else {
-        const auto& y = std::get<T>(b);
-        return x < y ? -1 : (x == y ? 0 : 1);
-      }
-    },
-    a);
+      [&](const auto& x) -> int {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return 0;
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          // Exchange compares strings case-insensitively.
+          auto l = net::to_lower(x), r = net::to_lower(std::get<T>(b));
+          return l < r ? -1 : (l == r ? 0 : 1);
+        } else {
+          const auto& y = std::get<T>(b);
+          return x < y ? -1 : (x == y ? 0 : 1);
+        }
+      },
+      a);
 }
 
 } // namespace
@@ -284,28 +284,28 @@ std::optional<filter> parse_filter(std::string_view text, std::string& error) {
 
 bool matches(const filter& f, const message& m) {
   switch (f.type) {
-    case filter::kind::all_of:
-      return std::all_of(f.children.begin(), f.children.end(),
-                         [&](const filter& c) { return matches(c, m); });
-    case filter::kind::any_of:
-      return std::any_of(f.children.begin(), f.children.end(),
-                         [&](const filter& c) { return matches(c, m); });
-    case filter::kind::negation:
-      return !matches(f.children.front(), m);
-    case filter::kind::has_category: {
-      const auto& want = std::get<std::string>(f.value);
-      return std::any_of(m.categories.begin(), m.categories.end(),
-                         [&](const std::string& c) { return net::iequals(c, want); });
-    }
-    case filter::kind::comparison: {
-      int c = compare(field_value(m, f.property), f.value);
-      if (f.op == "eq") return c == 0;
-      if (f.op == "ne") return c != 0;
-      if (f.op == "gt") return c > 0;
-      if (f.op == "ge") return c >= 0;
-      if (f.op == "lt") return c < 0;
-      return c <= 0;
-    }
+  case filter::kind::all_of:
+    return std::all_of(f.children.begin(), f.children.end(),
+                       [&](const filter& c) { return matches(c, m); });
+  case filter::kind::any_of:
+    return std::any_of(f.children.begin(), f.children.end(),
+                       [&](const filter& c) { return matches(c, m); });
+  case filter::kind::negation:
+    return !matches(f.children.front(), m);
+  case filter::kind::has_category: {
+    const auto& want = std::get<std::string>(f.value);
+    return std::any_of(m.categories.begin(), m.categories.end(),
+                       [&](const std::string& c) { return net::iequals(c, want); });
+  }
+  case filter::kind::comparison: {
+    int c = compare(field_value(m, f.property), f.value);
+    if (f.op == "eq") return c == 0;
+    if (f.op == "ne") return c != 0;
+    if (f.op == "gt") return c > 0;
+    if (f.op == "ge") return c >= 0;
+    if (f.op == "lt") return c < 0;
+    return c <= 0;
+  }
   }
   return false;
 }
@@ -323,21 +323,26 @@ std::vector<std::string> properties_in_order(const filter& f) {
   return out;
 }
 
-std::optional<std::vector<order_key>> parse_orderby(std::string_view text, std::string& error) {
+std::optional<std::vector<order_key>> parse_orderby(std::string_view text,
+                                                    std::string& error) {
   std::vector<order_key> out;
   while (!text.empty()) {
     auto comma = text.find(',');
     auto part = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    while (!part.empty() && part.front() == ' ')
+      part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ')
+      part.remove_suffix(1);
     auto space = part.find(' ');
     auto name = part.substr(0, space);
     order_key key;
     if (space != std::string_view::npos) {
       auto dir = part.substr(space + 1);
-      while (!dir.empty() && dir.front() == ' ') dir.remove_prefix(1);
-      if (net::iequals(dir, "desc")) key.descending = true;
+      while (!dir.empty() && dir.front() == ' ')
+        dir.remove_prefix(1);
+      if (net::iequals(dir, "desc"))
+        key.descending = true;
       else if (!net::iequals(dir, "asc")) {
         error = "Invalid $orderby direction '" + std::string{dir} + "'";
         return std::nullopt;
@@ -378,15 +383,18 @@ bool less(const message& a, const message& b, const std::vector<order_key>& orde
   return a.id < b.id; // stable, deterministic paging
 }
 
-std::optional<std::vector<std::string>> parse_select(std::string_view text, std::string& error) {
+std::optional<std::vector<std::string>> parse_select(std::string_view text,
+                                                     std::string& error) {
   std::vector<std::string> out;
   const auto& known = message_properties();
   while (!text.empty()) {
     auto comma = text.find(',');
     auto name = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    while (!name.empty() && name.front() == ' ')
+      name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ')
+      name.remove_suffix(1);
     auto it = std::find_if(known.begin(), known.end(),
                            [&](const std::string& k) { return net::iequals(k, name); });
     if (it == known.end()) {

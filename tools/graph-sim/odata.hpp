@@ -42,7 +42,8 @@ struct order_key {
 };
 
 /// Parses `$orderby`; on failure returns nullopt and sets `error`.
-std::optional<std::vector<order_key>> parse_orderby(std::string_view text, std::string& error);
+std::optional<std::vector<order_key>> parse_orderby(std::string_view text,
+                                                    std::string& error);
 
 /// Graph's rule: the `$orderby` properties must come first in `$filter`, in order.
 bool is_inefficient(const std::optional<filter>& f, const std::vector<order_key>& order);
@@ -51,6 +52,7 @@ bool is_inefficient(const std::optional<filter>& f, const std::vector<order_key>
 bool less(const message& a, const message& b, const std::vector<order_key>& order);
 
 /// Checks a `$select` list; returns the property names or nullopt with `error` set.
-std::optional<std::vector<std::string>> parse_select(std::string_view text, std::string& error);
+std::optional<std::vector<std::string>> parse_select(std::string_view text,
+                                                     std::string& error);
 
 } // namespace graph_sim::odata

@@ -10,9 +10,10 @@ namespace graph_sim {
 using nlohmann::json;
 
 const std::string sim_client::default_scope =
-  "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
-  "https://graph.microsoft.com/Mail.Send.Shared";
-const std::string sim_client::default_redirect_uri = "http://127.0.0.1:8025/oauth/callback";
+    "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
+    "https://graph.microsoft.com/Mail.Send.Shared";
+const std::string sim_client::default_redirect_uri =
+    "http://127.0.0.1:8025/oauth/callback";
 
 net::client_response sim_client::call(const std::string& method, const std::string& path,
                                       net::header_list headers, std::string body) {
@@ -31,7 +32,8 @@ net::params sim_client::redirect_query(const net::client_response& res) {
   return params ? *params : net::params{};
 }
 
-json sim_client::control(const std::string& method, const std::string& path, const json& body) {
+json sim_client::control(const std::string& method, const std::string& path,
+                         const json& body) {
   net::header_list headers;
   std::string text;
   if (!body.is_null()) {
@@ -53,8 +55,8 @@ net::client_response sim_client::graph(const std::string& method, const std::str
                                        net::header_list headers) {
   headers.emplace_back("Authorization", "Bearer " + token);
   if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-  return call(method, path.rfind("http", 0) == 0 ? path : "/v1.0" + path, std::move(headers),
-              std::move(body));
+  return call(method, path.rfind("http", 0) == 0 ? path : "/v1.0" + path,
+              std::move(headers), std::move(body));
 }
 
 sim_client::app sim_client::register_app(const json& options) {
@@ -68,19 +70,22 @@ std::string sim_client::create_mailbox(const std::string& address, const json& o
   return control("POST", "/mailboxes", body).at("id");
 }
 
-json sim_client::deliver(const std::string& address, const std::string& mime, const json& options) {
+json sim_client::deliver(const std::string& address, const std::string& mime,
+                         const json& options) {
   json body = options.is_object() ? options : json::object();
   body["mime_base64"] = net::base64_encode(mime);
-  return control("POST", "/mailboxes/" + net::percent_encode(address) + "/messages", body);
+  return control("POST", "/mailboxes/" + net::percent_encode(address) + "/messages",
+                 body);
 }
 
-net::client_response sim_client::token_request(const std::string& form, net::header_list headers) {
+net::client_response sim_client::token_request(const std::string& form,
+                                               net::header_list headers) {
   headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   return call("POST", "/organizations/oauth2/v2.0/token", std::move(headers), form);
 }
 
-json sim_client::sign_in(const app& a, const std::string& login_hint, const std::string& scope,
-                         const std::string& redirect_uri) {
+json sim_client::sign_in(const app& a, const std::string& login_hint,
+                         const std::string& scope, const std::string& redirect_uri) {
   auto verifier = net::make_code_verifier();
   net::params query{{"client_id", a.client_id},
                     {"response_type", "code"},
@@ -90,17 +95,20 @@ json sim_client::sign_in(const app& a, const std::string& login_hint, const std:
                     {"code_challenge", net::code_challenge_s256(verifier)},
                     {"code_challenge_method", "S256"},
                     {"login_hint", login_hint}};
-  auto res = call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
+  auto res =
+      call("GET", "/organizations/oauth2/v2.0/authorize?" + net::encode_query(query));
   auto code = net::find_param(redirect_query(res), "code");
   if (res.status != 302 || !code)
-    throw std::runtime_error("authorize gave no code (" + std::to_string(res.status) + "): " +
-                             std::string{res.header("Location")} + res.body);
-  net::params form{{"grant_type", "authorization_code"}, {"code", *code},
-                   {"redirect_uri", redirect_uri},       {"code_verifier", verifier},
-                   {"client_id", a.client_id},           {"client_secret", a.client_secret}};
+    throw std::runtime_error("authorize gave no code (" + std::to_string(res.status) +
+                             "): " + std::string{res.header("Location")} + res.body);
+  net::params form{
+      {"grant_type", "authorization_code"}, {"code", *code},
+      {"redirect_uri", redirect_uri},       {"code_verifier", verifier},
+      {"client_id", a.client_id},           {"client_secret", a.client_secret}};
   auto token = token_request(net::encode_query(form));
   if (!token.ok() || token.status != 200)
-    throw std::runtime_error("token answered " + std::to_string(token.status) + ": " + token.body);
+    throw std::runtime_error("token answered " + std::to_string(token.status) + ": " +
+                             token.body);
   return json::parse(token.body);
 }
 

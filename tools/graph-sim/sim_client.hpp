@@ -14,7 +14,8 @@ namespace graph_sim {
 class sim_client {
 public:
   /// `base` is graph-sim's root URL (https://127.0.0.1:PORT); `http` must outlive this.
-  sim_client(std::string base, net::http_client& http) : base_(std::move(base)), http_(http) {}
+  sim_client(std::string base, net::http_client& http)
+      : base_(std::move(base)), http_(http) {}
 
   const std::string& base() const { return base_; }
 
@@ -51,7 +52,8 @@ public:
                          const nlohmann::json& options = nlohmann::json::object());
 
   /// Posts a form to the token endpoint.
-  net::client_response token_request(const std::string& form, net::header_list headers = {});
+  net::client_response token_request(const std::string& form,
+                                     net::header_list headers = {});
 
   /// The query parameters of a response's Location header; empty if it has none.
   static net::params redirect_query(const net::client_response& res);

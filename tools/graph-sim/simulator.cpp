@@ -25,12 +25,12 @@ std::optional<rate> parse_rate(std::string_view text) {
   char* stop = nullptr;
   double seconds = std::strtod(secs.c_str(), &stop);
   if (secs.empty() || *stop != '\0' || !(seconds > 0)) return std::nullopt;
-  return rate{count, std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000))};
+  return rate{count,
+              std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000))};
 }
 
 simulator::simulator(settings s)
-  : settings_(std::move(s)), random_(std::random_device{}()), fault_random_(1) {
-}
+    : settings_(std::move(s)), random_(std::random_device{}()), fault_random_(1) {}
 
 sys_time simulator::now() const {
   return std::chrono::system_clock::now() + clock_offset_;
@@ -38,7 +38,8 @@ sys_time simulator::now() const {
 
 std::string simulator::random_token(std::size_t bytes) {
   std::string raw(bytes, '\0');
-  for (auto& c : raw) c = static_cast<char>(random_() & 0xFF);
+  for (auto& c : raw)
+    c = static_cast<char>(random_() & 0xFF);
   return net::base64url_encode(raw);
 }
 
@@ -62,7 +63,8 @@ mailbox* simulator::find_mailbox(const std::string& id_or_address) {
 
 bool simulator::may_open(const access_token& t, const mailbox& mb, bool write) const {
   auto has = [&](const char* scope) { return t.scopes.count(scope) > 0; };
-  if (t.app_only) return write ? has("Mail.ReadWrite") : (has("Mail.Read") || has("Mail.ReadWrite"));
+  if (t.app_only)
+    return write ? has("Mail.ReadWrite") : (has("Mail.Read") || has("Mail.ReadWrite"));
   if (t.user == mb.address && !mb.shared) {
     if (write) return has("Mail.ReadWrite") || has("Mail.ReadWrite.Shared");
     return has("Mail.Read") || has("Mail.ReadWrite") || has("Mail.Read.Shared") ||
@@ -80,16 +82,19 @@ net::response simulator::json_response(unsigned status, const json& body) {
   return res;
 }
 
-net::response simulator::graph_error(const call& c, unsigned status, const std::string& code,
+net::response simulator::graph_error(const call& c, unsigned status,
+                                     const std::string& code,
                                      const std::string& message) {
   json inner = {{"date", net::format_rfc3339(now())},
                 {"request-id", new_guid()},
                 {"client-request-id", std::string{c.req["client-request-id"]}}};
-  auto res = json_response(status, {{"error", {{"code", code}, {"message", message}, {"innerError", inner}}}});
+  auto res = json_response(
+      status, {{"error", {{"code", code}, {"message", message}, {"innerError", inner}}}});
   if (status == 401)
-    res.set(http::field::www_authenticate,
-            "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/"
-            "oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"");
+    res.set(
+        http::field::www_authenticate,
+        "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/"
+        "oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"");
   return res;
 }
 
@@ -98,14 +103,15 @@ net::response simulator::aad_error(unsigned status, const std::string& error, in
   auto trace = new_guid(), correlation = new_guid();
   auto stamp = net::format_rfc3339(now());
   json body = {{"error", error},
-               {"error_description", "AADSTS" + std::to_string(aadsts) + ": " + description +
-                                       " Trace ID: " + trace + " Correlation ID: " +
-                                       correlation + " Timestamp: " + stamp},
+               {"error_description",
+                "AADSTS" + std::to_string(aadsts) + ": " + description + " Trace ID: " +
+                    trace + " Correlation ID: " + correlation + " Timestamp: " + stamp},
                {"error_codes", {aadsts}},
                {"timestamp", stamp},
                {"trace_id", trace},
                {"correlation_id", correlation},
-               {"error_uri", "https://login.microsoftonline.com/error?code=" + std::to_string(aadsts)}};
+               {"error_uri", "https://login.microsoftonline.com/error?code=" +
+                                 std::to_string(aadsts)}};
   return json_response(status, body);
 }
 
@@ -135,7 +141,8 @@ void simulator::finish_graph(call& c, net::response& res) {
 void simulator::handle(net::request&& req, net::responder_ptr out) {
   auto [path, query_text] = net::split_target(req.target());
   auto query = net::parse_query(query_text);
-  auto c = std::make_shared<call>(call{std::move(req), std::string{path}, {}, {}, "unknown"});
+  auto c =
+      std::make_shared<call>(call{std::move(req), std::string{path}, {}, {}, "unknown"});
   bool ok = query.has_value();
   if (ok) c->query = std::move(*query);
   std::string_view rest = c->path;
@@ -146,19 +153,23 @@ void simulator::handle(net::request&& req, net::responder_ptr out) {
     }
     auto slash = rest.find('/');
     auto decoded = net::percent_decode(rest.substr(0, slash), false);
-    if (!decoded) ok = false;
-    else c->segments.push_back(std::move(*decoded));
+    if (!decoded)
+      ok = false;
+    else
+      c->segments.push_back(std::move(*decoded));
     rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   }
   if (!ok) {
     std::lock_guard<std::mutex> guard{mutex_};
-    auto res = graph_error(*c, 400, "BadRequest", "The request URI is not valid: bad percent-encoding.");
+    auto res = graph_error(*c, 400, "BadRequest",
+                           "The request URI is not valid: bad percent-encoding.");
     finish_graph(*c, res);
     return out->send(std::move(res));
   }
   if (!c->segments.empty() && c->segments[0] == "v1.0") return route_graph(c, out);
   std::lock_guard<std::mutex> guard{mutex_};
-  auto res = !c->segments.empty() && c->segments[0] == "_sim" ? route_control(*c) : route_login(*c);
+  auto res = !c->segments.empty() && c->segments[0] == "_sim" ? route_control(*c)
+                                                              : route_login(*c);
   stats_.requests[c->endpoint][res.result_int()]++;
   res.set(http::field::date, net::format_http_date(now()));
   out->send(std::move(res));
@@ -170,8 +181,10 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   const auto& seg = c->segments;
   bool me = seg.size() >= 2 && seg[1] == "me";
   std::vector<std::string> rest;
-  if (me) rest.assign(seg.begin() + 2, seg.end());
-  else if (seg.size() >= 3 && seg[1] == "users") rest.assign(seg.begin() + 3, seg.end());
+  if (me)
+    rest.assign(seg.begin() + 2, seg.end());
+  else if (seg.size() >= 3 && seg[1] == "users")
+    rest.assign(seg.begin() + 3, seg.end());
   c->endpoint = endpoint_name(rest, c->req.method());
   std::unique_lock<std::mutex> lock{mutex_};
   auto reply = [&](net::response res) {
@@ -182,7 +195,8 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   // Authentication comes first: a 401 does not count against a mailbox's limits.
   auto auth = std::string{c->req[http::field::authorization]};
   if (auth.size() < 8 || !net::iequals(auth.substr(0, 7), "Bearer "))
-    return reply(graph_error(*c, 401, "InvalidAuthenticationToken", "Access token is empty."));
+    return reply(
+        graph_error(*c, 401, "InvalidAuthenticationToken", "Access token is empty."));
   auto ti = access_tokens_.find(auth.substr(7));
   if (ti == access_tokens_.end())
     return reply(graph_error(*c, 401, "InvalidAuthenticationToken",
@@ -194,8 +208,9 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   mailbox* mb = nullptr;
   if (me) {
     if (token.app_only)
-      return reply(graph_error(*c, 400, "BadRequest",
-                               "/me request is only valid with delegated authentication flow."));
+      return reply(
+          graph_error(*c, 400, "BadRequest",
+                      "/me request is only valid with delegated authentication flow."));
     mb = find_mailbox(token.user);
   } else if (seg.size() >= 3 && seg[1] == "users") {
     mb = find_mailbox(seg[2]);
@@ -205,7 +220,7 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   } else {
     return reply(graph_error(*c, 404, "ResourceNotFound",
                              "Resource not found for the segment '" +
-                               (seg.size() > 1 ? seg[1] : std::string{}) + "'."));
+                                 (seg.size() > 1 ? seg[1] : std::string{}) + "'."));
   }
   bool write = c->req.method() != http::verb::get;
   if (!mb || !may_open(token, *mb, write))
@@ -253,16 +268,18 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   if (faults_.error_rate > 0 && unit(fault_random_) < faults_.error_rate) {
     ++stats_.fault_errors;
     auto status = faults_.error_statuses[fault_random_() % faults_.error_statuses.size()];
-    auto code = status == 429 ? "TooManyRequests"
+    auto code = status == 429   ? "TooManyRequests"
                 : status == 503 ? "ServiceUnavailable"
-                : status == 504 ? "GatewayTimeout" : "InternalServerError";
+                : status == 504 ? "GatewayTimeout"
+                                : "InternalServerError";
     auto res = graph_error(*c, status, code, "graph-sim injected fault.");
     if (faults_.retry_after != "missing") {
       char buf[32];
       if (faults_.retry_after == "decimal")
         std::snprintf(buf, sizeof buf, "%.3f", faults_.retry_after_seconds + 0.128);
       else
-        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(faults_.retry_after_seconds));
+        std::snprintf(buf, sizeof buf, "%lld",
+                      static_cast<long long>(faults_.retry_after_seconds));
       res.set(http::field::retry_after, buf);
     }
     release();
@@ -270,7 +287,8 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   }
   std::uint64_t delay_ms = 0;
   if (faults_.latency_max_ms > 0) {
-    std::uniform_int_distribution<std::uint64_t> d{faults_.latency_min_ms, faults_.latency_max_ms};
+    std::uniform_int_distribution<std::uint64_t> d{faults_.latency_min_ms,
+                                                   faults_.latency_max_ms};
     delay_ms = d(fault_random_);
     ++stats_.fault_delays;
   }
@@ -279,8 +297,9 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
     std::unique_lock<std::mutex> guard{mutex_};
     release();
     auto* box = find_mailbox(mailbox_id);
-    net::response res = box ? graph_call(*c, token, *box, rest)
-                            : graph_error(*c, 404, "ErrorInvalidUser", "The requested user is invalid.");
+    net::response res =
+        box ? graph_call(*c, token, *box, rest)
+            : graph_error(*c, 404, "ErrorInvalidUser", "The requested user is invalid.");
     finish_graph(*c, res);
     guard.unlock();
     out->send(std::move(res));
@@ -290,7 +309,8 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
     return execute();
   }
   lock.unlock();
-  auto timer = std::make_shared<boost::asio::steady_timer>(*io_, std::chrono::milliseconds(delay_ms));
+  auto timer = std::make_shared<boost::asio::steady_timer>(
+      *io_, std::chrono::milliseconds(delay_ms));
   timer->async_wait([timer, execute](const boost::system::error_code& ec) {
     if (!ec) execute();
   });

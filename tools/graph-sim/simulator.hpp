@@ -20,10 +20,10 @@ namespace graph_sim {
 /// One request as the route handlers see it.
 struct call {
   net::request req;
-  std::string path;     ///< decoded-free path, e.g. "/v1.0/users/a@b/messages"
-  net::params query;    ///< decoded query parameters
+  std::string path;  ///< decoded-free path, e.g. "/v1.0/users/a@b/messages"
+  net::params query; ///< decoded query parameters
   std::vector<std::string> segments; ///< path split on '/', each percent-decoded
-  std::string endpoint = "unknown"; ///< name used in the request statistics
+  std::string endpoint = "unknown";  ///< name used in the request statistics
 };
 
 class simulator {
@@ -100,7 +100,7 @@ private:
   std::unordered_map<std::string, refresh_token> refresh_tokens_;
   std::unordered_map<std::string, access_token> access_tokens_;
   std::unordered_map<std::string, auth_code> codes_;
-  std::unordered_map<std::string, usage> usage_; ///< by "client_id|mailbox id"
+  std::unordered_map<std::string, usage> usage_;            ///< by "client_id|mailbox id"
   std::unordered_map<std::string, download_log> downloads_; ///< by mailbox id
   stats stats_;
   std::uint64_t in_flight_ = 0;
@@ -108,7 +108,8 @@ private:
 
 /// The name under which a Graph request is counted in the statistics, from the path
 /// segments after the mailbox (e.g. "list_messages", "get_message_value").
-std::string endpoint_name(const std::vector<std::string>& rest, boost::beast::http::verb method);
+std::string endpoint_name(const std::vector<std::string>& rest,
+                          boost::beast::http::verb method);
 
 /// Parses "N/SECONDS" (decimal seconds allowed) into a rate; nullopt if malformed.
 std::optional<rate> parse_rate(std::string_view text);
