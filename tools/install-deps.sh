@@ -4,10 +4,9 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ccache git
+  build-essential cmake pkg-config ccache
   libcaf-dev libboost1.81-dev libssl-dev openssl ca-certificates
   librocksdb-dev nlohmann-json3-dev libgmime-3.0-dev libspdlog-dev
-  clang-format
 )
 
 missing=()

@@ -69,6 +69,13 @@ bool is_loopback_http(const std::string& uri) {
          (u->host == "127.0.0.1" || u->host == "localhost" || u->host == "::1");
 }
 
+/// An app's registered redirect URIs, or any http loopback URI if it registered none.
+bool redirect_allowed(const app& a, const std::string& uri) {
+  if (a.redirect_uris.empty()) return is_loopback_http(uri);
+  return std::find(a.redirect_uris.begin(), a.redirect_uris.end(), uri) !=
+         a.redirect_uris.end();
+}
+
 std::string add_query(const std::string& uri, const net::params& items) {
   return uri + (uri.find('?') == std::string::npos ? "?" : "&") +
          net::encode_query(items);
@@ -118,11 +125,7 @@ net::response simulator::authorize(call& c) {
                      "Application with identifier '" + client_id +
                          "' was not found in the directory.");
   const auto& a = ai->second;
-  bool redirect_ok = a.redirect_uris.empty()
-                         ? is_loopback_http(redirect_uri)
-                         : std::find(a.redirect_uris.begin(), a.redirect_uris.end(),
-                                     redirect_uri) != a.redirect_uris.end();
-  if (!redirect_ok)
+  if (!redirect_allowed(a, redirect_uri))
     return aad_error(400, "invalid_request", 50011,
                      "The redirect URI '" + redirect_uri +
                          "' specified in the request does not match the redirect URIs "
@@ -206,11 +209,7 @@ net::response simulator::admin_consent(call& c) {
                          "' was not found in the directory.");
   auto& a = ai->second;
   auto redirect_uri = param("redirect_uri");
-  bool redirect_ok = a.redirect_uris.empty()
-                         ? is_loopback_http(redirect_uri)
-                         : std::find(a.redirect_uris.begin(), a.redirect_uris.end(),
-                                     redirect_uri) != a.redirect_uris.end();
-  if (!redirect_ok)
+  if (!redirect_allowed(a, redirect_uri))
     return aad_error(400, "invalid_request", 50011,
                      "The redirect URI '" + redirect_uri +
                          "' does not match the application.");

@@ -48,6 +48,74 @@ bool prefers_text(const net::request& req) {
          prefer.find("outlook.body-content-type='text'") != std::string::npos;
 }
 
+/// The OData query options of a message request, parsed and checked.
+struct query_options {
+  std::size_t top = 10;
+  std::size_t skip = 0;
+  std::optional<odata::filter> filter;
+  std::vector<odata::order_key> order;
+  std::optional<std::vector<std::string>> select;
+  bool expand_size = false;
+
+  render_options render(const net::request& req) const {
+    render_options opts;
+    opts.select = select ? &*select : nullptr;
+    opts.text_body = prefers_text(req);
+    opts.expand_size = expand_size;
+    return opts;
+  }
+};
+
+struct query_error {
+  std::string code;
+  std::string message;
+};
+
+/// Reads `$top $skip $filter $orderby` (lists only), `$select` and `$expand`; any
+/// other `$` option is refused, as Graph refuses what it does not support.
+std::optional<query_error> parse_options(const net::params& query, bool listing,
+                                         query_options& out) {
+  std::string error;
+  for (const auto& [name, value] : query) {
+    if (listing && name == "$top") {
+      auto v = parse_int(value);
+      if (!v || *v < 1 || *v > 1000)
+        return query_error{"ErrorInvalidUrlQuery",
+                           "The value of $top must be an integer from 1 to 1000, got '" +
+                               value + "'."};
+      out.top = static_cast<std::size_t>(*v);
+    } else if (listing && name == "$skip") {
+      auto v = parse_int(value);
+      if (!v || *v < 0)
+        return query_error{"ErrorInvalidUrlQuery",
+                           "Invalid $skip value '" + value + "'."};
+      out.skip = static_cast<std::size_t>(*v);
+    } else if (listing && name == "$filter") {
+      out.filter = odata::parse_filter(value, error);
+      if (!out.filter)
+        return query_error{"BadRequest", "Invalid filter clause: " + error};
+    } else if (listing && name == "$orderby") {
+      auto parsed = odata::parse_orderby(value, error);
+      if (!parsed) return query_error{"BadRequest", error};
+      out.order = std::move(*parsed);
+    } else if (name == "$select") {
+      out.select = odata::parse_select(value, error);
+      if (!out.select) return query_error{"BadRequest", error};
+    } else if (name == "$expand") {
+      if (!is_size_expand(value))
+        return query_error{
+            "BadRequest",
+            "Parsing OData Select and Expand failed: graph-sim only expands "
+            "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')."};
+      out.expand_size = true;
+    } else if (!name.empty() && name[0] == '$') {
+      return query_error{"BadRequest",
+                         "Query option '" + name + "' is not supported by graph-sim."};
+    }
+  }
+  return std::nullopt;
+}
+
 /// A single message as Graph returns it: its rendering with the entity's @odata.context.
 net::response entity_response(const mailbox& mb, const std::string& rendered) {
   auto context = "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address +
@@ -179,49 +247,12 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
 }
 
 net::response simulator::list_messages(call& c, mailbox& mb, const std::string& folder) {
-  std::size_t top = 10, skip = 0;
-  std::optional<odata::filter> filter;
-  std::vector<odata::order_key> order;
-  std::optional<std::vector<std::string>> select;
-  bool expand_size = false;
-  std::string error;
-  for (const auto& [name, value] : c.query) {
-    if (name == "$top") {
-      auto v = parse_int(value);
-      if (!v || *v < 1 || *v > 1000)
-        return graph_error(c, 400, "ErrorInvalidUrlQuery",
-                           "The value of $top must be an integer from 1 to 1000, got '" +
-                               value + "'.");
-      top = static_cast<std::size_t>(*v);
-    } else if (name == "$skip") {
-      auto v = parse_int(value);
-      if (!v || *v < 0)
-        return graph_error(c, 400, "ErrorInvalidUrlQuery",
-                           "Invalid $skip value '" + value + "'.");
-      skip = static_cast<std::size_t>(*v);
-    } else if (name == "$filter") {
-      filter = odata::parse_filter(value, error);
-      if (!filter)
-        return graph_error(c, 400, "BadRequest", "Invalid filter clause: " + error);
-    } else if (name == "$orderby") {
-      auto parsed = odata::parse_orderby(value, error);
-      if (!parsed) return graph_error(c, 400, "BadRequest", error);
-      order = std::move(*parsed);
-    } else if (name == "$select") {
-      select = odata::parse_select(value, error);
-      if (!select) return graph_error(c, 400, "BadRequest", error);
-    } else if (name == "$expand") {
-      if (!is_size_expand(value))
-        return graph_error(
-            c, 400, "BadRequest",
-            "Parsing OData Select and Expand failed: graph-sim only expands "
-            "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
-      expand_size = true;
-    } else if (!name.empty() && name[0] == '$') {
-      return graph_error(c, 400, "BadRequest",
-                         "Query option '" + name + "' is not supported by graph-sim.");
-    }
-  }
+  query_options q;
+  if (auto bad = parse_options(c.query, true, q))
+    return graph_error(c, 400, bad->code, bad->message);
+  const auto& filter = q.filter;
+  const auto& order = q.order;
+  auto skip = q.skip, top = q.top;
   if (odata::is_inefficient(filter, order))
     return graph_error(
         c, 400, "InefficientFilter",
@@ -233,10 +264,7 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
   std::sort(hits.begin(), hits.end(), [&](const message* a, const message* b) {
     return odata::less(*a, *b, order);
   });
-  render_options opts;
-  opts.select = select ? &*select : nullptr;
-  opts.text_body = prefers_text(c.req);
-  opts.expand_size = expand_size;
+  auto opts = q.render(c.req);
   // Assembled from each message's cached rendering: listing is graph-sim's hot path.
   std::string context =
       "https://graph.microsoft.com/v1.0/$metadata#users('" + mb.address + "')/" +
@@ -265,34 +293,16 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
 }
 
 net::response simulator::get_message(call& c, mailbox& mb, message& m) {
-  std::optional<std::vector<std::string>> select;
-  bool expand_size = false;
-  std::string error;
-  for (const auto& [name, value] : c.query) {
-    if (name == "$select") {
-      select = odata::parse_select(value, error);
-      if (!select) return graph_error(c, 400, "BadRequest", error);
-    } else if (name == "$expand") {
-      if (!is_size_expand(value))
-        return graph_error(
-            c, 400, "BadRequest",
-            "Parsing OData Select and Expand failed: graph-sim only expands "
-            "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08').");
-      expand_size = true;
-    } else if (!name.empty() && name[0] == '$') {
-      return graph_error(c, 400, "BadRequest",
-                         "Query option '" + name + "' is not supported by graph-sim.");
-    }
-  }
+  query_options q;
+  if (auto bad = parse_options(c.query, false, q))
+    return graph_error(c, 400, bad->code, bad->message);
+  const auto& select = q.select;
   bool with_body =
       !select || std::any_of(select->begin(), select->end(), [](const std::string& s) {
         return s == "body" || s == "uniqueBody";
       });
   if (with_body) count_download(mb, m.id);
-  render_options opts;
-  opts.select = select ? &*select : nullptr;
-  opts.text_body = prefers_text(c.req);
-  opts.expand_size = expand_size;
+  auto opts = q.render(c.req);
   auto res = entity_response(mb, render_message_text(m, mb.id, opts));
   if (opts.text_body) res.set("Preference-Applied", "outlook.body-content-type=\"text\"");
   return res;
