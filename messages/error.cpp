@@ -1,0 +1,46 @@
+#include "messages/error.hpp"
+
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace exc {
+
+const char* to_string(ec code) {
+  switch (code) {
+  case ec::unspecified:
+    return "unspecified";
+  case ec::data_dir_unusable:
+    return "data_dir_unusable";
+  case ec::storage_failure:
+    return "storage_failure";
+  case ec::schema_mismatch:
+    return "schema_mismatch";
+  case ec::crypto_failure:
+    return "crypto_failure";
+  case ec::unknown_key:
+    return "unknown_key";
+  case ec::invalid_key:
+    return "invalid_key";
+  }
+  return "unknown_error_code";
+}
+
+caf::error make_error(ec code) {
+  return {static_cast<std::uint8_t>(code), error_category};
+}
+
+caf::error make_error(ec code, std::string context) {
+  return {static_cast<std::uint8_t>(code), error_category,
+          caf::make_message(std::move(context))};
+}
+
+std::string render(const caf::error& err) {
+  if (!err) return {};
+  if (err.category() != error_category) return caf::to_string(err);
+  std::string out = to_string(static_cast<ec>(err.code()));
+  const auto& ctx = err.context();
+  if (ctx.match_elements<std::string>()) out += ": " + ctx.get_as<std::string>(0);
+  return out;
+}
+
+} // namespace exc

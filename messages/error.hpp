@@ -1,0 +1,41 @@
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+#include <cstdint>
+#include <string>
+
+/// exconnect's own error codes, carried in caf::error with the category "exconnect".
+namespace exc {
+
+enum class ec : std::uint8_t {
+  unspecified = 1,
+  /// The data directory cannot be created, opened or locked (e.g. a second instance).
+  data_dir_unusable,
+  /// RocksDB refused a read or write (I/O error, corruption).
+  storage_failure,
+  /// The data directory was written by an unknown schema version.
+  schema_mismatch,
+  /// A sealed record could not be opened: wrong key, tampered or truncated data.
+  crypto_failure,
+  /// A sealed record names a master key that is not configured.
+  unknown_key,
+  /// A key file or key value is malformed.
+  invalid_key,
+};
+
+/// The code's name, e.g. "data_dir_unusable".
+const char* to_string(ec code);
+
+/// The category atom of our errors.
+constexpr caf::atom_value error_category = caf::atom("exconnect");
+
+/// Builds an error in our category; `context` says what failed, for logs and operators.
+caf::error make_error(ec code);
+caf::error make_error(ec code, std::string context);
+
+/// "code: context" for our errors, CAF's rendering for others; "" for no error.
+std::string render(const caf::error& err);
+
+} // namespace exc

@@ -1,0 +1,127 @@
+#define CAF_SUITE storage_db
+#include <caf/test/unit_test.hpp>
+
+#include "temp_dir.hpp"
+
+#include "messages/error.hpp"
+#include "storage/db.hpp"
+
+#include <sys/stat.h>
+
+using storage::durability;
+using storage::family;
+
+namespace {
+
+struct fixture {
+  test::temp_dir dir;
+  std::string path = dir.file("data");
+
+  std::unique_ptr<storage::db> open() {
+    auto db = storage::db::open(path);
+    if (!db) CAF_FAIL("open failed: " << exc::render(db.error()));
+    return std::move(*db);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(storage_db_tests, fixture)
+
+CAF_TEST(a new data dir is created private with every family) {
+  auto db = open();
+  struct stat st {};
+  CAF_REQUIRE_EQUAL(::stat(path.c_str(), &st), 0);
+  CAF_CHECK_EQUAL(st.st_mode & 0777, 0700u);
+  for (auto f : {family::accounts, family::mailboxes, family::credentials,
+                 family::journal, family::tickets, family::outbox, family::throttle}) {
+    CAF_CHECK_EQUAL(db->put(f, "k", storage::family_name(f)), caf::none);
+    auto value = db->get(f, "k");
+    CAF_REQUIRE(value);
+    CAF_CHECK_EQUAL(value->value_or(""), storage::family_name(f));
+  }
+}
+
+CAF_TEST(families keep keys apart and survive a reopen) {
+  {
+    auto db = open();
+    CAF_CHECK_EQUAL(db->put(family::accounts, "id1", "account"), caf::none);
+    CAF_CHECK_EQUAL(db->put(family::mailboxes, "id1", "mailbox"), caf::none);
+  }
+  auto db = open();
+  CAF_CHECK_EQUAL(db->get(family::accounts, "id1")->value_or(""), "account");
+  CAF_CHECK_EQUAL(db->get(family::mailboxes, "id1")->value_or(""), "mailbox");
+  CAF_CHECK(!db->get(family::journal, "id1")->has_value());
+}
+
+CAF_TEST(a batch commits across families at once) {
+  auto db = open();
+  auto b = db->start_batch();
+  b.put(family::tickets, "acct/t1", "ticket");
+  b.put(family::journal, "mbx/msg1", "converted:t1");
+  b.erase(family::journal, "mbx/absent");
+  CAF_CHECK_EQUAL(b.size(), 3u);
+  CAF_CHECK(!db->get(family::tickets, "acct/t1")->has_value());
+  CAF_CHECK_EQUAL(db->commit(b, durability::durable), caf::none);
+  CAF_CHECK_EQUAL(b.size(), 0u);
+  CAF_CHECK_EQUAL(db->get(family::tickets, "acct/t1")->value_or(""), "ticket");
+  CAF_CHECK_EQUAL(db->get(family::journal, "mbx/msg1")->value_or(""), "converted:t1");
+  auto relaxed = db->start_batch();
+  relaxed.put(family::throttle, "mbx", "window");
+  CAF_CHECK_EQUAL(db->commit(relaxed, durability::relaxed), caf::none);
+  CAF_CHECK_EQUAL(db->get(family::throttle, "mbx")->value_or(""), "window");
+}
+
+CAF_TEST(scans visit one prefix in key order and may stop early) {
+  auto db = open();
+  for (auto key : {"m2/b", "m1/c", "m1/a", "m10/x", "m1/b"})
+    CAF_CHECK_EQUAL(db->put(family::journal, key, key), caf::none);
+  std::vector<std::string> seen;
+  auto err =
+      db->scan(family::journal, "m1/", [&](std::string_view key, std::string_view value) {
+        CAF_CHECK_EQUAL(key, value);
+        seen.emplace_back(key);
+        return true;
+      });
+  CAF_CHECK_EQUAL(err, caf::none);
+  CAF_CHECK_EQUAL(seen, (std::vector<std::string>{"m1/a", "m1/b", "m1/c"}));
+  seen.clear();
+  db->scan(family::journal, "m1/", [&](std::string_view key, std::string_view) {
+    seen.emplace_back(key);
+    return false;
+  });
+  CAF_CHECK_EQUAL(seen.size(), 1u);
+}
+
+CAF_TEST(a second open of the same data dir is refused) {
+  auto first = open();
+  auto second = storage::db::open(path);
+  CAF_REQUIRE(!second);
+  CAF_CHECK_EQUAL(second.error(), exc::make_error(exc::ec::data_dir_unusable));
+  CAF_CHECK_NOT_EQUAL(exc::render(second.error()).find("in use"), std::string::npos);
+}
+
+CAF_TEST(unusable data dirs get clear errors) {
+  test::write_file(dir.file("plain-file"), "x");
+  auto not_dir = storage::db::open(dir.file("plain-file"));
+  CAF_REQUIRE(!not_dir);
+  CAF_CHECK_EQUAL(not_dir.error(), exc::make_error(exc::ec::data_dir_unusable));
+  CAF_CHECK_NOT_EQUAL(exc::render(not_dir.error()).find("not a directory"),
+                      std::string::npos);
+  auto no_parent = storage::db::open(dir.file("missing/deeper"));
+  CAF_REQUIRE(!no_parent);
+  CAF_CHECK_EQUAL(no_parent.error(), exc::make_error(exc::ec::data_dir_unusable));
+}
+
+CAF_TEST(a data dir from another schema version is refused) {
+  {
+    auto db = open();
+    CAF_CHECK_EQUAL(db->put(family::meta, "schema_version", "999"), caf::none);
+  }
+  auto again = storage::db::open(path);
+  CAF_REQUIRE(!again);
+  CAF_CHECK_EQUAL(again.error(), exc::make_error(exc::ec::schema_mismatch));
+  CAF_CHECK_NOT_EQUAL(exc::render(again.error()).find("999"), std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
