@@ -182,8 +182,11 @@ private:
   void connect_new() {
     reused_ = false;
     conn_.reset();
+    const auto& overrides = client_.options.resolve_overrides;
+    auto pinned = overrides.find(url_.host);
+    const auto& target = pinned == overrides.end() ? url_.host : pinned->second;
     resolver_.async_resolve(
-        url_.host, std::to_string(url_.port),
+        target, std::to_string(url_.port),
         beast::bind_front_handler(&exchange::on_resolve, shared_from_this()));
   }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +62,10 @@ struct client_options {
   /// Idle connections older than this are not reused (servers close them around 60 s).
   std::chrono::milliseconds max_idle_time{30'000};
   std::uint64_t max_response_body = 64ull * 1024 * 1024;
+  /// Host name -> IP address to connect to instead of resolving the name (like curl's
+  /// --resolve); the certificate is still verified against the name. For tests on
+  /// machines without /etc/hosts, and for pinning.
+  std::map<std::string, std::string> resolve_overrides{};
 };
 
 class http_client {
