@@ -21,6 +21,8 @@ const char* to_string(ec code) {
     return "unknown_key";
   case ec::invalid_key:
     return "invalid_key";
+  case ec::invalid_argument:
+    return "invalid_argument";
   }
   return "unknown_error_code";
 }

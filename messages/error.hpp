@@ -23,6 +23,8 @@ enum class ec : std::uint8_t {
   unknown_key,
   /// A key file or key value is malformed.
   invalid_key,
+  /// A command-line option, environment variable or request field is malformed.
+  invalid_argument,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

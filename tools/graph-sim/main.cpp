@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) die("option " + arg + " needs a value (see --help)");
     std::string value = argv[++i];
     auto rate = [&](graph_sim::rate& out) {
-      auto parsed = graph_sim::parse_rate(value);
+      auto parsed = exc::parse_rate_limit(value);
       if (!parsed) die(arg + " expects N/SECONDS, got '" + value + "'");
       out = *parsed;
     };

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mail/message.hpp"
+#include "messages/rate_limit.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -107,11 +108,8 @@ struct auth_code {
   bool redeemed = false;
 };
 
-/// A rate limit: `count` per `window`.
-struct rate {
-  std::uint64_t count = 0;
-  std::chrono::milliseconds window{0};
-};
+/// A rate limit: `count` per `window` (the same "N/SECONDS" as exconnectd's options).
+using rate = exc::rate_limit;
 
 /// Seeded, reproducible fault injection for the Graph API (not the control API).
 struct fault_config {

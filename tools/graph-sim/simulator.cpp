@@ -14,21 +14,6 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
 
-std::optional<rate> parse_rate(std::string_view text) {
-  auto slash = text.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  std::uint64_t count = 0;
-  auto n = text.substr(0, slash);
-  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), count);
-  if (ec != std::errc{} || end != n.data() + n.size() || count == 0) return std::nullopt;
-  std::string secs{text.substr(slash + 1)};
-  char* stop = nullptr;
-  double seconds = std::strtod(secs.c_str(), &stop);
-  if (secs.empty() || *stop != '\0' || !(seconds > 0)) return std::nullopt;
-  return rate{count,
-              std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000))};
-}
-
 simulator::simulator(settings s)
     : settings_(std::move(s)), random_(std::random_device{}()), fault_random_(1) {}
 

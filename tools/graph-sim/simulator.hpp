@@ -111,7 +111,4 @@ private:
 std::string endpoint_name(const std::vector<std::string>& rest,
                           boost::beast::http::verb method);
 
-/// Parses "N/SECONDS" (decimal seconds allowed) into a rate; nullopt if malformed.
-std::optional<rate> parse_rate(std::string_view text);
-
 } // namespace graph_sim

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "messages/rate_limit.hpp"
+
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// exconnectd's configuration: every option of the contract (../shared/api.md), each
+/// also settable through an environment variable; the command line wins.
+namespace app {
+
+struct config {
+  std::string data_dir = "./exconnect-data";
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8025;
+  std::string port_file;
+  std::string public_url; ///< empty: "http(s)://" + the bound address
+  std::string graph_url = "https://graph.microsoft.com/v1.0";
+  std::string login_url = "https://login.microsoftonline.com";
+  std::string tenant = "organizations";
+  std::string ca_file;
+  std::string client_id;
+  std::string client_secret_file;
+  std::string client_secret;    ///< EXCONNECT_CLIENT_SECRET (the value itself)
+  std::string master_key_file;  ///< empty: <data-dir>/master.key
+  std::string master_key_hex;   ///< EXCONNECT_MASTER_KEY (the key itself)
+  std::string admin_token_file; ///< empty: <data-dir>/admin.token
+  std::string admin_token;      ///< EXCONNECT_ADMIN_TOKEN (the token itself)
+  std::chrono::seconds poll_interval{60};
+  exc::rate_limit fetch_rate{25, std::chrono::seconds(60)};
+  exc::rate_limit send_rate{10, std::chrono::seconds(60)};
+  exc::rate_limit send_bytes{52'428'800, std::chrono::seconds(300)};
+  exc::rate_limit send_recipients{10'000, std::chrono::seconds(86'400)};
+  std::uint64_t max_message_size = 52'428'800;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool help = false;
+
+  /// The master key file actually used.
+  std::string master_key_path() const;
+  /// The admin token file actually used.
+  std::string admin_token_path() const;
+};
+
+/// The --help text: every option, its environment variable and its default.
+std::string usage();
+
+/// Reads `args` (without the program name) over `env` (name -> value) over the
+/// defaults. Errors name the option and say what was expected (ec::invalid_argument).
+caf::expected<config> parse_config(const std::vector<std::string>& args,
+                                   const std::map<std::string, std::string>& env);
+
+/// The process environment's EXCONNECT_* variables.
+std::map<std::string, std::string> exconnect_environment();
+
+} // namespace app
