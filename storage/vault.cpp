@@ -1,18 +1,15 @@
 #include "storage/vault.hpp"
 
 #include "messages/error.hpp"
+#include "storage/secret_file.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <memory>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdexcept>
 
 namespace storage {
 
@@ -86,49 +83,18 @@ caf::expected<master_key> master_key::from_hex(std::string_view hex) {
 }
 
 caf::expected<master_key> master_key::load_or_create(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
+  auto text = read_or_create_secret_file(path, [] {
     unsigned char raw[32];
-    if (RAND_bytes(raw, sizeof raw) != 1)
-      return crypto_error("no randomness for a new master key");
-    auto hex = to_hex(raw, sizeof raw) + "\n";
+    if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+    auto hex = to_hex(raw, sizeof raw);
     OPENSSL_cleanse(raw, sizeof raw);
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return exc::make_error(exc::ec::invalid_key, "cannot create master key file " +
-                                                       path + ": " +
-                                                       std::strerror(errno));
-    bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) &&
-              ::fsync(fd) == 0;
-    ::close(fd);
-    auto key = from_hex(hex);
-    OPENSSL_cleanse(hex.data(), hex.size());
-    if (!ok)
-      return exc::make_error(exc::ec::invalid_key,
-                             "cannot write master key file " + path);
-    return key;
-  }
-  if (fd < 0)
-    return exc::make_error(exc::ec::invalid_key, "cannot read master key file " + path +
-                                                     ": " + std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
-  if (st.st_mode & 077) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return exc::make_error(exc::ec::invalid_key, "master key file " + path +
-                                                     " may be read by others (mode " +
-                                                     mode + "); chmod 600 it");
-  }
-  std::string text(128, '\0');
-  auto n = ::read(fd, text.data(), text.size());
-  ::close(fd);
-  if (n < 0)
-    return exc::make_error(exc::ec::invalid_key, "cannot read master key file " + path);
-  text.resize(static_cast<std::size_t>(n));
-  auto key = from_hex(text);
-  OPENSSL_cleanse(text.data(), text.size());
+    return hex;
+  });
+  if (!text)
+    return exc::make_error(exc::ec::invalid_key,
+                           "master key file: " + exc::render(text.error()));
+  auto key = from_hex(*text);
+  OPENSSL_cleanse(text->data(), text->size());
   if (!key)
     return exc::make_error(exc::ec::invalid_key,
                            "master key file " + path + ": " + exc::render(key.error()));

@@ -121,3 +121,28 @@ CAF_TEST(key files that others may read are refused) {
   test::write_file(path, "not hex\n");
   CAF_CHECK(!storage::master_key::load_or_create(path));
 }
+
+#include "storage/secret_file.hpp"
+
+CAF_TEST(secret files are created once with mode 0600) {
+  test::temp_dir dir;
+  auto path = dir.file("admin.token");
+  int made = 0;
+  auto make = [&] {
+    ++made;
+    return storage::random_token();
+  };
+  auto first = storage::read_or_create_secret_file(path, make);
+  CAF_REQUIRE(first);
+  CAF_CHECK_EQUAL(first->size(), 43u);
+  struct stat st {};
+  CAF_REQUIRE_EQUAL(::stat(path.c_str(), &st), 0);
+  CAF_CHECK_EQUAL(st.st_mode & 0777, 0600u);
+  auto second = storage::read_or_create_secret_file(path, make);
+  CAF_REQUIRE(second);
+  CAF_CHECK_EQUAL(*second, *first);
+  CAF_CHECK_EQUAL(made, 1);
+  test::write_file(path, "\n");
+  CAF_CHECK(!storage::read_or_create_secret_file(path, make));
+  CAF_CHECK_NOT_EQUAL(storage::random_token(), storage::random_token());
+}
