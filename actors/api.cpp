@@ -41,7 +41,9 @@ net::response error_response(unsigned status, const std::string& code,
   return json_response(status, {{"error", error}});
 }
 
-api_actor::behavior_type api(api_actor::stateful_pointer<api_state> self) {
+api_actor::behavior_type api(api_actor::stateful_pointer<api_state> self,
+                             storage::db* db) {
+  self->state.db = db;
   return {
       [=](const http_request& req, const net::responder_ptr& out) {
         ++self->state.requests;

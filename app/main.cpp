@@ -64,7 +64,7 @@ int run(const app::config& cfg) {
 
   caf::actor_system_config caf_cfg;
   caf::actor_system sys{caf_cfg};
-  auto api = sys.spawn(exc::api);
+  auto api = sys.spawn(exc::api, db->get());
 
   net::server_options http;
   http.address = cfg.listen_host;
