@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <cerrno>
 #include <cstring>
@@ -68,6 +69,22 @@ std::string random_token(std::size_t bytes) {
   auto out = net::base64url_encode(raw);
   OPENSSL_cleanse(raw.data(), raw.size());
   return out;
+}
+
+std::string token_hash(std::string_view token) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (auto byte : digest) {
+    out.push_back(digits[byte >> 4]);
+    out.push_back(digits[byte & 15]);
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 } // namespace storage

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace storage {
 
@@ -16,5 +17,12 @@ read_or_create_secret_file(const std::string& path,
 
 /// `bytes` random bytes as base64url, for tokens and API keys.
 std::string random_token(std::size_t bytes = 32);
+
+/// How an API key or token is stored: hex SHA-256. Keys are 256-bit random, so a plain
+/// hash is enough (no salt or stretching needed against guessing).
+std::string token_hash(std::string_view token);
+
+/// Compares two strings in time that depends only on their lengths, for secrets.
+bool constant_time_equal(std::string_view a, std::string_view b);
 
 } // namespace storage

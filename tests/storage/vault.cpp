@@ -147,3 +147,15 @@ CAF_TEST(secret files are created once with mode 0600) {
   CAF_CHECK(!storage::read_or_create_secret_file(path, make));
   CAF_CHECK_NOT_EQUAL(storage::random_token(), storage::random_token());
 }
+
+CAF_TEST(tokens are stored as sha256 and compared in constant time) {
+  // SHA-256("abc"), FIPS 180-2 appendix B.1.
+  CAF_CHECK_EQUAL(storage::token_hash("abc"),
+                  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  auto key = storage::random_token();
+  auto stored = storage::token_hash(key);
+  CAF_CHECK(storage::constant_time_equal(storage::token_hash(key), stored));
+  CAF_CHECK(!storage::constant_time_equal(storage::token_hash(key + "x"), stored));
+  CAF_CHECK(!storage::constant_time_equal("abc", "abcd"));
+  CAF_CHECK(storage::constant_time_equal("", ""));
+}
