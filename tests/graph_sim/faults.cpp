@@ -301,14 +301,16 @@ CAF_TEST(the default body limit is 60 MiB) {
   CAF_CHECK_EQUAL(error_code(over), "RequestEntityTooLarge");
   CAF_CHECK(has_graph_error_shape(over));
   CAF_CHECK_EQUAL(announce("/v1.0" + inbox(), 61ull * 1024 * 1024).status, 413u);
-  CAF_CHECK_LESS(steady_clock::now() - start, milliseconds(10000)); // no hang, even under ASan
+  CAF_CHECK_LESS(steady_clock::now() - start,
+                 milliseconds(10000)); // no hang, even under ASan
   // A body of exactly 60 MiB is read and answered for what it says (no such route).
   start = steady_clock::now();
   auto at = sim.call("POST", "/_sim/nope", {{"Content-Type", "application/json"}},
                      filler(60ull * 1024 * 1024));
   CAF_REQUIRE(at.ok());
   CAF_CHECK_EQUAL(at.status, 404u);
-  CAF_CHECK_LESS(steady_clock::now() - start, milliseconds(10000)); // no hang, even under ASan
+  CAF_CHECK_LESS(steady_clock::now() - start,
+                 milliseconds(10000)); // no hang, even under ASan
   CAF_CHECK_EQUAL(stat("/requests/transport/413"), 2);
   CAF_CHECK(sim.process().running());
   CAF_CHECK_EQUAL(get(inbox()).status, 200u);
