@@ -53,6 +53,9 @@ std::string to_lower(std::string_view text);
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);
 
+/// Lower-case hex of raw bytes.
+std::string hex_encode(std::string_view data);
+
 /// base64url without padding (RFC 4648 §5), as PKCE uses it.
 std::string base64url_encode(std::string_view data);
 

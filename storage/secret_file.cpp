@@ -74,13 +74,7 @@ std::string random_token(std::size_t bytes) {
 std::string token_hash(std::string_view token) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto byte : digest) {
-    out.push_back(digits[byte >> 4]);
-    out.push_back(digits[byte & 15]);
-  }
-  return out;
+  return net::hex_encode({reinterpret_cast<const char*>(digest), sizeof digest});
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

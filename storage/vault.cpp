@@ -1,6 +1,7 @@
 #include "storage/vault.hpp"
 
 #include "messages/error.hpp"
+#include "net/url.hpp"
 #include "storage/secret_file.hpp"
 
 #include <openssl/crypto.h>
@@ -26,13 +27,7 @@ constexpr std::size_t header_size = 1 + id_size;
 using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
 std::string to_hex(const unsigned char* data, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(digits[data[i] >> 4]);
-    out.push_back(digits[data[i] & 15]);
-  }
-  return out;
+  return net::hex_encode({reinterpret_cast<const char*>(data), n});
 }
 
 int hex_digit(char c) {

@@ -78,3 +78,8 @@ CAF_TEST(pkce s256 matches rfc 7636 appendix b) {
   CAF_CHECK_EQUAL(a.size(), 43u);
   CAF_CHECK_NOT_EQUAL(a, b);
 }
+
+CAF_TEST(hex encoding) {
+  CAF_CHECK_EQUAL(net::hex_encode(std::string{"\x00\x7f\xab\xff", 4}), "007fabff");
+  CAF_CHECK_EQUAL(net::hex_encode(""), "");
+}
