@@ -1,53 +1,466 @@
 #include "actors/api.hpp"
 
+#include "actors/api_routes.hpp"
+#include "actors/mailbox.hpp"
+#include "messages/error.hpp"
+#include "net/time_format.hpp"
 #include "net/url.hpp"
+#include "storage/secret_file.hpp"
 
-#include <nlohmann/json.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/spawn_options.hpp>
+#include <caf/system_messages.hpp>
+
+#include <spdlog/spdlog.h>
 
 namespace exc {
 
-namespace http = boost::beast::http;
 using nlohmann::json;
+using namespace api_detail;
+
+namespace api_detail {
+
+std::string now_rfc3339() {
+  return net::format_rfc3339(std::chrono::system_clock::now());
+}
+
+net::response not_found() {
+  return rest::error_response(404, "not_found", "no such resource");
+}
+
+storage::mailbox_record* find_mailbox(api_pointer self, const caller& who,
+                                      const std::string& id) {
+  auto i = self->state.mailboxes.find(id);
+  if (i == self->state.mailboxes.end() || i->second.account_id != who.account_id)
+    return nullptr;
+  return &i->second;
+}
+
+json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
+  const auto& st = self->state;
+  auto rt = st.runtime.find(mb.id);
+  json last_error = nullptr;
+  if (mb.last_error)
+    last_error = {{"code", mb.last_error->code},
+                  {"message", mb.last_error->message},
+                  {"at", mb.last_error->at}};
+  json app_error = nullptr;
+  if (st.app_error) {
+    app_error = {{"code", st.app_error->code},
+                 {"message", st.app_error->message},
+                 {"at", st.app_error->at}};
+    if (mb.status != "pending_authorization") last_error = app_error;
+  }
+  auto window = [](const rate_limit& r) {
+    return json{{"used", 0},
+                {"limit", r.count},
+                {"window_s", std::chrono::duration<double>(r.window).count()}};
+  };
+  auto poll = mb.poll_interval_s > 0 ? mb.poll_interval_s : st.cfg.poll_interval.count();
+  return {
+      {"id", mb.id},
+      {"address", mb.address},
+      {"status", mb.status},
+      {"created_at", mb.created_at},
+      {"connected_at", mb.connected_at.empty() ? json(nullptr) : json(mb.connected_at)},
+      {"poll_interval_s", poll},
+      {"backfill_days", mb.backfill_days},
+      {"last_poll_at", rt == st.runtime.end() || rt->second.last_poll_at.empty()
+                           ? json(nullptr)
+                           : json(rt->second.last_poll_at)},
+      {"last_error", last_error},
+      {"app_error", app_error},
+      {"counters",
+       {{"fetched", 0},
+        {"converted", 0},
+        {"rejected", 0},
+        {"rejected_by_reason", json::object()},
+        {"sent", 0},
+        {"failed", 0}}},
+      {"throttle",
+       {{"paused_until", nullptr},
+        {"fetch", window(st.cfg.fetch_rate)},
+        {"send", window(st.cfg.send_rate)}}}};
+}
+
+void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb) {
+  changes.put(storage::family::mailboxes, mb.id, storage::to_json(mb).dump());
+}
+
+std::optional<net::response> commit(api_pointer self, storage::batch& changes) {
+  if (auto err = self->state.db->commit(changes, storage::durability::durable)) {
+    spdlog::error("api: storage write failed: {}", render(err));
+    return rest::error_response(500, "storage_failure",
+                                "the change could not be stored; nothing was changed");
+  }
+  return std::nullopt;
+}
+
+bool address_free_for(api_pointer self, const storage::mailbox_record& mb,
+                      storage::batch& changes,
+                      std::optional<storage::mailbox_record>& released) {
+  auto& st = self->state;
+  auto held = st.addresses.find(net::to_lower(mb.address));
+  if (held == st.addresses.end() || held->second == mb.id) return true;
+  auto other = st.mailboxes.find(held->second);
+  if (other == st.mailboxes.end()) return true;
+  auto o = other->second;
+  if (o.status != "pending_authorization" || o.state_expires_at.empty() ||
+      o.state_expires_at > now_rfc3339())
+    return false;
+  // A pending mailbox gives its address up when its state expires. The expired state
+  // record stays until its link is used or the next start, to say "expired".
+  o.state_hash.clear();
+  o.state_expires_at.clear();
+  o.last_error =
+      storage::error_record{"authorization_expired",
+                            "the sign-in was not finished in time; the address "
+                            "was given up",
+                            now_rfc3339()};
+  stage_mailbox(changes, o);
+  released = std::move(o);
+  return true;
+}
+
+void apply_release(api_pointer self, std::optional<storage::mailbox_record>& released) {
+  if (!released) return;
+  auto id = released->id;
+  self->state.mailboxes[id] = std::move(*released);
+  released.reset();
+}
+
+void start_mailbox(api_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto mb = st.mailboxes.find(id);
+  if (mb == st.mailboxes.end() || mb->second.status == "paused" ||
+      mb->second.status == "pending_authorization" ||
+      mb->second.status == "reauthorization_required")
+    return;
+  auto& rt = st.runtime[id];
+  if (rt.actor) return;
+  mailbox_config cfg;
+  cfg.id = id;
+  cfg.address = mb->second.address;
+  cfg.graph_url = st.cfg.graph_url;
+  cfg.poll_interval = mb->second.poll_interval_s > 0
+                          ? std::chrono::seconds{mb->second.poll_interval_s}
+                          : st.cfg.poll_interval;
+  rt.actor = self->spawn<caf::monitored>(mailbox, cfg, st.tokens, st.http,
+                                         caf::actor_cast<poll_listener_actor>(self));
+  rt.started = std::chrono::steady_clock::now();
+  st.by_actor[rt.actor.address()] = id;
+}
+
+void stop_mailbox(api_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto rt = st.runtime.find(id);
+  if (rt == st.runtime.end() || !rt->second.actor) return;
+  st.by_actor.erase(rt->second.actor.address());
+  self->send_exit(rt->second.actor, caf::exit_reason::user_shutdown);
+  rt->second.actor = nullptr;
+}
+
+} // namespace api_detail
 
 namespace {
 
-net::response json_response(unsigned status, const json& body) {
-  net::response res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, "application/json");
-  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return res;
+/// Loads accounts, API key hashes, mailboxes and address holders from storage.
+caf::error load(api_pointer self) {
+  auto& st = self->state;
+  auto err = st.db->scan(storage::family::accounts, storage::account_prefix,
+                         [&](std::string_view, std::string_view value) {
+                           if (auto a = storage::account_from_json(std::string{value})) {
+                             for (const auto& h : a->api_key_hashes)
+                               st.api_keys[h] = a->id;
+                             st.accounts[a->id] = std::move(*a);
+                           }
+                           return true;
+                         });
+  if (err) return err;
+  err = st.db->scan(storage::family::mailboxes, "",
+                    [&](std::string_view, std::string_view value) {
+                      if (auto m = storage::mailbox_from_json(std::string{value}))
+                        st.mailboxes[m->id] = std::move(*m);
+                      return true;
+                    });
+  if (err) return err;
+  err = st.db->scan(storage::family::meta, "address/",
+                    [&](std::string_view key, std::string_view value) {
+                      st.addresses[std::string{key.substr(8)}] = std::string{value};
+                      return true;
+                    });
+  if (err) return err;
+  // Expired sign-in states are of no use any more.
+  auto expired = st.db->start_batch();
+  auto now = now_rfc3339();
+  err = st.db->scan(storage::family::meta, storage::oauth_state_prefix,
+                    [&](std::string_view key, std::string_view value) {
+                      auto rec = storage::oauth_state_from_json(std::string{value});
+                      if (!rec || rec->expires_at <= now)
+                        expired.erase(storage::family::meta, key);
+                      return true;
+                    });
+  if (err || expired.size() == 0) return err;
+  return st.db->commit(expired, storage::durability::relaxed);
 }
 
-net::response route(api_actor::stateful_pointer<api_state> self,
-                    const http_request& req) {
-  auto [path, query] = net::split_target(req.target);
-  if (path == "/healthz") {
-    if (req.method != "GET") return error_response(405, "method_not_allowed", "use GET");
-    auto up = std::chrono::steady_clock::now() - self->state.started;
-    return json_response(
-        200,
-        {{"status", "ok"},
-         {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}});
+/// 401 without a usable token; the caller otherwise.
+std::variant<caller, net::response> authenticate(api_pointer self,
+                                                 const http_request& req) {
+  auto value = rest::header(req, "Authorization");
+  auto unauthorized = [] {
+    auto res =
+        rest::error_response(401, "unauthorized", "send Authorization: Bearer <token>");
+    res.set(boost::beast::http::field::www_authenticate, "Bearer");
+    return res;
+  };
+  if (value.size() < 8 || !net::iequals(value.substr(0, 7), "Bearer "))
+    return unauthorized();
+  auto token = value.substr(7);
+  while (!token.empty() && token.front() == ' ')
+    token.remove_prefix(1);
+  if (token.empty()) return unauthorized();
+  if (storage::constant_time_equal(token, self->state.cfg.admin_token))
+    return caller{true, {}};
+  auto hash = storage::token_hash(token);
+  auto i = self->state.api_keys.find(hash);
+  if (i == self->state.api_keys.end() || !storage::constant_time_equal(i->first, hash))
+    return unauthorized();
+  return caller{false, i->second};
+}
+
+struct route_match {
+  std::string name; ///< the route as metrics label it, e.g. "/api/v1/mailboxes/{id}"
+  std::vector<std::string> methods;
+  enum kind { open, admin, account } access = open;
+  std::string id; ///< the {id} part, if any
+};
+
+std::optional<route_match> match_route(std::string_view path) {
+  using k = route_match::kind;
+  if (path == "/healthz") return route_match{"/healthz", {"GET"}, k::open, {}};
+  if (path == "/metrics") return route_match{"/metrics", {"GET"}, k::open, {}};
+  if (path == "/oauth/callback")
+    return route_match{"/oauth/callback", {"GET"}, k::open, {}};
+  if (path == "/api/v1/accounts")
+    return route_match{"/api/v1/accounts", {"GET", "POST"}, k::admin, {}};
+  if (path == "/api/v1/account")
+    return route_match{"/api/v1/account", {"GET", "PATCH"}, k::account, {}};
+  if (path == "/api/v1/mailboxes")
+    return route_match{"/api/v1/mailboxes", {"GET", "POST"}, k::account, {}};
+  static const std::string prefix = "/api/v1/mailboxes/";
+  if (path.substr(0, prefix.size()) == prefix) {
+    auto rest = path.substr(prefix.size());
+    auto slash = rest.find('/');
+    auto id = std::string{rest.substr(0, slash)};
+    if (id.empty()) return std::nullopt;
+    if (slash == std::string_view::npos)
+      return route_match{"/api/v1/mailboxes/{id}", {"GET", "DELETE"}, k::account, id};
+    auto action = rest.substr(slash + 1);
+    if (action == "reauthorize" || action == "pause" || action == "resume")
+      return route_match{
+          "/api/v1/mailboxes/{id}/" + std::string{action}, {"POST"}, k::account, id};
   }
-  return error_response(404, "not_found", "no route for " + std::string{path});
+  return std::nullopt;
+}
+
+std::string render_metrics(api_pointer self) {
+  auto& st = self->state;
+  std::map<std::string, int> by_status = {{"pending_authorization", 0},
+                                          {"connected", 0},
+                                          {"paused", 0},
+                                          {"reauthorization_required", 0},
+                                          {"error", 0}};
+  for (const auto& [id, mb] : st.mailboxes)
+    ++by_status[mb.status];
+  for (const auto& [status, n] : by_status)
+    st.metrics->set("exconnect_mailboxes", {{"status", status}}, n);
+  st.metrics->set("exconnect_accounts", {}, static_cast<double>(st.accounts.size()));
+  return st.metrics->render();
+}
+
+void dispatch(api_pointer self, const http_request& req, const net::responder_ptr& out) {
+  auto [raw_path, query] = net::split_target(req.target);
+  auto route = match_route(raw_path);
+  auto route_name = route ? route->name : std::string{"unknown"};
+  auto metrics = self->state.metrics;
+  reply_fn reply = [metrics, out, route_name, method = req.method](net::response res) {
+    metrics->add("exconnect_http_requests_total",
+                 {{"route", route_name},
+                  {"method", method},
+                  {"status", std::to_string(res.result_int())}});
+    out->send(std::move(res));
+  };
+  if (!route)
+    return reply(
+        rest::error_response(404, "not_found", "no route for " + std::string{raw_path}));
+  if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
+      route->methods.end()) {
+    std::string allowed;
+    for (const auto& m : route->methods)
+      allowed += (allowed.empty() ? "" : ", ") + m;
+    auto res = rest::error_response(405, "method_not_allowed",
+                                    req.method + " is not allowed here; use " + allowed);
+    res.set(boost::beast::http::field::allow, allowed);
+    return reply(std::move(res));
+  }
+  if (route->access == route_match::open) {
+    if (route->name == "/healthz") {
+      auto up = std::chrono::steady_clock::now() - self->state.started;
+      json body = {
+          {"status", "ok"},
+          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
+          {"app_error", nullptr}};
+      if (self->state.app_error)
+        body["app_error"] = {{"code", self->state.app_error->code},
+                             {"message", self->state.app_error->message},
+                             {"at", self->state.app_error->at}};
+      return reply(rest::json_response(200, body));
+    }
+    if (route->name == "/metrics") {
+      net::response res{boost::beast::http::status::ok, 11};
+      res.set(boost::beast::http::field::content_type,
+              "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = render_metrics(self);
+      return reply(std::move(res));
+    }
+    return oauth_callback(self, req, reply);
+  }
+  auto who = authenticate(self, req);
+  if (auto* refused = std::get_if<net::response>(&who)) return reply(std::move(*refused));
+  auto& c = std::get<caller>(who);
+  if ((route->access == route_match::admin) != c.admin)
+    return reply(rest::error_response(403, "forbidden",
+                                      c.admin
+                                          ? "the admin token cannot use account routes"
+                                          : "this route needs the admin token"));
+  const auto& m = req.method;
+  const auto& name = route->name;
+  if (name == "/api/v1/accounts")
+    return m == "POST" ? create_account(self, req, reply) : list_accounts(self, reply);
+  if (name == "/api/v1/account")
+    return m == "GET" ? get_account(self, c, reply) : patch_account(self, c, req, reply);
+  if (name == "/api/v1/mailboxes")
+    return m == "POST" ? create_mailbox(self, c, req, reply)
+                       : list_mailboxes(self, c, reply);
+  if (name == "/api/v1/mailboxes/{id}")
+    return m == "GET" ? get_mailbox(self, c, route->id, reply)
+                      : delete_mailbox(self, c, route->id, reply);
+  if (name == "/api/v1/mailboxes/{id}/reauthorize")
+    return reauthorize_mailbox(self, c, route->id, reply);
+  if (name == "/api/v1/mailboxes/{id}/pause")
+    return pause_mailbox(self, c, route->id, reply);
+  return resume_mailbox(self, c, route->id, reply);
+}
+
+/// Writes a status change of a mailbox; logs (does not throw) if storage fails.
+void save_status(api_pointer self, storage::mailbox_record& mb) {
+  auto changes = self->state.db->start_batch();
+  stage_mailbox(changes, mb);
+  if (auto err = self->state.db->commit(changes, storage::durability::durable))
+    spdlog::error("api: cannot store the status of mailbox {}: {}", mb.id, render(err));
 }
 
 } // namespace
 
-net::response error_response(unsigned status, const std::string& code,
-                             const std::string& message, const std::string& field) {
-  json error = {{"code", code}, {"message", message}};
-  if (!field.empty()) error["field"] = field;
-  return json_response(status, {{"error", error}});
-}
-
-api_actor::behavior_type api(api_actor::stateful_pointer<api_state> self,
-                             storage::db* db) {
-  self->state.db = db;
+api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db* db,
+                                  const storage::vault* vault, net::metrics* metrics,
+                                  token_service_actor tokens, http_actor http) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.db = db;
+  st.vault = vault;
+  st.metrics = metrics;
+  st.tokens = std::move(tokens);
+  st.http = std::move(http);
+  metrics->describe("exconnect_http_requests_total", "counter",
+                    "REST API requests by route, method and status.");
+  metrics->describe("exconnect_mailboxes", "gauge", "Mailboxes by status.");
+  metrics->describe("exconnect_accounts", "gauge", "Accounts.");
+  metrics->describe("exconnect_mailbox_restarts_total", "counter",
+                    "MAILBOX actors restarted after a failure.");
+  if (auto err = load(self)) {
+    spdlog::error("api: cannot load accounts and mailboxes: {}", render(err));
+    self->quit(err);
+    return api_self_actor::behavior_type::make_empty_behavior();
+  }
+  spdlog::info("api: {} accounts, {} mailboxes", st.accounts.size(), st.mailboxes.size());
+  self->send(st.tokens, atom::subscribe_v, caf::actor_cast<token_events_actor>(self));
+  for (const auto& [id, mb] : st.mailboxes)
+    if (mb.status == "connected" || mb.status == "error") start_mailbox(self, id);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.by_actor.find(dm.source);
+    if (i == st.by_actor.end()) return;
+    auto id = i->second;
+    st.by_actor.erase(i);
+    auto& rt = st.runtime[id];
+    rt.actor = nullptr;
+    if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown) return;
+    spdlog::error("api: mailbox {} failed: {}", id, render(dm.reason));
+    st.metrics->add("exconnect_mailbox_restarts_total", {});
+    if (std::chrono::steady_clock::now() - rt.started > std::chrono::seconds{60})
+      rt.failures = 0;
+    auto delay = std::min(std::chrono::milliseconds{100 << std::min(rt.failures, 9u)},
+                          std::chrono::milliseconds{60'000});
+    ++rt.failures;
+    self->delayed_send(self, delay, atom::internal_v, atom::restart_v, id);
+  });
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    // MAILBOX actors are monitored, not linked: stop them explicitly.
+    for (auto& [id, rt] : self->state.runtime)
+      if (rt.actor) self->send_exit(rt.actor, em.reason);
+    self->quit(em.reason);
+  });
   return {
       [=](const http_request& req, const net::responder_ptr& out) {
-        ++self->state.requests;
-        out->send(route(self, req));
+        dispatch(self, req, out);
+      },
+      [=](atom::reauth, const std::string& id, const std::string& reason) {
+        auto i = self->state.mailboxes.find(id);
+        if (i == self->state.mailboxes.end()) return;
+        auto& mb = i->second;
+        stop_mailbox(self, id);
+        if (mb.status == "reauthorization_required" ||
+            mb.status == "pending_authorization")
+          return;
+        mb.last_error =
+            storage::error_record{"reauthorization_required", reason, now_rfc3339()};
+        if (mb.status != "paused") mb.status = "reauthorization_required";
+        save_status(self, mb);
+      },
+      [=](atom::app_status, const std::string& code, const std::string& message) {
+        if (code.empty())
+          self->state.app_error.reset();
+        else
+          self->state.app_error = storage::error_record{
+              "app_credentials_rejected",
+              "the login service refuses the connector's own app credentials (" + code +
+                  "): " + message + " — fix the client secret; every grant is kept",
+              now_rfc3339()};
+      },
+      [=](atom::polled, const std::string& id, const poll_result& r) {
+        auto i = self->state.mailboxes.find(id);
+        if (i == self->state.mailboxes.end()) return;
+        auto& mb = i->second;
+        if (r.ok) {
+          self->state.runtime[id].last_poll_at = r.at;
+          if (mb.status == "error" || mb.last_error) {
+            if (mb.status == "error") mb.status = "connected";
+            mb.last_error.reset();
+            save_status(self, mb);
+          }
+          return;
+        }
+        if (r.grant_gone || r.code == "app_credentials_rejected") return;
+        bool persistent = r.code == "ErrorAccessDenied" || r.code == "ErrorInvalidUser" ||
+                          r.code == "MailboxNotEnabledForRESTAPI";
+        mb.last_error = storage::error_record{r.code, r.message, r.at};
+        if (persistent && mb.status == "connected") mb.status = "error";
+        save_status(self, mb);
+      },
+      [=](atom::internal, atom::restart, const std::string& id) {
+        start_mailbox(self, id);
       },
   };
 }

@@ -1,31 +1,82 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "messages/rate_limit.hpp"
+#include "net/metrics.hpp"
 #include "storage/db.hpp"
+#include "storage/records.hpp"
+#include "storage/vault.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
 
-/// The API: the REST front of exconnectd. The HTTP server hands each request in as a
-/// message; the answer goes back through the connection's responder.
+/// The API: the REST front of exconnectd and the registry of accounts and mailboxes.
+/// The HTTP server hands each request in as a message; the answer goes back through
+/// the connection's responder. It owns the accounts and mailboxes (in memory, written
+/// through to storage), runs one MAILBOX actor per connected mailbox and hears the
+/// TOKEN SERVICE's events. Spawn it detached: its storage writes wait for fsync.
 namespace exc {
+
+using api_self_actor = api_actor::extend<
+    /// INTERNAL: restart a MAILBOX that failed (mailbox id).
+    caf::reacts_to<atom::internal, atom::restart, std::string>>;
+
+struct api_config {
+  std::string public_url;    ///< browsers reach the API here (the redirect URI's base)
+  std::string authorize_url; ///< {login}/{tenant}/oauth2/v2.0/authorize
+  std::string graph_url;
+  std::string client_id;
+  std::string scope;
+  std::string admin_token;
+  std::chrono::seconds poll_interval{60};
+  std::chrono::seconds state_lifetime{600};
+  rate_limit fetch_rate{25, std::chrono::seconds{60}};
+  rate_limit send_rate{10, std::chrono::seconds{60}};
+};
+
+/// What the API knows about a mailbox beyond its stored record.
+struct mailbox_runtime {
+  mailbox_actor actor;
+  std::string last_poll_at;
+  unsigned failures = 0; ///< restarts in a row, for the backoff
+  std::chrono::steady_clock::time_point started{};
+};
 
 struct api_state {
   static inline const char* name = "api";
-  storage::db* db = nullptr; ///< owned by main, outlives the actor system
+  api_config cfg;
+  storage::db* db = nullptr;
+  const storage::vault* vault = nullptr;
+  net::metrics* metrics = nullptr;
+  token_service_actor tokens;
+  http_actor http;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::uint64_t requests = 0;
+  std::map<std::string, storage::account_record> accounts;
+  std::unordered_map<std::string, std::string> api_keys; ///< key hash -> account id
+  std::map<std::string, storage::mailbox_record> mailboxes;
+  std::unordered_map<std::string, std::string> addresses; ///< lower-case -> mailbox id
+  std::unordered_map<std::string, mailbox_runtime> runtime;
+  std::unordered_map<caf::actor_addr, std::string> by_actor;
+  std::optional<storage::error_record> app_error;
 };
 
-/// @param self the actor
-/// @param db the database (accounts, mailboxes, …); must outlive the actor
-api_actor::behavior_type api(api_actor::stateful_pointer<api_state> self,
-                             storage::db* db);
+using api_pointer = api_self_actor::stateful_pointer<api_state>;
 
-/// The contract's error body: {"error":{"code","message","field"?}} with `status`.
-net::response error_response(unsigned status, const std::string& code,
-                             const std::string& message, const std::string& field = {});
+/// @param self the actor
+/// @param cfg URLs, the app's client id, the admin token, defaults
+/// @param db accounts, mailboxes, OAuth states; must outlive the actor
+/// @param vault seals PKCE verifiers at rest; must outlive the actor
+/// @param metrics where HTTP and mailbox metrics go; must outlive the actor
+/// @param tokens the TOKEN SERVICE
+/// @param http the HTTP CLIENT (Graph)
+api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db* db,
+                                  const storage::vault* vault, net::metrics* metrics,
+                                  token_service_actor tokens, http_actor http);
 
 } // namespace exc

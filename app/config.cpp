@@ -122,6 +122,15 @@ const std::vector<option>& options() {
          if (err.empty()) c.poll_interval = std::chrono::seconds(n);
          return err;
        }},
+      {"--authorization-timeout", "EXCONNECT_AUTHORIZATION_TIMEOUT", "SECONDS",
+       "how long a sign-in link (its OAuth state) stays valid", "600",
+       [](config& c, const std::string& v) {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (err.empty() && n == 0) err = "expects a number of seconds above 0";
+         if (err.empty()) c.authorization_timeout = std::chrono::seconds(n);
+         return err;
+       }},
       {"--fetch-rate", "EXCONNECT_FETCH_RATE", "N/SECONDS",
        "messages downloaded per mailbox", "25/60",
        [](config& c, const std::string& v) { return set_rate(c.fetch_rate, v); }},

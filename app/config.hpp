@@ -33,6 +33,7 @@ struct config {
   std::string admin_token_file; ///< empty: <data-dir>/admin.token
   std::string admin_token;      ///< EXCONNECT_ADMIN_TOKEN (the token itself)
   std::chrono::seconds poll_interval{60};
+  std::chrono::seconds authorization_timeout{600}; ///< OAuth state lifetime
   exc::rate_limit fetch_rate{25, std::chrono::seconds(60)};
   exc::rate_limit send_rate{10, std::chrono::seconds(60)};
   exc::rate_limit send_bytes{52'428'800, std::chrono::seconds(300)};

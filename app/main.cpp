@@ -1,16 +1,24 @@
 // exconnectd: the daemon. Configuration, storage, the actor system and the HTTP server
 // are wired here and nowhere else.
 #include "actors/api.hpp"
+#include "actors/http_client.hpp"
+#include "actors/rest.hpp"
+#include "actors/token_service.hpp"
 #include "app/config.hpp"
 #include "messages/error.hpp"
+#include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net/metrics.hpp"
+#include "storage/credentials.hpp"
 #include "storage/db.hpp"
 #include "storage/secret_file.hpp"
 #include "storage/vault.hpp"
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
+#include <caf/spawn_options.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -37,6 +45,39 @@ int fail(const std::string& message, int code = 1) {
   return code;
 }
 
+/// The scopes every mailbox grant asks for (../shared/api.md).
+const char* const graph_scope =
+    "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
+    "https://graph.microsoft.com/Mail.Send.Shared";
+
+/// The client secret: EXCONNECT_CLIENT_SECRET, else the secret file, else none.
+caf::expected<std::string> client_secret(const app::config& cfg) {
+  if (!cfg.client_secret.empty() || cfg.client_secret_file.empty())
+    return cfg.client_secret;
+  std::ifstream in{cfg.client_secret_file};
+  if (!in)
+    return exc::make_error(exc::ec::invalid_argument,
+                           "cannot read --client-secret-file " + cfg.client_secret_file);
+  std::string secret;
+  std::getline(in, secret);
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back())))
+    secret.pop_back();
+  return secret;
+}
+
+std::string public_url(const app::config& cfg, std::uint16_t port) {
+  if (!cfg.public_url.empty()) {
+    auto url = cfg.public_url;
+    while (!url.empty() && url.back() == '/')
+      url.pop_back();
+    return url;
+  }
+  auto host = cfg.listen_host.find(':') != std::string::npos ? "[" + cfg.listen_host + "]"
+                                                             : cfg.listen_host;
+  return (cfg.tls_cert_file.empty() ? "http://" : "https://") + host + ":" +
+         std::to_string(port);
+}
+
 int run(const app::config& cfg) {
   auto db = storage::db::open(cfg.data_dir);
   if (!db)
@@ -48,12 +89,18 @@ int run(const app::config& cfg) {
   spdlog::info("master key {} ({})", key->id(),
                cfg.master_key_hex.empty() ? cfg.master_key_path()
                                           : "EXCONNECT_MASTER_KEY");
-  if (cfg.admin_token.empty()) {
+  auto admin_token = cfg.admin_token;
+  if (admin_token.empty()) {
     auto token = storage::read_or_create_secret_file(
         cfg.admin_token_path(), [] { return storage::random_token(); });
     if (!token) return fail("admin token: " + exc::render(token.error()));
+    admin_token = *token;
     spdlog::info("admin token in {}", cfg.admin_token_path());
   }
+  auto secret = client_secret(cfg);
+  if (!secret) return fail(exc::render(secret.error()));
+  if (cfg.client_id.empty())
+    spdlog::warn("no --client-id: mailboxes cannot be connected until one is configured");
 
   // Block the stop signals before any thread starts; this thread waits for them.
   sigset_t stop_signals;
@@ -62,26 +109,65 @@ int run(const app::config& cfg) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  storage::vault vault{*key};
+  storage::credential_store credentials{**db, vault};
+  net::metrics metrics;
+  std::unique_ptr<net::http_client> outbound;
+  try {
+    net::client_options options;
+    options.ca_file = cfg.ca_file;
+    options.threads = 2;
+    outbound = std::make_unique<net::http_client>(options);
+  } catch (const std::exception& e) {
+    return fail(std::string{"--ca-file: "} + e.what());
+  }
+
   caf::actor_system_config caf_cfg;
   caf::actor_system sys{caf_cfg};
-  auto api = sys.spawn(exc::api, db->get());
+  exc::http_actor http = sys.spawn(exc::http_client, outbound.get());
+  exc::token_service_config token_cfg;
+  token_cfg.token_url = cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/token";
+  token_cfg.client_id = cfg.client_id;
+  token_cfg.client_secret = *secret;
+  token_cfg.scope = graph_scope;
+  // Detached: it writes rotated refresh tokens with fsync.
+  auto tokens = sys.spawn<caf::detached>(exc::token_service, token_cfg, &credentials,
+                                         http, &metrics);
 
-  net::server_options http;
-  http.address = cfg.listen_host;
-  http.port = cfg.listen_port;
-  http.body_limit = 1024 * 1024; // the contract: bodies over 1 MB get 413
-  http.tls_cert_file = cfg.tls_cert_file;
-  http.tls_key_file = cfg.tls_key_file;
-  http.on_error = [](unsigned status, const std::string& message) {
-    return exc::error_response(
+  net::server_options http_options;
+  http_options.address = cfg.listen_host;
+  http_options.port = cfg.listen_port;
+  http_options.body_limit = 1024 * 1024; // the contract: bodies over 1 MB get 413
+  http_options.tls_cert_file = cfg.tls_cert_file;
+  http_options.tls_key_file = cfg.tls_key_file;
+  http_options.on_error = [&metrics](unsigned status, const std::string& message) {
+    metrics.add(
+        "exconnect_http_requests_total",
+        {{"route", "transport"}, {"method", ""}, {"status", std::to_string(status)}});
+    return exc::rest::error_response(
         status, status == 413 ? "payload_too_large" : "bad_request", message);
   };
   int status = 0;
+  exc::api_actor api; // set before the server starts accepting
   try {
-    net::http_server server{http, [api](net::request&& req, net::responder_ptr out) {
-                              caf::anon_send(api, to_message(std::move(req)),
-                                             std::move(out));
-                            }};
+    net::http_server server{
+        http_options, [&api](net::request&& req, net::responder_ptr out) {
+          caf::anon_send(api, to_message(std::move(req)), std::move(out));
+        }};
+    exc::api_config api_cfg;
+    api_cfg.public_url = public_url(cfg, server.port());
+    api_cfg.authorize_url = cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/authorize";
+    api_cfg.graph_url = cfg.graph_url;
+    api_cfg.client_id = cfg.client_id;
+    api_cfg.scope = graph_scope;
+    api_cfg.admin_token = admin_token;
+    api_cfg.poll_interval = cfg.poll_interval;
+    api_cfg.state_lifetime = cfg.authorization_timeout;
+    api_cfg.fetch_rate = cfg.fetch_rate;
+    api_cfg.send_rate = cfg.send_rate;
+    // Detached: it writes accounts and mailboxes with fsync.
+    api = caf::actor_cast<exc::api_actor>(sys.spawn<caf::detached>(
+        exc::api, api_cfg, db->get(), &vault, &metrics, tokens, http));
     server.start();
     if (!cfg.port_file.empty()) {
       auto tmp = cfg.port_file + ".tmp";
@@ -89,8 +175,9 @@ int run(const app::config& cfg) {
       if (std::rename(tmp.c_str(), cfg.port_file.c_str()) != 0)
         spdlog::error("cannot write port file {}", cfg.port_file);
     }
-    spdlog::info("listening on {}://{}:{}", cfg.tls_cert_file.empty() ? "http" : "https",
-                 cfg.listen_host, server.port());
+    spdlog::info("listening on {}://{}:{} (public URL {})",
+                 cfg.tls_cert_file.empty() ? "http" : "https", cfg.listen_host,
+                 server.port(), api_cfg.public_url);
     int sig = 0;
     sigwait(&stop_signals, &sig);
     spdlog::info("stopping on signal {}", sig);
@@ -98,7 +185,9 @@ int run(const app::config& cfg) {
   } catch (const std::exception& e) {
     status = fail(std::string{"cannot serve HTTP: "} + e.what());
   }
-  caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
+  if (api) caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(tokens, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(http, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   spdlog::info("stopped");
   return status;

@@ -23,6 +23,16 @@ const char* to_string(ec code) {
     return "invalid_key";
   case ec::invalid_argument:
     return "invalid_argument";
+  case ec::reauthorization_required:
+    return "reauthorization_required";
+  case ec::app_credentials_rejected:
+    return "app_credentials_rejected";
+  case ec::token_unavailable:
+    return "token_unavailable";
+  case ec::code_refused:
+    return "code_refused";
+  case ec::graph_failure:
+    return "graph_failure";
   }
   return "unknown_error_code";
 }
@@ -34,6 +44,16 @@ caf::error make_error(ec code) {
 caf::error make_error(ec code, std::string context) {
   return {static_cast<std::uint8_t>(code), error_category,
           caf::make_message(std::move(context))};
+}
+
+bool is(const caf::error& err, ec code) {
+  return err && err.category() == error_category &&
+         err.code() == static_cast<std::uint8_t>(code);
+}
+
+std::string context_of(const caf::error& err) {
+  const auto& ctx = err.context();
+  return ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0) : std::string{};
 }
 
 std::string render(const caf::error& err) {

@@ -25,6 +25,19 @@ enum class ec : std::uint8_t {
   invalid_key,
   /// A command-line option, environment variable or request field is malformed.
   invalid_argument,
+  /// The mailbox's grant is gone (revoked, expired, consent missing): a person must
+  /// sign in again. Retrying does not help.
+  reauthorization_required,
+  /// The login service refused the connector's own app credentials (client secret
+  /// wrong or expired): an operator must fix the configuration.
+  app_credentials_rejected,
+  /// A token could not be had for now (login service unavailable, network error);
+  /// retried later with backoff.
+  token_unavailable,
+  /// The login service refused an authorization code (expired, redeemed, wrong PKCE).
+  code_refused,
+  /// Graph refused a call, or no answer came.
+  graph_failure,
 };
 
 /// The code's name, e.g. "data_dir_unusable".
@@ -36,6 +49,12 @@ constexpr caf::atom_value error_category = caf::atom("exconnect");
 /// Builds an error in our category; `context` says what failed, for logs and operators.
 caf::error make_error(ec code);
 caf::error make_error(ec code, std::string context);
+
+/// True if `err` is our error `code`.
+bool is(const caf::error& err, ec code);
+
+/// The context string of an error made by make_error(code, context); "" otherwise.
+std::string context_of(const caf::error& err);
 
 /// "code: context" for our errors, CAF's rendering for others; "" for no error.
 std::string render(const caf::error& err);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "eventually.hpp"
 #include "graph_sim_process.hpp"
 
 #include <nlohmann/json.hpp>
@@ -147,16 +148,9 @@ struct sim_fixture {
     return seconds;
   }
 
-  /// Polls `condition` until it holds or `timeout` passes; returns its last value.
   template <class Condition>
   static bool eventually(Condition condition,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      // Polling an observable condition; the deadline bounds it.
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return true;
+    return test::eventually(condition, timeout);
   }
 };

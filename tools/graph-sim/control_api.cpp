@@ -71,6 +71,17 @@ net::response simulator::route_control(call& c) {
     if (method != http::verb::post) return bad_method();
     return control_revoke(c);
   }
+  if (seg.size() == 2 && seg[1] == "tokens") {
+    // Every token issued so far, so that tests can prove a client never writes one in
+    // plaintext (to disk or to a log).
+    if (method != http::verb::get) return bad_method();
+    json access = json::array(), refresh = json::array();
+    for (const auto& [token, info] : access_tokens_)
+      access.push_back(token);
+    for (const auto& [token, info] : refresh_tokens_)
+      refresh.push_back(token);
+    return json_response(200, {{"access_tokens", access}, {"refresh_tokens", refresh}});
+  }
   if (seg.size() == 3 && seg[1] == "tokens" && seg[2] == "expire") {
     if (method != http::verb::post) return bad_method();
     auto t = now();

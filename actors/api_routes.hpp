@@ -1,0 +1,78 @@
+#pragma once
+
+// Internal to the API actor: the route handlers, split by resource, and what they share.
+
+#include "actors/api.hpp"
+#include "actors/rest.hpp"
+
+#include <functional>
+#include <string>
+
+namespace exc::api_detail {
+
+/// Sends the answer (and counts it in the metrics); may be called later, from a
+/// response handler of the API.
+using reply_fn = std::function<void(net::response)>;
+
+/// Who is calling: the operator (admin token) or an account (its API key).
+struct caller {
+  bool admin = false;
+  std::string account_id;
+};
+
+// accounts (api_accounts.cpp)
+void create_account(api_pointer self, const http_request& req, const reply_fn& reply);
+void list_accounts(api_pointer self, const reply_fn& reply);
+void get_account(api_pointer self, const caller& who, const reply_fn& reply);
+void patch_account(api_pointer self, const caller& who, const http_request& req,
+                   const reply_fn& reply);
+
+// mailboxes (api_mailboxes.cpp)
+void create_mailbox(api_pointer self, const caller& who, const http_request& req,
+                    const reply_fn& reply);
+void list_mailboxes(api_pointer self, const caller& who, const reply_fn& reply);
+void get_mailbox(api_pointer self, const caller& who, const std::string& id,
+                 const reply_fn& reply);
+void reauthorize_mailbox(api_pointer self, const caller& who, const std::string& id,
+                         const reply_fn& reply);
+void pause_mailbox(api_pointer self, const caller& who, const std::string& id,
+                   const reply_fn& reply);
+void resume_mailbox(api_pointer self, const caller& who, const std::string& id,
+                    const reply_fn& reply);
+void delete_mailbox(api_pointer self, const caller& who, const std::string& id,
+                    const reply_fn& reply);
+
+// OAuth (api_oauth.cpp)
+/// A fresh state and PKCE pair for the mailbox, stored; the authorize URL to send the
+/// browser to, or an error answer.
+std::variant<std::string, net::response> begin_authorization(api_pointer self,
+                                                             storage::mailbox_record& mb,
+                                                             storage::batch& changes);
+void oauth_callback(api_pointer self, const http_request& req, const reply_fn& reply);
+
+// shared (api.cpp)
+std::string now_rfc3339();
+/// The caller's mailbox `id`; nullptr if there is none or it is another account's.
+storage::mailbox_record* find_mailbox(api_pointer self, const caller& who,
+                                      const std::string& id);
+nlohmann::json mailbox_view(api_pointer self, const storage::mailbox_record& mb);
+/// Puts the mailbox record into `changes`.
+void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb);
+/// Commits durably; on failure a 500 answer.
+std::optional<net::response> commit(api_pointer self, storage::batch& changes);
+/// Starts / stops the MAILBOX actor of a connected mailbox.
+void start_mailbox(api_pointer self, const std::string& id);
+void stop_mailbox(api_pointer self, const std::string& id);
+/// The mailbox's address is held by nobody else: either free, held by `mb` itself, or
+/// by a pending mailbox whose state has expired. That one gives the address up: its
+/// new record is staged in `changes` and returned in `released`, to be applied once
+/// `changes` are committed.
+bool address_free_for(api_pointer self, const storage::mailbox_record& mb,
+                      storage::batch& changes,
+                      std::optional<storage::mailbox_record>& released);
+/// Applies what address_free_for released, after the commit.
+void apply_release(api_pointer self, std::optional<storage::mailbox_record>& released);
+
+net::response not_found();
+
+} // namespace exc::api_detail

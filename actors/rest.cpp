@@ -1,0 +1,106 @@
+#include "actors/rest.hpp"
+
+#include "net/url.hpp"
+
+#include <algorithm>
+
+namespace exc::rest {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+net::response json_response(unsigned status, const json& body) {
+  net::response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return res;
+}
+
+net::response error_response(unsigned status, const std::string& code,
+                             const std::string& message, const std::string& field) {
+  json error = {{"code", code}, {"message", message}};
+  if (!field.empty()) error["field"] = field;
+  return json_response(status, {{"error", error}});
+}
+
+namespace {
+
+std::string escape_html(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '&':
+      out += "&amp;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+net::response html_response(unsigned status, const std::string& title,
+                            const std::string& text) {
+  net::response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
+               escape_html(title) + "</title></head><body><h1>" + escape_html(title) +
+               "</h1><p>" + escape_html(text) + "</p></body></html>\n";
+  return res;
+}
+
+net::response no_content() {
+  net::response res{http::status::no_content, 11};
+  return res;
+}
+
+std::string_view header(const http_request& req, std::string_view name) {
+  for (const auto& [k, v] : req.headers)
+    if (net::iequals(k, name)) return v;
+  return {};
+}
+
+std::variant<json, net::response> read_object(const http_request& req) {
+  auto type = net::to_lower(header(req, "Content-Type"));
+  if (!req.body.empty() && !type.empty() && type.find("application/json") != 0)
+    return error_response(415, "unsupported_media_type",
+                          "send the body as application/json");
+  auto body =
+      json::parse(req.body.empty() ? std::string{"{}"} : req.body, nullptr, false);
+  if (body.is_discarded())
+    return error_response(400, "invalid_json", "the body is not valid JSON");
+  if (!body.is_object())
+    return error_response(400, "invalid_json", "the body must be a JSON object");
+  return body;
+}
+
+std::optional<net::response>
+reject_unknown_fields(const json& body, std::initializer_list<const char*> allowed,
+                      const std::string& prefix) {
+  for (const auto& item : body.items()) {
+    bool known = std::any_of(allowed.begin(), allowed.end(),
+                             [&](const char* a) { return item.key() == a; });
+    if (!known)
+      return error_response(400, "unknown_field", "unknown field " + prefix + item.key(),
+                            prefix + item.key());
+  }
+  return std::nullopt;
+}
+
+} // namespace exc::rest

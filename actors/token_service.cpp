@@ -1,0 +1,390 @@
+#include "actors/token_service.hpp"
+
+#include "messages/error.hpp"
+#include "net/url.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace exc {
+
+using nlohmann::json;
+using self_ptr = token_service_actor::stateful_pointer<token_service_state>;
+
+const char* to_string(token_outcome o) {
+  switch (o) {
+  case token_outcome::granted:
+    return "ok";
+  case token_outcome::grant_gone:
+    return "invalid_grant";
+  case token_outcome::app_rejected:
+    return "invalid_client";
+  case token_outcome::transient:
+    return "transient";
+  }
+  return "transient";
+}
+
+classified_token_response classify_token_response(const net::client_response& res) {
+  classified_token_response out;
+  if (!res.ok()) {
+    out.code = net::to_string(res.error);
+    out.message = res.error_message;
+    return out; // transient
+  }
+  auto body = json::parse(res.body, nullptr, false);
+  if (res.status == 200) {
+    if (body.is_object() && body.value("access_token", json{}).is_string()) {
+      out.outcome = token_outcome::granted;
+      out.grant.access_token = body["access_token"].get<std::string>();
+      if (body.value("refresh_token", json{}).is_string())
+        out.grant.refresh_token = body["refresh_token"].get<std::string>();
+      auto expires = body.value("expires_in", json{});
+      if (expires.is_number_integer())
+        out.grant.expires_in = expires.get<std::int64_t>();
+      else if (expires.is_string()) // some deployments send it as a string
+        out.grant.expires_in = std::atoll(expires.get<std::string>().c_str());
+      if (out.grant.expires_in <= 0) out.grant.expires_in = 3600;
+      if (body.value("scope", json{}).is_string())
+        out.grant.scope = body["scope"].get<std::string>();
+      return out;
+    }
+    out.code = "bad_response";
+    out.message = "token endpoint answered 200 without an access_token";
+    return out; // transient
+  }
+  std::vector<long long> codes;
+  if (body.is_object()) {
+    out.code = body.value("error", json{}).is_string() ? body["error"].get<std::string>()
+                                                       : std::string{};
+    auto description = body.value("error_description", json{});
+    if (description.is_string()) {
+      auto text = description.get<std::string>();
+      out.message = text.substr(0, text.find_first_of("\r\n"));
+    }
+    if (body.value("error_codes", json{}).is_array())
+      for (const auto& c : body["error_codes"])
+        if (c.is_number_integer()) codes.push_back(c.get<long long>());
+  }
+  if (out.code.empty()) out.code = "http_" + std::to_string(res.status);
+  if (out.message.empty())
+    out.message = "token endpoint answered " + std::to_string(res.status);
+  auto has_code = [&](std::initializer_list<long long> wanted) {
+    return std::any_of(codes.begin(), codes.end(), [&](long long c) {
+      return std::find(wanted.begin(), wanted.end(), c) != wanted.end();
+    });
+  };
+  if (out.code == "invalid_client" || out.code == "unauthorized_client" ||
+      has_code({7000215, 7000222, 7000218, 700016}))
+    out.outcome = token_outcome::app_rejected;
+  else if (out.code == "temporarily_unavailable" || res.status == 429 ||
+           res.status >= 500)
+    out.outcome = token_outcome::transient;
+  else if (out.code == "invalid_grant" || out.code == "interaction_required" ||
+           out.code == "consent_required" || out.code == "login_required" ||
+           out.code == "invalid_scope" || has_code({70008, 700082, 50173, 65001}))
+    out.outcome = token_outcome::grant_gone;
+  else
+    out.outcome = token_outcome::transient; // unknown: do not give up a grant over it
+  return out;
+}
+
+namespace {
+
+/// The next delay after `failures` failures in a row, with jitter.
+std::chrono::milliseconds backoff(self_ptr self, unsigned failures) {
+  const auto& cfg = self->state.cfg;
+  auto delay = cfg.backoff_initial;
+  for (unsigned i = 1; i < failures && delay < cfg.backoff_max; ++i)
+    delay *= 2;
+  delay = std::min(delay, cfg.backoff_max);
+  std::uniform_int_distribution<long long> jitter{delay.count() / 2, delay.count()};
+  return std::chrono::milliseconds{jitter(self->state.rng)};
+}
+
+void count(self_ptr self, const char* kind, token_outcome o) {
+  self->state.metrics->add("exconnect_token_requests_total",
+                           {{"kind", kind}, {"result", to_string(o)}});
+}
+
+net::client_request token_request(self_ptr self, net::params form) {
+  const auto& cfg = self->state.cfg;
+  form.emplace_back("client_id", cfg.client_id);
+  form.emplace_back("client_secret", cfg.client_secret);
+  net::client_request req;
+  req.method = "POST";
+  req.url = cfg.token_url;
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"Accept", "application/json"}};
+  req.body = net::encode_query(form);
+  req.timeout = cfg.request_timeout;
+  return req;
+}
+
+/// While the app's secret is refused, refreshes wait for the app's backoff; the first
+/// attempt after it probes whether the secret works again.
+caf::error gate(self_ptr self, const token_entry& e, caf::actor_clock::time_point now) {
+  auto& st = self->state;
+  if (!st.app_error_code.empty() && now < st.app_retry_at)
+    return make_error(ec::app_credentials_rejected, st.app_error_message);
+  if (e.failures > 0 && now < e.retry_at) return e.last_error;
+  return {};
+}
+
+void set_app_error(self_ptr self, const classified_token_response& r) {
+  auto& st = self->state;
+  ++st.app_failures;
+  st.app_retry_at = self->clock().now() + backoff(self, st.app_failures);
+  bool changed = st.app_error_code != r.code || st.app_error_message != r.message;
+  st.app_error_code = r.code;
+  st.app_error_message = r.message;
+  if (changed) {
+    spdlog::error("token-service: the login service refuses the app's credentials: {}",
+                  r.message);
+    st.metrics->set("exconnect_app_credentials_ok", {}, 0);
+    if (st.listener) self->send(st.listener, atom::app_status_v, r.code, r.message);
+  }
+}
+
+void clear_app_error(self_ptr self) {
+  auto& st = self->state;
+  st.app_failures = 0;
+  if (st.app_error_code.empty()) return;
+  spdlog::info("token-service: the login service accepts the app's credentials again");
+  st.app_error_code.clear();
+  st.app_error_message.clear();
+  st.metrics->set("exconnect_app_credentials_ok", {}, 1);
+  if (st.listener)
+    self->send(st.listener, atom::app_status_v, std::string{}, std::string{});
+}
+
+/// Ends a refresh: waiters get the token if one is still valid, else `err`.
+void finish(self_ptr self, token_entry& e, const caf::error& err) {
+  e.refreshing = false;
+  auto waiters = std::move(e.waiters);
+  e.waiters.clear();
+  bool valid = !e.access_token.empty() && self->clock().now() < e.expires_at;
+  for (auto& w : waiters) {
+    if (!err || valid)
+      w.deliver(e.access_token);
+    else
+      w.deliver(err);
+  }
+}
+
+void mark_grant_gone(self_ptr self, const std::string& id, token_entry& e,
+                     const std::string& reason) {
+  spdlog::warn("token-service: mailbox {} needs a new consent: {}", id, reason);
+  e.reauth_reason = reason.empty() ? "the grant is gone" : reason;
+  e.access_token.clear();
+  auto& st = self->state;
+  if (st.listener) self->send(st.listener, atom::reauth_v, id, e.reauth_reason);
+  finish(self, e, make_error(ec::reauthorization_required, e.reauth_reason));
+}
+
+void on_refreshed(self_ptr self, const std::string& id, const std::string& old_refresh,
+                  const net::client_response& res) {
+  auto& st = self->state;
+  auto i = st.entries.find(id);
+  if (i == st.entries.end()) return; // forgotten meanwhile
+  auto& e = i->second;
+  auto r = classify_token_response(res);
+  count(self, "refresh", r.outcome);
+  switch (r.outcome) {
+  case token_outcome::granted: {
+    // Rotation: the new refresh token is stored durably before the new access token
+    // is handed to anyone. If that fails the old one still works at Microsoft.
+    if (!r.grant.refresh_token.empty() && r.grant.refresh_token != old_refresh) {
+      if (auto err = st.credentials->store(id, r.grant.refresh_token)) {
+        spdlog::error("token-service: cannot store the rotated refresh token of {}: {}",
+                      id, render(err));
+        ++e.failures;
+        e.retry_at = self->clock().now() + backoff(self, e.failures);
+        e.last_error = make_error(ec::token_unavailable, render(err));
+        finish(self, e, e.last_error);
+        return;
+      }
+    }
+    e.access_token = r.grant.access_token;
+    e.expires_at = self->clock().now() + std::chrono::seconds{r.grant.expires_in};
+    e.failures = 0;
+    e.last_error = {};
+    clear_app_error(self);
+    finish(self, e, {});
+    return;
+  }
+  case token_outcome::grant_gone:
+    mark_grant_gone(self, id, e, r.message);
+    return;
+  case token_outcome::app_rejected:
+    set_app_error(self, r);
+    finish(self, e, make_error(ec::app_credentials_rejected, r.message));
+    return;
+  case token_outcome::transient:
+    ++e.failures;
+    e.retry_at = self->clock().now() + backoff(self, e.failures);
+    e.last_error = make_error(ec::token_unavailable, r.code + ": " + r.message);
+    spdlog::warn("token-service: refresh for {} failed ({} in a row): {}", id, e.failures,
+                 render(e.last_error));
+    finish(self, e, e.last_error);
+    return;
+  }
+}
+
+void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
+  auto& st = self->state;
+  e.refreshing = true;
+  auto stored = st.credentials->load(id);
+  if (!stored) {
+    e.last_error = make_error(ec::token_unavailable, render(stored.error()));
+    ++e.failures;
+    e.retry_at = self->clock().now() + backoff(self, e.failures);
+    finish(self, e, e.last_error);
+    return;
+  }
+  if (!*stored) {
+    mark_grant_gone(self, id, e, "no grant is stored for this mailbox");
+    return;
+  }
+  auto refresh_token = **stored;
+  auto req = token_request(self, {{"grant_type", "refresh_token"},
+                                  {"refresh_token", refresh_token},
+                                  {"scope", st.cfg.scope}});
+  self->request(st.http, st.cfg.request_timeout + std::chrono::seconds{5}, std::move(req))
+      .then(
+          [=](const net::client_response& res) {
+            on_refreshed(self, id, refresh_token, res);
+          },
+          [=](const caf::error& err) {
+            net::client_response res;
+            res.error = net::transport_error::io;
+            res.error_message = render(err);
+            on_refreshed(self, id, refresh_token, res);
+          });
+}
+
+} // namespace
+
+token_service_actor::behavior_type
+token_service(token_service_actor::stateful_pointer<token_service_state> self,
+              token_service_config cfg, storage::credential_store* credentials,
+              http_actor http, net::metrics* metrics) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.credentials = credentials;
+  st.http = std::move(http);
+  st.metrics = metrics;
+  metrics->describe("exconnect_token_requests_total", "counter",
+                    "Requests to the token endpoint by kind (refresh, code) and result "
+                    "class (ok, invalid_grant, invalid_client, transient).");
+  metrics->describe("exconnect_app_credentials_ok", "gauge",
+                    "1 while the login service accepts the app's client credentials.");
+  metrics->set("exconnect_app_credentials_ok", {}, 1);
+  return {
+      [=](atom::token, const std::string& id) -> caf::result<std::string> {
+        auto& e = self->state.entries[id];
+        if (!e.reauth_reason.empty())
+          return make_error(ec::reauthorization_required, e.reauth_reason);
+        auto now = self->clock().now();
+        bool valid = !e.access_token.empty() && now < e.expires_at;
+        if (valid && now + self->state.cfg.refresh_margin < e.expires_at)
+          return e.access_token;
+        if (!e.refreshing) {
+          if (auto err = gate(self, e, now)) {
+            if (valid) return e.access_token;
+            return err;
+          }
+        }
+        if (valid) { // refresh ahead of expiry; the current token still works
+          if (!e.refreshing) start_refresh(self, id, e);
+          return e.access_token;
+        }
+        auto rp = self->make_response_promise<std::string>();
+        e.waiters.push_back(rp);
+        if (!e.refreshing) start_refresh(self, id, e);
+        return rp;
+      },
+      [=](atom::redeem, const std::string& code, const std::string& verifier,
+          const std::string& redirect_uri) -> caf::result<token_grant> {
+        auto rp = self->make_response_promise<token_grant>();
+        auto req = token_request(self, {{"grant_type", "authorization_code"},
+                                        {"code", code},
+                                        {"redirect_uri", redirect_uri},
+                                        {"code_verifier", verifier},
+                                        {"scope", self->state.cfg.scope}});
+        self->request(self->state.http,
+                      self->state.cfg.request_timeout + std::chrono::seconds{5},
+                      std::move(req))
+            .then(
+                [=](const net::client_response& res) mutable {
+                  auto r = classify_token_response(res);
+                  count(self, "code", r.outcome);
+                  switch (r.outcome) {
+                  case token_outcome::granted:
+                    clear_app_error(self);
+                    if (r.grant.refresh_token.empty())
+                      rp.deliver(make_error(ec::code_refused,
+                                            "no refresh token granted: the scope "
+                                            "offline_access is missing"));
+                    else
+                      rp.deliver(r.grant);
+                    return;
+                  case token_outcome::app_rejected:
+                    set_app_error(self, r);
+                    rp.deliver(make_error(ec::app_credentials_rejected, r.message));
+                    return;
+                  case token_outcome::grant_gone:
+                    rp.deliver(make_error(ec::code_refused, r.code + ": " + r.message));
+                    return;
+                  case token_outcome::transient:
+                    rp.deliver(
+                        make_error(ec::token_unavailable, r.code + ": " + r.message));
+                    return;
+                  }
+                },
+                [=](const caf::error& err) mutable {
+                  rp.deliver(make_error(ec::token_unavailable, render(err)));
+                });
+        return rp;
+      },
+      [=](atom::adopt, const std::string& id,
+          const token_grant& grant) -> caf::result<bool> {
+        if (auto err = self->state.credentials->store(id, grant.refresh_token))
+          return err;
+        auto& e = self->state.entries[id];
+        e.access_token = grant.access_token;
+        e.expires_at = self->clock().now() + std::chrono::seconds{grant.expires_in};
+        e.reauth_reason.clear();
+        e.failures = 0;
+        e.last_error = {};
+        finish(self, e, {});
+        return true;
+      },
+      [=](atom::invalidate, const std::string& id, const std::string& access_token) {
+        auto i = self->state.entries.find(id);
+        if (i != self->state.entries.end() && i->second.access_token == access_token)
+          i->second.access_token.clear();
+      },
+      [=](atom::forget, const std::string& id) -> caf::result<bool> {
+        auto i = self->state.entries.find(id);
+        if (i != self->state.entries.end()) {
+          auto e = std::move(i->second);
+          self->state.entries.erase(i);
+          e.access_token.clear();
+          finish(self, e, make_error(ec::reauthorization_required, "mailbox deleted"));
+        }
+        if (auto err = self->state.credentials->erase(id)) return err;
+        return true;
+      },
+      [=](atom::subscribe, const token_events_actor& listener) {
+        self->state.listener = listener;
+        if (!self->state.app_error_code.empty())
+          self->send(listener, atom::app_status_v, self->state.app_error_code,
+                     self->state.app_error_message);
+      },
+  };
+}
+
+} // namespace exc

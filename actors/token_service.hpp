@@ -1,0 +1,98 @@
+#pragma once
+
+#include "messages/interfaces.hpp"
+#include "net/metrics.hpp"
+#include "storage/credentials.hpp"
+
+#include <caf/actor_clock.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <chrono>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+/// The TOKEN SERVICE: the one place that talks to the login service's token endpoint.
+/// It hands out access tokens per mailbox, refreshes them ahead of expiry with one
+/// refresh in flight per mailbox, stores each rotated refresh token durably before the
+/// new access token is used, and sorts the login service's errors into classes.
+namespace exc {
+
+struct token_service_config {
+  std::string token_url; ///< {login}/{tenant}/oauth2/v2.0/token
+  std::string client_id;
+  std::string client_secret;
+  std::string scope; ///< asked for on refresh
+  /// A token that expires within this margin is refreshed before it is handed out.
+  std::chrono::seconds refresh_margin{300};
+  /// Backoff after transient failures (and while the app's secret is refused):
+  /// initial * 2^(failures-1), capped, each delay drawn in [delay/2, delay].
+  std::chrono::milliseconds backoff_initial{1000};
+  std::chrono::milliseconds backoff_max{300'000};
+  std::chrono::milliseconds request_timeout{30'000};
+};
+
+/// How the login service answered a token request.
+enum class token_outcome {
+  granted,      ///< 200 with an access token
+  grant_gone,   ///< invalid_grant / interaction_required: the mailbox needs new consent
+  app_rejected, ///< invalid_client: the app's own secret is wrong or expired
+  transient,    ///< temporarily_unavailable, 429, 5xx, network: try again later
+};
+
+/// The class of the outcome as the metrics label it: "ok", "invalid_grant",
+/// "invalid_client", "transient".
+const char* to_string(token_outcome o);
+
+struct classified_token_response {
+  token_outcome outcome = token_outcome::transient;
+  token_grant grant;   ///< when granted
+  std::string code;    ///< the OAuth error ("invalid_grant") or a transport error
+  std::string message; ///< "AADSTS70008: …" (first line of error_description) or detail
+};
+
+/// Sorts a token endpoint answer into its class (AADSTS 70008, 700082, 50173, 65001 →
+/// grant_gone; 7000215, 7000222, 7000218, 700016 → app_rejected; …).
+classified_token_response classify_token_response(const net::client_response& res);
+
+struct token_entry {
+  std::string access_token;
+  caf::actor_clock::time_point expires_at{};
+  bool refreshing = false;
+  std::vector<caf::typed_response_promise<std::string>> waiters;
+  unsigned failures = 0; ///< transient failures in a row
+  caf::actor_clock::time_point retry_at{};
+  caf::error last_error;     ///< of the last failed refresh
+  std::string reauth_reason; ///< non-empty: the grant is gone until adopt
+};
+
+struct token_service_state {
+  static inline const char* name = "token-service";
+  token_service_config cfg;
+  storage::credential_store* credentials = nullptr;
+  net::metrics* metrics = nullptr;
+  http_actor http;
+  token_events_actor listener;
+  std::unordered_map<std::string, token_entry> entries;
+  /// The app-wide error while the login service refuses the app's credentials.
+  std::string app_error_code;
+  std::string app_error_message;
+  unsigned app_failures = 0;
+  caf::actor_clock::time_point app_retry_at{};
+  std::minstd_rand rng{std::random_device{}()};
+};
+
+/// @param self the actor
+/// @param cfg where the token endpoint is and how the app authenticates
+/// @param credentials the mailboxes' sealed refresh tokens; must outlive the actor
+/// @param http the HTTP CLIENT for the token endpoint
+/// @param metrics counters of refreshes by outcome class; must outlive the actor
+token_service_actor::behavior_type
+token_service(token_service_actor::stateful_pointer<token_service_state> self,
+              token_service_config cfg, storage::credential_store* credentials,
+              http_actor http, net::metrics* metrics);
+
+} // namespace exc

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+/// Every atom the actors exchange, declared once (at most 10 characters each).
+namespace exc::atom {
+
+/// Prefixes self-messages that other actors must not send.
+using internal = caf::atom_constant<caf::atom("internal")>;
+constexpr internal internal_v{};
+/// Asks for a mailbox's access token.
+using token = caf::atom_constant<caf::atom("token")>;
+constexpr token token_v{};
+/// Exchanges an authorization code for tokens.
+using redeem = caf::atom_constant<caf::atom("redeem")>;
+constexpr redeem redeem_v{};
+/// Takes over a grant for a mailbox (stores its refresh token).
+using adopt = caf::atom_constant<caf::atom("adopt")>;
+constexpr adopt adopt_v{};
+/// Reports an access token that Graph refused.
+using invalidate = caf::atom_constant<caf::atom("invalidate")>;
+constexpr invalidate invalidate_v{};
+/// Drops a mailbox's grant.
+using forget = caf::atom_constant<caf::atom("forget")>;
+constexpr forget forget_v{};
+/// Registers the listener for token events.
+using subscribe = caf::atom_constant<caf::atom("subscribe")>;
+constexpr subscribe subscribe_v{};
+/// A mailbox's grant is gone.
+using reauth = caf::atom_constant<caf::atom("reauth")>;
+constexpr reauth reauth_v{};
+/// The app's own credentials were refused, or work again.
+using app_status = caf::atom_constant<caf::atom("appstatus")>;
+constexpr app_status app_status_v{};
+/// A mailbox's poll timer fired.
+using poll = caf::atom_constant<caf::atom("poll")>;
+constexpr poll poll_v{};
+/// A mailbox reports the outcome of a poll.
+using polled = caf::atom_constant<caf::atom("polled")>;
+constexpr polled polled_v{};
+/// Restarts a mailbox actor after a failure.
+using restart = caf::atom_constant<caf::atom("restart")>;
+constexpr restart restart_v{};
+
+} // namespace exc::atom

@@ -1,0 +1,142 @@
+#include "storage/records.hpp"
+
+#include "net/url.hpp"
+
+namespace storage {
+
+using nlohmann::json;
+
+namespace {
+
+std::string str(const json& j, const char* name) {
+  auto i = j.find(name);
+  return i != j.end() && i->is_string() ? i->get<std::string>() : std::string{};
+}
+
+std::int64_t num(const json& j, const char* name) {
+  auto i = j.find(name);
+  return i != j.end() && i->is_number_integer() ? i->get<std::int64_t>() : 0;
+}
+
+json parse_object(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  return j.is_object() ? j : json{};
+}
+
+} // namespace
+
+json to_json(const account_settings& x) {
+  return {{"labels", {{"processed", x.processed_label}, {"rejected", x.rejected_label}}},
+          {"mark_as_read", x.mark_as_read},
+          {"headers", x.headers}};
+}
+
+json to_json(const account_record& x) {
+  return {{"id", x.id},
+          {"name", x.name},
+          {"created_at", x.created_at},
+          {"api_key_hashes", x.api_key_hashes},
+          {"settings", to_json(x.settings)}};
+}
+
+json to_json(const mailbox_record& x) {
+  json j = {{"id", x.id},
+            {"account_id", x.account_id},
+            {"address", x.address},
+            {"status", x.status},
+            {"created_at", x.created_at},
+            {"poll_interval_s", x.poll_interval_s},
+            {"backfill_days", x.backfill_days},
+            {"connected_at", x.connected_at},
+            {"state_hash", x.state_hash},
+            {"state_expires_at", x.state_expires_at},
+            {"last_error", nullptr}};
+  if (x.last_error)
+    j["last_error"] = {{"code", x.last_error->code},
+                       {"message", x.last_error->message},
+                       {"at", x.last_error->at}};
+  return j;
+}
+
+json to_json(const oauth_state_record& x) {
+  return {{"account_id", x.account_id},
+          {"mailbox_id", x.mailbox_id},
+          {"sealed_verifier", net::base64_encode(x.sealed_verifier)},
+          {"expires_at", x.expires_at}};
+}
+
+std::optional<account_record> account_from_json(const std::string& text) {
+  auto j = parse_object(text);
+  if (str(j, "id").empty()) return std::nullopt;
+  account_record x;
+  x.id = str(j, "id");
+  x.name = str(j, "name");
+  x.created_at = str(j, "created_at");
+  if (j.contains("api_key_hashes") && j["api_key_hashes"].is_array())
+    for (const auto& h : j["api_key_hashes"])
+      if (h.is_string()) x.api_key_hashes.push_back(h.get<std::string>());
+  if (j.contains("settings") && j["settings"].is_object()) {
+    const auto& s = j["settings"];
+    if (s.contains("labels") && s["labels"].is_object()) {
+      auto processed = str(s["labels"], "processed");
+      auto rejected = str(s["labels"], "rejected");
+      if (!processed.empty()) x.settings.processed_label = processed;
+      if (!rejected.empty()) x.settings.rejected_label = rejected;
+    }
+    if (s.contains("mark_as_read") && s["mark_as_read"].is_boolean())
+      x.settings.mark_as_read = s["mark_as_read"].get<bool>();
+    if (s.contains("headers") && s["headers"].is_object())
+      for (const auto& [k, v] : s["headers"].items())
+        if (v.is_string()) x.settings.headers[k] = v.get<std::string>();
+  }
+  return x;
+}
+
+std::optional<mailbox_record> mailbox_from_json(const std::string& text) {
+  auto j = parse_object(text);
+  if (str(j, "id").empty() || str(j, "account_id").empty()) return std::nullopt;
+  mailbox_record x;
+  x.id = str(j, "id");
+  x.account_id = str(j, "account_id");
+  x.address = str(j, "address");
+  x.status = str(j, "status");
+  x.created_at = str(j, "created_at");
+  x.poll_interval_s = num(j, "poll_interval_s");
+  x.backfill_days = num(j, "backfill_days");
+  x.connected_at = str(j, "connected_at");
+  x.state_hash = str(j, "state_hash");
+  x.state_expires_at = str(j, "state_expires_at");
+  if (j.contains("last_error") && j["last_error"].is_object()) {
+    const auto& e = j["last_error"];
+    x.last_error = error_record{str(e, "code"), str(e, "message"), str(e, "at")};
+  }
+  return x;
+}
+
+std::optional<oauth_state_record> oauth_state_from_json(const std::string& text) {
+  auto j = parse_object(text);
+  if (str(j, "mailbox_id").empty()) return std::nullopt;
+  oauth_state_record x;
+  x.account_id = str(j, "account_id");
+  x.mailbox_id = str(j, "mailbox_id");
+  auto sealed = net::base64_decode(str(j, "sealed_verifier"));
+  if (!sealed) return std::nullopt;
+  x.sealed_verifier = *sealed;
+  x.expires_at = str(j, "expires_at");
+  return x;
+}
+
+std::string account_key(const std::string& id) {
+  return account_prefix + id;
+}
+std::string api_key_key(const std::string& hash) {
+  return "api_key/" + hash;
+}
+std::string address_key(const std::string& address) {
+  return "address/" + net::to_lower(address);
+}
+std::string oauth_state_key(const std::string& state_hash) {
+  return oauth_state_prefix + state_hash;
+}
+
+} // namespace storage

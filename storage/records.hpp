@@ -1,0 +1,86 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// The records of accounts, mailboxes and pending OAuth sign-ins as stored (JSON
+/// values), and the keys they are stored under.
+namespace storage {
+
+/// An account's settings (the contract's PATCH /api/v1/account).
+struct account_settings {
+  std::string processed_label = "Zendesk";
+  std::string rejected_label = "RejectedByZendesk";
+  bool mark_as_read = false;
+  /// Names of the headers outbound mail carries, and the X-Mailer value.
+  std::map<std::string, std::string> headers = {
+      {"account_id", "X-Zendesk-From-Account-Id"},
+      {"email_id", "X-Zendesk-Email-Id"},
+      {"mailer", "Zendesk Mailer"}};
+};
+
+struct account_record {
+  std::string id;
+  std::string name;
+  std::string created_at;
+  std::vector<std::string> api_key_hashes; ///< SHA-256 hex; keys are never stored
+  account_settings settings;
+};
+
+struct error_record {
+  std::string code;
+  std::string message;
+  std::string at;
+};
+
+struct mailbox_record {
+  std::string id;
+  std::string account_id;
+  std::string address; ///< as the admin wrote it; compared case-insensitively
+  std::string status;  ///< pending_authorization, connected, paused, …
+  std::string created_at;
+  std::int64_t poll_interval_s = 0; ///< 0: the daemon's default
+  std::int64_t backfill_days = 0;
+  std::string connected_at; ///< first connection, Graph's clock ("" before)
+  std::optional<error_record> last_error;
+  /// While pending: the hash of the current OAuth state and when it expires.
+  std::string state_hash;
+  std::string state_expires_at;
+};
+
+/// A pending sign-in, keyed by the hash of its `state` (the state itself is a
+/// credential and is not stored).
+struct oauth_state_record {
+  std::string account_id;
+  std::string mailbox_id;
+  std::string sealed_verifier; ///< the PKCE verifier, sealed by the vault
+  std::string expires_at;
+};
+
+nlohmann::json to_json(const account_settings& x);
+nlohmann::json to_json(const account_record& x);
+nlohmann::json to_json(const mailbox_record& x);
+nlohmann::json to_json(const oauth_state_record& x);
+
+/// Each returns nullopt if the stored value is not a record of that kind.
+std::optional<account_record> account_from_json(const std::string& text);
+std::optional<mailbox_record> mailbox_from_json(const std::string& text);
+std::optional<oauth_state_record> oauth_state_from_json(const std::string& text);
+
+/// Keys: accounts family "account/<id>", "api_key/<hash>" -> account id; mailboxes
+/// family "<mailbox id>"; meta family "address/<lower-case address>" -> mailbox id and
+/// "oauth_state/<hash>".
+std::string account_key(const std::string& id);
+std::string api_key_key(const std::string& hash);
+std::string address_key(const std::string& address);
+std::string oauth_state_key(const std::string& state_hash);
+
+inline constexpr const char* account_prefix = "account/";
+inline constexpr const char* oauth_state_prefix = "oauth_state/";
+
+} // namespace storage
