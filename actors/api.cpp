@@ -49,7 +49,9 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
     app_error = {{"code", st.app_error->code},
                  {"message", st.app_error->message},
                  {"at", st.app_error->at}};
-    if (mb.status != "pending_authorization") last_error = app_error;
+    // Only a mailbox that should be polling is stopped by the app's error; a paused
+    // one or one that needs a new consent keeps its own, truer state.
+    if (mb.status == "connected" || mb.status == "error") last_error = app_error;
   }
   auto window = [](const rate_limit& r) {
     return json{{"used", 0},
@@ -105,18 +107,20 @@ bool address_free_for(api_pointer self, const storage::mailbox_record& mb,
   auto other = st.mailboxes.find(held->second);
   if (other == st.mailboxes.end()) return true;
   auto o = other->second;
-  if (o.status != "pending_authorization" || o.state_expires_at.empty() ||
-      o.state_expires_at > now_rfc3339())
-    return false;
-  // A pending mailbox gives its address up when its state expires. The expired state
-  // record stays until its link is used or the next start, to say "expired".
+  bool live_state = !o.state_expires_at.empty() && o.state_expires_at > now_rfc3339();
+  if (o.status != "pending_authorization" || live_state) return false;
+  // A pending mailbox gives its address up when its state expires, or once its one
+  // sign-in link was used without connecting it. An expired state record stays until
+  // its link is used or the next start, to say "expired".
+  bool expired = !o.state_expires_at.empty();
   o.state_hash.clear();
   o.state_expires_at.clear();
-  o.last_error =
-      storage::error_record{"authorization_expired",
-                            "the sign-in was not finished in time; the address "
-                            "was given up",
-                            now_rfc3339()};
+  o.last_error = storage::error_record{
+      "authorization_expired",
+      expired ? "the sign-in was not finished in time; the address was given up"
+              : "the sign-in link was used without connecting the mailbox; the address "
+                "was given up",
+      now_rfc3339()};
   stage_mailbox(changes, o);
   released = std::move(o);
   return true;
@@ -455,8 +459,14 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         if (r.grant_gone || r.code == "app_credentials_rejected") return;
         bool persistent = r.code == "ErrorAccessDenied" || r.code == "ErrorInvalidUser" ||
                           r.code == "MailboxNotEnabledForRESTAPI";
+        auto status = persistent && mb.status == "connected" ? "error" : mb.status;
+        // A failing mailbox fails on every poll: write only when something changes,
+        // keeping the time the error began.
+        if (mb.last_error && mb.last_error->code == r.code &&
+            mb.last_error->message == r.message && mb.status == status)
+          return;
         mb.last_error = storage::error_record{r.code, r.message, r.at};
-        if (persistent && mb.status == "connected") mb.status = "error";
+        mb.status = status;
         save_status(self, mb);
       },
       [=](atom::internal, atom::restart, const std::string& id) {

@@ -1,6 +1,7 @@
 // The API's account routes: accounts (operator) and the caller's own account settings.
 #include "actors/api_routes.hpp"
 
+#include "net/url.hpp"
 #include "storage/secret_file.hpp"
 
 #include <algorithm>
@@ -36,6 +37,23 @@ bool header_name_ok(const std::string& s) {
   if (s.empty() || s.size() > 76 || s.front() == '-') return false;
   return std::all_of(s.begin(), s.end(),
                      [](unsigned char c) { return std::isalnum(c) || c == '-'; });
+}
+
+/// Headers the connector writes itself: a configured name may not replace them.
+bool header_name_reserved(const std::string& s) {
+  static const char* const reserved[] = {"from",        "sender",
+                                         "reply-to",    "to",
+                                         "cc",          "bcc",
+                                         "subject",     "date",
+                                         "message-id",  "in-reply-to",
+                                         "references",  "mime-version",
+                                         "return-path", "received",
+                                         "x-mailer",    "auto-submitted",
+                                         "precedence",  "x-auto-response-suppress"};
+  auto lower = net::to_lower(s);
+  if (lower.rfind("content-", 0) == 0) return true;
+  return std::any_of(std::begin(reserved), std::end(reserved),
+                     [&](const char* r) { return lower == r; });
 }
 
 } // namespace
@@ -138,8 +156,15 @@ void patch_account(api_pointer self, const caller& who, const http_request& req,
                        k == "mailer"
                            ? field + " must be 1 to 200 printable characters"
                            : field + " must be a header name (letters, digits, '-')");
+      if (k != "mailer" && header_name_reserved(value))
+        return invalid(field, field + " may not be " + value +
+                                  ": the connector writes that header itself");
       updated.settings.headers[k] = value;
     }
+    if (net::to_lower(updated.settings.headers["account_id"]) ==
+        net::to_lower(updated.settings.headers["email_id"]))
+      return invalid("headers.email_id",
+                     "headers.account_id and headers.email_id must differ");
   }
   auto changes = self->state.db->start_batch();
   stage_account(changes, updated);

@@ -137,6 +137,11 @@ void pause_mailbox(api_pointer self, const caller& who, const std::string& id,
   if (mb->status == "pending_authorization")
     return reply(rest::error_response(409, "invalid_state",
                                       "a mailbox is paused once it is connected"));
+  // It does not poll anyway; pausing it would let resume skip the new consent.
+  if (mb->status == "reauthorization_required")
+    return reply(rest::error_response(409, "invalid_state",
+                                      "this mailbox needs a new consent (reauthorize) "
+                                      "before it can be paused or resumed"));
   if (mb->status != "paused") {
     auto updated = *mb;
     updated.status = "paused";

@@ -44,6 +44,15 @@ struct callback_reply {
   }
 };
 
+/// Deletes a stored grant nobody will use.
+void drop_grant(api_pointer self, const std::string& id) {
+  self->request(self->state.tokens, std::chrono::seconds{30}, atom::forget_v, id)
+      .then([](bool) {},
+            [=](const caf::error& err) {
+              spdlog::error("api: cannot drop the grant of {}: {}", id, render(err));
+            });
+}
+
 /// The last step: the grant is proven; store it and mark the mailbox connected.
 void finish_connect(api_pointer self, const std::string& id, const token_grant& grant,
                     const std::string& graph_date, const callback_reply& out) {
@@ -51,20 +60,16 @@ void finish_connect(api_pointer self, const std::string& id, const token_grant& 
       .then(
           [=](bool) {
             auto i = self->state.mailboxes.find(id);
-            if (i == self->state.mailboxes.end())
+            if (i == self->state.mailboxes.end()) {
+              drop_grant(self, id);
               return out.fail(400, "mailbox_deleted",
                               "the mailbox was deleted meanwhile");
+            }
             auto updated = i->second;
             std::optional<storage::mailbox_record> released;
             auto changes = self->state.db->start_batch();
             if (!address_free_for(self, updated, changes, released)) {
-              self->request(self->state.tokens, std::chrono::seconds{30}, atom::forget_v,
-                            id)
-                  .then([](bool) {},
-                        [=](const caf::error& err) {
-                          spdlog::error("api: cannot drop the grant of {}: {}", id,
-                                        render(err));
-                        });
+              drop_grant(self, id);
               return out.fail(409, "address_in_use",
                               updated.address + " was connected meanwhile");
             }
@@ -98,7 +103,13 @@ void check_grant(api_pointer self, const std::string& id, const token_grant& gra
   self->request(self->state.http, std::chrono::seconds{90}, std::move(req))
       .then(
           [=](const net::client_response& res) {
-            if (!res.ok() || res.status != 200) {
+            if (!res.ok() || res.status == 429 || res.status >= 500)
+              return out.fail(
+                  502, "graph_unavailable",
+                  "Graph could not check the mailbox (" +
+                      (res.ok() ? std::to_string(res.status) : res.error_message) +
+                      "); open the sign-in link again later");
+            if (res.status != 200) {
               auto e = graph::read_error(res);
               spdlog::warn("api: the grant for {} does not open the mailbox: {} {}", id,
                            e.code, e.message);
@@ -188,7 +199,9 @@ void oauth_callback(api_pointer self, const http_request& req, const reply_fn& r
   if (updated) mb->second = std::move(*updated);
   if (rec->expires_at <= now_rfc3339())
     return out.fail(400, "state_expired",
-                    "this sign-in link has expired (10 minutes); start again");
+                    "this sign-in link has expired (after " +
+                        std::to_string(st.cfg.state_lifetime.count()) +
+                        " s); start again");
   if (!bound)
     return out.fail(400, "invalid_state", "the mailbox of this sign-in no longer exists");
   if (auto error = net::find_param(*query, "error")) {

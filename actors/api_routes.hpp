@@ -64,9 +64,9 @@ std::optional<net::response> commit(api_pointer self, storage::batch& changes);
 void start_mailbox(api_pointer self, const std::string& id);
 void stop_mailbox(api_pointer self, const std::string& id);
 /// The mailbox's address is held by nobody else: either free, held by `mb` itself, or
-/// by a pending mailbox whose state has expired. That one gives the address up: its
-/// new record is staged in `changes` and returned in `released`, to be applied once
-/// `changes` are committed.
+/// by a pending mailbox without a live state (expired, or its link used and failed). That
+/// one gives the address up: its new record is staged in `changes` and returned in
+/// `released`, to be applied once `changes` are committed.
 bool address_free_for(api_pointer self, const storage::mailbox_record& mb,
                       storage::batch& changes,
                       std::optional<storage::mailbox_record>& released);

@@ -2,6 +2,7 @@
 
 #include "messages/error.hpp"
 #include "net/url.hpp"
+#include "storage/secret_file.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -123,12 +124,38 @@ net::client_request token_request(self_ptr self, net::params form) {
   return req;
 }
 
+/// Adopts the secret file's content if it changed; true if it did.
+bool reload_secret(self_ptr self) {
+  auto& st = self->state;
+  if (st.cfg.client_secret_file.empty()) return false;
+  st.secret_checked_at = self->clock().now();
+  auto secret = storage::read_secret_file(st.cfg.client_secret_file);
+  if (!secret) {
+    auto problem = render(secret.error());
+    if (problem != st.secret_problem)
+      spdlog::warn("token-service: cannot use the client secret file: {}", problem);
+    st.secret_problem = std::move(problem);
+    return false;
+  }
+  st.secret_problem.clear();
+  if (*secret == st.cfg.client_secret) return false;
+  spdlog::info("token-service: the client secret file changed; trying the new secret");
+  st.cfg.client_secret = std::move(*secret);
+  st.app_retry_at = self->clock().now(); // the next ask tries it at once
+  return true;
+}
+
 /// While the app's secret is refused, refreshes wait for the app's backoff; the first
 /// attempt after it probes whether the secret works again.
 caf::error gate(self_ptr self, const token_entry& e, caf::actor_clock::time_point now) {
   auto& st = self->state;
-  if (!st.app_error_code.empty() && now < st.app_retry_at)
-    return make_error(ec::app_credentials_rejected, st.app_error_message);
+  if (!st.app_error_code.empty()) {
+    // The operator fixes a refused secret by rewriting the secret file: look at it at
+    // most once a second so the fix takes effect without waiting out the backoff.
+    if (now >= st.secret_checked_at + std::chrono::seconds{1}) reload_secret(self);
+    if (now < st.app_retry_at)
+      return make_error(ec::app_credentials_rejected, st.app_error_message);
+  }
   if (e.failures > 0 && now < e.retry_at) return e.last_error;
   return {};
 }
@@ -137,6 +164,7 @@ void set_app_error(self_ptr self, const classified_token_response& r) {
   auto& st = self->state;
   ++st.app_failures;
   st.app_retry_at = self->clock().now() + backoff(self, st.app_failures);
+  reload_secret(self);
   bool changed = st.app_error_code != r.code || st.app_error_message != r.message;
   st.app_error_code = r.code;
   st.app_error_message = r.message;
@@ -345,6 +373,7 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
                   }
                 },
                 [=](const caf::error& err) mutable {
+                  count(self, "code", token_outcome::transient);
                   rp.deliver(make_error(ec::token_unavailable, render(err)));
                 });
         return rp;

@@ -25,6 +25,9 @@ struct token_service_config {
   std::string token_url; ///< {login}/{tenant}/oauth2/v2.0/token
   std::string client_id;
   std::string client_secret;
+  /// If set, read again (at most once a second) while the login service refuses the
+  /// secret, so that an operator's fix takes effect without a restart.
+  std::string client_secret_file;
   std::string scope; ///< asked for on refresh
   /// A token that expires within this margin is refreshed before it is handed out.
   std::chrono::seconds refresh_margin{300};
@@ -82,6 +85,8 @@ struct token_service_state {
   std::string app_error_message;
   unsigned app_failures = 0;
   caf::actor_clock::time_point app_retry_at{};
+  caf::actor_clock::time_point secret_checked_at{};
+  std::string secret_problem; ///< why the secret file was last unusable, once logged
   std::minstd_rand rng{std::random_device{}()};
 };
 

@@ -109,6 +109,13 @@ const std::vector<option>& options() {
        "(or EXCONNECT_MASTER_KEY = the key)",
        "<data-dir>/master.key",
        [](config& c, const std::string& v) { return set_string(c.master_key_file, v); }},
+      {"--previous-master-key-file", "EXCONNECT_PREVIOUS_MASTER_KEY_FILE", "FILE",
+       "the master key before a rotation: records sealed with it still open and are "
+       "resealed with the current key when read",
+       "none",
+       [](config& c, const std::string& v) {
+         return set_string(c.previous_master_key_file, v);
+       }},
       {"--admin-token-file", "EXCONNECT_ADMIN_TOKEN_FILE", "FILE",
        "operator token for /api/v1/accounts, created 0600 if missing "
        "(or EXCONNECT_ADMIN_TOKEN = the token)",
@@ -238,6 +245,10 @@ caf::expected<config> parse_config(const std::vector<std::string>& args,
     }
     auto problem = match->set(c, value);
     if (!problem.empty()) return invalid(name + " " + problem);
+    // The command line wins: a secret file named here beats a secret value in the env.
+    if (name == "--client-secret-file") c.client_secret.clear();
+    if (name == "--master-key-file") c.master_key_hex.clear();
+    if (name == "--admin-token-file") c.admin_token.clear();
   }
   if (c.help) return c;
   if (auto err = validate(c)) return err;

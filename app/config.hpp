@@ -27,11 +27,12 @@ struct config {
   std::string ca_file;
   std::string client_id;
   std::string client_secret_file;
-  std::string client_secret;    ///< EXCONNECT_CLIENT_SECRET (the value itself)
-  std::string master_key_file;  ///< empty: <data-dir>/master.key
-  std::string master_key_hex;   ///< EXCONNECT_MASTER_KEY (the key itself)
-  std::string admin_token_file; ///< empty: <data-dir>/admin.token
-  std::string admin_token;      ///< EXCONNECT_ADMIN_TOKEN (the token itself)
+  std::string client_secret;            ///< EXCONNECT_CLIENT_SECRET (the value itself)
+  std::string master_key_file;          ///< empty: <data-dir>/master.key
+  std::string master_key_hex;           ///< EXCONNECT_MASTER_KEY (the key itself)
+  std::string previous_master_key_file; ///< the key before a rotation
+  std::string admin_token_file;         ///< empty: <data-dir>/admin.token
+  std::string admin_token;              ///< EXCONNECT_ADMIN_TOKEN (the token itself)
   std::chrono::seconds poll_interval{60};
   std::chrono::seconds authorization_timeout{600}; ///< OAuth state lifetime
   exc::rate_limit fetch_rate{25, std::chrono::seconds(60)};

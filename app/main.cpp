@@ -50,19 +50,12 @@ const char* const graph_scope =
     "offline_access https://graph.microsoft.com/Mail.ReadWrite.Shared "
     "https://graph.microsoft.com/Mail.Send.Shared";
 
-/// The client secret: EXCONNECT_CLIENT_SECRET, else the secret file, else none.
+/// The client secret: the secret file, else EXCONNECT_CLIENT_SECRET, else none (the
+/// config drops the env value when the command line names a file).
 caf::expected<std::string> client_secret(const app::config& cfg) {
   if (!cfg.client_secret.empty() || cfg.client_secret_file.empty())
     return cfg.client_secret;
-  std::ifstream in{cfg.client_secret_file};
-  if (!in)
-    return exc::make_error(exc::ec::invalid_argument,
-                           "cannot read --client-secret-file " + cfg.client_secret_file);
-  std::string secret;
-  std::getline(in, secret);
-  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back())))
-    secret.pop_back();
-  return secret;
+  return storage::read_secret_file(cfg.client_secret_file);
 }
 
 std::string public_url(const app::config& cfg, std::uint16_t port) {
@@ -89,6 +82,19 @@ int run(const app::config& cfg) {
   spdlog::info("master key {} ({})", key->id(),
                cfg.master_key_hex.empty() ? cfg.master_key_path()
                                           : "EXCONNECT_MASTER_KEY");
+  std::vector<storage::master_key> previous_keys;
+  if (!cfg.previous_master_key_file.empty()) {
+    std::ifstream in{cfg.previous_master_key_file};
+    std::string hex;
+    std::getline(in, hex);
+    auto previous = storage::master_key::from_hex(hex);
+    if (!in || !previous)
+      return fail("--previous-master-key-file " + cfg.previous_master_key_file +
+                  ": expected 64 hex digits");
+    spdlog::info("previous master key {} (records sealed with it are resealed with {})",
+                 previous->id(), key->id());
+    previous_keys.push_back(*previous);
+  }
   auto admin_token = cfg.admin_token;
   if (admin_token.empty()) {
     auto token = storage::read_or_create_secret_file(
@@ -109,7 +115,7 @@ int run(const app::config& cfg) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  storage::vault vault{*key};
+  storage::vault vault{*key, previous_keys};
   storage::credential_store credentials{**db, vault};
   net::metrics metrics;
   std::unique_ptr<net::http_client> outbound;
@@ -129,6 +135,7 @@ int run(const app::config& cfg) {
   token_cfg.token_url = cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/token";
   token_cfg.client_id = cfg.client_id;
   token_cfg.client_secret = *secret;
+  if (cfg.client_secret.empty()) token_cfg.client_secret_file = cfg.client_secret_file;
   token_cfg.scope = graph_scope;
   // Detached: it writes rotated refresh tokens with fsync.
   auto tokens = sys.spawn<caf::detached>(exc::token_service, token_cfg, &credentials,

@@ -27,20 +27,21 @@ caf::error refuse(const std::string& what) {
 caf::expected<std::string>
 read_or_create_secret_file(const std::string& path,
                            const std::function<std::string()>& make) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) return read_secret_file(path);
+  if (fd < 0) return refuse("cannot create " + path + ": " + std::strerror(errno));
+  auto secret = make();
+  auto line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  OPENSSL_cleanse(line.data(), line.size());
+  if (!ok) return refuse("cannot write " + path);
+  return secret;
+}
+
+caf::expected<std::string> read_secret_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
-    auto secret = make();
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return refuse("cannot create " + path + ": " + std::strerror(errno));
-    auto line = secret + "\n";
-    bool ok =
-        ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-        ::fsync(fd) == 0;
-    ::close(fd);
-    OPENSSL_cleanse(line.data(), line.size());
-    if (!ok) return refuse("cannot write " + path);
-    return secret;
-  }
   if (fd < 0) return refuse("cannot read " + path + ": " + std::strerror(errno));
   struct stat st {};
   ::fstat(fd, &st);

@@ -15,6 +15,10 @@ caf::expected<std::string>
 read_or_create_secret_file(const std::string& path,
                            const std::function<std::string()>& make);
 
+/// Reads an existing secret file (trailing white space trimmed). Refused
+/// (ec::invalid_key) if it is missing, empty or readable by others.
+caf::expected<std::string> read_secret_file(const std::string& path);
+
 /// `bytes` random bytes as base64url, for tokens and API keys.
 std::string random_token(std::size_t bytes = 32);
 

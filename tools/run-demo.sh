@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: installs dependencies, builds, and runs the demo —
-# graph-sim (a stand-in for Microsoft Graph) over TLS with sample mailboxes, and a
-# client that signs in with OAuth and lists an inbox through the Graph API.
+# graph-sim (a stand-in for Microsoft Graph) over TLS with sample mailboxes, and
+# exconnectd connecting them through OAuth consent.
 # Usage: tools/run-demo.sh [--keep-running]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,13 @@ echo "== starting graph-sim"
 build/tools/graph-sim/graph-sim --port 0 --port-file "$data/graph-sim.port" \
   --tls-cert "$data/server.pem" --tls-key "$data/server.key" 2>"$data/graph-sim.log" &
 sim_pid=$!
-trap 'kill $sim_pid 2>/dev/null || true; wait $sim_pid 2>/dev/null || true' EXIT
+daemon_pid=
+cleanup() {
+  [ -n "$daemon_pid" ] && kill $daemon_pid 2>/dev/null && wait $daemon_pid 2>/dev/null
+  kill $sim_pid 2>/dev/null || true
+  wait $sim_pid 2>/dev/null || true
+}
+trap cleanup EXIT
 for _ in $(seq 200); do
   [ -s "$data/graph-sim.port" ] && break
   kill -0 $sim_pid 2>/dev/null || { cat "$data/graph-sim.log" >&2; exit 1; }
@@ -47,13 +53,35 @@ sim_url="https://127.0.0.1:$(cat "$data/graph-sim.port")"
 echo "   graph-sim is serving $sim_url (login service, Graph v1.0, control API /_sim/)"
 echo
 
+echo "== starting exconnectd (data in $data/exconnect, log in $data/exconnectd.log)"
+client_id=demo-connector
+head -c 24 /dev/urandom | base64 > "$data/client.secret"
+chmod 600 "$data/client.secret"
+build/app/exconnectd --data-dir "$data/exconnect" --listen 127.0.0.1:0 \
+  --port-file "$data/exconnectd.port" --graph-url "$sim_url/v1.0" --login-url "$sim_url" \
+  --ca-file "$data/ca.pem" --client-id $client_id --client-secret-file "$data/client.secret" \
+  --poll-interval 5 2>"$data/exconnectd.log" &
+daemon_pid=$!
+for _ in $(seq 200); do
+  [ -s "$data/exconnectd.port" ] && break
+  kill -0 $daemon_pid 2>/dev/null || { cat "$data/exconnectd.log" >&2; exit 1; }
+  sleep 0.05
+done
+[ -s "$data/exconnectd.port" ] || { echo "exconnectd did not start" >&2; exit 1; }
+api_url="http://127.0.0.1:$(cat "$data/exconnectd.port")"
+echo "   exconnectd is serving $api_url (REST API /api/v1, /oauth/callback, /metrics)"
+echo
+
 build/tools/demo/exconnect-demo --graph-sim "$sim_url" --ca-file "$data/ca.pem" \
-  --mail-dir tools/demo/mail
+  --mail-dir tools/demo/mail --exconnect "$api_url" \
+  --admin-token-file "$data/exconnect/admin.token" --client-id $client_id \
+  --client-secret-file "$data/client.secret"
 
 if [ $keep_running -eq 1 ]; then
   echo
-  echo "graph-sim keeps running at $sim_url (CA: $data/ca.pem); Ctrl-C stops it."
-  wait $sim_pid
+  echo "graph-sim keeps running at $sim_url (CA: $data/ca.pem), exconnectd at $api_url"
+  echo "(admin token in $data/exconnect/admin.token); Ctrl-C stops both."
+  wait $daemon_pid
 fi
 echo
 echo "demo finished."

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 using namespace exc;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -142,6 +144,9 @@ struct fixture : test_coordinator_fixture<> {
     cfg.token_url = "https://login.test/organizations/oauth2/v2.0/token";
     cfg.client_id = "client-1";
     cfg.client_secret = "secret-1";
+    cfg.client_secret_file = dir.file("client.secret");
+    test::write_file(cfg.client_secret_file, "secret-1\n");
+    std::filesystem::permissions(cfg.client_secret_file, std::filesystem::perms(0600));
     cfg.scope = "offline_access Mail.ReadWrite.Shared";
     cfg.refresh_margin = 300s;
     cfg.backoff_initial = 1000ms;
@@ -154,7 +159,8 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   ~fixture() {
-    for (auto& a : askers) self->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : askers)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
     self->send_exit(aut, caf::exit_reason::user_shutdown);
     self->send_exit(http, caf::exit_reason::user_shutdown);
     self->send_exit(events, caf::exit_reason::user_shutdown);
@@ -223,13 +229,15 @@ CAF_TEST_FIXTURE_SCOPE(token_service_tests, fixture)
 CAF_TEST(one refresh is in flight per mailbox however many ask) {
   CAF_REQUIRE(!credentials->store("m1", "rt0"));
   std::vector<caf::actor> waiting;
-  for (int i = 0; i < 5; ++i) waiting.push_back(ask("m1"));
+  for (int i = 0; i < 5; ++i)
+    waiting.push_back(ask("m1"));
   CAF_REQUIRE_EQUAL(exchanges(), 1u);
   auto f = form(0);
   CAF_CHECK_EQUAL(net::find_param(f, "grant_type").value_or(""), "refresh_token");
   CAF_CHECK_EQUAL(net::find_param(f, "refresh_token").value_or(""), "rt0");
   CAF_CHECK_EQUAL(net::find_param(f, "client_id").value_or(""), "client-1");
-  for (auto& a : waiting) CAF_CHECK_EQUAL(answers(a).size(), 0u);
+  for (auto& a : waiting)
+    CAF_CHECK_EQUAL(answers(a).size(), 0u);
   reply(0, granted("at1", "rt1"));
   for (auto& a : waiting) {
     CAF_REQUIRE_EQUAL(answers(a).size(), 1u);
@@ -381,6 +389,38 @@ CAF_TEST(a refused app secret is app wide and keeps every grant) {
   CAF_CHECK_EQUAL(answers(d)[0].token, "at2-m1");
 }
 
+CAF_TEST(a rewritten secret file ends the app wide error within a second) {
+  connected("m1");
+  sched.advance_time(3601s);
+  auto a = ask("m1");
+  reply(1, aad_error(401, "invalid_client", 7000222));
+  CAF_CHECK(is(answers(a)[0].error, ec::app_credentials_rejected));
+  CAF_CHECK_EQUAL(net::find_param(form(1), "client_secret").value_or(""), "secret-1");
+  // Two more refused probes: the app's backoff is now at least 2 s.
+  sched.advance_time(1s);
+  ask("m1");
+  reply(2, aad_error(401, "invalid_client", 7000222));
+  sched.advance_time(2s);
+  ask("m1");
+  reply(3, aad_error(401, "invalid_client", 7000222));
+  // The operator writes the new secret; asks inside the same second are still gated.
+  test::write_file(cfg.client_secret_file, "secret-2\n");
+  auto b = ask("m1");
+  CAF_REQUIRE_EQUAL(answers(b).size(), 1u);
+  CAF_CHECK(is(answers(b)[0].error, ec::app_credentials_rejected));
+  CAF_CHECK_EQUAL(exchanges(), 4u);
+  // A second later the file is read again: the new secret is tried at once, before the
+  // app's backoff would have allowed a probe.
+  sched.advance_time(1s);
+  auto c = ask("m1");
+  CAF_REQUIRE_EQUAL(exchanges(), 5u);
+  CAF_CHECK_EQUAL(net::find_param(form(4), "client_secret").value_or(""), "secret-2");
+  reply(4, granted("at2-m1", "rt2-m1"));
+  CAF_REQUIRE_EQUAL(answers(c).size(), 1u);
+  CAF_CHECK_EQUAL(answers(c)[0].token, "at2-m1");
+  CAF_CHECK_EQUAL(heard().app_statuses.back().first, "");
+}
+
 CAF_TEST(transient failures back off exponentially with jitter) {
   connected("m1");
   sched.advance_time(3601s);
@@ -413,12 +453,15 @@ CAF_TEST(transient failures back off exponentially with jitter) {
 }
 
 CAF_TEST(a code is redeemed with its verifier and forget deletes the grant) {
-  auto a = sys.spawn([=](caf::event_based_actor* s, token_service_actor t) -> caf::behavior {
-    s->request(t, caf::infinite, atom::redeem_v, std::string{"code-1"},
-               std::string{"verifier-1"}, std::string{"http://127.0.0.1:1/oauth/callback"})
-        .then([](const token_grant&) {}, [](const caf::error&) {});
-    return {};
-  }, aut);
+  auto a = sys.spawn(
+      [=](caf::event_based_actor* s, token_service_actor t) -> caf::behavior {
+        s->request(t, caf::infinite, atom::redeem_v, std::string{"code-1"},
+                   std::string{"verifier-1"},
+                   std::string{"http://127.0.0.1:1/oauth/callback"})
+            .then([](const token_grant&) {}, [](const caf::error&) {});
+        return {};
+      },
+      aut);
   sched.run();
   CAF_REQUIRE_EQUAL(exchanges(), 1u);
   auto f = form(0);

@@ -126,6 +126,14 @@ CAF_TEST(environment variables set options and the command line wins) {
   CAF_CHECK_EQUAL(c.master_key_hex, std::string(64, 'a'));
   CAF_CHECK_EQUAL(c.admin_token, "admin-token");
   CAF_CHECK_EQUAL(c.master_key_path(), "/from/env/master.key");
+  // A secret file on the command line beats the secret's value in the environment.
+  auto files = parse({"--client-secret-file", "/s", "--master-key-file", "/k",
+                      "--admin-token-file", "/t"},
+                     env);
+  CAF_CHECK_EQUAL(files.client_secret, "");
+  CAF_CHECK_EQUAL(files.client_secret_file, "/s");
+  CAF_CHECK_EQUAL(files.master_key_hex, "");
+  CAF_CHECK_EQUAL(files.admin_token, "");
 }
 
 CAF_TEST(bad values are refused naming the option) {

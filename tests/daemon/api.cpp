@@ -3,6 +3,8 @@
 
 #include "daemon_fixture.hpp"
 
+#include "net/url.hpp"
+
 using nlohmann::json;
 
 namespace {
@@ -74,6 +76,15 @@ CAF_TEST(account settings are validated and kept) {
                   "labels.processed");
   CAF_CHECK_EQUAL(field_of("PATCH", "/api/v1/account", key,
                            R"({"headers":{"email_id":"X Bad: name"}})"),
+                  "headers.email_id");
+  CAF_CHECK_EQUAL(field_of("PATCH", "/api/v1/account", key,
+                           R"({"headers":{"account_id":"Message-ID"}})"),
+                  "headers.account_id");
+  CAF_CHECK_EQUAL(field_of("PATCH", "/api/v1/account", key,
+                           R"({"headers":{"account_id":"content-type"}})"),
+                  "headers.account_id");
+  CAF_CHECK_EQUAL(field_of("PATCH", "/api/v1/account", key,
+                           R"({"headers":{"email_id":"x-zendesk-from-account-id"}})"),
                   "headers.email_id");
   CAF_CHECK_EQUAL(field_of("PATCH", "/api/v1/account", key, R"({"colour":"red"})"),
                   "colour");
@@ -168,6 +179,32 @@ CAF_TEST(an address is exclusive and a pending one expires with its state) {
       alice);
   CAF_CHECK_EQUAL(again.status, 409u);
   CAF_CHECK_EQUAL(error_code(again), "address_in_use");
+}
+
+CAF_TEST(a used sign in link that failed gives the address up at once) {
+  auto alice = create_account("Alice").at("api_key").get<std::string>();
+  auto bob = create_account("Bob").at("api_key").get<std::string>();
+  auto first = create_mailbox(alice, "support@contoso.test");
+  auto url = first.at("authorize_url").get<std::string>();
+  auto query = net::parse_query(url.substr(url.find('?') + 1));
+  CAF_REQUIRE(query);
+  auto state = net::find_param(*query, "state").value_or("");
+  // The admin declined consent at Microsoft: the one link is spent.
+  auto refused =
+      call("GET",
+           "/oauth/callback?" + net::encode_query({{"state", state},
+                                                   {"error", "access_denied"},
+                                                   {"error_description", "AADSTS65004"}}),
+           "", {}, {{"Accept", "application/json"}});
+  CAF_CHECK_EQUAL(refused.status, 400u);
+  CAF_CHECK_EQUAL(error_code(refused), "consent_refused");
+  // Nobody waits the authorization timeout for an address nobody is connecting.
+  auto taken =
+      call("POST", "/api/v1/mailboxes", bob, R"({"address":"support@contoso.test"})");
+  CAF_CHECK_EQUAL(taken.status, 201u);
+  auto mine = mailbox(alice, first.at("id"));
+  CAF_CHECK_EQUAL(mine.at("status"), "pending_authorization");
+  CAF_CHECK_EQUAL(mine.at("last_error").at("code"), "authorization_expired");
 }
 
 CAF_TEST(pause resume and delete) {

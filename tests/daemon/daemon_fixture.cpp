@@ -3,6 +3,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include <csignal>
+#include <filesystem>
 
 using nlohmann::json;
 
@@ -10,6 +11,7 @@ daemon_fixture::daemon_fixture(const std::vector<std::string>& sim_args)
     : sim(dir, ca, sim_args) {
   app = sim.register_app();
   test::write_file(dir.file("client.secret"), app.client_secret + "\n");
+  std::filesystem::permissions(dir.file("client.secret"), std::filesystem::perms(0600));
 }
 
 daemon_fixture::~daemon_fixture() {

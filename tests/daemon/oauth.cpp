@@ -106,6 +106,12 @@ CAF_TEST(a revoked grant needs reauthorization and only that mailbox stops) {
   wait_mailbox(key, b, polled_after(t2));
   wait_mailbox(key, b, polled_after(sim_now()));
   CAF_CHECK_EQUAL(json(sim_stats().at("requests").at("token")), refreshes);
+  // Pause and resume cannot skip the new consent.
+  for (const char* action : {"/pause", "/resume"}) {
+    auto skip = call("POST", "/api/v1/mailboxes/" + a + action, key);
+    CAF_CHECK_EQUAL(skip.status, 409u);
+    CAF_CHECK_EQUAL(error_code(skip), "invalid_state");
+  }
   // Reauthorize: a new consent brings the same mailbox back.
   auto re = call_json("POST", "/api/v1/mailboxes/" + a + "/reauthorize", key);
   auto done = follow(re.at("authorize_url"));
@@ -121,8 +127,9 @@ CAF_TEST(a refused app secret is one app wide error and every grant is kept) {
   auto key = create_account("A").at("api_key").get<std::string>();
   auto a = connect(key, "support@contoso.test").at("id").get<std::string>();
   auto b = connect(key, "sales@contoso.test").at("id").get<std::string>();
-  sim.control("PATCH", "/apps/" + app.client_id,
-              {{"client_secret", "rotated-by-someone"}});
+  // Someone rotates the app's secret in Azure without telling exconnect.
+  const std::string new_secret = "rotated-secret";
+  sim.control("PATCH", "/apps/" + app.client_id, {{"client_secret", new_secret}});
   sim.control("POST", "/tokens/expire");
   for (const auto& id : {a, b}) {
     auto v = wait_mailbox(key, id, [](const json& v) {
@@ -143,8 +150,9 @@ CAF_TEST(a refused app secret is one app wide error and every grant is kept) {
       metrics.find(
           "exconnect_token_requests_total{kind=\"refresh\",result=\"invalid_client\"}"),
       std::string::npos);
-  // The operator fixes the secret: everything resumes without a new consent.
-  sim.control("PATCH", "/apps/" + app.client_id, {{"client_secret", app.client_secret}});
+  // The operator writes the new secret into the secret file: everything resumes without
+  // a restart and without a new consent.
+  test::write_file(dir.file("client.secret"), new_secret + "\n");
   auto t = sim_now();
   for (const auto& id : {a, b}) {
     auto v = wait_mailbox(key, id, polled_after(t));
@@ -152,6 +160,29 @@ CAF_TEST(a refused app secret is one app wide error and every grant is kept) {
     CAF_CHECK(v.at("last_error").is_null());
   }
   CAF_CHECK(call_json("GET", "/healthz", "").at("app_error").is_null());
+  CAF_CHECK_EQUAL(daemon_logs().find(new_secret), std::string::npos);
+}
+
+CAF_TEST(the master key can be rotated) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  auto id = connect(key, "support@contoso.test").at("id").get<std::string>();
+  wait_mailbox(key, id, polled_after(""));
+  CAF_CHECK_EQUAL(daemon->stop(SIGTERM), 0);
+  std::filesystem::rename(data + "/master.key", dir.file("old.key"));
+  // A new master key is created; the old one still opens what it sealed.
+  start_daemon({"--previous-master-key-file", dir.file("old.key")});
+  auto t = sim_now();
+  sim.control("POST", "/tokens/expire");
+  auto view = wait_mailbox(key, id, polled_after(t));
+  CAF_CHECK_EQUAL(view.at("status"), "connected");
+  // The grant was resealed with the new key: the old key is not needed any more.
+  CAF_CHECK_EQUAL(daemon->stop(SIGTERM), 0);
+  start_daemon();
+  t = sim_now();
+  sim.control("POST", "/tokens/expire");
+  view = wait_mailbox(key, id, polled_after(t));
+  CAF_CHECK_EQUAL(view.at("status"), "connected");
+  CAF_CHECK(view.at("last_error").is_null());
 }
 
 CAF_TEST(no token is stored or logged in plaintext) {

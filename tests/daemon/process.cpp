@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <sys/stat.h>
 
 using nlohmann::json;
@@ -110,6 +111,21 @@ CAF_TEST(bad options exit 2 with a message and help lists the options) {
   auto help = start("help", {"--help"});
   CAF_CHECK_EQUAL(help->stop(0), 0);
   CAF_CHECK_NOT_EQUAL(help->log().find("EXCONNECT_DATA_DIR"), std::string::npos);
+}
+
+CAF_TEST(a secret file others may read or an empty one is refused) {
+  test::write_file(dir.file("open.secret"), "s3cret\n");
+  std::filesystem::permissions(dir.file("open.secret"), std::filesystem::perms(0644));
+  auto open = start("open", {"--client-secret-file", dir.file("open.secret")});
+  CAF_CHECK_EQUAL(open->stop(0), 1);
+  CAF_CHECK_NOT_EQUAL(open->log().find("may be read by others (mode 0644)"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(open->log().find("s3cret"), std::string::npos);
+  test::write_file(dir.file("empty.secret"), "\n");
+  std::filesystem::permissions(dir.file("empty.secret"), std::filesystem::perms(0600));
+  auto empty = start("empty", {"--client-secret-file", dir.file("empty.secret")});
+  CAF_CHECK_EQUAL(empty->stop(0), 1);
+  CAF_CHECK_NOT_EQUAL(empty->log().find("empty.secret is empty"), std::string::npos);
 }
 
 CAF_TEST(an unusable data dir is a clear error) {

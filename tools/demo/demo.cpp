@@ -1,6 +1,8 @@
-// The README's demo driver: talks to a running graph-sim the way exconnect will talk to
-// Microsoft. Sets up an app and two mailboxes with sample mail, signs in with the OAuth
-// authorization-code flow (PKCE), then lists a mailbox's inbox through the Graph API.
+// The README's demo driver. Sets up the connector's app and two mailboxes with sample
+// mail in a running graph-sim, then connects both mailboxes to a running exconnectd the
+// way an operator does: create an account, create the mailboxes, follow each authorize
+// URL (graph-sim consents and redirects to exconnectd's OAuth callback). Shows the
+// mailboxes as exconnectd reports them and the unread inbox they will be fetching.
 #include "net/http_client.hpp"
 #include "net/url.hpp"
 #include "sim_client.hpp"
@@ -13,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace {
 
@@ -20,8 +23,11 @@ using nlohmann::json;
 
 constexpr const char* usage =
     R"(usage: exconnect-demo --graph-sim URL --ca-file FILE --mail-dir DIR
+                      --exconnect URL --admin-token-file FILE
+                      --client-id ID --client-secret-file FILE
 
-Sets up sample mailboxes in a running graph-sim and shows an inbox through the Graph API.
+Sets up sample mailboxes in a running graph-sim and connects them to a running
+exconnectd (which must use the same client id and secret).
 )";
 
 std::string read_file(const std::filesystem::path& path) {
@@ -56,15 +62,44 @@ std::string cut(const std::string& text, std::size_t width) {
   return out + std::string(width > chars ? width - chars : 0, ' ');
 }
 
-int run(const std::string& base, const std::string& ca_file,
-        const std::string& mail_dir) {
-  net::http_client http{net::client_options{ca_file}};
-  graph_sim::sim_client sim{base, http};
+std::string trimmed(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.pop_back();
+  return s;
+}
 
-  auto app = sim.register_app(
-      {{"redirect_uris", {graph_sim::sim_client::default_redirect_uri}}});
+/// A call to exconnectd's REST API; throws unless it answers `expected`.
+json rest(net::http_client& http, const std::string& url, const std::string& method,
+          const std::string& token, const json& body, unsigned expected) {
+  net::client_request req;
+  req.method = method;
+  req.url = url;
+  req.headers = {{"Authorization", "Bearer " + token},
+                 {"Content-Type", "application/json"}};
+  if (!body.is_null()) req.body = body.dump();
+  auto res = http.request(std::move(req));
+  if (!res.ok() || res.status != expected)
+    throw std::runtime_error(
+        method + " " + url + ": " +
+        (res.ok() ? std::to_string(res.status) + " " + res.body : res.error_message));
+  return res.body.empty() ? json{} : json::parse(res.body);
+}
+
+struct options {
+  std::string graph_sim, ca_file, mail_dir, exconnect, admin_token_file, client_id,
+      client_secret_file;
+};
+
+int run(const options& o) {
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+
+  auto app =
+      sim.register_app({{"client_id", o.client_id},
+                        {"client_secret", trimmed(read_file(o.client_secret_file))}});
   std::cout << "1. registered the connector's Azure app: client_id " << app.client_id
             << "\n";
+  const auto& mail_dir = o.mail_dir;
   for (auto address : {"support@contoso.example", "sales@contoso.example"}) {
     sim.create_mailbox(address);
     std::cout << "2. created mailbox " << address << "\n";
@@ -86,12 +121,50 @@ int run(const std::string& base, const std::string& ca_file,
               << (res["parsed"].get<bool>() ? "" : " (unparseable: stored raw)") << "\n";
   }
 
-  // The OAuth authorization-code flow with PKCE, as exconnectd will run it.
+  // The operator's side: an account, then each mailbox through OAuth consent.
+  auto admin = trimmed(read_file(o.admin_token_file));
+  auto api = o.exconnect + "/api/v1";
+  auto account = rest(http, api + "/accounts", "POST", admin, {{"name", "Contoso"}}, 201);
+  auto key = account["api_key"].get<std::string>();
+  std::cout << "4. exconnectd: created account " << account["id"].get<std::string>()
+            << " (its API key is shown once)\n";
+  for (auto address : {"support@contoso.example", "sales@contoso.example"}) {
+    auto mb = rest(http, api + "/mailboxes", "POST", key, {{"address", address}}, 201);
+    auto consent = sim.call("GET", mb["authorize_url"]);
+    auto callback = std::string{consent.header("Location")};
+    if (consent.status != 302 || callback.empty())
+      throw std::runtime_error("consent failed: " + consent.body);
+    net::client_request req;
+    req.url = callback;
+    req.headers = {{"Accept", "application/json"}};
+    auto done = http.request(std::move(req));
+    if (!done.ok() || done.status != 200)
+      throw std::runtime_error("callback: " + done.body + done.error_message);
+    std::cout << "5. " << address << ": authorize_url -> consent at the login service -> "
+              << "/oauth/callback -> connected\n";
+  }
+  // The daemon polls each mailbox right away: wait for the first poll of each.
+  json connected;
+  for (int i = 0; i < 200; ++i) {
+    connected = rest(http, api + "/mailboxes", "GET", key, nullptr, 200);
+    bool all = true;
+    for (const auto& m : connected["mailboxes"])
+      all = all && m["last_poll_at"].is_string();
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::cout << "6. GET /api/v1/mailboxes:\n\n   " << cut("address", 26) << " "
+            << cut("status", 12) << " " << cut("connected at", 22) << " last poll\n";
+  for (const auto& m : connected["mailboxes"])
+    std::cout << "   " << cut(m["address"], 26) << " " << cut(m["status"], 12) << " "
+              << cut(m["connected_at"].is_string() ? m["connected_at"] : "-", 22) << " "
+              << (m["last_poll_at"].is_string() ? m["last_poll_at"].get<std::string>()
+                                                : "-")
+              << "\n";
+  std::cout << "\n";
+
+  // What the fetcher will find: the inbox through Graph, with the demo's own sign-in.
   auto tokens = sim.sign_in(app, "support@contoso.example");
-  std::cout
-      << "4. signed in as support@contoso.example (authorization code + PKCE): access "
-         "token valid for "
-      << tokens["expires_in"] << " s, refresh token received\n";
 
   auto list = sim.graph(
       "GET",
@@ -109,7 +182,7 @@ int run(const std::string& base, const std::string& ca_file,
   if (list.status != 200)
     throw std::runtime_error("list: " + (list.ok() ? list.body : list.error_message));
   auto page = json::parse(list.body);
-  std::cout << "5. GET /users/support@contoso.example/mailFolders/inbox/messages "
+  std::cout << "7. GET /users/support@contoso.example/mailFolders/inbox/messages "
                "(unread, oldest first):\n\n";
   std::cout << "   " << cut("from", 30) << " " << cut("subject", 40) << " "
             << cut("size", 10) << " attach\n";
@@ -131,7 +204,7 @@ int run(const std::string& base, const std::string& ca_file,
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string base, ca_file, mail_dir;
+  options o;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -142,23 +215,29 @@ int main(int argc, char** argv) {
       std::cerr << "exconnect-demo: " << arg << " needs a value\n" << usage;
       return 2;
     }
-    if (arg == "--graph-sim")
-      base = argv[++i];
-    else if (arg == "--ca-file")
-      ca_file = argv[++i];
-    else if (arg == "--mail-dir")
-      mail_dir = argv[++i];
-    else {
+    std::string* target = arg == "--graph-sim"            ? &o.graph_sim
+                          : arg == "--ca-file"            ? &o.ca_file
+                          : arg == "--mail-dir"           ? &o.mail_dir
+                          : arg == "--exconnect"          ? &o.exconnect
+                          : arg == "--admin-token-file"   ? &o.admin_token_file
+                          : arg == "--client-id"          ? &o.client_id
+                          : arg == "--client-secret-file" ? &o.client_secret_file
+                                                          : nullptr;
+    if (target) {
+      *target = argv[++i];
+    } else {
       std::cerr << "exconnect-demo: unknown option " << arg << "\n" << usage;
       return 2;
     }
   }
-  if (base.empty() || ca_file.empty() || mail_dir.empty()) {
+  if (o.graph_sim.empty() || o.ca_file.empty() || o.mail_dir.empty() ||
+      o.exconnect.empty() || o.admin_token_file.empty() || o.client_id.empty() ||
+      o.client_secret_file.empty()) {
     std::cerr << usage;
     return 2;
   }
   try {
-    return run(base, ca_file, mail_dir);
+    return run(o);
   } catch (const std::exception& e) {
     std::cerr << "exconnect-demo: " << e.what() << "\n";
     return 1;
