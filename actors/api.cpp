@@ -107,7 +107,8 @@ bool address_free_for(api_pointer self, const storage::mailbox_record& mb,
   auto other = st.mailboxes.find(held->second);
   if (other == st.mailboxes.end()) return true;
   auto o = other->second;
-  bool live_state = !o.state_expires_at.empty() && o.state_expires_at > now_rfc3339();
+  bool live_state = (!o.state_expires_at.empty() && o.state_expires_at > now_rfc3339()) ||
+                    st.signing_in.count(o.id) > 0;
   if (o.status != "pending_authorization" || live_state) return false;
   // A pending mailbox gives its address up when its state expires, or once its one
   // sign-in link was used without connecting it. An expired state record stays until
@@ -428,9 +429,10 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         if (mb.status == "reauthorization_required" ||
             mb.status == "pending_authorization")
           return;
+        // Even a paused mailbox: resume must not skip the new consent.
         mb.last_error =
             storage::error_record{"reauthorization_required", reason, now_rfc3339()};
-        if (mb.status != "paused") mb.status = "reauthorization_required";
+        mb.status = "reauthorization_required";
         save_status(self, mb);
       },
       [=](atom::app_status, const std::string& code, const std::string& message) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 /// The API: the REST front of exconnectd and the registry of accounts and mailboxes.
 /// The HTTP server hands each request in as a message; the answer goes back through
@@ -61,6 +62,9 @@ struct api_state {
   std::unordered_map<std::string, std::string> api_keys; ///< key hash -> account id
   std::map<std::string, storage::mailbox_record> mailboxes;
   std::unordered_map<std::string, std::string> addresses; ///< lower-case -> mailbox id
+  /// Mailboxes whose sign-in is being finished (code exchange, grant check): they hold
+  /// their address although their state is spent.
+  std::unordered_set<std::string> signing_in;
   std::unordered_map<std::string, mailbox_runtime> runtime;
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::optional<storage::error_record> app_error;

@@ -220,21 +220,28 @@ void oauth_callback(api_pointer self, const http_request& req, const reply_fn& r
   auto verifier = st.vault->open(verifier_record_id(hash), rec->sealed_verifier);
   if (!verifier) return out.fail(500, "internal_error", "cannot open the PKCE verifier");
   auto id = rec->mailbox_id;
+  // Until the sign-in ends, one way or the other, the mailbox keeps its address.
+  st.signing_in.insert(id);
+  callback_reply done{[self, id, reply](net::response res) {
+                        self->state.signing_in.erase(id);
+                        reply(std::move(res));
+                      },
+                      out.json_wanted};
   self->request(st.tokens, std::chrono::seconds{60}, atom::redeem_v, *code, *verifier,
                 redirect_uri(self))
-      .then([=](const token_grant& grant) { check_grant(self, id, grant, out); },
+      .then([=](const token_grant& grant) { check_grant(self, id, grant, done); },
             [=](const caf::error& err) {
               spdlog::warn("api: code exchange for {} failed: {}", id, render(err));
               if (is(err, ec::code_refused))
-                return out.fail(400, "code_refused",
-                                "Microsoft refused the code: " + context_of(err));
+                return done.fail(400, "code_refused",
+                                 "Microsoft refused the code: " + context_of(err));
               if (is(err, ec::app_credentials_rejected))
-                return out.fail(502, "app_credentials_rejected",
-                                "the login service refused the connector's own "
-                                "credentials: " +
-                                    context_of(err));
-              out.fail(502, "login_unavailable",
-                       "the login service did not answer: " + render(err));
+                return done.fail(502, "app_credentials_rejected",
+                                 "the login service refused the connector's own "
+                                 "credentials: " +
+                                     context_of(err));
+              done.fail(502, "login_unavailable",
+                        "the login service did not answer: " + render(err));
             });
 }
 

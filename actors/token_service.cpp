@@ -337,6 +337,11 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
       [=](atom::redeem, const std::string& code, const std::string& verifier,
           const std::string& redirect_uri) -> caf::result<token_grant> {
         auto rp = self->make_response_promise<token_grant>();
+        // A sign-in may be the first request after the operator fixed the secret.
+        auto now = self->clock().now();
+        if (!self->state.app_error_code.empty() &&
+            now >= self->state.secret_checked_at + std::chrono::seconds{1})
+          reload_secret(self);
         auto req = token_request(self, {{"grant_type", "authorization_code"},
                                         {"code", code},
                                         {"redirect_uri", redirect_uri},

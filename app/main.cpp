@@ -24,7 +24,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 namespace {
@@ -84,11 +83,10 @@ int run(const app::config& cfg) {
                                           : "EXCONNECT_MASTER_KEY");
   std::vector<storage::master_key> previous_keys;
   if (!cfg.previous_master_key_file.empty()) {
-    std::ifstream in{cfg.previous_master_key_file};
-    std::string hex;
-    std::getline(in, hex);
-    auto previous = storage::master_key::from_hex(hex);
-    if (!in || !previous)
+    auto hex = storage::read_secret_file(cfg.previous_master_key_file);
+    if (!hex) return fail("--previous-master-key-file: " + exc::render(hex.error()));
+    auto previous = storage::master_key::from_hex(*hex);
+    if (!previous)
       return fail("--previous-master-key-file " + cfg.previous_master_key_file +
                   ": expected 64 hex digits");
     spdlog::info("previous master key {} (records sealed with it are resealed with {})",
