@@ -59,6 +59,10 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
                 {"window_s", std::chrono::duration<double>(r.window).count()}};
   };
   auto poll = mb.poll_interval_s > 0 ? mb.poll_interval_s : st.cfg.poll_interval.count();
+  auto stored = st.ingest.store->counters(mb.id);
+  json counters = stored ? *stored : json::object();
+  counters["sent"] = 0; // outbound comes later
+  counters["failed"] = 0;
   return {
       {"id", mb.id},
       {"address", mb.address},
@@ -72,13 +76,7 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
                            : json(rt->second.last_poll_at)},
       {"last_error", last_error},
       {"app_error", app_error},
-      {"counters",
-       {{"fetched", 0},
-        {"converted", 0},
-        {"rejected", 0},
-        {"rejected_by_reason", json::object()},
-        {"sent", 0},
-        {"failed", 0}}},
+      {"counters", counters},
       {"throttle",
        {{"paused_until", nullptr},
         {"fetch", window(st.cfg.fetch_rate)},
@@ -134,6 +132,16 @@ void apply_release(api_pointer self, std::optional<storage::mailbox_record>& rel
   released.reset();
 }
 
+label_settings labels_of(api_pointer self, const std::string& account_id) {
+  label_settings out;
+  auto a = self->state.accounts.find(account_id);
+  if (a == self->state.accounts.end()) return out;
+  out.processed = a->second.settings.processed_label;
+  out.rejected = a->second.settings.rejected_label;
+  out.mark_as_read = a->second.settings.mark_as_read;
+  return out;
+}
+
 void start_mailbox(api_pointer self, const std::string& id) {
   auto& st = self->state;
   auto mb = st.mailboxes.find(id);
@@ -143,15 +151,32 @@ void start_mailbox(api_pointer self, const std::string& id) {
     return;
   auto& rt = st.runtime[id];
   if (rt.actor) return;
+  const auto& record = mb->second;
   mailbox_config cfg;
   cfg.id = id;
-  cfg.address = mb->second.address;
+  cfg.account_id = record.account_id;
+  cfg.address = record.address;
   cfg.graph_url = st.cfg.graph_url;
-  cfg.poll_interval = mb->second.poll_interval_s > 0
-                          ? std::chrono::seconds{mb->second.poll_interval_s}
+  cfg.poll_interval = record.poll_interval_s > 0
+                          ? std::chrono::seconds{record.poll_interval_s}
                           : st.cfg.poll_interval;
-  rt.actor = self->spawn<caf::monitored>(mailbox, cfg, st.tokens, st.http,
-                                         caf::actor_cast<poll_listener_actor>(self));
+  // New mail: received since the connection (Graph's clock), or backfill_days before.
+  auto connected = net::parse_rfc3339(record.connected_at);
+  cfg.since =
+      net::format_rfc3339((connected ? *connected : std::chrono::system_clock::now()) -
+                          std::chrono::hours{24 * record.backfill_days});
+  cfg.max_message_size = st.cfg.max_message_size;
+  cfg.fetch_rate = st.cfg.fetch_rate;
+  cfg.labels = labels_of(self, record.account_id);
+  mailbox_peers peers;
+  peers.tokens = st.tokens;
+  peers.http = st.http;
+  peers.listener = caf::actor_cast<poll_listener_actor>(self);
+  peers.converter =
+      st.ingest.converters[std::hash<std::string>{}(id) % st.ingest.converters.size()];
+  peers.helpdesk = st.ingest.helpdesk;
+  peers.store = st.ingest.store;
+  rt.actor = self->spawn<caf::monitored>(mailbox, std::move(cfg), std::move(peers));
   rt.started = std::chrono::steady_clock::now();
   st.by_actor[rt.actor.address()] = id;
 }
@@ -184,8 +209,11 @@ caf::error load(api_pointer self) {
   if (err) return err;
   err = st.db->scan(storage::family::mailboxes, "",
                     [&](std::string_view, std::string_view value) {
-                      if (auto m = storage::mailbox_from_json(std::string{value}))
+                      if (auto m = storage::mailbox_from_json(std::string{value})) {
+                        if (!m->connected_at.empty())
+                          st.ingest.connected->add(m->address);
                         st.mailboxes[m->id] = std::move(*m);
+                      }
                       return true;
                     });
   if (err) return err;
@@ -253,6 +281,17 @@ std::optional<route_match> match_route(std::string_view path) {
     return route_match{"/api/v1/account", {"GET", "PATCH"}, k::account, {}};
   if (path == "/api/v1/mailboxes")
     return route_match{"/api/v1/mailboxes", {"GET", "POST"}, k::account, {}};
+  if (path == "/api/v1/tickets")
+    return route_match{"/api/v1/tickets", {"GET"}, k::account, {}};
+  if (path == "/api/v1/rejections")
+    return route_match{"/api/v1/rejections", {"GET"}, k::account, {}};
+  static const std::string tickets = "/api/v1/tickets/";
+  if (path.substr(0, tickets.size()) == tickets && path.size() > tickets.size() &&
+      path.find('/', tickets.size()) == std::string_view::npos)
+    return route_match{"/api/v1/tickets/{id}",
+                       {"GET"},
+                       k::account,
+                       std::string{path.substr(tickets.size())}};
   static const std::string prefix = "/api/v1/mailboxes/";
   if (path.substr(0, prefix.size()) == prefix) {
     auto rest = path.substr(prefix.size());
@@ -351,6 +390,9 @@ void dispatch(api_pointer self, const http_request& req, const net::responder_pt
   if (name == "/api/v1/mailboxes/{id}")
     return m == "GET" ? get_mailbox(self, c, route->id, reply)
                       : delete_mailbox(self, c, route->id, reply);
+  if (name == "/api/v1/tickets") return list_tickets(self, c, req, reply);
+  if (name == "/api/v1/tickets/{id}") return get_ticket(self, c, route->id, reply);
+  if (name == "/api/v1/rejections") return list_rejections(self, c, req, reply);
   if (name == "/api/v1/mailboxes/{id}/reauthorize")
     return reauthorize_mailbox(self, c, route->id, reply);
   if (name == "/api/v1/mailboxes/{id}/pause")
@@ -370,7 +412,8 @@ void save_status(api_pointer self, storage::mailbox_record& mb) {
 
 api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db* db,
                                   const storage::vault* vault, net::metrics* metrics,
-                                  token_service_actor tokens, http_actor http) {
+                                  token_service_actor tokens, http_actor http,
+                                  ingest_services ingest) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.db = db;
@@ -378,6 +421,7 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
   st.metrics = metrics;
   st.tokens = std::move(tokens);
   st.http = std::move(http);
+  st.ingest = std::move(ingest);
   metrics->describe("exconnect_http_requests_total", "counter",
                     "REST API requests by route, method and status.");
   metrics->describe("exconnect_mailboxes", "gauge", "Mailboxes by status.");

@@ -1,9 +1,11 @@
 #pragma once
 
+#include "actors/address_book.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/rate_limit.hpp"
 #include "net/metrics.hpp"
 #include "storage/db.hpp"
+#include "storage/helpdesk.hpp"
 #include "storage/records.hpp"
 #include "storage/vault.hpp"
 
@@ -16,6 +18,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 /// The API: the REST front of exconnectd and the registry of accounts and mailboxes.
 /// The HTTP server hands each request in as a message; the answer goes back through
@@ -39,6 +42,15 @@ struct api_config {
   std::chrono::seconds state_lifetime{600};
   rate_limit fetch_rate{25, std::chrono::seconds{60}};
   rate_limit send_rate{10, std::chrono::seconds{60}};
+  std::uint64_t max_message_size = 52'428'800;
+};
+
+/// The ingest side the API hands to each MAILBOX it runs, and reads tickets from.
+struct ingest_services {
+  helpdesk_actor helpdesk;
+  std::vector<converter_actor> converters; ///< a mailbox uses one, by its id's hash
+  storage::helpdesk_store* store = nullptr;
+  address_book* connected = nullptr; ///< the API keeps it current
 };
 
 /// What the API knows about a mailbox beyond its stored record.
@@ -57,6 +69,7 @@ struct api_state {
   net::metrics* metrics = nullptr;
   token_service_actor tokens;
   http_actor http;
+  ingest_services ingest;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::map<std::string, storage::account_record> accounts;
   std::unordered_map<std::string, std::string> api_keys; ///< key hash -> account id
@@ -79,8 +92,10 @@ using api_pointer = api_self_actor::stateful_pointer<api_state>;
 /// @param metrics where HTTP and mailbox metrics go; must outlive the actor
 /// @param tokens the TOKEN SERVICE
 /// @param http the HTTP CLIENT (Graph)
+/// @param ingest the HELPDESK, the CONVERTERs, the ticket store, the address book
 api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db* db,
                                   const storage::vault* vault, net::metrics* metrics,
-                                  token_service_actor tokens, http_actor http);
+                                  token_service_actor tokens, http_actor http,
+                                  ingest_services ingest);
 
 } // namespace exc

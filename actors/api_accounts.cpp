@@ -170,6 +170,14 @@ void patch_account(api_pointer self, const caller& who, const http_request& req,
   stage_account(changes, updated);
   if (auto failed = commit(self, changes)) return reply(std::move(*failed));
   i->second = std::move(updated);
+  // Running mailboxes label with the new names from their next message on.
+  auto labels = labels_of(self, who.account_id);
+  for (const auto& [id, mb] : self->state.mailboxes) {
+    auto rt = self->state.runtime.find(id);
+    if (mb.account_id == who.account_id && rt != self->state.runtime.end() &&
+        rt->second.actor)
+      self->send(rt->second.actor, atom::settings_v, labels);
+  }
   reply(rest::json_response(200, account_view(i->second)));
 }
 

@@ -197,6 +197,8 @@ void delete_mailbox(api_pointer self, const caller& who, const std::string& id,
                             storage::oauth_state_key(i->second.state_hash));
             if (auto failed = commit(self, changes)) return reply(std::move(*failed));
             if (holds) self->state.addresses.erase(held);
+            if (!i->second.connected_at.empty())
+              self->state.ingest.connected->remove(i->second.address);
             self->state.mailboxes.erase(i);
             self->state.runtime.erase(id);
             reply(rest::no_content());

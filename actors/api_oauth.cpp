@@ -81,6 +81,7 @@ void finish_connect(api_pointer self, const std::string& id, const token_grant& 
             if (auto failed = commit(self, changes)) return out.reply(std::move(*failed));
             apply_release(self, released);
             self->state.addresses[net::to_lower(updated.address)] = id;
+            self->state.ingest.connected->add(updated.address);
             i->second = std::move(updated);
             spdlog::info("api: mailbox {} connected", id);
             start_mailbox(self, id);

@@ -42,6 +42,14 @@ void resume_mailbox(api_pointer self, const caller& who, const std::string& id,
 void delete_mailbox(api_pointer self, const caller& who, const std::string& id,
                     const reply_fn& reply);
 
+// tickets and rejections (api_tickets.cpp)
+void list_tickets(api_pointer self, const caller& who, const http_request& req,
+                  const reply_fn& reply);
+void get_ticket(api_pointer self, const caller& who, const std::string& id,
+                const reply_fn& reply);
+void list_rejections(api_pointer self, const caller& who, const http_request& req,
+                     const reply_fn& reply);
+
 // OAuth (api_oauth.cpp)
 /// A fresh state and PKCE pair for the mailbox, stored; the authorize URL to send the
 /// browser to, or an error answer.
@@ -60,6 +68,8 @@ nlohmann::json mailbox_view(api_pointer self, const storage::mailbox_record& mb)
 void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb);
 /// Commits durably; on failure a 500 answer.
 std::optional<net::response> commit(api_pointer self, storage::batch& changes);
+/// The account's label settings, as its MAILBOXes use them.
+label_settings labels_of(api_pointer self, const std::string& account_id);
 /// Starts / stops the MAILBOX actor of a connected mailbox.
 void start_mailbox(api_pointer self, const std::string& id);
 void stop_mailbox(api_pointer self, const std::string& id);

@@ -25,6 +25,78 @@ net::client_request inbox_probe(const std::string& graph_url,
                  "/mailFolders/inbox/messages?%24top=1&%24select=id");
 }
 
+namespace {
+
+std::string messages_of(const std::string& address) {
+  return "/users/" + net::percent_encode(address) + "/messages/";
+}
+
+} // namespace
+
+net::client_request new_mail(const std::string& graph_url,
+                             const std::string& access_token, const std::string& address,
+                             const std::string& since) {
+  return get(
+      graph_url, access_token,
+      "/users/" + net::percent_encode(address) + "/mailFolders/inbox/messages?" +
+          net::encode_query(
+              {{"$filter", "receivedDateTime ge " + since + " and isRead eq false"},
+               {"$orderby", "receivedDateTime"},
+               {"$select", "id,internetMessageId,receivedDateTime,categories"},
+               {"$expand",
+                "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"},
+               {"$top", "100"}}));
+}
+
+std::optional<std::vector<message_ref>> read_message_page(const std::string& body,
+                                                          std::string& next_link) {
+  auto page = nlohmann::json::parse(body, nullptr, false);
+  if (!page.is_object() || !page.contains("value") || !page["value"].is_array())
+    return std::nullopt;
+  next_link = page.value("@odata.nextLink", std::string{});
+  std::vector<message_ref> out;
+  for (const auto& item : page["value"]) {
+    if (!item.is_object() || !item.value("id", nlohmann::json{}).is_string()) continue;
+    message_ref ref;
+    ref.graph_id = item["id"];
+    ref.internet_message_id = item.value("internetMessageId", std::string{});
+    ref.received_at = item.value("receivedDateTime", std::string{});
+    if (item.contains("categories") && item["categories"].is_array())
+      for (const auto& c : item["categories"])
+        if (c.is_string()) ref.categories.push_back(c);
+    if (item.contains("singleValueExtendedProperties"))
+      for (const auto& p : item["singleValueExtendedProperties"])
+        if (p.is_object() && p.value("value", nlohmann::json{}).is_string())
+          ref.size = std::strtoull(p["value"].get<std::string>().c_str(), nullptr, 10);
+    out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+net::client_request raw_message(const std::string& graph_url,
+                                const std::string& access_token,
+                                const std::string& address, const std::string& graph_id) {
+  auto req = get(graph_url, access_token,
+                 messages_of(address) + net::percent_encode(graph_id) + "/$value");
+  req.headers[1] = {"Accept", "*/*"};
+  req.timeout = std::chrono::minutes{5}; // up to 50 MB
+  return req;
+}
+
+net::client_request
+set_categories(const std::string& graph_url, const std::string& access_token,
+               const std::string& address, const std::string& graph_id,
+               const std::vector<std::string>& categories, bool mark_as_read) {
+  auto req =
+      get(graph_url, access_token, messages_of(address) + net::percent_encode(graph_id));
+  req.method = "PATCH";
+  nlohmann::json body = {{"categories", categories}};
+  if (mark_as_read) body["isRead"] = true;
+  req.body = body.dump();
+  req.headers.emplace_back("Content-Type", "application/json");
+  return req;
+}
+
 error_info read_error(const net::client_response& res) {
   if (!res.ok()) return {net::to_string(res.error), res.error_message};
   auto body = nlohmann::json::parse(res.body, nullptr, false);

@@ -1,6 +1,10 @@
 #pragma once
 
+#include "messages/types.hpp"
 #include "net/http_client.hpp"
+
+#include <optional>
+#include <vector>
 
 #include <string>
 
@@ -18,6 +22,29 @@ net::client_request get(const std::string& graph_url, const std::string& access_
 net::client_request inbox_probe(const std::string& graph_url,
                                 const std::string& access_token,
                                 const std::string& address);
+
+/// The first page of a mailbox's new mail: unread Inbox messages received at or after
+/// `since` (RFC 3339), oldest first, with the fields that decide what to do with each
+/// and their size (PidTagMessageSize). The filter starts with receivedDateTime, the
+/// order's property, so Exchange does not refuse it as InefficientFilter.
+net::client_request new_mail(const std::string& graph_url,
+                             const std::string& access_token, const std::string& address,
+                             const std::string& since);
+
+/// A page's items as message refs; nullopt if the body is not a page of messages.
+std::optional<std::vector<message_ref>> read_message_page(const std::string& body,
+                                                          std::string& next_link);
+
+/// GET the message's raw MIME ($value).
+net::client_request raw_message(const std::string& graph_url,
+                                const std::string& access_token,
+                                const std::string& address, const std::string& graph_id);
+
+/// PATCH the message's categories (and isRead when `mark_as_read`).
+net::client_request
+set_categories(const std::string& graph_url, const std::string& access_token,
+               const std::string& address, const std::string& graph_id,
+               const std::vector<std::string>& categories, bool mark_as_read);
 
 /// Graph's error code and message from an answer that is not 2xx ("ErrorAccessDenied",
 /// "…"), or the transport error.

@@ -3,6 +3,12 @@
 #include "actors/graph.hpp"
 #include "messages/error.hpp"
 #include "net/time_format.hpp"
+#include "net/url.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
 
 namespace exc {
 
@@ -10,60 +16,248 @@ namespace {
 
 using self_ptr = mailbox_actor::stateful_pointer<mailbox_state>;
 
+void process(self_ptr self);
+
+/// Ends the poll cycle and tells the listener how it went.
 void report(self_ptr self, poll_result r) {
-  self->state.polling = false;
+  auto& st = self->state;
+  st.polling = false;
+  st.queue.clear();
+  st.queue.shrink_to_fit(); // idle mailboxes stay small
+  st.next = 0;
   r.at = net::format_rfc3339(std::chrono::system_clock::now());
-  self->send(self->state.listener, atom::polled_v, self->state.cfg.id, std::move(r));
+  self->send(st.listener, atom::polled_v, st.cfg.id, std::move(r));
 }
 
-void report_error(self_ptr self, const caf::error& err) {
+void fail(self_ptr self, const caf::error& err) {
   poll_result r;
   r.grant_gone = is(err, ec::reauthorization_required);
   r.code = err.category() == error_category ? to_string(static_cast<ec>(err.code()))
                                             : "internal_error";
   r.message = render(err);
+  if (!r.grant_gone)
+    spdlog::warn("mailbox {}/{}: {}", self->state.cfg.account_id, self->state.cfg.id,
+                 r.message);
   report(self, std::move(r));
 }
 
-/// One probe with a token; a 401 gets one fresh token and one more try.
-void probe(self_ptr self, bool retried) {
-  const auto& cfg = self->state.cfg;
-  self->request(self->state.tokens, std::chrono::seconds{60}, atom::token_v, cfg.id)
+void fail_graph(self_ptr self, const net::client_response& res, const char* doing) {
+  auto e = graph::read_error(res);
+  spdlog::warn("mailbox {}/{}: {} failed: {} {}", self->state.cfg.account_id,
+               self->state.cfg.id, doing, e.code, e.message);
+  report(self, poll_result{false, {}, e.code, e.message, false});
+}
+
+using request_maker = std::function<net::client_request(const std::string& token)>;
+using response_handler = std::function<void(const net::client_response&)>;
+
+/// One Graph call with the mailbox's access token; a 401 gets one fresh token and one
+/// more try. A token that cannot be had ends the cycle.
+void call_graph(self_ptr self, request_maker make, response_handler on_response,
+                bool retried = false) {
+  auto& st = self->state;
+  self->request(st.tokens, std::chrono::seconds{60}, atom::token_v, st.cfg.id)
       .then(
           [=](const std::string& token) {
-            const auto& cfg = self->state.cfg;
-            auto req = graph::inbox_probe(cfg.graph_url, token, cfg.address);
-            self->request(self->state.http, std::chrono::seconds{90}, std::move(req))
+            auto req = make(token);
+            auto wait = std::chrono::duration_cast<std::chrono::seconds>(req.timeout) +
+                        std::chrono::seconds{30};
+            self->request(self->state.http, wait, std::move(req))
                 .then(
                     [=](const net::client_response& res) {
-                      if (res.ok() && res.status == 200) {
-                        report(self, poll_result{true, {}, {}, {}, false});
-                        return;
-                      }
                       if (graph::token_refused(res) && !retried) {
                         self->send(self->state.tokens, atom::invalidate_v,
                                    self->state.cfg.id, token);
-                        probe(self, true);
+                        call_graph(self, make, on_response, true);
                         return;
                       }
-                      auto e = graph::read_error(res);
-                      report(self, poll_result{false, {}, e.code, e.message, false});
+                      on_response(res);
                     },
-                    [=](const caf::error& err) { report_error(self, err); });
+                    [=](const caf::error& err) { fail(self, err); });
           },
-          [=](const caf::error& err) { report_error(self, err); });
+          [=](const caf::error& err) { fail(self, err); });
+}
+
+bool has_category(const message_ref& ref, const std::string& name) {
+  return std::any_of(ref.categories.begin(), ref.categories.end(),
+                     [&](const std::string& c) { return net::iequals(c, name); });
+}
+
+/// Marks the current message done in this cycle and takes the next.
+void advance(self_ptr self) {
+  ++self->state.next;
+  process(self);
+}
+
+/// PATCH what the message had plus our labels; then the journal knows.
+void label(self_ptr self, bool rejected) {
+  auto& st = self->state;
+  const auto& ref = st.queue[st.next];
+  auto categories = ref.categories;
+  for (const auto* name : {&st.cfg.labels.processed, &st.cfg.labels.rejected}) {
+    if (name == &st.cfg.labels.rejected && !rejected) continue;
+    if (!has_category(ref, *name)) categories.push_back(*name);
+  }
+  auto graph_id = ref.graph_id;
+  call_graph(
+      self,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        return graph::set_categories(cfg.graph_url, token, cfg.address, graph_id,
+                                     categories, cfg.labels.mark_as_read);
+      },
+      [=](const net::client_response& res) {
+        // Deleted meanwhile: there is nothing left to label.
+        bool gone = res.ok() && res.status == 404;
+        if (!res.ok() || (res.status != 200 && !gone))
+          return fail_graph(self, res, "labelling a message");
+        self->request(self->state.helpdesk, std::chrono::seconds{60}, atom::labelled_v,
+                      self->state.cfg.id, graph_id)
+            .then([=](bool) { advance(self); },
+                  [=](const caf::error& err) { fail(self, err); });
+      });
+}
+
+/// Hands the mail to the HELPDESK; once it is durable, labels it.
+void store(self_ptr self, inbound_mail m) {
+  self->request(self->state.helpdesk, std::chrono::minutes{5}, atom::ingest_v,
+                std::move(m))
+      .then([=](const ingest_outcome& out) { label(self, out.rejected()); },
+            [=](const caf::error& err) { fail(self, err); });
+}
+
+/// The parts of an inbound mail the mailbox knows before anything is downloaded.
+inbound_mail base_mail(self_ptr self, const message_ref& ref) {
+  inbound_mail m;
+  m.account_id = self->state.cfg.account_id;
+  m.mailbox_id = self->state.cfg.id;
+  m.graph_id = ref.graph_id;
+  m.received_at = ref.received_at;
+  m.message_id = ref.internet_message_id;
+  if (m.message_id.size() > 2 && m.message_id.front() == '<' &&
+      m.message_id.back() == '>')
+    m.message_id = m.message_id.substr(1, m.message_id.size() - 2);
+  return m;
+}
+
+/// Downloads the raw MIME, has it converted and stored.
+void download(self_ptr self) {
+  auto& st = self->state;
+  st.downloads.push_back(self->clock().now());
+  auto base = base_mail(self, st.queue[st.next]);
+  auto graph_id = base.graph_id;
+  call_graph(
+      self,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
+      },
+      [=](const net::client_response& res) {
+        if (res.ok() && res.status == 404) return advance(self); // deleted meanwhile
+        if (!res.ok() || res.status != 200)
+          return fail_graph(self, res, "downloading a message");
+        self->request(self->state.converter, std::chrono::minutes{5}, atom::convert_v,
+                      res.body, base)
+            .then([=](inbound_mail m) { store(self, std::move(m)); },
+                  [=](const caf::error& err) { fail(self, err); });
+      });
+}
+
+/// How long until the fetch window has room for one more download (zero: now).
+caf::timespan fetch_wait(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto window = std::chrono::duration_cast<caf::timespan>(st.cfg.fetch_rate.window);
+  auto& d = st.downloads;
+  d.erase(d.begin(),
+          std::find_if(d.begin(), d.end(), [&](auto t) { return t + window > now; }));
+  if (d.size() < st.cfg.fetch_rate.count) return caf::timespan{0};
+  return d.front() + window - now;
+}
+
+/// Takes the next message of the cycle through whatever it still needs.
+void process(self_ptr self) {
+  auto& st = self->state;
+  while (st.next < st.queue.size()) {
+    const auto& ref = st.queue[st.next];
+    auto known = st.store->journal(st.cfg.id, ref.graph_id);
+    if (!known) return fail(self, known.error());
+    if (*known) {
+      // Converted before: never again. Put back labels someone removed.
+      bool labelled =
+          has_category(ref, st.cfg.labels.processed) &&
+          (!(*known)->rejected() || has_category(ref, st.cfg.labels.rejected));
+      if (labelled && (*known)->labelled) {
+        ++st.next;
+        continue;
+      }
+      return label(self, (*known)->rejected());
+    }
+    if (has_category(ref, st.cfg.labels.processed)) { // labelled by an earlier install
+      ++st.next;
+      continue;
+    }
+    if (ref.size > st.cfg.max_message_size) {
+      auto m = base_mail(self, ref);
+      m.rejection = "too_large";
+      m.detail = std::to_string(ref.size) + " bytes; the limit is " +
+                 std::to_string(st.cfg.max_message_size);
+      return store(self, std::move(m));
+    }
+    auto wait = fetch_wait(self);
+    if (wait > caf::timespan{0}) {
+      // The fetch rate is spent: poll again when it has room, not a whole interval on.
+      self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
+      return report(self, poll_result{true, {}, {}, {}, false});
+    }
+    return download(self);
+  }
+  report(self, poll_result{true, {}, {}, {}, false});
+}
+
+/// Lists one page of new mail; the last page starts the processing.
+void list_page(self_ptr self, std::string next_link) {
+  call_graph(
+      self,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        if (next_link.empty())
+          return graph::new_mail(cfg.graph_url, token, cfg.address, cfg.since);
+        return graph::get("", token, next_link); // verbatim, as Graph asks
+      },
+      [=](const net::client_response& res) {
+        if (!res.ok() || res.status != 200)
+          return fail_graph(self, res, "listing new mail");
+        std::string next;
+        auto page = graph::read_message_page(res.body, next);
+        if (!page)
+          return report(self, poll_result{false,
+                                          {},
+                                          "graph_failure",
+                                          "Graph answered a listing that is not a page "
+                                          "of messages",
+                                          false});
+        auto& q = self->state.queue;
+        q.insert(q.end(), std::make_move_iterator(page->begin()),
+                 std::make_move_iterator(page->end()));
+        if (!next.empty()) return list_page(self, next);
+        process(self);
+      });
 }
 
 } // namespace
 
 mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_state> self,
-                                     mailbox_config cfg, token_service_actor tokens,
-                                     http_actor http, poll_listener_actor listener) {
-  self->state.cfg = std::move(cfg);
-  self->state.tokens = std::move(tokens);
-  self->state.http = std::move(http);
-  self->state.listener = std::move(listener);
-  self->send(self, atom::internal_v, atom::poll_v, self->state.generation);
+                                     mailbox_config cfg, mailbox_peers peers) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.tokens = std::move(peers.tokens);
+  st.http = std::move(peers.http);
+  st.listener = std::move(peers.listener);
+  st.converter = std::move(peers.converter);
+  st.helpdesk = std::move(peers.helpdesk);
+  st.store = peers.store;
+  self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {
       [=](atom::internal, atom::poll, std::uint64_t generation) {
         auto& st = self->state;
@@ -72,7 +266,10 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
                            ++st.generation);
         if (st.polling) return; // the previous poll is still running
         st.polling = true;
-        probe(self, false);
+        list_page(self, {});
+      },
+      [=](atom::settings, const label_settings& labels) {
+        self->state.cfg.labels = labels;
       },
   };
 }

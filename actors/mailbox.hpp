@@ -1,6 +1,8 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "messages/rate_limit.hpp"
+#include "storage/helpdesk.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -8,16 +10,27 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
-/// A MAILBOX: one connected mailbox. For now it proves on its poll timer that the grant
-/// still opens the inbox (and so keeps the token fresh); fetching joins it next.
+/// A MAILBOX: one connected mailbox. On its poll timer it lists the Inbox's new unread
+/// mail (every page), and takes each message in turn through the ingest cycle:
+///   journal lookup -> size check -> download ($value, within the fetch rate) ->
+///   CONVERTER -> HELPDESK (ticket + journal, durable) -> label in Exchange -> journal.
+/// One message at a time and one Graph request in flight, so a mailbox never has more
+/// than one of Exchange's four concurrent requests; idle, it is a timer and a few
+/// strings.
 namespace exc {
 
 struct mailbox_config {
   std::string id;
+  std::string account_id;
   std::string address;
   std::string graph_url;
   std::chrono::seconds poll_interval{60};
+  std::string since; ///< RFC 3339 on Graph's clock: older mail is not new
+  std::uint64_t max_message_size = 52'428'800;
+  rate_limit fetch_rate{25, std::chrono::seconds{60}};
+  label_settings labels;
 };
 
 struct mailbox_state {
@@ -26,17 +39,32 @@ struct mailbox_state {
   token_service_actor tokens;
   http_actor http;
   poll_listener_actor listener;
+  converter_actor converter;
+  helpdesk_actor helpdesk;
+  const storage::helpdesk_store* store = nullptr;
   std::uint64_t generation = 0; ///< ignores stale timer ticks
   bool polling = false;
+  /// The current cycle: the messages listed, and the next one to take.
+  std::vector<message_ref> queue;
+  std::size_t next = 0;
+  /// When the last downloads happened, oldest first (at most fetch_rate.count).
+  std::vector<caf::actor_clock::time_point> downloads;
+};
+
+/// What the MAILBOX works with besides its config.
+struct mailbox_peers {
+  token_service_actor tokens;
+  http_actor http;
+  poll_listener_actor listener;
+  converter_actor converter;
+  helpdesk_actor helpdesk;
+  const storage::helpdesk_store* store = nullptr; ///< the journal, read directly
 };
 
 /// @param self the actor
-/// @param cfg which mailbox and how often
-/// @param tokens the TOKEN SERVICE
-/// @param http the HTTP CLIENT for Graph
-/// @param listener hears each poll's outcome (the API)
+/// @param cfg which mailbox, how often, its limits and labels
+/// @param peers the actors it talks to
 mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_state> self,
-                                     mailbox_config cfg, token_service_actor tokens,
-                                     http_actor http, poll_listener_actor listener);
+                                     mailbox_config cfg, mailbox_peers peers);
 
 } // namespace exc

@@ -1,6 +1,8 @@
 // exconnectd: the daemon. Configuration, storage, the actor system and the HTTP server
 // are wired here and nowhere else.
 #include "actors/api.hpp"
+#include "actors/converter.hpp"
+#include "actors/helpdesk.hpp"
 #include "actors/http_client.hpp"
 #include "actors/rest.hpp"
 #include "actors/token_service.hpp"
@@ -24,6 +26,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 namespace {
@@ -55,6 +58,27 @@ caf::expected<std::string> client_secret(const app::config& cfg) {
   if (!cfg.client_secret.empty() || cfg.client_secret_file.empty())
     return cfg.client_secret;
   return storage::read_secret_file(cfg.client_secret_file);
+}
+
+/// The secret that signs ticket tokens: made once, kept sealed in the database.
+caf::expected<std::string> ticket_token_key(storage::db& db,
+                                            const storage::vault& vault) {
+  const std::string record = "meta/ticket_token_key";
+  auto stored = db.get(storage::family::meta, "ticket_token_key");
+  if (!stored) return stored.error();
+  std::string key;
+  if (*stored) {
+    auto opened = vault.open(record, **stored);
+    if (!opened) return opened.error();
+    if (!vault.needs_reseal(**stored)) return opened;
+    key = std::move(*opened); // sealed with a previous master key: reseal it
+  } else {
+    key = storage::random_token();
+  }
+  auto sealed = vault.seal(record, key);
+  if (!sealed) return sealed.error();
+  if (auto err = db.put(storage::family::meta, "ticket_token_key", *sealed)) return err;
+  return key;
 }
 
 std::string public_url(const app::config& cfg, std::uint16_t port) {
@@ -115,6 +139,10 @@ int run(const app::config& cfg) {
 
   storage::vault vault{*key, previous_keys};
   storage::credential_store credentials{**db, vault};
+  storage::helpdesk_store helpdesk_store{**db};
+  auto token_key = ticket_token_key(**db, vault);
+  if (!token_key) return fail("ticket token key: " + exc::render(token_key.error()));
+  exc::address_book connected;
   net::metrics metrics;
   std::unique_ptr<net::http_client> outbound;
   try {
@@ -138,6 +166,14 @@ int run(const app::config& cfg) {
   // Detached: it writes rotated refresh tokens with fsync.
   auto tokens = sys.spawn<caf::detached>(exc::token_service, token_cfg, &credentials,
                                          http, &metrics);
+  // Detached: the helpdesk waits for fsync, converters parse large mail.
+  exc::ingest_services ingest;
+  ingest.helpdesk = caf::actor_cast<exc::helpdesk_actor>(sys.spawn<caf::detached>(
+      exc::helpdesk, &helpdesk_store, &metrics, std::move(*token_key)));
+  for (int i = 0; i < 2; ++i)
+    ingest.converters.push_back(sys.spawn<caf::detached>(exc::converter, &connected));
+  ingest.store = &helpdesk_store;
+  ingest.connected = &connected;
 
   net::server_options http_options;
   http_options.address = cfg.listen_host;
@@ -170,9 +206,10 @@ int run(const app::config& cfg) {
     api_cfg.state_lifetime = cfg.authorization_timeout;
     api_cfg.fetch_rate = cfg.fetch_rate;
     api_cfg.send_rate = cfg.send_rate;
+    api_cfg.max_message_size = cfg.max_message_size;
     // Detached: it writes accounts and mailboxes with fsync.
     api = caf::actor_cast<exc::api_actor>(sys.spawn<caf::detached>(
-        exc::api, api_cfg, db->get(), &vault, &metrics, tokens, http));
+        exc::api, api_cfg, db->get(), &vault, &metrics, tokens, http, ingest));
     server.start();
     if (!cfg.port_file.empty()) {
       auto tmp = cfg.port_file + ".tmp";
@@ -192,6 +229,9 @@ int run(const app::config& cfg) {
   }
   if (api) caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(tokens, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ingest.helpdesk, caf::exit_reason::user_shutdown);
+  for (const auto& c : ingest.converters)
+    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(http, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   spdlog::info("stopped");

@@ -41,5 +41,20 @@ constexpr polled polled_v{};
 /// Restarts a mailbox actor after a failure.
 using restart = caf::atom_constant<caf::atom("restart")>;
 constexpr restart restart_v{};
+/// Turns a message's raw MIME into an inbound mail.
+using convert = caf::atom_constant<caf::atom("convert")>;
+constexpr convert convert_v{};
+/// Stores an inbound mail as a ticket, comment or rejection with its journal entry.
+using ingest = caf::atom_constant<caf::atom("ingest")>;
+constexpr ingest ingest_v{};
+/// Records that a message carries its labels in Exchange.
+using labelled = caf::atom_constant<caf::atom("labelled")>;
+constexpr labelled labelled_v{};
+/// New account settings for a mailbox (labels, mark-as-read).
+using settings = caf::atom_constant<caf::atom("settings")>;
+constexpr settings settings_v{};
+/// The next step of a mailbox's poll cycle.
+using step = caf::atom_constant<caf::atom("step")>;
+constexpr step step_v{};
 
 } // namespace exc::atom

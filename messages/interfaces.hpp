@@ -59,9 +59,28 @@ using api_actor = caf::typed_actor<
     /// From a MAILBOX: the outcome of a poll (mailbox id, result).
     caf::reacts_to<atom::polled, std::string, poll_result>>;
 
-/// A MAILBOX: polls one connected mailbox on its timer.
+/// A CONVERTER: parses raw MIME off the scheduler's threads (spawned detached, a few
+/// per process) and decides whether the mail can become a ticket.
+using converter_actor = caf::typed_actor<
+    /// (raw MIME, the mail with its ids filled in) -> the mail with everything else.
+    caf::replies_to<atom::convert, std::string, inbound_mail>::with<inbound_mail>>;
+
+/// The HELPDESK: the one writer of tickets, comments, rejections and the journal.
+/// Spawned detached: it group-commits (one fsync for all it wrote meanwhile) and
+/// answers only once what it wrote is durable.
+using helpdesk_actor = caf::typed_actor<
+    /// Stores the mail as a new ticket, a comment, a duplicate or a rejection, with its
+    /// journal entry, in one batch.
+    caf::replies_to<atom::ingest, inbound_mail>::with<ingest_outcome>,
+    /// (mailbox id, Graph message id): the labels are on the message.
+    caf::replies_to<atom::labelled, std::string, std::string>::with<bool>>;
+
+/// A MAILBOX: polls one connected mailbox on its timer, fetches its new mail, has it
+/// converted and stored, and labels it in Exchange.
 using mailbox_actor = caf::typed_actor<
     /// INTERNAL: the poll timer (generation).
-    caf::reacts_to<atom::internal, atom::poll, std::uint64_t>>;
+    caf::reacts_to<atom::internal, atom::poll, std::uint64_t>,
+    /// The account's label settings changed.
+    caf::reacts_to<atom::settings, label_settings>>;
 
 } // namespace exc

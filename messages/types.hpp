@@ -11,7 +11,8 @@
 #include <utility>
 #include <vector>
 
-/// Plain message types the actors exchange. Every type has a free inspect().
+/// Plain message types the actors exchange. Those that may cross a process boundary
+/// have a free inspect(); the process-local ones are listed at the end.
 namespace exc {
 
 /// An HTTP request as the REST API actor sees it (no Beast types inside actors).
@@ -57,6 +58,66 @@ typename Inspector::result_type inspect(Inspector& f, poll_result& x) {
            x.grant_gone);
 }
 
+/// A person on a ticket: address and display name.
+struct person {
+  std::string email;
+  std::string name;
+};
+
+/// One attachment of an inbound mail, with its content.
+struct mail_attachment {
+  std::string name;
+  std::string content_type;
+  std::uint64_t size = 0;
+  bool is_inline = false;
+  std::string content;
+};
+
+/// One message as the mailbox's listing shows it: enough to decide, before any
+/// download, whether it is new, done or too large.
+struct message_ref {
+  std::string graph_id;
+  std::string internet_message_id;
+  std::string received_at;
+  std::uint64_t size = 0; ///< PidTagMessageSize
+  std::vector<std::string> categories;
+};
+
+/// What the CONVERTER made of one message: a ticket or comment to be, or a rejection.
+struct inbound_mail {
+  std::string account_id;
+  std::string mailbox_id;
+  std::string graph_id;
+  std::string received_at;
+  std::string rejection;  ///< the reason ("too_large", "malformed", …); "" if accepted
+  std::string detail;     ///< what the rejection is about, for people
+  std::string message_id; ///< the MIME's Message-ID, else Graph's internetMessageId
+  std::vector<std::string> thread_ids; ///< In-Reply-To and References, newest first
+  std::string subject;
+  person from;
+  std::vector<person> to;
+  std::vector<person> cc;
+  std::string text_body;
+  std::string html_body;
+  std::vector<mail_attachment> attachments;
+  bool auto_generated = false;
+};
+
+/// What the HELPDESK did with an inbound mail, once it is durable.
+struct ingest_outcome {
+  std::string outcome;   ///< "ticket", "comment", "duplicate" or "rejected"
+  std::string ticket_id; ///< "" if rejected
+  std::string reason;    ///< the rejection reason; the message gets the rejected label
+  bool rejected() const { return !reason.empty(); }
+};
+
+/// A mailbox's labels and whether processed mail is marked as read (account settings).
+struct label_settings {
+  std::string processed = "Zendesk";
+  std::string rejected = "RejectedByZendesk";
+  bool mark_as_read = false;
+};
+
 } // namespace exc
 
 // The way back to an HTTP connection: a process-local pointer that never leaves the
@@ -66,3 +127,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::responder_ptr)
 // HTTP exchanges handed to and from the HTTP client actor: they never leave the process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_response)
+// Mail on its way through ingest: large (bodies, attachments) and process-local.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::inbound_mail)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::ingest_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_settings)

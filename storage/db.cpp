@@ -143,6 +143,12 @@ caf::error db::commit(batch& b, durability d) {
   return {};
 }
 
+caf::error db::sync() {
+  auto status = rocks_->SyncWAL();
+  if (!status.ok()) return storage_error(status, "syncing the write-ahead log");
+  return {};
+}
+
 caf::error db::put(family f, std::string_view key, std::string_view value) {
   auto b = start_batch();
   b.put(f, key, value);

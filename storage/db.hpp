@@ -89,6 +89,10 @@ public:
   /// Writes a batch atomically; the batch is empty afterwards.
   caf::error commit(batch& b, durability d);
 
+  /// Makes every commit so far durable with one fsync of the write-ahead log: many
+  /// relaxed commits followed by one sync are a group commit.
+  caf::error sync();
+
   /// One key-value write, durably (a batch of one).
   caf::error put(family f, std::string_view key, std::string_view value);
 

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+/// The addresses of every connected mailbox, in any account: mail from one of them is a
+/// loop. The API writes it; converters read it from their own threads.
+namespace exc {
+
+class address_book {
+public:
+  void add(std::string_view address);
+  void remove(std::string_view address);
+  /// Case-insensitive.
+  bool contains(std::string_view address) const;
+
+private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_set<std::string> addresses_; ///< lower case
+};
+
+} // namespace exc

@@ -1,0 +1,93 @@
+// The API's read side of the embedded helpdesk: tickets (cursor paging) and rejections.
+#include "actors/api_routes.hpp"
+
+#include "messages/error.hpp"
+#include "net/url.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace exc::api_detail {
+
+using nlohmann::json;
+
+namespace {
+
+net::response storage_failure(const caf::error& err) {
+  spdlog::error("api: reading the helpdesk failed: {}", render(err));
+  return rest::error_response(500, "storage_failure", "the helpdesk could not be read");
+}
+
+/// The query's mailbox_id, checked to be the caller's; "" if absent. An answer if bad.
+std::variant<std::string, net::response>
+mailbox_filter(api_pointer self, const caller& who, const net::params& query) {
+  auto id = net::find_param(query, "mailbox_id");
+  if (!id) return std::string{};
+  if (!find_mailbox(self, who, *id)) return not_found();
+  return *id;
+}
+
+/// The ticket as the contract shows it.
+json ticket_view(json ticket) {
+  ticket.erase("account_id");
+  return ticket;
+}
+
+} // namespace
+
+void list_tickets(api_pointer self, const caller& who, const http_request& req,
+                  const reply_fn& reply) {
+  auto query = net::parse_query(net::split_target(req.target).second);
+  if (!query)
+    return reply(
+        rest::error_response(400, "invalid_query", "the query string is malformed"));
+  auto mailbox = mailbox_filter(self, who, *query);
+  if (auto* bad = std::get_if<net::response>(&mailbox)) return reply(std::move(*bad));
+  std::size_t limit = 50;
+  if (auto text = net::find_param(*query, "limit")) {
+    char* end = nullptr;
+    auto n = std::strtol(text->c_str(), &end, 10);
+    if (text->empty() || *end != '\0' || n < 1 || n > 100)
+      return reply(rest::error_response(
+          400, "invalid_field", "limit must be an integer from 1 to 100", "limit"));
+    limit = static_cast<std::size_t>(n);
+  }
+  auto after = net::find_param(*query, "after").value_or("");
+  auto page = self->state.ingest.store->tickets(
+      who.account_id, std::get<std::string>(mailbox), after, limit);
+  if (!page) return reply(storage_failure(page.error()));
+  json tickets = json::array();
+  for (auto& t : page->tickets)
+    tickets.push_back(ticket_view(std::move(t)));
+  reply(rest::json_response(
+      200, {{"tickets", tickets},
+            {"next", page->next.empty() ? json(nullptr) : json(page->next)}}));
+}
+
+void get_ticket(api_pointer self, const caller& who, const std::string& id,
+                const reply_fn& reply) {
+  auto ticket = self->state.ingest.store->ticket(who.account_id, id);
+  if (!ticket) return reply(storage_failure(ticket.error()));
+  if (!*ticket) return reply(not_found());
+  reply(rest::json_response(200, ticket_view(std::move(**ticket))));
+}
+
+void list_rejections(api_pointer self, const caller& who, const http_request& req,
+                     const reply_fn& reply) {
+  auto query = net::parse_query(net::split_target(req.target).second);
+  if (!query)
+    return reply(
+        rest::error_response(400, "invalid_query", "the query string is malformed"));
+  auto mailbox = mailbox_filter(self, who, *query);
+  if (auto* bad = std::get_if<net::response>(&mailbox)) return reply(std::move(*bad));
+  auto found = self->state.ingest.store->rejections(who.account_id,
+                                                    std::get<std::string>(mailbox));
+  if (!found) return reply(storage_failure(found.error()));
+  json list = json::array();
+  for (auto& r : *found) {
+    r.erase("id");
+    list.push_back(std::move(r));
+  }
+  reply(rest::json_response(200, {{"rejections", list}}));
+}
+
+} // namespace exc::api_detail

@@ -1,0 +1,81 @@
+#include "actors/converter.hpp"
+
+#include "mail/parse.hpp"
+#include "net/url.hpp"
+
+#include <algorithm>
+
+namespace exc {
+
+namespace {
+
+person to_person(const mail::address& a) {
+  return {a.email, a.name};
+}
+
+/// Auto-Submitted other than "no" (RFC 3834): an automatic mail never opens a ticket.
+bool auto_submitted(const mail::message& msg) {
+  const auto* value = mail::find_header(msg, "Auto-Submitted");
+  if (!value) return false;
+  auto v = net::to_lower(*value);
+  auto end = v.find_first_of(" \t;(");
+  return v.substr(0, end) != "no";
+}
+
+} // namespace
+
+inbound_mail convert_mail(const std::string& raw, inbound_mail m,
+                          const address_book& connected) {
+  auto parsed = mail::parse(raw);
+  auto reject = [&](const char* reason, std::string detail) {
+    m.rejection = reason;
+    m.detail = std::move(detail);
+    return std::move(m);
+  };
+  if (!parsed.parsed) {
+    std::string detail = "the message cannot be read as MIME";
+    if (!parsed.problems.empty()) detail += ": " + parsed.problems.front();
+    return reject("malformed", detail);
+  }
+  auto& msg = parsed.msg;
+  if (!msg.message_id.empty()) m.message_id = msg.message_id;
+  if (!msg.from || msg.from->email.empty())
+    return reject("missing_from", "the message has no From address");
+  if (msg.to.empty()) return reject("missing_to", "the message has no To address");
+  if (connected.contains(msg.from->email))
+    return reject("loop", "the sender " + msg.from->email +
+                              " is a mailbox connected to exconnect");
+  m.from = to_person(*msg.from);
+  for (const auto& a : msg.to)
+    m.to.push_back(to_person(a));
+  for (const auto& a : msg.cc)
+    m.cc.push_back(to_person(a));
+  m.subject = std::move(msg.subject);
+  m.text_body = std::move(msg.text_body);
+  m.html_body = std::move(msg.html_body);
+  // Newest first: In-Reply-To, then References from the end.
+  auto add_thread_id = [&](const std::string& id) {
+    if (!id.empty() && id != m.message_id &&
+        std::find(m.thread_ids.begin(), m.thread_ids.end(), id) == m.thread_ids.end())
+      m.thread_ids.push_back(id);
+  };
+  add_thread_id(msg.in_reply_to);
+  for (auto i = msg.references.rbegin(); i != msg.references.rend(); ++i)
+    add_thread_id(*i);
+  for (auto& a : msg.attachments)
+    m.attachments.push_back(mail_attachment{std::move(a.name), std::move(a.content_type),
+                                            a.size, a.is_inline, std::move(a.content)});
+  m.auto_generated = auto_submitted(msg);
+  return m;
+}
+
+converter_actor::behavior_type converter(converter_actor::pointer,
+                                         const address_book* connected) {
+  return {
+      [=](atom::convert, const std::string& raw, inbound_mail base) {
+        return convert_mail(raw, std::move(base), *connected);
+      },
+  };
+}
+
+} // namespace exc

@@ -1,0 +1,25 @@
+#pragma once
+
+#include "actors/address_book.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+/// A CONVERTER: parses a message's raw MIME with mail/ and decides what it may become.
+/// Parsing a large mail takes tens of milliseconds, so converters are spawned detached
+/// (a few per process) and never run on the scheduler's threads.
+namespace exc {
+
+/// The decision itself, for tests: `base` carries the ids (account, mailbox, Graph id,
+/// received_at, Graph's internetMessageId as message_id); the result has the rest, or
+/// a rejection reason: "malformed", "missing_from", "missing_to", "loop",
+/// "auto_submitted" (only if it does not thread; the HELPDESK decides that).
+inbound_mail convert_mail(const std::string& raw, inbound_mail base,
+                          const address_book& connected);
+
+/// @param self the actor
+/// @param connected every connected mailbox's address (for loops); must outlive it
+converter_actor::behavior_type converter(converter_actor::pointer self,
+                                         const address_book* connected);
+
+} // namespace exc

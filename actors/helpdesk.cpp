@@ -1,0 +1,236 @@
+#include "actors/helpdesk.hpp"
+
+#include "messages/error.hpp"
+#include "net/time_format.hpp"
+#include "net/url.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <spdlog/spdlog.h>
+
+namespace exc {
+
+using nlohmann::json;
+
+std::string ticket_token(const std::string& key, const std::string& ticket_id) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(ticket_id.data()), ticket_id.size(), mac,
+       &len);
+  auto hex = net::hex_encode({reinterpret_cast<const char*>(mac), 3});
+  return "[#" + ticket_id + "-" + hex + "]";
+}
+
+namespace {
+
+using self_ptr = helpdesk_self_actor::stateful_pointer<helpdesk_state>;
+
+std::string now() {
+  return net::format_rfc3339(std::chrono::system_clock::now());
+}
+
+json person_json(const person& p) {
+  return {{"email", p.email}, {"name", p.name}};
+}
+
+/// The first comment of a ticket or a reply: the customer's mail. Attachment contents
+/// go under their own keys; the comment lists name, type and size.
+json comment_from(storage::batch& changes, const std::string& ticket_id,
+                  const inbound_mail& m) {
+  auto id = storage::time_ordered_id("c_");
+  json attachments = json::array();
+  for (std::size_t i = 0; i < m.attachments.size(); ++i) {
+    const auto& a = m.attachments[i];
+    attachments.push_back(
+        {{"name", a.name}, {"content_type", a.content_type}, {"size", a.size}});
+    changes.put(storage::family::tickets,
+                storage::attachment_key(m.account_id, ticket_id, id, i), a.content);
+  }
+  return {
+      {"id", id},
+      {"author", {{"email", m.from.email}, {"name", m.from.name}, {"type", "customer"}}},
+      {"public", true},
+      {"auto_generated", m.auto_generated},
+      {"body_text", m.text_body},
+      {"body_html", m.html_body.empty() ? json(nullptr) : json(m.html_body)},
+      {"internet_message_id", m.message_id.empty() ? json(nullptr) : json(m.message_id)},
+      {"attachments", attachments},
+      {"created_at", now()}};
+}
+
+/// The ticket that one of the mail's thread ids belongs to, in the same account.
+caf::expected<std::optional<json>> thread_of(self_ptr self, const inbound_mail& m) {
+  const auto& store = *self->state.store;
+  for (const auto& id : m.thread_ids) {
+    auto owner = store.ticket_of_message(m.account_id, id);
+    if (!owner) return owner.error();
+    if (!*owner) continue;
+    auto ticket = store.ticket(m.account_id, **owner);
+    if (!ticket) return ticket.error();
+    if (*ticket) return ticket;
+  }
+  return std::optional<json>{};
+}
+
+/// Stages the mail's records; returns the outcome.
+caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
+                                    const inbound_mail& m, json& counters) {
+  const auto& store = *self->state.store;
+  storage::journal_entry entry;
+  entry.internet_message_id = m.message_id;
+  counters["fetched"] = counters["fetched"].get<std::int64_t>() + 1;
+  auto rejection = m.rejection;
+  auto detail = m.detail;
+  std::optional<json> thread;
+  if (rejection.empty()) {
+    // The same Message-ID twice in one account is one ticket.
+    if (!m.message_id.empty()) {
+      auto owner = store.ticket_of_message(m.account_id, m.message_id);
+      if (!owner) return owner.error();
+      if (*owner) {
+        entry.outcome = "duplicate";
+        entry.ticket_id = **owner;
+        counters["duplicates"] = counters["duplicates"].get<std::int64_t>() + 1;
+        store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+        return ingest_outcome{entry.outcome, entry.ticket_id, ""};
+      }
+    }
+    auto found = thread_of(self, m);
+    if (!found) return found.error();
+    thread = std::move(*found);
+    if (!thread && m.auto_generated) {
+      rejection = "auto_submitted";
+      detail = "an automatic reply (Auto-Submitted) that belongs to no ticket";
+    }
+  }
+  if (!rejection.empty()) {
+    entry.outcome = "rejected";
+    entry.reason = rejection;
+    json record = {{"id", storage::time_ordered_id("rej_")},
+                   {"mailbox_id", m.mailbox_id},
+                   {"message_id", m.graph_id},
+                   {"internet_message_id", m.message_id},
+                   {"reason", rejection},
+                   {"detail", detail},
+                   {"received_at", m.received_at}};
+    store.stage_rejection(changes, m.account_id, record);
+    counters["rejected"] = counters["rejected"].get<std::int64_t>() + 1;
+    auto& by_reason = counters["rejected_by_reason"];
+    by_reason[rejection] = by_reason.value(rejection, std::int64_t{0}) + 1;
+    store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+    return ingest_outcome{entry.outcome, "", rejection};
+  }
+  json ticket;
+  if (thread) {
+    ticket = std::move(*thread);
+    entry.outcome = "comment";
+    ticket["comments"].push_back(comment_from(changes, ticket["id"], m));
+    ticket["status"] = "open"; // the customer wrote again
+    ticket["updated_at"] = now();
+  } else {
+    entry.outcome = "ticket";
+    auto id = storage::time_ordered_id("t");
+    json cc = json::array();
+    for (const auto& list : {&m.to, &m.cc})
+      for (const auto& p : *list)
+        if (!net::iequals(p.email, m.from.email)) cc.push_back(person_json(p));
+    auto at = now();
+    ticket = {{"id", id},
+              {"account_id", m.account_id},
+              {"mailbox_id", m.mailbox_id},
+              {"token", ticket_token(self->state.token_key, id)},
+              {"subject", m.subject},
+              {"status", "open"},
+              {"requester", person_json(m.from)},
+              {"cc", cc},
+              {"created_at", at},
+              {"updated_at", at},
+              {"comments", json::array()}};
+    ticket["comments"].push_back(comment_from(changes, id, m));
+  }
+  entry.ticket_id = ticket["id"].get<std::string>();
+  counters["converted"] = counters["converted"].get<std::int64_t>() + 1;
+  store.stage_ticket(changes, ticket);
+  if (!m.message_id.empty())
+    store.stage_message_index(changes, m.account_id, m.message_id, entry.ticket_id);
+  store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+  return ingest_outcome{entry.outcome, entry.ticket_id, ""};
+}
+
+/// Makes everything written so far durable, then answers every waiting ingest.
+void sync_and_answer(self_ptr self) {
+  auto& st = self->state;
+  st.sync_scheduled = false;
+  auto waiting = std::move(st.unsynced);
+  st.unsynced.clear();
+  auto err = st.store->database().sync();
+  if (err) spdlog::error("helpdesk: cannot sync the journal: {}", render(err));
+  for (auto& [promise, outcome] : waiting) {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(outcome);
+  }
+}
+
+} // namespace
+
+helpdesk_self_actor::behavior_type
+helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
+         storage::helpdesk_store* store, net::metrics* metrics, std::string token_key) {
+  self->state.store = store;
+  self->state.metrics = metrics;
+  self->state.token_key = std::move(token_key);
+  metrics->describe("exconnect_messages_total", "counter",
+                    "Inbound messages stored, by outcome (ticket, comment, duplicate, "
+                    "rejected).");
+  return {
+      [=](atom::ingest, const inbound_mail& m) -> caf::result<ingest_outcome> {
+        auto& st = self->state;
+        // Asked again (a retry after a crash or a lost answer): the journal knows.
+        auto known = st.store->journal(m.mailbox_id, m.graph_id);
+        if (!known) return known.error();
+        if (*known)
+          return ingest_outcome{(*known)->outcome, (*known)->ticket_id, (*known)->reason};
+        auto counters = st.store->counters(m.mailbox_id);
+        if (!counters) return counters.error();
+        auto changes = st.store->database().start_batch();
+        auto outcome = stage(self, changes, m, *counters);
+        if (!outcome) return outcome.error();
+        st.store->stage_counters(changes, m.mailbox_id, *counters);
+        if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
+          return err;
+        st.metrics->add("exconnect_messages_total", {{"outcome", outcome->outcome}});
+        spdlog::info("mailbox {}/{}: message {} -> {} {}", m.account_id, m.mailbox_id,
+                     m.graph_id, outcome->outcome,
+                     outcome->rejected() ? outcome->reason : outcome->ticket_id);
+        auto rp = self->make_response_promise<ingest_outcome>();
+        st.unsynced.emplace_back(rp, *outcome);
+        if (!st.sync_scheduled) {
+          // Behind every ingest already queued: they share this sync.
+          st.sync_scheduled = true;
+          self->send(self, atom::internal_v, atom::step_v);
+        }
+        return rp;
+      },
+      [=](atom::labelled, const std::string& mailbox,
+          const std::string& graph_id) -> caf::result<bool> {
+        auto& st = self->state;
+        auto known = st.store->journal(mailbox, graph_id);
+        if (!known) return known.error();
+        if (!*known || (*known)->labelled) return true;
+        (*known)->labelled = true;
+        auto changes = st.store->database().start_batch();
+        st.store->stage_journal(changes, mailbox, graph_id, **known);
+        // Relaxed: if it is lost, the label is set again, which changes nothing.
+        if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
+          return err;
+        return true;
+      },
+      [=](atom::internal, atom::step) { sync_and_answer(self); },
+  };
+}
+
+} // namespace exc

@@ -1,0 +1,191 @@
+#include "storage/helpdesk.hpp"
+
+#include "net/url.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+namespace storage {
+
+using nlohmann::json;
+
+namespace {
+
+std::string str(const json& j, const char* name) {
+  auto i = j.find(name);
+  return i != j.end() && i->is_string() ? i->get<std::string>() : std::string{};
+}
+
+caf::expected<std::optional<json>> get_json(const db& d, family f,
+                                            const std::string& key) {
+  auto raw = d.get(f, key);
+  if (!raw) return raw.error();
+  if (!*raw) return std::optional<json>{};
+  auto j = json::parse(**raw, nullptr, false);
+  if (j.is_discarded()) return std::optional<json>{};
+  return std::optional<json>{std::move(j)};
+}
+
+} // namespace
+
+json to_json(const journal_entry& x) {
+  return {{"outcome", x.outcome},
+          {"ticket_id", x.ticket_id},
+          {"reason", x.reason},
+          {"internet_message_id", x.internet_message_id},
+          {"labelled", x.labelled}};
+}
+
+std::optional<journal_entry> journal_from_json(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_object() || str(j, "outcome").empty()) return std::nullopt;
+  journal_entry x;
+  x.outcome = str(j, "outcome");
+  x.ticket_id = str(j, "ticket_id");
+  x.reason = str(j, "reason");
+  x.internet_message_id = str(j, "internet_message_id");
+  x.labelled = j.value("labelled", false);
+  return x;
+}
+
+std::string journal_key(const std::string& mailbox, const std::string& graph_id) {
+  return mailbox + "/m/" + graph_id;
+}
+
+std::string counters_key(const std::string& mailbox) {
+  return mailbox + "/counters";
+}
+
+std::string ticket_key(const std::string& account, const std::string& ticket_id) {
+  return account + "/t/" + ticket_id;
+}
+
+std::string message_index_key(const std::string& account, const std::string& message_id) {
+  return account + "/i/" + message_id;
+}
+
+std::string rejection_key(const std::string& account, const std::string& rejection_id) {
+  return account + "/r/" + rejection_id;
+}
+
+std::string attachment_key(const std::string& account, const std::string& ticket_id,
+                           const std::string& comment_id, std::size_t n) {
+  return account + "/a/" + ticket_id + "/" + comment_id + "/" + std::to_string(n);
+}
+
+std::string time_ordered_id(const std::string& prefix) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  unsigned char random[3];
+  if (RAND_bytes(random, sizeof random) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  char out[32];
+  std::snprintf(out, sizeof out, "%012llx%02x%02x%02x",
+                static_cast<unsigned long long>(ms), random[0], random[1], random[2]);
+  return prefix + out;
+}
+
+caf::expected<std::optional<journal_entry>>
+helpdesk_store::journal(const std::string& mailbox, const std::string& graph_id) const {
+  auto raw = db_.get(family::journal, journal_key(mailbox, graph_id));
+  if (!raw) return raw.error();
+  if (!*raw) return std::optional<journal_entry>{};
+  return journal_from_json(**raw);
+}
+
+caf::expected<std::optional<std::string>>
+helpdesk_store::ticket_of_message(const std::string& account,
+                                  const std::string& message_id) const {
+  return db_.get(family::tickets, message_index_key(account, message_id));
+}
+
+caf::expected<std::optional<json>>
+helpdesk_store::ticket(const std::string& account, const std::string& ticket_id) const {
+  return get_json(db_, family::tickets, ticket_key(account, ticket_id));
+}
+
+caf::expected<ticket_page> helpdesk_store::tickets(const std::string& account,
+                                                   const std::string& mailbox,
+                                                   const std::string& after,
+                                                   std::size_t limit) const {
+  ticket_page page;
+  auto prefix = account + "/t/";
+  bool more = false;
+  auto err =
+      db_.scan(family::tickets, prefix, [&](std::string_view key, std::string_view v) {
+        auto id = key.substr(prefix.size());
+        if (!after.empty() && id <= after) return true;
+        auto j = json::parse(v, nullptr, false);
+        if (!j.is_object()) return true;
+        if (!mailbox.empty() && str(j, "mailbox_id") != mailbox) return true;
+        if (page.tickets.size() == limit) {
+          more = true;
+          return false;
+        }
+        page.tickets.push_back(std::move(j));
+        return true;
+      });
+  if (err) return err;
+  if (more && !page.tickets.empty()) page.next = str(page.tickets.back(), "id");
+  return page;
+}
+
+caf::expected<std::vector<json>>
+helpdesk_store::rejections(const std::string& account, const std::string& mailbox) const {
+  std::vector<json> out;
+  auto err = db_.scan(
+      family::tickets, account + "/r/", [&](std::string_view, std::string_view v) {
+        auto j = json::parse(v, nullptr, false);
+        if (j.is_object() && (mailbox.empty() || str(j, "mailbox_id") == mailbox))
+          out.push_back(std::move(j));
+        return true;
+      });
+  if (err) return err;
+  return out;
+}
+
+caf::expected<json> helpdesk_store::counters(const std::string& mailbox) const {
+  auto stored = get_json(db_, family::journal, counters_key(mailbox));
+  if (!stored) return stored.error();
+  json c = {{"fetched", 0},
+            {"converted", 0},
+            {"rejected", 0},
+            {"rejected_by_reason", json::object()},
+            {"duplicates", 0}};
+  if (*stored && (*stored)->is_object()) c.update(**stored);
+  return c;
+}
+
+void helpdesk_store::stage_ticket(batch& changes, const json& ticket) const {
+  changes.put(family::tickets, ticket_key(str(ticket, "account_id"), str(ticket, "id")),
+              ticket.dump());
+}
+
+void helpdesk_store::stage_message_index(batch& changes, const std::string& account,
+                                         const std::string& message_id,
+                                         const std::string& ticket_id) const {
+  changes.put(family::tickets, message_index_key(account, message_id), ticket_id);
+}
+
+void helpdesk_store::stage_journal(batch& changes, const std::string& mailbox,
+                                   const std::string& graph_id,
+                                   const journal_entry& entry) const {
+  changes.put(family::journal, journal_key(mailbox, graph_id), to_json(entry).dump());
+}
+
+void helpdesk_store::stage_rejection(batch& changes, const std::string& account,
+                                     const json& rejection) const {
+  changes.put(family::tickets, rejection_key(account, str(rejection, "id")),
+              rejection.dump());
+}
+
+void helpdesk_store::stage_counters(batch& changes, const std::string& mailbox,
+                                    const json& counters) const {
+  changes.put(family::journal, counters_key(mailbox), counters.dump());
+}
+
+} // namespace storage

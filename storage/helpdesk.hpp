@@ -1,0 +1,97 @@
+#pragma once
+
+#include "storage/db.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// The embedded helpdesk and the ingest journal: tickets with their comments, the
+/// Message-ID index that threads replies, rejections, and per mailbox what became of
+/// each Graph message. Reads are thread-safe; writes are staged into a batch by the
+/// one actor that writes (the HELPDESK), so a ticket and its journal entry commit
+/// together.
+namespace storage {
+
+/// What became of one Graph message of a mailbox.
+struct journal_entry {
+  std::string outcome;   ///< "ticket", "comment", "duplicate" or "rejected"
+  std::string ticket_id; ///< the ticket it opened, joined or copied ("" if rejected)
+  std::string reason;    ///< the rejection reason ("" unless rejected)
+  std::string internet_message_id;
+  bool labelled = false; ///< the labels are on the message in Exchange
+  bool rejected() const { return outcome == "rejected"; }
+};
+
+nlohmann::json to_json(const journal_entry& x);
+std::optional<journal_entry> journal_from_json(const std::string& text);
+
+/// Keys. journal family: "<mailbox>/m/<graph id>" -> journal entry,
+/// "<mailbox>/counters" -> counters. tickets family: "<account>/t/<ticket id>" -> ticket,
+/// "<account>/i/<Message-ID>" -> ticket id, "<account>/r/<rejection id>" -> rejection,
+/// "<account>/a/<ticket id>/<comment id>/<n>" -> attachment content.
+std::string journal_key(const std::string& mailbox, const std::string& graph_id);
+std::string counters_key(const std::string& mailbox);
+std::string ticket_key(const std::string& account, const std::string& ticket_id);
+std::string message_index_key(const std::string& account, const std::string& message_id);
+std::string rejection_key(const std::string& account, const std::string& rejection_id);
+std::string attachment_key(const std::string& account, const std::string& ticket_id,
+                           const std::string& comment_id, std::size_t n);
+
+/// A new id that sorts after every id made before it in this process: `prefix`, 12 hex
+/// digits of milliseconds since the epoch, 6 random hex digits.
+std::string time_ordered_id(const std::string& prefix);
+
+/// A page of tickets, oldest first.
+struct ticket_page {
+  std::vector<nlohmann::json> tickets;
+  std::string next; ///< cursor for the next page; "" at the end
+};
+
+class helpdesk_store {
+public:
+  explicit helpdesk_store(db& d) : db_{d} {}
+
+  caf::expected<std::optional<journal_entry>> journal(const std::string& mailbox,
+                                                      const std::string& graph_id) const;
+  /// The ticket that owns this Message-ID in the account, if any.
+  caf::expected<std::optional<std::string>>
+  ticket_of_message(const std::string& account, const std::string& message_id) const;
+  /// The ticket as stored: the contract's shape plus "account_id".
+  caf::expected<std::optional<nlohmann::json>> ticket(const std::string& account,
+                                                      const std::string& ticket_id) const;
+  /// Tickets of the account (of one mailbox if `mailbox` is not empty) after the cursor.
+  caf::expected<ticket_page> tickets(const std::string& account,
+                                     const std::string& mailbox, const std::string& after,
+                                     std::size_t limit) const;
+  /// Rejections of the account (of one mailbox if `mailbox` is not empty), oldest first.
+  caf::expected<std::vector<nlohmann::json>> rejections(const std::string& account,
+                                                        const std::string& mailbox) const;
+  /// The mailbox's counters: fetched, converted, rejected, rejected_by_reason,
+  /// duplicates (zeros if it has none yet).
+  caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
+
+  /// Staging, for the one writer: each puts its records into `changes`.
+  void stage_ticket(batch& changes, const nlohmann::json& ticket) const;
+  void stage_message_index(batch& changes, const std::string& account,
+                           const std::string& message_id,
+                           const std::string& ticket_id) const;
+  void stage_journal(batch& changes, const std::string& mailbox,
+                     const std::string& graph_id, const journal_entry& entry) const;
+  void stage_rejection(batch& changes, const std::string& account,
+                       const nlohmann::json& rejection) const;
+  void stage_counters(batch& changes, const std::string& mailbox,
+                      const nlohmann::json& counters) const;
+
+  db& database() const { return db_; }
+
+private:
+  db& db_;
+};
+
+} // namespace storage
