@@ -46,10 +46,11 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
     return reject("loop", "the sender " + msg.from->email +
                               " is a mailbox connected to exconnect");
   m.from = to_person(*msg.from);
+  // Connected mailboxes are where the mail arrived, not people to copy.
   for (const auto& a : msg.to)
-    m.to.push_back(to_person(a));
+    if (!connected.contains(a.email)) m.to.push_back(to_person(a));
   for (const auto& a : msg.cc)
-    m.cc.push_back(to_person(a));
+    if (!connected.contains(a.email)) m.cc.push_back(to_person(a));
   m.subject = std::move(msg.subject);
   m.text_body = std::move(msg.text_body);
   m.html_body = std::move(msg.html_body);

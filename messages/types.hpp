@@ -95,8 +95,8 @@ struct inbound_mail {
   std::vector<std::string> thread_ids; ///< In-Reply-To and References, newest first
   std::string subject;
   person from;
-  std::vector<person> to;
-  std::vector<person> cc;
+  std::vector<person> to; ///< without connected mailboxes
+  std::vector<person> cc; ///< without connected mailboxes
   std::string text_body;
   std::string html_body;
   std::vector<mail_attachment> attachments;

@@ -1,0 +1,259 @@
+#define CAF_SUITE daemon_ingest
+#include <caf/test/unit_test.hpp>
+
+#include "daemon_fixture.hpp"
+
+#include <csignal>
+#include <map>
+#include <set>
+
+using nlohmann::json;
+
+namespace {
+
+/// A mail with the given headers ("" leaves a header out) and a text body.
+std::string mime(const std::string& from, const std::string& to,
+                 const std::string& subject, const std::string& message_id,
+                 const std::string& extra = {}) {
+  std::string out;
+  if (!from.empty()) out += "From: " + from + "\r\n";
+  if (!to.empty()) out += "To: " + to + "\r\n";
+  out += "Subject: " + subject + "\r\nDate: Tue, 24 Nov 2026 09:15:00 +0000\r\n";
+  if (!message_id.empty()) out += "Message-ID: <" + message_id + ">\r\n";
+  out += extra;
+  out += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+  out += "Body of " + subject + "\r\n";
+  return out;
+}
+
+struct ingest_fixture : daemon_fixture {
+  ingest_fixture() { start_daemon(); }
+
+  /// graph-sim's view of a mailbox's messages: Graph id -> message.
+  std::map<std::string, json> sim_messages(const std::string& address) {
+    std::map<std::string, json> out;
+    auto all = sim.control("GET", "/mailboxes/" + address + "/messages");
+    for (const auto& m : all.at("messages"))
+      out[m.at("id").get<std::string>()] = m;
+    return out;
+  }
+
+  static bool has(const json& message, const std::string& category) {
+    for (const auto& c : message.at("categories"))
+      if (c == category) return true;
+    return false;
+  }
+
+  /// Waits until every listed message carries the processed label.
+  void wait_labelled(const std::string& address, const std::vector<std::string>& ids) {
+    CAF_CHECK(test::eventually(
+        [&] {
+          auto now = sim_messages(address);
+          for (const auto& id : ids)
+            if (!has(now.at(id), "Zendesk")) return false;
+          return true;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  }
+
+  std::vector<json> tickets(const std::string& key, const std::string& query = {}) {
+    std::vector<json> out;
+    std::string after;
+    for (;;) {
+      auto page = call_json("GET",
+                            "/api/v1/tickets?limit=7" + query +
+                                (after.empty() ? "" : "&after=" + after),
+                            key);
+      for (const auto& t : page.at("tickets"))
+        out.push_back(t);
+      if (page.at("next").is_null()) return out;
+      after = page.at("next").get<std::string>();
+    }
+  }
+
+  json rejections(const std::string& key) {
+    return call_json("GET", "/api/v1/rejections", key).at("rejections");
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(daemon_ingest_tests, ingest_fixture)
+
+CAF_TEST(new unread inbox mail becomes tickets comments and labelled rejections) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  // Mail that was there before the connection, read, or labelled is never touched.
+  sim.create_mailbox("support@contoso.test");
+  auto old_mail = sim.deliver(
+      "support@contoso.test",
+      mime("Old <old@customer.test>", "support@contoso.test", "Old", "old@customer.test"),
+      {{"received_at", "2026-01-01T00:00:00Z"}});
+  auto support = connect(key, "support@contoso.test").at("id").get<std::string>();
+  auto sales = connect(key, "sales@contoso.test").at("id").get<std::string>();
+  const std::string to = "Support <support@contoso.test>";
+  const std::string customer = "Jana <jana@customer.test>";
+  auto read = sim.deliver("support@contoso.test",
+                          mime(customer, to, "Read", "read@c.test"), {{"is_read", true}});
+  auto labelled =
+      sim.deliver("support@contoso.test", mime(customer, to, "Done", "done@c.test"),
+                  {{"categories", {"Zendesk"}}});
+  // New mail.
+  auto request = sim.deliver(
+      "support@contoso.test",
+      mime(customer, to + ", Tom <tom@customer.test>", "Invoice", "req1@customer.test"),
+      {{"categories", {"Blue"}}});
+  auto reply = sim.deliver(
+      "support@contoso.test",
+      mime(customer, to, "Re: Invoice", "req2@customer.test",
+           "In-Reply-To: <req1@customer.test>\r\nReferences: <req1@customer.test>\r\n"));
+  auto huge = sim.deliver("support@contoso.test",
+                          mime(customer, to, "Video", "video@customer.test"),
+                          {{"size", 60'000'000}});
+  auto junk = sim.deliver("support@contoso.test", "This is not a mail header at all\r\n");
+  auto no_from = sim.deliver("support@contoso.test", mime("", to, "Anon", "anon@c.test"));
+  auto no_to =
+      sim.deliver("support@contoso.test", mime(customer, "", "Nobody", "nt@c.test"));
+  auto loop = sim.deliver("support@contoso.test",
+                          mime("Sales <SALES@contoso.test>", to, "Loop", "loop@c.test"));
+  auto robot = sim.deliver("support@contoso.test",
+                           mime(customer, to, "Out of office", "ooo@c.test",
+                                "Auto-Submitted: auto-replied\r\n"));
+  // One mail to two mailboxes of the account: one ticket, the copy counted.
+  auto both = mime(customer, "support@contoso.test, sales@contoso.test", "Both",
+                   "both@customer.test");
+  auto both_support = sim.deliver("support@contoso.test", both);
+  wait_labelled("support@contoso.test",
+                {request, reply, huge, junk, no_from, no_to, loop, robot, both_support});
+  auto both_sales = sim.deliver("sales@contoso.test", both);
+  wait_labelled("sales@contoso.test", {both_sales});
+
+  auto box = sim_messages("support@contoso.test");
+  CAF_CHECK(has(box.at(request), "Blue")); // existing categories kept
+  CAF_CHECK(!has(box.at(request), "RejectedByZendesk"));
+  for (const auto& id : {huge, junk, no_from, no_to, loop, robot})
+    CAF_CHECK(has(box.at(id), "RejectedByZendesk"));
+  CAF_CHECK_EQUAL(box.at(old_mail).at("categories").size(), 0u);
+  CAF_CHECK_EQUAL(box.at(read).at("categories").size(), 0u);
+  CAF_CHECK_EQUAL(box.at(labelled).at("categories"), json({"Zendesk"}));
+
+  auto all = tickets(key);
+  CAF_REQUIRE_EQUAL(all.size(), 2u); // "Invoice" (with its reply) and "Both"
+  auto invoice = all[0].at("subject") == "Invoice" ? all[0] : all[1];
+  CAF_CHECK_EQUAL(invoice.at("requester").at("email"), "jana@customer.test");
+  CAF_CHECK_EQUAL(invoice.at("mailbox_id"), support);
+  // The other recipients, never a connected mailbox (that would mail itself).
+  CAF_CHECK_EQUAL(invoice.at("cc"),
+                  json::parse(R"([{"email":"tom@customer.test","name":"Tom"}])"));
+  CAF_REQUIRE_EQUAL(invoice.at("comments").size(), 2u);
+  CAF_CHECK_EQUAL(invoice.at("comments")[1].at("internet_message_id"),
+                  "req2@customer.test");
+  CAF_CHECK_EQUAL(invoice.at("comments")[0].at("author").at("type"), "customer");
+  auto token = invoice.at("token").get<std::string>();
+  CAF_CHECK_EQUAL(token.rfind("[#" + invoice.at("id").get<std::string>() + "-", 0), 0u);
+  auto one =
+      call_json("GET", "/api/v1/tickets/" + invoice.at("id").get<std::string>(), key);
+  CAF_CHECK_EQUAL(one, invoice);
+
+  std::map<std::string, std::string> reasons;
+  for (const auto& r : rejections(key))
+    reasons[r.at("message_id")] = r.at("reason");
+  CAF_CHECK_EQUAL(reasons[huge], "too_large");
+  CAF_CHECK_EQUAL(reasons[junk], "malformed");
+  CAF_CHECK_EQUAL(reasons[no_from], "missing_from");
+  CAF_CHECK_EQUAL(reasons[no_to], "missing_to");
+  CAF_CHECK_EQUAL(reasons[loop], "loop");
+  CAF_CHECK_EQUAL(reasons[robot], "auto_submitted");
+  CAF_CHECK_EQUAL(reasons.size(), 6u);
+
+  auto counters = mailbox(key, support).at("counters");
+  CAF_CHECK_EQUAL(counters.at("fetched"), 9);
+  CAF_CHECK_EQUAL(counters.at("converted"), 3); // ticket, comment, "Both"
+  CAF_CHECK_EQUAL(counters.at("rejected"), 6);
+  CAF_CHECK_EQUAL(counters.at("rejected_by_reason").at("too_large"), 1);
+  CAF_CHECK_EQUAL(json(mailbox(key, sales).at("counters").at("duplicates")), 1);
+
+  // The oversized mail was never downloaded; nothing broke Exchange's rules.
+  auto stats = sim.control("GET", "/stats");
+  CAF_CHECK_EQUAL(stats.at("fetch_rate").at("violations"), 0);
+  CAF_CHECK_EQUAL(stats.at("throttled").at("concurrency"), 0);
+  auto metrics = call("GET", "/metrics", "").body;
+  CAF_CHECK_NOT_EQUAL(metrics.find("exconnect_messages_total{outcome=\"rejected\"} 6"),
+                      std::string::npos);
+}
+
+CAF_TEST(nothing is imported twice after a label is removed or the daemon is killed) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  auto id = connect(key, "support@contoso.test").at("id").get<std::string>();
+  std::vector<std::string> first;
+  for (int i = 0; i < 3; ++i)
+    first.push_back(sim.deliver("support@contoso.test",
+                                test::sample_mail("first-" + std::to_string(i))));
+  wait_labelled("support@contoso.test", first);
+  CAF_CHECK_EQUAL(tickets(key).size(), 3u);
+  // Someone removes the label in Outlook: it comes back, the ticket does not.
+  auto tokens = sim.sign_in(app, "support@contoso.test");
+  auto patched = sim.graph("PATCH", "/users/support@contoso.test/messages/" + first[0],
+                           tokens.at("access_token").get<std::string>(),
+                           json{{"categories", json::array()}}.dump(),
+                           {{"Content-Type", "application/json"}});
+  CAF_REQUIRE_EQUAL(patched.status, 200u);
+  wait_labelled("support@contoso.test", first);
+  CAF_CHECK_EQUAL(tickets(key).size(), 3u);
+  // SIGKILL while a batch is on its way in; the restarted daemon finishes the batch.
+  std::vector<std::string> second;
+  for (int i = 0; i < 10; ++i)
+    second.push_back(sim.deliver("support@contoso.test",
+                                 test::sample_mail("second-" + std::to_string(i))));
+  CAF_CHECK(test::eventually([&] { return tickets(key).size() > 3; },
+                             std::chrono::seconds(20), std::chrono::milliseconds(5)));
+  CAF_CHECK_EQUAL(daemon->stop(SIGKILL), 128 + SIGKILL);
+  start_daemon();
+  wait_labelled("support@contoso.test", second);
+  auto all = tickets(key);
+  CAF_CHECK_EQUAL(all.size(), 13u);
+  std::set<std::string> subjects_by_message;
+  for (const auto& t : all)
+    subjects_by_message.insert(t.at("comments")[0].at("internet_message_id"));
+  CAF_CHECK_EQUAL(subjects_by_message.size(), 13u); // no message twice
+  CAF_CHECK_EQUAL(json(mailbox(key, id).at("counters").at("converted")), 13);
+}
+
+CAF_TEST(two hundred mails over twenty mailboxes) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  std::vector<std::string> addresses;
+  for (int m = 0; m < 20; ++m) {
+    addresses.push_back("box" + std::to_string(m) + "@contoso.test");
+    connect(key, addresses.back());
+  }
+  // Per mailbox: 6 requests, 2 replies to them, 1 oversized, 1 without To.
+  std::map<std::string, std::vector<std::string>> delivered;
+  for (const auto& a : addresses) {
+    for (int i = 0; i < 6; ++i)
+      delivered[a].push_back(sim.deliver(
+          a, mime("C <c" + std::to_string(i) + "@customer.test>", a,
+                  "Request " + std::to_string(i), a + "-r" + std::to_string(i))));
+    for (int i = 0; i < 2; ++i)
+      delivered[a].push_back(sim.deliver(
+          a, mime("C <c@customer.test>", a, "Re: Request", a + "-re" + std::to_string(i),
+                  "In-Reply-To: <" + a + "-r" + std::to_string(i) + ">\r\n")));
+    delivered[a].push_back(sim.deliver(
+        a, mime("C <c@customer.test>", a, "Big", a + "-big"), {{"size", 1'000'000'000}}));
+    delivered[a].push_back(
+        sim.deliver(a, mime("C <c@customer.test>", "", "No To", a + "-nt")));
+  }
+  for (const auto& [a, ids] : delivered)
+    wait_labelled(a, ids);
+  auto all = tickets(key);
+  CAF_CHECK_EQUAL(all.size(), 120u);
+  std::size_t comments = 0;
+  for (const auto& t : all)
+    comments += t.at("comments").size();
+  CAF_CHECK_EQUAL(comments, 160u);
+  CAF_CHECK_EQUAL(rejections(key).size(), 40u);
+  auto stats = sim.control("GET", "/stats");
+  CAF_CHECK_EQUAL(stats.at("fetch_rate").at("violations"), 0);
+  CAF_CHECK_EQUAL(stats.at("throttled").at("concurrency"), 0);
+  CAF_CHECK_EQUAL(stats.at("throttled").at("request_rate"), 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
