@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <stdexcept>
 
 namespace storage {
@@ -77,15 +78,33 @@ std::string attachment_key(const std::string& account, const std::string& ticket
 }
 
 std::string time_ordered_id(const std::string& prefix) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-  unsigned char random[3];
-  if (RAND_bytes(random, sizeof random) != 1)
-    throw std::runtime_error("RAND_bytes failed");
+  // Within one millisecond a counter (from a random start) keeps the order.
+  static std::mutex mutex;
+  static std::uint64_t last_ms = 0;
+  static std::uint32_t sequence = 0;
+  auto ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  std::uint64_t at;
+  std::uint32_t seq;
+  {
+    std::lock_guard<std::mutex> lock{mutex};
+    if (ms > last_ms) {
+      unsigned char random[3];
+      if (RAND_bytes(random, sizeof random) != 1)
+        throw std::runtime_error("RAND_bytes failed");
+      last_ms = ms;
+      sequence = (random[0] << 15 | random[1] << 7 | random[2] >> 1) & 0x7fffff;
+    } else if (++sequence > 0xffffff) { // 8 million ids in one millisecond: borrow one
+      ++last_ms;
+      sequence = 0;
+    }
+    at = last_ms;
+    seq = sequence;
+  }
   char out[32];
-  std::snprintf(out, sizeof out, "%012llx%02x%02x%02x",
-                static_cast<unsigned long long>(ms), random[0], random[1], random[2]);
+  std::snprintf(out, sizeof out, "%012llx%06x", static_cast<unsigned long long>(at), seq);
   return prefix + out;
 }
 

@@ -44,7 +44,8 @@ std::string attachment_key(const std::string& account, const std::string& ticket
                            const std::string& comment_id, std::size_t n);
 
 /// A new id that sorts after every id made before it in this process: `prefix`, 12 hex
-/// digits of milliseconds since the epoch, 6 random hex digits.
+/// digits of milliseconds since the epoch, 6 hex digits of a counter that starts at
+/// random each millisecond (so ids are hard to guess and still ordered).
 std::string time_ordered_id(const std::string& prefix);
 
 /// A page of tickets, oldest first.

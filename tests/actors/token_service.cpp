@@ -3,6 +3,7 @@
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/dsl.hpp>
 
+#include "mock_http.hpp"
 #include "temp_dir.hpp"
 
 #include "actors/token_service.hpp"
@@ -19,38 +20,11 @@
 using namespace exc;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test::mock_http;
+using test::mock_http_actor;
+using test::mock_http_state;
 
 namespace {
-
-// --- the HTTP CLIENT, played by the test ------------------------------------------
-
-using mock_http_actor = http_actor::extend<
-    caf::reacts_to<atom::internal, std::uint64_t, net::client_response>>;
-
-struct mock_http_state {
-  struct exchange {
-    net::client_request request;
-    caf::typed_response_promise<net::client_response> promise;
-    bool answered = false;
-  };
-  std::vector<exchange> exchanges;
-};
-
-mock_http_actor::behavior_type
-mock_http(mock_http_actor::stateful_pointer<mock_http_state> self, int) {
-  return {
-      [=](const net::client_request& req) -> caf::result<net::client_response> {
-        auto rp = self->make_response_promise<net::client_response>();
-        self->state.exchanges.push_back({req, rp, false});
-        return rp;
-      },
-      [=](atom::internal, std::uint64_t index, const net::client_response& res) {
-        auto& ex = self->state.exchanges.at(index);
-        ex.answered = true;
-        ex.promise.deliver(res);
-      },
-  };
-}
 
 // --- the listener and the askers ---------------------------------------------------
 

@@ -1,0 +1,190 @@
+#define CAF_SUITE helpdesk
+// 0.17.6's dsl.hpp uses an undefined FAIL macro.
+#define FAIL(msg) CAF_FAIL(msg)
+#include <caf/test/dsl.hpp>
+
+#include "temp_dir.hpp"
+
+#include "actors/helpdesk.hpp"
+#include "messages/error.hpp"
+#include "storage/db.hpp"
+
+using namespace exc;
+using nlohmann::json;
+
+namespace {
+
+struct fixture : test_coordinator_fixture<> {
+  test::temp_dir dir;
+  std::unique_ptr<storage::db> db;
+  std::unique_ptr<storage::helpdesk_store> store;
+  net::metrics metrics;
+  helpdesk_actor desk;
+
+  fixture() {
+    auto opened = storage::db::open(dir.file("db"));
+    CAF_REQUIRE(opened);
+    db = std::move(*opened);
+    store = std::make_unique<storage::helpdesk_store>(*db);
+    desk = caf::actor_cast<helpdesk_actor>(
+        sys.spawn(helpdesk, store.get(), &metrics, std::string{"token-key"}));
+  }
+
+  ~fixture() {
+    self->send_exit(desk, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  static inbound_mail mail(const std::string& mailbox, const std::string& graph_id,
+                           const std::string& message_id) {
+    inbound_mail m;
+    m.account_id = "acc_1";
+    m.mailbox_id = mailbox;
+    m.graph_id = graph_id;
+    m.message_id = message_id;
+    m.received_at = "2026-11-25T10:00:00Z";
+    m.subject = "Printer";
+    m.from = {"jana@customer.test", "Jana"};
+    m.to = {{"tom@customer.test", "Tom"}};
+    m.text_body = "It is jammed.";
+    m.attachments.push_back({"log.txt", "text/plain", 5, false, "hello"});
+    return m;
+  }
+
+  ingest_outcome ingest(inbound_mail m) {
+    std::optional<ingest_outcome> out;
+    auto answer = self->request(desk, caf::infinite, atom::ingest_v, std::move(m));
+    sched.run(); // the test coordinator runs the HELPDESK only here
+    answer.receive(
+        [&](const ingest_outcome& o) { out = o; },
+        [&](const caf::error& err) { CAF_FAIL("ingest failed: " << render(err)); });
+    CAF_REQUIRE(out);
+    return *out;
+  }
+
+  storage::journal_entry journal(const std::string& mailbox, const std::string& id) {
+    auto e = store->journal(mailbox, id);
+    CAF_REQUIRE(e && *e);
+    return **e;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(helpdesk_tests, fixture)
+
+CAF_TEST(a new mail is a ticket and asking again changes nothing) {
+  auto first = ingest(mail("mbx_1", "g1", "m1@customer.test"));
+  CAF_CHECK_EQUAL(first.outcome, "ticket");
+  CAF_CHECK(!first.rejected());
+  auto e = journal("mbx_1", "g1");
+  CAF_CHECK_EQUAL(e.outcome, "ticket");
+  CAF_CHECK_EQUAL(e.ticket_id, first.ticket_id);
+  CAF_CHECK(!e.labelled);
+  auto ticket = store->ticket("acc_1", first.ticket_id);
+  CAF_REQUIRE(ticket && *ticket);
+  CAF_CHECK_EQUAL((**ticket).at("requester").at("email"), "jana@customer.test");
+  CAF_CHECK_EQUAL((**ticket).at("token"), ticket_token("token-key", first.ticket_id));
+  CAF_CHECK_EQUAL((**ticket).at("comments")[0].at("attachments")[0].at("size"), 5);
+  auto content =
+      db->get(storage::family::tickets,
+              storage::attachment_key("acc_1", first.ticket_id,
+                                      (**ticket).at("comments")[0].at("id"), 0));
+  CAF_REQUIRE(content && *content);
+  CAF_CHECK_EQUAL(**content, "hello");
+  // The same Graph message again (a retry after a crash): the journal answers.
+  auto again = ingest(mail("mbx_1", "g1", "m1@customer.test"));
+  CAF_CHECK_EQUAL(again.outcome, "ticket");
+  CAF_CHECK_EQUAL(again.ticket_id, first.ticket_id);
+  auto page = store->tickets("acc_1", "", "", 10);
+  CAF_REQUIRE(page);
+  CAF_CHECK_EQUAL(page->tickets.size(), 1u);
+  CAF_CHECK_EQUAL(json(store->counters("mbx_1")->at("fetched")), 1);
+}
+
+CAF_TEST(the journal moves from converted to labelled) {
+  auto out = ingest(mail("mbx_1", "g1", "m1@customer.test"));
+  bool done = false;
+  auto answer = self->request(desk, caf::infinite, atom::labelled_v, std::string{"mbx_1"},
+                              std::string{"g1"});
+  sched.run();
+  answer.receive([&](bool ok) { done = ok; },
+                 [&](const caf::error& err) { CAF_FAIL(render(err)); });
+  CAF_CHECK(done);
+  auto e = journal("mbx_1", "g1");
+  CAF_CHECK(e.labelled);
+  CAF_CHECK_EQUAL(e.ticket_id, out.ticket_id);
+}
+
+CAF_TEST(replies thread duplicates count and rejections are recorded) {
+  auto first = ingest(mail("mbx_1", "g1", "m1@customer.test"));
+  // A reply naming the first message in References.
+  auto reply = mail("mbx_1", "g2", "m2@customer.test");
+  reply.thread_ids = {"unknown@x.test", "m1@customer.test"};
+  auto r = ingest(reply);
+  CAF_CHECK_EQUAL(r.outcome, "comment");
+  CAF_CHECK_EQUAL(r.ticket_id, first.ticket_id);
+  CAF_CHECK_EQUAL(json((**store->ticket("acc_1", first.ticket_id)).at("comments").size()),
+                  2);
+  // A reply to the reply threads too: every message of the ticket is indexed.
+  auto deeper = mail("mbx_1", "g3", "m3@customer.test");
+  deeper.thread_ids = {"m2@customer.test"};
+  CAF_CHECK_EQUAL(ingest(deeper).ticket_id, first.ticket_id);
+  // The same Message-ID through another mailbox of the account.
+  auto copy = ingest(mail("mbx_2", "h1", "m1@customer.test"));
+  CAF_CHECK_EQUAL(copy.outcome, "duplicate");
+  CAF_CHECK_EQUAL(copy.ticket_id, first.ticket_id);
+  CAF_CHECK_EQUAL(json(store->counters("mbx_2")->at("duplicates")), 1);
+  // Another account's ticket is not threaded into.
+  auto foreign = mail("mbx_9", "f1", "f1@customer.test");
+  foreign.account_id = "acc_2";
+  foreign.thread_ids = {"m1@customer.test"};
+  CAF_CHECK_EQUAL(ingest(foreign).outcome, "ticket");
+  // An automatic reply: a comment when it threads, else rejected.
+  auto ooo = mail("mbx_1", "g4", "ooo1@customer.test");
+  ooo.auto_generated = true;
+  ooo.thread_ids = {"m1@customer.test"};
+  CAF_CHECK_EQUAL(ingest(ooo).outcome, "comment");
+  auto stray = mail("mbx_1", "g5", "ooo2@customer.test");
+  stray.auto_generated = true;
+  auto s = ingest(stray);
+  CAF_CHECK_EQUAL(s.outcome, "rejected");
+  CAF_CHECK_EQUAL(s.reason, "auto_submitted");
+  // A rejection from the converter.
+  auto bad = mail("mbx_1", "g6", "");
+  bad.rejection = "missing_to";
+  bad.detail = "the message has no To address";
+  CAF_CHECK_EQUAL(ingest(bad).reason, "missing_to");
+  auto rejections = store->rejections("acc_1", "mbx_1");
+  CAF_REQUIRE(rejections);
+  CAF_REQUIRE_EQUAL(rejections->size(), 2u);
+  CAF_CHECK_EQUAL((*rejections)[1].at("reason"), "missing_to");
+  CAF_CHECK_EQUAL((*rejections)[1].at("message_id"), "g6");
+  auto counters = *store->counters("mbx_1");
+  CAF_CHECK_EQUAL(counters.at("fetched"), 6);
+  CAF_CHECK_EQUAL(counters.at("converted"), 4);
+  CAF_CHECK_EQUAL(counters.at("rejected"), 2);
+  CAF_CHECK_EQUAL(counters.at("rejected_by_reason").at("auto_submitted"), 1);
+  CAF_CHECK_EQUAL(metrics.value("exconnect_messages_total", {{"outcome", "rejected"}}),
+                  2);
+}
+
+CAF_TEST(tickets page oldest first by cursor) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i)
+    ids.push_back(ingest(mail("mbx_1", "g" + std::to_string(i),
+                              "m" + std::to_string(i) + "@customer.test"))
+                      .ticket_id);
+  auto first = store->tickets("acc_1", "", "", 2);
+  CAF_REQUIRE(first);
+  CAF_REQUIRE_EQUAL(first->tickets.size(), 2u);
+  CAF_CHECK_EQUAL(first->tickets[0].at("id"), ids[0]);
+  CAF_CHECK_EQUAL(first->next, ids[1]);
+  auto rest = store->tickets("acc_1", "", first->next, 10);
+  CAF_REQUIRE(rest);
+  CAF_CHECK_EQUAL(rest->tickets.size(), 3u);
+  CAF_CHECK_EQUAL(rest->next, "");
+  CAF_CHECK_EQUAL(store->tickets("acc_1", "mbx_other", "", 10)->tickets.size(), 0u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,284 @@
+#define CAF_SUITE mailbox
+// 0.17.6's dsl.hpp uses an undefined FAIL macro.
+#define FAIL(msg) CAF_FAIL(msg)
+#include <caf/test/dsl.hpp>
+
+#include "mock_http.hpp"
+#include "temp_dir.hpp"
+
+#include "actors/converter.hpp"
+#include "actors/helpdesk.hpp"
+#include "actors/mailbox.hpp"
+#include "messages/error.hpp"
+#include "net/url.hpp"
+#include "storage/db.hpp"
+
+using namespace exc;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+// --- the TOKEN SERVICE and the poll listener, played by the test ----------------------
+
+struct token_mock_state {
+  int issued = 1; ///< the current token is "at-<issued>"
+};
+
+token_service_actor::behavior_type
+token_mock(token_service_actor::stateful_pointer<token_mock_state> self, int) {
+  return {
+      [=](atom::token, const std::string&) -> caf::result<std::string> {
+        return "at-" + std::to_string(self->state.issued);
+      },
+      [=](atom::redeem, const std::string&, const std::string&,
+          const std::string&) -> caf::result<token_grant> {
+        return make_error(ec::token_unavailable, "not in this test");
+      },
+      [=](atom::adopt, const std::string&, const token_grant&) { return true; },
+      [=](atom::invalidate, const std::string&, const std::string&) {
+        ++self->state.issued;
+      },
+      [=](atom::forget, const std::string&) { return true; },
+      [=](atom::subscribe, const token_events_actor&) {},
+  };
+}
+
+struct listener_state {
+  std::vector<poll_result> polls;
+};
+
+poll_listener_actor::behavior_type
+poll_listener(poll_listener_actor::stateful_pointer<listener_state> self, int) {
+  return {
+      [=](atom::polled, const std::string&, const poll_result& r) {
+        self->state.polls.push_back(r);
+      },
+  };
+}
+
+json item(const std::string& id, std::uint64_t size,
+          const std::vector<std::string>& categories = {}) {
+  return {{"id", id},
+          {"internetMessageId", "<" + id + "@customer.test>"},
+          {"receivedDateTime", "2026-11-25T10:00:00Z"},
+          {"categories", categories},
+          {"singleValueExtendedProperties",
+           {{{"id", "Integer 0xe08"}, {"value", std::to_string(size)}}}}};
+}
+
+net::client_response answer(unsigned status, std::string body) {
+  net::client_response res;
+  res.status = status;
+  res.body = std::move(body);
+  return res;
+}
+
+net::client_response page(const std::vector<json>& items, const std::string& next = {}) {
+  json body = {{"value", items}};
+  if (!next.empty()) body["@odata.nextLink"] = next;
+  return answer(200, body.dump());
+}
+
+std::string raw_mail(const std::string& id) {
+  return "From: Jana <jana@customer.test>\r\nTo: support@contoso.test\r\n"
+         "Subject: About " +
+         id + "\r\nMessage-ID: <" + id +
+         "@customer.test>\r\nContent-Type: text/plain\r\n\r\nHello\r\n";
+}
+
+const std::string graph = "https://graph.test/v1.0";
+const std::string messages = graph + "/users/support%40contoso.test/messages/";
+
+struct fixture : test_coordinator_fixture<> {
+  test::temp_dir dir;
+  std::unique_ptr<storage::db> db;
+  std::unique_ptr<storage::helpdesk_store> store;
+  net::metrics metrics;
+  address_book connected;
+  test::mock_http_actor http;
+  token_service_actor tokens;
+  poll_listener_actor listener;
+  helpdesk_actor desk;
+  converter_actor conv;
+  mailbox_actor box;
+  mailbox_config cfg;
+
+  fixture() {
+    auto opened = storage::db::open(dir.file("db"));
+    CAF_REQUIRE(opened);
+    db = std::move(*opened);
+    store = std::make_unique<storage::helpdesk_store>(*db);
+    http = sys.spawn(test::mock_http, 0);
+    tokens = sys.spawn(token_mock, 0);
+    listener = sys.spawn(poll_listener, 0);
+    desk = caf::actor_cast<helpdesk_actor>(
+        sys.spawn(helpdesk, store.get(), &metrics, std::string{"k"}));
+    conv = sys.spawn(converter, &connected);
+    cfg.id = "mbx_1";
+    cfg.account_id = "acc_1";
+    cfg.address = "support@contoso.test";
+    cfg.graph_url = graph;
+    cfg.poll_interval = 600s;
+    cfg.since = "2026-11-25T00:00:00Z";
+    cfg.max_message_size = 1000;
+    cfg.fetch_rate = {2, 60s};
+  }
+
+  ~fixture() {
+    for (const caf::actor& a :
+         {caf::actor_cast<caf::actor>(box), caf::actor_cast<caf::actor>(http),
+          caf::actor_cast<caf::actor>(tokens), caf::actor_cast<caf::actor>(listener),
+          caf::actor_cast<caf::actor>(desk), caf::actor_cast<caf::actor>(conv)})
+      if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  /// Starts the MAILBOX; its first poll runs at once.
+  void start() {
+    mailbox_peers peers{
+        tokens, caf::actor_cast<http_actor>(http), listener, conv, desk, store.get()};
+    box = sys.spawn(mailbox, cfg, peers);
+    sched.run();
+  }
+
+  test::mock_http_state& http_state() {
+    return deref<test::mock_http_actor::stateful_base<test::mock_http_state>>(http).state;
+  }
+  std::size_t exchanges() { return http_state().exchanges.size(); }
+  const net::client_request& request(std::size_t i) {
+    return http_state().exchanges.at(i).request;
+  }
+  void reply(std::size_t i, net::client_response res) {
+    self->send(http, atom::internal_v, static_cast<std::uint64_t>(i), std::move(res));
+    sched.run();
+  }
+  std::vector<poll_result>& polls() {
+    return deref<poll_listener_actor::stateful_base<listener_state>>(listener)
+        .state.polls;
+  }
+  std::vector<std::string> patched_categories(std::size_t i) {
+    CAF_REQUIRE_EQUAL(request(i).method, "PATCH");
+    return json::parse(request(i).body).at("categories").get<std::vector<std::string>>();
+  }
+  std::optional<storage::journal_entry> journal(const std::string& id) {
+    auto e = store->journal("mbx_1", id);
+    CAF_REQUIRE(e);
+    return *e;
+  }
+
+  /// Answers the download of `id` (exchange i) and its label (exchange i + 1).
+  void deliver_and_label(std::size_t i, const std::string& id) {
+    CAF_REQUIRE_EQUAL(exchanges(), i + 1);
+    CAF_CHECK_EQUAL(request(i).url, messages + id + "/$value");
+    reply(i, answer(200, raw_mail(id)));
+    CAF_REQUIRE_EQUAL(exchanges(), i + 2);
+    CAF_CHECK_EQUAL(request(i + 1).url, messages + id);
+    reply(i + 1, answer(200, "{}"));
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(mailbox_tests, fixture)
+
+CAF_TEST(a poll lists every page then stores and labels each new message) {
+  start();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u);
+  auto query = net::parse_query(net::split_target(request(0).url).second);
+  CAF_REQUIRE(query);
+  CAF_CHECK_EQUAL(net::find_param(*query, "$filter").value_or(""),
+                  "receivedDateTime ge 2026-11-25T00:00:00Z and isRead eq false");
+  CAF_CHECK_EQUAL(net::find_param(*query, "$orderby").value_or(""), "receivedDateTime");
+  CAF_CHECK_EQUAL(request(0).headers[0].second, "Bearer at-1");
+  reply(0, page({item("m1", 100, {"Blue"})}, graph + "/next-page"));
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(request(1).url, graph + "/next-page"); // followed verbatim
+  reply(1, page({item("m2", 100)}));
+  // Every page is listed before the first download.
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  CAF_CHECK_EQUAL(request(2).url, messages + "m1/$value");
+  reply(2, answer(200, raw_mail("m1")));
+  // Stored durably before the label: the journal has it when the PATCH goes out.
+  CAF_REQUIRE_EQUAL(exchanges(), 4u);
+  CAF_CHECK_EQUAL(journal("m1")->outcome, "ticket");
+  CAF_CHECK(!journal("m1")->labelled);
+  CAF_CHECK_EQUAL(patched_categories(3), (std::vector<std::string>{"Blue", "Zendesk"}));
+  reply(3, answer(200, "{}"));
+  CAF_CHECK(journal("m1")->labelled);
+  deliver_and_label(4, "m2");
+  CAF_CHECK(journal("m2")->labelled);
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  CAF_CHECK(polls()[0].ok);
+  CAF_CHECK_EQUAL(exchanges(), 6u); // nothing more until the next tick
+}
+
+CAF_TEST(known mail is not downloaded again and a removed label is put back) {
+  start();
+  reply(0, page({item("m1", 100)}));
+  deliver_and_label(1, "m1");
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 4u);
+  reply(3, page({item("m1", 100)})); // someone removed the label
+  CAF_REQUIRE_EQUAL(exchanges(), 5u);
+  CAF_CHECK_EQUAL(patched_categories(4), (std::vector<std::string>{"Zendesk"}));
+  reply(4, answer(200, "{}"));
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  reply(5, page({item("m1", 100, {"Zendesk"})}));
+  CAF_CHECK_EQUAL(exchanges(), 6u); // labelled and journaled: nothing to do
+  CAF_CHECK_EQUAL(store->tickets("acc_1", "", "", 10)->tickets.size(), 1u);
+  CAF_CHECK_EQUAL(polls().size(), 3u);
+}
+
+CAF_TEST(mail over the size limit is rejected without a download) {
+  start();
+  reply(0, page({item("big", 5000)}));
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(patched_categories(1),
+                  (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
+  CAF_CHECK_EQUAL(journal("big")->reason, "too_large");
+  reply(1, answer(200, "{}"));
+  auto rejections = store->rejections("acc_1", "mbx_1");
+  CAF_REQUIRE_EQUAL(rejections->size(), 1u);
+  CAF_CHECK_EQUAL((*rejections)[0].at("detail"), "5000 bytes; the limit is 1000");
+}
+
+CAF_TEST(the fetch rate holds downloads back until the window has room) {
+  start();
+  reply(0, page({item("m1", 100), item("m2", 100), item("m3", 100)}));
+  deliver_and_label(1, "m1");
+  deliver_and_label(3, "m2");
+  // Two downloads in the window: m3 waits, and the poll ends without a download.
+  CAF_CHECK_EQUAL(exchanges(), 5u);
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  sched.advance_time(59s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 5u);
+  // When the first download leaves the window the mailbox polls again at once, long
+  // before its 600 s interval.
+  sched.advance_time(1s);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 6u);
+  reply(5, page({item("m1", 100, {"Zendesk"}), item("m2", 100, {"Zendesk"}),
+                 item("m3", 100)}));
+  deliver_and_label(6, "m3");
+}
+
+CAF_TEST(a refused token gets one fresh token and one more try) {
+  start();
+  reply(0,
+        answer(401, R"({"error":{"code":"InvalidAuthenticationToken","message":"x"}})"));
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(request(1).url, request(0).url);
+  CAF_CHECK_EQUAL(request(1).headers[0].second, "Bearer at-2");
+  reply(1,
+        answer(401, R"({"error":{"code":"InvalidAuthenticationToken","message":"x"}})"));
+  CAF_CHECK_EQUAL(exchanges(), 2u); // no loop
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  CAF_CHECK(!polls()[0].ok);
+  CAF_CHECK_EQUAL(polls()[0].code, "InvalidAuthenticationToken");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,45 @@
+#pragma once
+
+// The HTTP CLIENT, played by a test: requests wait until the test answers them.
+
+#include "messages/interfaces.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace test {
+
+using mock_http_actor = exc::http_actor::extend<
+    caf::reacts_to<exc::atom::internal, std::uint64_t, net::client_response>>;
+
+struct mock_http_state {
+  struct exchange {
+    net::client_request request;
+    caf::typed_response_promise<net::client_response> promise;
+    bool answered = false;
+  };
+  std::vector<exchange> exchanges;
+};
+
+/// Keeps every request; `(internal, i, response)` answers exchange i. (The int only
+/// gives spawn an argument.)
+inline mock_http_actor::behavior_type
+mock_http(mock_http_actor::stateful_pointer<mock_http_state> self, int) {
+  return {
+      [=](const net::client_request& req) -> caf::result<net::client_response> {
+        auto rp = self->make_response_promise<net::client_response>();
+        self->state.exchanges.push_back({req, rp, false});
+        return rp;
+      },
+      [=](exc::atom::internal, std::uint64_t index, const net::client_response& res) {
+        auto& ex = self->state.exchanges.at(index);
+        ex.answered = true;
+        ex.promise.deliver(res);
+      },
+  };
+}
+
+} // namespace test
