@@ -190,6 +190,12 @@ void stop_mailbox(api_pointer self, const std::string& id) {
   rt->second.actor = nullptr;
 }
 
+std::string log_name(api_pointer self, const std::string& mailbox_id) {
+  auto i = self->state.mailboxes.find(mailbox_id);
+  return (i == self->state.mailboxes.end() ? std::string{"?"} : i->second.account_id) +
+         "/" + mailbox_id;
+}
+
 } // namespace api_detail
 
 namespace {
@@ -405,7 +411,8 @@ void save_status(api_pointer self, storage::mailbox_record& mb) {
   auto changes = self->state.db->start_batch();
   stage_mailbox(changes, mb);
   if (auto err = self->state.db->commit(changes, storage::durability::durable))
-    spdlog::error("api: cannot store the status of mailbox {}: {}", mb.id, render(err));
+    spdlog::error("api: cannot store the status of mailbox {}/{}: {}", mb.account_id,
+                  mb.id, render(err));
 }
 
 } // namespace
@@ -446,7 +453,7 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
     auto& rt = st.runtime[id];
     rt.actor = nullptr;
     if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown) return;
-    spdlog::error("api: mailbox {} failed: {}", id, render(dm.reason));
+    spdlog::error("api: mailbox {} failed: {}", log_name(self, id), render(dm.reason));
     st.metrics->add("exconnect_mailbox_restarts_total", {});
     if (std::chrono::steady_clock::now() - rt.started > std::chrono::seconds{60})
       rt.failures = 0;
@@ -473,6 +480,8 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         if (mb.status == "reauthorization_required" ||
             mb.status == "pending_authorization")
           return;
+        spdlog::warn("api: mailbox {} needs a new consent: {}", log_name(self, id),
+                     reason);
         // Even a paused mailbox: resume must not skip the new consent.
         mb.last_error =
             storage::error_record{"reauthorization_required", reason, now_rfc3339()};

@@ -204,7 +204,8 @@ void delete_mailbox(api_pointer self, const caller& who, const std::string& id,
             reply(rest::no_content());
           },
           [=](const caf::error& err) {
-            spdlog::error("api: cannot delete the grant of {}: {}", id, render(err));
+            spdlog::error("api: cannot delete the grant of mailbox {}: {}",
+                          log_name(self, id), render(err));
             reply(rest::error_response(500, "storage_failure",
                                        "the mailbox's credentials could not be deleted"));
           });

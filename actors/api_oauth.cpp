@@ -49,7 +49,8 @@ void drop_grant(api_pointer self, const std::string& id) {
   self->request(self->state.tokens, std::chrono::seconds{30}, atom::forget_v, id)
       .then([](bool) {},
             [=](const caf::error& err) {
-              spdlog::error("api: cannot drop the grant of {}: {}", id, render(err));
+              spdlog::error("api: cannot drop the grant of mailbox {}: {}",
+                            log_name(self, id), render(err));
             });
 }
 
@@ -83,12 +84,13 @@ void finish_connect(api_pointer self, const std::string& id, const token_grant& 
             self->state.addresses[net::to_lower(updated.address)] = id;
             self->state.ingest.connected->add(updated.address);
             i->second = std::move(updated);
-            spdlog::info("api: mailbox {} connected", id);
+            spdlog::info("api: mailbox {} connected", log_name(self, id));
             start_mailbox(self, id);
             out.connected(mailbox_view(self, i->second));
           },
           [=](const caf::error& err) {
-            spdlog::error("api: cannot store the grant of {}: {}", id, render(err));
+            spdlog::error("api: cannot store the grant of mailbox {}: {}",
+                          log_name(self, id), render(err));
             out.fail(500, "storage_failure", "the grant could not be stored");
           });
 }
@@ -112,8 +114,8 @@ void check_grant(api_pointer self, const std::string& id, const token_grant& gra
                       "); open the sign-in link again later");
             if (res.status != 200) {
               auto e = graph::read_error(res);
-              spdlog::warn("api: the grant for {} does not open the mailbox: {} {}", id,
-                           e.code, e.message);
+              spdlog::warn("api: the grant for mailbox {} does not open it: {} {}",
+                           log_name(self, id), e.code, e.message);
               return out.fail(400, "grant_does_not_open_mailbox",
                               "the account that signed in cannot open this mailbox (" +
                                   e.code + ": " + e.message + ")");
@@ -232,7 +234,8 @@ void oauth_callback(api_pointer self, const http_request& req, const reply_fn& r
                 redirect_uri(self))
       .then([=](const token_grant& grant) { check_grant(self, id, grant, done); },
             [=](const caf::error& err) {
-              spdlog::warn("api: code exchange for {} failed: {}", id, render(err));
+              spdlog::warn("api: code exchange for mailbox {} failed: {}",
+                           log_name(self, id), render(err));
               if (is(err, ec::code_refused))
                 return done.fail(400, "code_refused",
                                  "Microsoft refused the code: " + context_of(err));

@@ -85,4 +85,7 @@ void apply_release(api_pointer self, std::optional<storage::mailbox_record>& rel
 
 net::response not_found();
 
+/// "<account id>/<mailbox id>": how log lines name a mailbox.
+std::string log_name(api_pointer self, const std::string& mailbox_id);
+
 } // namespace exc::api_detail

@@ -6,6 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace exc::api_detail {
 
 using nlohmann::json;
@@ -44,9 +47,11 @@ void list_tickets(api_pointer self, const caller& who, const http_request& req,
   if (auto* bad = std::get_if<net::response>(&mailbox)) return reply(std::move(*bad));
   std::size_t limit = 50;
   if (auto text = net::find_param(*query, "limit")) {
-    char* end = nullptr;
-    auto n = std::strtol(text->c_str(), &end, 10);
-    if (text->empty() || *end != '\0' || n < 1 || n > 100)
+    bool digits = !text->empty() && text->size() <= 3 &&
+                  std::all_of(text->begin(), text->end(),
+                              [](unsigned char c) { return std::isdigit(c); });
+    auto n = digits ? std::stoi(*text) : 0;
+    if (n < 1 || n > 100)
       return reply(rest::error_response(
           400, "invalid_field", "limit must be an integer from 1 to 100", "limit"));
     limit = static_cast<std::size_t>(n);

@@ -83,6 +83,26 @@ net::client_request raw_message(const std::string& graph_url,
   return req;
 }
 
+net::client_request categories_of(const std::string& graph_url,
+                                  const std::string& access_token,
+                                  const std::string& address,
+                                  const std::string& graph_id) {
+  return get(graph_url, access_token,
+             messages_of(address) + net::percent_encode(graph_id) +
+                 "?%24select=categories");
+}
+
+std::optional<std::vector<std::string>> read_categories(const std::string& body) {
+  auto message = nlohmann::json::parse(body, nullptr, false);
+  if (!message.is_object() || !message.contains("categories") ||
+      !message["categories"].is_array())
+    return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& c : message["categories"])
+    if (c.is_string()) out.push_back(c);
+  return out;
+}
+
 net::client_request
 set_categories(const std::string& graph_url, const std::string& access_token,
                const std::string& address, const std::string& graph_id,

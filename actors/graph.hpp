@@ -40,6 +40,15 @@ net::client_request raw_message(const std::string& graph_url,
                                 const std::string& access_token,
                                 const std::string& address, const std::string& graph_id);
 
+/// GET the message's current categories ($select=categories).
+net::client_request categories_of(const std::string& graph_url,
+                                  const std::string& access_token,
+                                  const std::string& address,
+                                  const std::string& graph_id);
+
+/// The categories in a message's JSON; nullopt if it is not a message.
+std::optional<std::vector<std::string>> read_categories(const std::string& body);
+
 /// PATCH the message's categories (and isRead when `mark_as_read`).
 net::client_request
 set_categories(const std::string& graph_url, const std::string& access_token,

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace exc {
 
 using nlohmann::json;
@@ -127,15 +129,20 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
     ticket = std::move(*thread);
     entry.outcome = "comment";
     ticket["comments"].push_back(comment_from(changes, ticket["id"], m));
-    ticket["status"] = "open"; // the customer wrote again
+    if (!m.auto_generated) ticket["status"] = "open"; // the customer wrote again
     ticket["updated_at"] = now();
   } else {
     entry.outcome = "ticket";
     auto id = storage::time_ordered_id("t");
     json cc = json::array();
+    std::vector<std::string> seen{net::to_lower(m.from.email)};
     for (const auto& list : {&m.to, &m.cc})
-      for (const auto& p : *list)
-        if (!net::iequals(p.email, m.from.email)) cc.push_back(person_json(p));
+      for (const auto& p : *list) {
+        auto lower = net::to_lower(p.email);
+        if (std::find(seen.begin(), seen.end(), lower) != seen.end()) continue;
+        seen.push_back(lower);
+        cc.push_back(person_json(p));
+      }
     auto at = now();
     ticket = {{"id", id},
               {"account_id", m.account_id},

@@ -89,32 +89,51 @@ void advance(self_ptr self) {
   process(self);
 }
 
-/// PATCH what the message had plus our labels; then the journal knows.
+/// The journal learns that the message is labelled; then the next message.
+void labelled(self_ptr self, const std::string& graph_id) {
+  self->request(self->state.helpdesk, std::chrono::seconds{60}, atom::labelled_v,
+                self->state.cfg.id, graph_id)
+      .then([=](bool) { advance(self); },
+            [=](const caf::error& err) { fail(self, err); });
+}
+
+/// PATCH the categories the message has now plus our labels. They are read again
+/// first: the listing may be minutes old, and a PATCH replaces the whole list.
 void label(self_ptr self, bool rejected) {
-  auto& st = self->state;
-  const auto& ref = st.queue[st.next];
-  auto categories = ref.categories;
-  for (const auto* name : {&st.cfg.labels.processed, &st.cfg.labels.rejected}) {
-    if (name == &st.cfg.labels.rejected && !rejected) continue;
-    if (!has_category(ref, *name)) categories.push_back(*name);
-  }
-  auto graph_id = ref.graph_id;
+  auto graph_id = self->state.queue[self->state.next].graph_id;
   call_graph(
       self,
       [=](const std::string& token) {
         const auto& cfg = self->state.cfg;
-        return graph::set_categories(cfg.graph_url, token, cfg.address, graph_id,
-                                     categories, cfg.labels.mark_as_read);
+        return graph::categories_of(cfg.graph_url, token, cfg.address, graph_id);
       },
       [=](const net::client_response& res) {
         // Deleted meanwhile: there is nothing left to label.
-        bool gone = res.ok() && res.status == 404;
-        if (!res.ok() || (res.status != 200 && !gone))
-          return fail_graph(self, res, "labelling a message");
-        self->request(self->state.helpdesk, std::chrono::seconds{60}, atom::labelled_v,
-                      self->state.cfg.id, graph_id)
-            .then([=](bool) { advance(self); },
-                  [=](const caf::error& err) { fail(self, err); });
+        if (res.ok() && res.status == 404) return labelled(self, graph_id);
+        auto current = res.ok() && res.status == 200 ? graph::read_categories(res.body)
+                                                     : std::nullopt;
+        if (!current) return fail_graph(self, res, "reading a message's categories");
+        auto categories = *current;
+        const auto& labels = self->state.cfg.labels;
+        for (const auto* name : {&labels.processed, &labels.rejected}) {
+          if (name == &labels.rejected && !rejected) continue;
+          if (std::none_of(categories.begin(), categories.end(),
+                           [&](const std::string& c) { return net::iequals(c, *name); }))
+            categories.push_back(*name);
+        }
+        call_graph(
+            self,
+            [=](const std::string& token) {
+              const auto& cfg = self->state.cfg;
+              return graph::set_categories(cfg.graph_url, token, cfg.address, graph_id,
+                                           categories, cfg.labels.mark_as_read);
+            },
+            [=](const net::client_response& res) {
+              if (res.ok() && res.status == 404) return labelled(self, graph_id);
+              if (!res.ok() || res.status != 200)
+                return fail_graph(self, res, "labelling a message");
+              labelled(self, graph_id);
+            });
       });
 }
 

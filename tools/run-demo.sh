@@ -60,7 +60,7 @@ chmod 600 "$data/client.secret"
 build/app/exconnectd --data-dir "$data/exconnect" --listen 127.0.0.1:0 \
   --port-file "$data/exconnectd.port" --graph-url "$sim_url/v1.0" --login-url "$sim_url" \
   --ca-file "$data/ca.pem" --client-id $client_id --client-secret-file "$data/client.secret" \
-  --poll-interval 5 2>"$data/exconnectd.log" &
+  --poll-interval 2 2>"$data/exconnectd.log" &
 daemon_pid=$!
 for _ in $(seq 200); do
   [ -s "$data/exconnectd.port" ] && break

@@ -1,8 +1,9 @@
-// The README's demo driver. Sets up the connector's app and two mailboxes with sample
-// mail in a running graph-sim, then connects both mailboxes to a running exconnectd the
-// way an operator does: create an account, create the mailboxes, follow each authorize
-// URL (graph-sim consents and redirects to exconnectd's OAuth callback). Shows the
-// mailboxes as exconnectd reports them and the unread inbox they will be fetching.
+// The README's demo driver. Sets up the connector's app and two mailboxes in a running
+// graph-sim, connects both to a running exconnectd the way an operator does (create an
+// account, create the mailboxes, follow each authorize URL: graph-sim consents and
+// redirects to exconnectd's OAuth callback), delivers sample mail, waits until
+// exconnectd has labelled every message, and shows the tickets, the rejections and the
+// labels.
 #include "net/http_client.hpp"
 #include "net/url.hpp"
 #include "sim_client.hpp"
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -90,114 +92,110 @@ struct options {
       client_secret_file;
 };
 
+/// Connects `address` the way an operator does: create it, follow its authorize URL
+/// (graph-sim consents and redirects to exconnectd's OAuth callback).
+void connect(net::http_client& http, graph_sim::sim_client& sim, const std::string& api,
+             const std::string& key, const std::string& address) {
+  auto mb = rest(http, api + "/mailboxes", "POST", key, {{"address", address}}, 201);
+  auto consent = sim.call("GET", mb["authorize_url"]);
+  auto callback = std::string{consent.header("Location")};
+  if (consent.status != 302 || callback.empty())
+    throw std::runtime_error("consent failed: " + consent.body);
+  net::client_request req;
+  req.url = callback;
+  req.headers = {{"Accept", "application/json"}};
+  auto done = http.request(std::move(req));
+  if (!done.ok() || done.status != 200)
+    throw std::runtime_error("callback: " + done.body + done.error_message);
+}
+
 int run(const options& o) {
   net::http_client http{net::client_options{o.ca_file}};
   graph_sim::sim_client sim{o.graph_sim, http};
+  const std::vector<std::string> addresses = {"support@contoso.example",
+                                              "sales@contoso.example"};
 
   auto app =
       sim.register_app({{"client_id", o.client_id},
                         {"client_secret", trimmed(read_file(o.client_secret_file))}});
-  std::cout << "1. registered the connector's Azure app: client_id " << app.client_id
-            << "\n";
-  const auto& mail_dir = o.mail_dir;
-  for (auto address : {"support@contoso.example", "sales@contoso.example"}) {
-    sim.create_mailbox(address);
-    std::cout << "2. created mailbox " << address << "\n";
+  std::cout << "1. graph-sim: registered the connector's Azure app (client_id "
+            << app.client_id << ") and the mailboxes";
+  for (const auto& a : addresses) {
+    sim.create_mailbox(a);
+    std::cout << " " << a;
   }
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator{mail_dir})
-    if (entry.path().extension() == ".eml") files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& file : files) {
-    auto name = file.filename().string();
-    json options = json::object();
-    // Exchange reports a large mail's size before anyone downloads it.
-    if (name.find("oversized") != std::string::npos)
-      options["size"] = 80ull * 1024 * 1024;
-    auto address = name.find("sales") != std::string::npos ? "sales@contoso.example"
-                                                           : "support@contoso.example";
-    auto res = sim.deliver(address, read_file(file), options);
-    std::cout << "3. delivered " << name << " to " << address
-              << (res["parsed"].get<bool>() ? "" : " (unparseable: stored raw)") << "\n";
-  }
+  std::cout << "\n";
 
   // The operator's side: an account, then each mailbox through OAuth consent.
   auto admin = trimmed(read_file(o.admin_token_file));
   auto api = o.exconnect + "/api/v1";
   auto account = rest(http, api + "/accounts", "POST", admin, {{"name", "Contoso"}}, 201);
   auto key = account["api_key"].get<std::string>();
-  std::cout << "4. exconnectd: created account " << account["id"].get<std::string>()
+  std::cout << "2. exconnectd: created account " << account["id"].get<std::string>()
             << " (its API key is shown once)\n";
-  for (auto address : {"support@contoso.example", "sales@contoso.example"}) {
-    auto mb = rest(http, api + "/mailboxes", "POST", key, {{"address", address}}, 201);
-    auto consent = sim.call("GET", mb["authorize_url"]);
-    auto callback = std::string{consent.header("Location")};
-    if (consent.status != 302 || callback.empty())
-      throw std::runtime_error("consent failed: " + consent.body);
-    net::client_request req;
-    req.url = callback;
-    req.headers = {{"Accept", "application/json"}};
-    auto done = http.request(std::move(req));
-    if (!done.ok() || done.status != 200)
-      throw std::runtime_error("callback: " + done.body + done.error_message);
-    std::cout << "5. " << address << ": authorize_url -> consent at the login service -> "
-              << "/oauth/callback -> connected\n";
+  for (const auto& a : addresses) {
+    connect(http, sim, api, key, a);
+    std::cout << "3. " << a
+              << ": authorize_url -> consent at the login service -> /oauth/callback "
+                 "-> connected\n";
   }
-  // The daemon polls each mailbox right away: wait for the first poll of each.
-  json connected;
-  for (int i = 0; i < 200; ++i) {
-    connected = rest(http, api + "/mailboxes", "GET", key, nullptr, 200);
-    bool all = true;
-    for (const auto& m : connected["mailboxes"])
-      all = all && m["last_poll_at"].is_string();
-    if (all) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::cout << "6. GET /api/v1/mailboxes:\n\n   " << cut("address", 26) << " "
-            << cut("status", 12) << " " << cut("connected at", 22) << " last poll\n";
-  for (const auto& m : connected["mailboxes"])
-    std::cout << "   " << cut(m["address"], 26) << " " << cut(m["status"], 12) << " "
-              << cut(m["connected_at"].is_string() ? m["connected_at"] : "-", 22) << " "
-              << (m["last_poll_at"].is_string() ? m["last_poll_at"].get<std::string>()
-                                                : "-")
-              << "\n";
-  std::cout << "\n";
 
-  // What the fetcher will find: the inbox through Graph, with the demo's own sign-in.
-  auto tokens = sim.sign_in(app, "support@contoso.example");
-
-  auto list = sim.graph(
-      "GET",
-      "/users/support@contoso.example/mailFolders/inbox/messages?" +
-          net::encode_query(
-              {{"$filter",
-                "receivedDateTime ge 1900-01-01T00:00:00Z and isRead eq false"},
-               {"$orderby", "receivedDateTime"},
-               {"$select",
-                "subject,from,receivedDateTime,hasAttachments,internetMessageId"},
-               {"$expand",
-                "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"},
-               {"$top", "50"}}),
-      tokens["access_token"], {}, {{"Prefer", "IdType=\"ImmutableId\""}});
-  if (list.status != 200)
-    throw std::runtime_error("list: " + (list.ok() ? list.body : list.error_message));
-  auto page = json::parse(list.body);
-  std::cout << "7. GET /users/support@contoso.example/mailFolders/inbox/messages "
-               "(unread, oldest first):\n\n";
-  std::cout << "   " << cut("from", 30) << " " << cut("subject", 40) << " "
-            << cut("size", 10) << " attach\n";
-  for (const auto& m : page["value"]) {
-    std::string from = m["from"].is_null()
-                           ? "(no From)"
-                           : m["from"]["emailAddress"]["address"].get<std::string>();
-    std::string subject = m["subject"].get<std::string>();
-    std::string size = m["singleValueExtendedProperties"][0]["value"];
-    std::cout << "   " << cut(from, 30) << " "
-              << cut(subject.empty() ? "(no subject)" : subject, 40) << " "
-              << cut(size, 10) << " " << (m["hasAttachments"].get<bool>() ? "yes" : "no")
-              << "\n";
+  // Customers write: the mail arrives after the connection, so it is new.
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator{o.mail_dir})
+    if (entry.path().extension() == ".eml") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  std::map<std::string, std::string> names; // Graph id -> file name
+  for (const auto& file : files) {
+    auto name = file.filename().string();
+    json extra = json::object();
+    // Exchange reports a large mail's size before anyone downloads it.
+    if (name.find("oversized") != std::string::npos) extra["size"] = 80ull * 1024 * 1024;
+    auto address = name.find("sales") != std::string::npos ? addresses[1] : addresses[0];
+    auto res = sim.deliver(address, read_file(file), extra);
+    names[res["id"].get<std::string>()] = name;
+    std::cout << "4. delivered " << name << " to " << address << "\n";
   }
-  std::cout << "\n   " << page["value"].size() << " unread messages in the inbox.\n";
+
+  // exconnectd polls, stores, labels: wait until every message carries the label.
+  std::map<std::string, json> labelled;
+  for (int i = 0; i < 600 && labelled.size() < names.size(); ++i) {
+    labelled.clear();
+    for (const auto& a : addresses) {
+      auto box = sim.control("GET", "/mailboxes/" + a + "/messages");
+      for (const auto& m : box["messages"])
+        for (const auto& c : m["categories"])
+          if (c == "Zendesk") labelled[m["id"].get<std::string>()] = m;
+    }
+    if (labelled.size() < names.size())
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (labelled.size() < names.size())
+    throw std::runtime_error("not every message was labelled within a minute");
+
+  std::cout << "\n5. GET /api/v1/tickets:\n\n   " << cut("ticket", 22) << " "
+            << cut("requester", 28) << " " << cut("subject", 36) << " comments\n";
+  auto tickets = rest(http, api + "/tickets", "GET", key, nullptr, 200);
+  for (const auto& t : tickets["tickets"])
+    std::cout << "   " << cut(t["id"], 22) << " " << cut(t["requester"]["email"], 28)
+              << " " << cut(t["subject"], 36) << " " << t["comments"].size() << "\n";
+
+  std::cout << "\n6. GET /api/v1/rejections:\n\n   " << cut("reason", 14) << " detail\n";
+  auto rejections = rest(http, api + "/rejections", "GET", key, nullptr, 200);
+  for (const auto& r : rejections["rejections"])
+    std::cout << "   " << cut(r["reason"], 14) << " " << r["detail"].get<std::string>()
+              << "\n";
+
+  std::cout << "\n7. the labels in Exchange (graph-sim):\n\n";
+  std::map<std::string, std::string> by_name;
+  for (const auto& [id, name] : names)
+    by_name[name] = id;
+  for (const auto& [name, id] : by_name) {
+    std::string categories;
+    for (const auto& c : labelled[id]["categories"])
+      categories += (categories.empty() ? "" : ", ") + c.get<std::string>();
+    std::cout << "   " << cut(name, 28) << " " << categories << "\n";
+  }
   return 0;
 }
 
