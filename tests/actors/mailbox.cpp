@@ -210,7 +210,7 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   CAF_CHECK_EQUAL(request(2).url, messages + "m1/$value");
   reply(2, answer(200, raw_mail("m1")));
   // Stored durably before the label: the journal has it before any label goes out.
-  CAF_CHECK_EQUAL(journal("m1")->outcome, "ticket");
+  CAF_CHECK_EQUAL(std::string{journal("m1")->outcome}, "ticket");
   CAF_CHECK(!journal("m1")->labelled);
   // Someone added "Red" since the listing: the label keeps it.
   categories(3, "m1", {"Blue", "Red"});
@@ -253,7 +253,7 @@ CAF_TEST(mail over the size limit is rejected without a download) {
   CAF_REQUIRE_EQUAL(exchanges(), 3u);
   CAF_CHECK_EQUAL(patched_categories(2),
                   (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
-  CAF_CHECK_EQUAL(journal("big")->reason, "too_large");
+  CAF_CHECK_EQUAL(std::string{journal("big")->reason}, "too_large");
   reply(2, answer(200, "{}"));
   auto rejections = store->rejections("acc_1", "mbx_1");
   CAF_REQUIRE_EQUAL(rejections->size(), 1u);

@@ -3,6 +3,8 @@
 
 #include "daemon_fixture.hpp"
 
+#include "net/time_format.hpp"
+
 #include <csignal>
 #include <map>
 #include <set>
@@ -216,6 +218,34 @@ CAF_TEST(nothing is imported twice after a label is removed or the daemon is kil
     subjects_by_message.insert(t.at("comments")[0].at("internet_message_id"));
   CAF_CHECK_EQUAL(subjects_by_message.size(), 13u); // no message twice
   CAF_CHECK_EQUAL(json(mailbox(key, id).at("counters").at("converted")), 13);
+}
+
+CAF_TEST(backfill days reach back and mark as read is honoured) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  call_json("PATCH", "/api/v1/account", key,
+            {{"mark_as_read", true}, {"labels", {{"processed", "Helpdesk"}}}});
+  sim.create_mailbox("support@contoso.test");
+  auto now =
+      *net::parse_rfc3339(sim.control("GET", "/clock").at("now").get<std::string>());
+  auto shift_days = [&](int days) {
+    return net::format_rfc3339(now + std::chrono::hours{24 * days});
+  };
+  auto yesterday = sim.deliver("support@contoso.test", test::sample_mail("yesterday"),
+                               {{"received_at", shift_days(-1)}});
+  auto last_week = sim.deliver("support@contoso.test", test::sample_mail("last-week"),
+                               {{"received_at", shift_days(-7)}});
+  auto created =
+      call_json("POST", "/api/v1/mailboxes", key,
+                {{"address", "support@contoso.test"}, {"backfill_days", 2}}, 201);
+  CAF_REQUIRE_EQUAL(follow(created.at("authorize_url")).status, 200u);
+  CAF_CHECK(test::eventually(
+      [&] { return has(sim_messages("support@contoso.test").at(yesterday), "Helpdesk"); },
+      std::chrono::seconds(20), std::chrono::milliseconds(50)));
+  auto box = sim_messages("support@contoso.test");
+  CAF_CHECK_EQUAL(box.at(yesterday).at("is_read"), true); // the account asks for it
+  CAF_CHECK_EQUAL(box.at(last_week).at("categories").size(), 0u); // before the backfill
+  CAF_CHECK_EQUAL(box.at(last_week).at("is_read"), false);
+  CAF_CHECK_EQUAL(tickets(key).size(), 1u);
 }
 
 CAF_TEST(two hundred mails over twenty mailboxes) {

@@ -93,20 +93,9 @@ for k in list value patch; do
 done
 echo "$table"
 
-section="<!-- graph-sim-ceiling:begin -->
-Measured $(date -u +%Y-%m-%d) by \`tools/bench/graph-sim-ceiling.sh\`: wrk 1 thread, $connections
+source tools/bench/write-section.sh
+write_section graph-sim-ceiling "graph-sim ceiling" "Measured $(date -u +%Y-%m-%d) by \`tools/bench/graph-sim-ceiling.sh\`: wrk 1 thread, $connections
 keep-alive connections, ${duration} s per row, on loopback; graph-sim (\`--threads 1\`, limits
 lifted) and nginx (1 worker) each pinned to core 0, wrk to core 1. $(nproc) cores, $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}').
 
-$table
-<!-- graph-sim-ceiling:end -->"
-doc=docs/benchmarks.md
-[ -f "$doc" ] || printf '# Benchmarks\n' > "$doc"
-if grep -q 'graph-sim-ceiling:begin' "$doc"; then
-  # Replace the previous figures between the markers.
-  awk -v s="$section" 'BEGIN {p = 1} /graph-sim-ceiling:begin/ {print s; p = 0} p {print} /graph-sim-ceiling:end/ {p = 1}' \
-    "$doc" > "$doc.new" && mv "$doc.new" "$doc"
-else
-  printf '\n## graph-sim ceiling\n\n%s\n' "$section" >> "$doc"
-fi
-echo "written to $doc"
+$table"
