@@ -53,11 +53,12 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
     // one or one that needs a new consent keeps its own, truer state.
     if (mb.status == "connected" || mb.status == "error") last_error = app_error;
   }
-  auto window = [](const rate_limit& r) {
-    return json{{"used", 0},
+  auto window = [](const rate_limit& r, std::uint64_t used) {
+    return json{{"used", used},
                 {"limit", r.count},
                 {"window_s", std::chrono::duration<double>(r.window).count()}};
   };
+  bool running = rt != st.runtime.end();
   auto poll = mb.poll_interval_s > 0 ? mb.poll_interval_s : st.cfg.poll_interval.count();
   auto stored = st.ingest.store->counters(mb.id);
   json counters = stored ? *stored : json::object();
@@ -78,9 +79,11 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
       {"app_error", app_error},
       {"counters", counters},
       {"throttle",
-       {{"paused_until", nullptr},
-        {"fetch", window(st.cfg.fetch_rate)},
-        {"send", window(st.cfg.send_rate)}}}};
+       {{"paused_until", running && !rt->second.paused_until.empty()
+                             ? json(rt->second.paused_until)
+                             : json(nullptr)},
+        {"fetch", window(st.cfg.fetch_rate, running ? rt->second.fetch_used : 0)},
+        {"send", window(st.cfg.send_rate, 0)}}}};
 }
 
 void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb) {
@@ -502,8 +505,11 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         auto i = self->state.mailboxes.find(id);
         if (i == self->state.mailboxes.end()) return;
         auto& mb = i->second;
+        auto& rt = self->state.runtime[id];
+        rt.paused_until = r.paused_until;
+        rt.fetch_used = r.fetch_used;
         if (r.ok) {
-          self->state.runtime[id].last_poll_at = r.at;
+          rt.last_poll_at = r.at;
           if (mb.status == "error" || mb.last_error) {
             if (mb.status == "error") mb.status = "connected";
             mb.last_error.reset();

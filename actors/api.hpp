@@ -57,7 +57,9 @@ struct ingest_services {
 struct mailbox_runtime {
   mailbox_actor actor;
   std::string last_poll_at;
-  unsigned failures = 0; ///< restarts in a row, for the backoff
+  std::string paused_until;     ///< Graph throttled it (RFC 3339); "" if not
+  std::uint64_t fetch_used = 0; ///< downloads in the fetch window at the last poll
+  unsigned failures = 0;        ///< restarts in a row, for the backoff
   std::chrono::steady_clock::time_point started{};
 };
 

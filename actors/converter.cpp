@@ -1,5 +1,6 @@
 #include "actors/converter.hpp"
 
+#include "mail/automatic.hpp"
 #include "mail/parse.hpp"
 #include "net/url.hpp"
 
@@ -11,15 +12,6 @@ namespace {
 
 person to_person(const mail::address& a) {
   return {a.email, a.name};
-}
-
-/// Auto-Submitted other than "no" (RFC 3834): an automatic mail never opens a ticket.
-bool auto_submitted(const mail::message& msg) {
-  const auto* value = mail::find_header(msg, "Auto-Submitted");
-  if (!value) return false;
-  auto v = net::to_lower(*value);
-  auto end = v.find_first_of(" \t;(");
-  return v.substr(0, end) != "no";
 }
 
 } // namespace
@@ -66,7 +58,10 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
   for (auto& a : msg.attachments)
     m.attachments.push_back(mail_attachment{std::move(a.name), std::move(a.content_type),
                                             a.size, a.is_inline, std::move(a.content)});
-  m.auto_generated = auto_submitted(msg);
+  if (auto why = mail::automatic_reason(msg)) {
+    m.auto_generated = true;
+    m.detail = "written by a machine (" + *why + ")";
+  }
   return m;
 }
 

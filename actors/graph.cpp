@@ -1,5 +1,6 @@
 #include "actors/graph.hpp"
 
+#include "net/time_format.hpp"
 #include "net/url.hpp"
 
 #include <nlohmann/json.hpp>
@@ -129,6 +130,25 @@ error_info read_error(const net::client_response& res) {
   if (out.code.empty()) out.code = "http_" + std::to_string(res.status);
   if (out.message.empty()) out.message = "Graph answered " + std::to_string(res.status);
   return out;
+}
+
+std::optional<std::chrono::milliseconds> retry_after(const net::client_response& res) {
+  auto value = std::string{res.header("Retry-After")};
+  if (value.empty()) return std::nullopt;
+  char* end = nullptr;
+  auto seconds = std::strtod(value.c_str(), &end);
+  if (end != value.c_str() && *end == '\0' && seconds >= 0 && seconds < 86'400)
+    return std::chrono::milliseconds{static_cast<std::int64_t>(seconds * 1000)};
+  if (auto date = net::parse_http_date(value)) {
+    auto wait = *date - std::chrono::system_clock::now();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(wait, decltype(wait){0}));
+  }
+  return std::nullopt;
+}
+
+bool transient(const net::client_response& res) {
+  return !res.ok() || res.status == 429 || res.status >= 500;
 }
 
 bool token_refused(const net::client_response& res) {

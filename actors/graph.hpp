@@ -3,6 +3,7 @@
 #include "messages/types.hpp"
 #include "net/http_client.hpp"
 
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -62,6 +63,13 @@ struct error_info {
   std::string message;
 };
 error_info read_error(const net::client_response& res);
+
+/// How long Graph asks to wait (Retry-After: decimal seconds or an HTTP date); nullopt
+/// if it does not say.
+std::optional<std::chrono::milliseconds> retry_after(const net::client_response& res);
+
+/// Worth trying again later: throttled (429, 503), a server error (5xx) or no answer.
+bool transient(const net::client_response& res);
 
 /// True for 401 InvalidAuthenticationToken: the access token expired or was revoked.
 bool token_refused(const net::client_response& res);

@@ -3,6 +3,7 @@
 #include "messages/error.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
+#include "storage/secret_file.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -62,7 +63,25 @@ json comment_from(storage::batch& changes, const std::string& ticket_id,
       {"created_at", now()}};
 }
 
-/// The ticket that one of the mail's thread ids belongs to, in the same account.
+/// The ticket ids of every well-formed token `[#<id>-<6 hex>]` in the subject.
+std::vector<std::pair<std::string, std::string>>
+subject_tokens(const std::string& subject) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto start = subject.find("[#"); start != std::string::npos;
+       start = subject.find("[#", start + 2)) {
+    auto end = subject.find(']', start);
+    if (end == std::string::npos) break;
+    auto inner = subject.substr(start + 2, end - start - 2);
+    auto dash = inner.rfind('-');
+    if (dash == std::string::npos || dash == 0 || inner.size() - dash - 1 != 6) continue;
+    out.emplace_back(inner.substr(0, dash), subject.substr(start, end - start + 1));
+  }
+  return out;
+}
+
+/// The ticket the mail belongs to, in the same account: one that owns a message its
+/// In-Reply-To or References name, else one whose token is in the subject with a valid
+/// HMAC (so nobody replies into a ticket by guessing its id).
 caf::expected<std::optional<json>> thread_of(self_ptr self, const inbound_mail& m) {
   const auto& store = *self->state.store;
   for (const auto& id : m.thread_ids) {
@@ -70,6 +89,13 @@ caf::expected<std::optional<json>> thread_of(self_ptr self, const inbound_mail& 
     if (!owner) return owner.error();
     if (!*owner) continue;
     auto ticket = store.ticket(m.account_id, **owner);
+    if (!ticket) return ticket.error();
+    if (*ticket) return ticket;
+  }
+  for (const auto& [id, token] : subject_tokens(m.subject)) {
+    if (!storage::constant_time_equal(token, ticket_token(self->state.token_key, id)))
+      continue;
+    auto ticket = store.ticket(m.account_id, id);
     if (!ticket) return ticket.error();
     if (*ticket) return ticket;
   }
@@ -104,7 +130,8 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
     thread = std::move(*found);
     if (!thread && m.auto_generated) {
       rejection = "auto_submitted";
-      detail = "an automatic reply (Auto-Submitted) that belongs to no ticket";
+      detail = (m.detail.empty() ? std::string{"written by a machine"} : m.detail) +
+               ", and it belongs to no ticket";
     }
   }
   if (!rejection.empty()) {

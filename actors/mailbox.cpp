@@ -18,6 +18,38 @@ using self_ptr = mailbox_actor::stateful_pointer<mailbox_state>;
 
 void process(self_ptr self);
 
+/// Downloads still inside the fetch window (older ones are dropped).
+std::size_t fetch_used(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto window = std::chrono::duration_cast<caf::timespan>(st.cfg.fetch_rate.window);
+  auto& d = st.downloads;
+  d.erase(d.begin(),
+          std::find_if(d.begin(), d.end(), [&](auto t) { return t + window > now; }));
+  return d.size();
+}
+
+/// How long until the fetch window has room for one more download (zero: now).
+caf::timespan fetch_wait(self_ptr self) {
+  auto& st = self->state;
+  if (fetch_used(self) < st.cfg.fetch_rate.count) return caf::timespan{0};
+  auto window = std::chrono::duration_cast<caf::timespan>(st.cfg.fetch_rate.window);
+  return st.downloads.front() + window - self->clock().now();
+}
+
+poll_result succeeded() {
+  poll_result r;
+  r.ok = true;
+  return r;
+}
+
+poll_result failed(std::string code, std::string message) {
+  poll_result r;
+  r.code = std::move(code);
+  r.message = std::move(message);
+  return r;
+}
+
 /// Ends the poll cycle and tells the listener how it went.
 void report(self_ptr self, poll_result r) {
   auto& st = self->state;
@@ -25,8 +57,42 @@ void report(self_ptr self, poll_result r) {
   st.queue.clear();
   st.queue.shrink_to_fit(); // idle mailboxes stay small
   st.next = 0;
-  r.at = net::format_rfc3339(std::chrono::system_clock::now());
+  if (r.ok) st.failures = 0;
+  r.fetch_used = fetch_used(self);
+  auto wall = std::chrono::system_clock::now();
+  auto now = self->clock().now();
+  if (st.paused_until > now)
+    r.paused_until = net::format_rfc3339(
+        wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                   st.paused_until - now + std::chrono::milliseconds{999}));
+  r.at = net::format_rfc3339(wall);
   self->send(st.listener, atom::polled_v, st.cfg.id, std::move(r));
+}
+
+/// The wait after `failures` transient failures in a row: exponential, capped,
+/// drawn in [delay/2, delay] so that mailboxes throttled together do not return
+/// together.
+caf::timespan backoff(self_ptr self) {
+  auto& st = self->state;
+  auto delay = st.cfg.backoff_initial;
+  for (unsigned i = 1; i < st.failures && delay < st.cfg.backoff_max; ++i)
+    delay *= 2;
+  delay = std::min(delay, st.cfg.backoff_max);
+  std::uniform_int_distribution<std::int64_t> draw{delay.count() / 2, delay.count()};
+  return std::chrono::milliseconds{draw(st.rng)};
+}
+
+/// Graph throttled this mailbox or failed in a way that heals: no request until
+/// Retry-After (429, 503) or the backoff has passed; then the cycle starts over.
+void pause(self_ptr self, const net::client_response& res) {
+  auto& st = self->state;
+  ++st.failures;
+  auto asked = graph::retry_after(res);
+  caf::timespan wait = asked && (res.status == 429 || res.status == 503)
+                           ? caf::timespan{*asked}
+                           : backoff(self);
+  st.paused_until = self->clock().now() + wait;
+  self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
 }
 
 void fail(self_ptr self, const caf::error& err) {
@@ -43,9 +109,11 @@ void fail(self_ptr self, const caf::error& err) {
 
 void fail_graph(self_ptr self, const net::client_response& res, const char* doing) {
   auto e = graph::read_error(res);
-  spdlog::warn("mailbox {}/{}: {} failed: {} {}", self->state.cfg.account_id,
-               self->state.cfg.id, doing, e.code, e.message);
-  report(self, poll_result{false, {}, e.code, e.message, false});
+  if (graph::transient(res)) pause(self, res);
+  spdlog::warn("mailbox {}/{}: {} failed: {} {}{}", self->state.cfg.account_id,
+               self->state.cfg.id, doing, e.code, e.message,
+               graph::transient(res) ? " (pausing this mailbox)" : "");
+  report(self, failed(e.code, e.message));
 }
 
 using request_maker = std::function<net::client_request(const std::string& token)>;
@@ -182,18 +250,6 @@ void download(self_ptr self) {
       });
 }
 
-/// How long until the fetch window has room for one more download (zero: now).
-caf::timespan fetch_wait(self_ptr self) {
-  auto& st = self->state;
-  auto now = self->clock().now();
-  auto window = std::chrono::duration_cast<caf::timespan>(st.cfg.fetch_rate.window);
-  auto& d = st.downloads;
-  d.erase(d.begin(),
-          std::find_if(d.begin(), d.end(), [&](auto t) { return t + window > now; }));
-  if (d.size() < st.cfg.fetch_rate.count) return caf::timespan{0};
-  return d.front() + window - now;
-}
-
 /// Takes the next message of the cycle through whatever it still needs.
 void process(self_ptr self) {
   auto& st = self->state;
@@ -227,11 +283,11 @@ void process(self_ptr self) {
     if (wait > caf::timespan{0}) {
       // The fetch rate is spent: poll again when it has room, not a whole interval on.
       self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
-      return report(self, poll_result{true, {}, {}, {}, false});
+      return report(self, succeeded());
     }
     return download(self);
   }
-  report(self, poll_result{true, {}, {}, {}, false});
+  report(self, succeeded());
 }
 
 /// Lists one page of new mail; the last page starts the processing.
@@ -250,12 +306,9 @@ void list_page(self_ptr self, std::string next_link) {
         std::string next;
         auto page = graph::read_message_page(res.body, next);
         if (!page)
-          return report(self, poll_result{false,
-                                          {},
-                                          "graph_failure",
-                                          "Graph answered a listing that is not a page "
-                                          "of messages",
-                                          false});
+          return report(self, failed("graph_failure",
+                                     "Graph answered a listing that is not a page of "
+                                     "messages"));
         auto& q = self->state.queue;
         q.insert(q.end(), std::make_move_iterator(page->begin()),
                  std::make_move_iterator(page->end()));
@@ -281,6 +334,12 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       [=](atom::internal, atom::poll, std::uint64_t generation) {
         auto& st = self->state;
         if (generation != st.generation) return;
+        auto now = self->clock().now();
+        if (now < st.paused_until) { // throttled: poll when the pause ends
+          self->delayed_send(self, st.paused_until - now, atom::internal_v, atom::poll_v,
+                             ++st.generation);
+          return;
+        }
         self->delayed_send(self, st.cfg.poll_interval, atom::internal_v, atom::poll_v,
                            ++st.generation);
         if (st.polling) return; // the previous poll is still running

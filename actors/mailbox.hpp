@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct mailbox_config {
   std::uint64_t max_message_size = 52'428'800;
   rate_limit fetch_rate{25, std::chrono::seconds{60}};
   label_settings labels;
+  /// After throttling without Retry-After, server errors and network failures: wait
+  /// initial * 2^(failures-1), capped, drawn in [delay/2, delay].
+  std::chrono::milliseconds backoff_initial{1000};
+  std::chrono::milliseconds backoff_max{300'000};
 };
 
 struct mailbox_state {
@@ -49,6 +54,10 @@ struct mailbox_state {
   std::size_t next = 0;
   /// When the last downloads happened, oldest first (at most fetch_rate.count).
   std::vector<caf::actor_clock::time_point> downloads;
+  /// Graph throttled or failed: no request before this. Only this mailbox waits.
+  caf::actor_clock::time_point paused_until{};
+  unsigned failures = 0; ///< transient failures in a row, for the backoff
+  std::minstd_rand rng{std::random_device{}()};
 };
 
 /// What the MAILBOX works with besides its config.

@@ -46,16 +46,18 @@ typename Inspector::result_type inspect(Inspector& f, token_grant& x) {
 /// The outcome of one poll of a mailbox, reported by the MAILBOX to the API.
 struct poll_result {
   bool ok = false;
-  std::string at;          ///< RFC 3339, when the poll ended
-  std::string code;        ///< error code when !ok (e.g. "ErrorAccessDenied")
-  std::string message;     ///< error detail when !ok
-  bool grant_gone = false; ///< the token service says the mailbox needs a new consent
+  std::string at;           ///< RFC 3339, when the poll ended
+  std::string code;         ///< error code when !ok (e.g. "ErrorAccessDenied")
+  std::string message;      ///< error detail when !ok
+  bool grant_gone = false;  ///< the token service says the mailbox needs a new consent
+  std::string paused_until; ///< RFC 3339: Graph throttled or failed; "" if not paused
+  std::uint64_t fetch_used = 0; ///< downloads in the current fetch window
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, poll_result& x) {
   return f(caf::meta::type_name("poll_result"), x.ok, x.at, x.code, x.message,
-           x.grant_gone);
+           x.grant_gone, x.paused_until, x.fetch_used);
 }
 
 /// A person on a ticket: address and display name.

@@ -169,6 +169,27 @@ CAF_TEST(replies thread duplicates count and rejections are recorded) {
                   2);
 }
 
+CAF_TEST(a subject token threads only with a valid hmac in the same account) {
+  auto first = ingest(mail("mbx_1", "g1", "m1@customer.test"));
+  auto token = ticket_token("token-key", first.ticket_id);
+  // A fresh mail (no In-Reply-To) that carries the token in its subject.
+  auto fresh = mail("mbx_1", "g2", "m2@customer.test");
+  fresh.subject = "Re: Printer " + token + " still broken";
+  auto r = ingest(fresh);
+  CAF_CHECK_EQUAL(r.outcome, "comment");
+  CAF_CHECK_EQUAL(r.ticket_id, first.ticket_id);
+  // A guessed id with a made-up HMAC opens a ticket of its own.
+  auto forged = mail("mbx_1", "g3", "m3@customer.test");
+  forged.subject = "[#" + first.ticket_id + "-000000] let me in";
+  if (token.find("-000000]") == std::string::npos)
+    CAF_CHECK_EQUAL(ingest(forged).outcome, "ticket");
+  // The right token in another account's mail does not reach the ticket.
+  auto foreign = mail("mbx_9", "f1", "f1@customer.test");
+  foreign.account_id = "acc_2";
+  foreign.subject = "Re: " + token;
+  CAF_CHECK_EQUAL(ingest(foreign).outcome, "ticket");
+}
+
 CAF_TEST(tickets page oldest first by cursor) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i)

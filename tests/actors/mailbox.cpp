@@ -296,4 +296,60 @@ CAF_TEST(a refused token gets one fresh token and one more try) {
   CAF_CHECK_EQUAL(polls()[0].code, "InvalidAuthenticationToken");
 }
 
+CAF_TEST(a 429 pauses the mailbox for its retry after) {
+  start();
+  auto throttled =
+      answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
+  throttled.headers = {{"Retry-After", "2.5"}};
+  reply(0, throttled);
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  CAF_CHECK_EQUAL(polls()[0].code, "ApplicationThrottled");
+  CAF_CHECK_NOT_EQUAL(polls()[0].paused_until, "");
+  sched.advance_time(2400ms);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 1u); // nothing before Retry-After
+  sched.advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 2u); // then at once, not a poll interval later
+  reply(1, page({}));
+  CAF_REQUIRE_EQUAL(polls().size(), 2u);
+  CAF_CHECK(polls()[1].ok);
+  CAF_CHECK_EQUAL(polls()[1].paused_until, "");
+}
+
+CAF_TEST(server errors back off exponentially with jitter) {
+  cfg.backoff_initial = 1000ms;
+  cfg.backoff_max = 4000ms;
+  start();
+  // Each failure waits in [d/2, d] with d = 1 s, 2 s, 4 s, 4 s (capped).
+  std::vector<std::chrono::milliseconds> ceilings{1000ms, 2000ms, 4000ms, 4000ms};
+  for (std::size_t i = 0; i < ceilings.size(); ++i) {
+    CAF_REQUIRE_EQUAL(exchanges(), i + 1);
+    reply(i, answer(503, R"({"error":{"code":"ServiceUnavailable","message":"x"}})"));
+    auto floor = ceilings[i] / 2;
+    sched.advance_time(floor - 1ms);
+    sched.run();
+    CAF_CHECK_EQUAL(exchanges(), i + 1); // not before half the delay
+    sched.advance_time(ceilings[i] - floor + 1ms);
+    sched.run();
+    CAF_CHECK_EQUAL(exchanges(), i + 2); // and no later than the delay
+  }
+  // A success resets the backoff.
+  reply(4, page({}));
+  CAF_CHECK(polls().back().ok);
+}
+
+CAF_TEST(a dropped connection is retried after a backoff) {
+  cfg.backoff_initial = 1000ms;
+  start();
+  net::client_response dropped;
+  dropped.error = net::transport_error::io;
+  dropped.error_message = "connection reset";
+  reply(0, dropped);
+  CAF_CHECK_NOT_EQUAL(polls().back().paused_until, "");
+  sched.advance_time(1000ms);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 2u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
