@@ -1,7 +1,7 @@
 #define CAF_SUITE daemon_ingest
 #include <caf/test/unit_test.hpp>
 
-#include "daemon_fixture.hpp"
+#include "ingest_fixture.hpp"
 
 #include "net/time_format.hpp"
 
@@ -13,69 +13,8 @@ using nlohmann::json;
 
 namespace {
 
-/// A mail with the given headers ("" leaves a header out) and a text body.
-std::string mime(const std::string& from, const std::string& to,
-                 const std::string& subject, const std::string& message_id,
-                 const std::string& extra = {}) {
-  std::string out;
-  if (!from.empty()) out += "From: " + from + "\r\n";
-  if (!to.empty()) out += "To: " + to + "\r\n";
-  out += "Subject: " + subject + "\r\nDate: Tue, 24 Nov 2026 09:15:00 +0000\r\n";
-  if (!message_id.empty()) out += "Message-ID: <" + message_id + ">\r\n";
-  out += extra;
-  out += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
-  out += "Body of " + subject + "\r\n";
-  return out;
-}
-
-struct ingest_fixture : daemon_fixture {
+struct ingest_fixture : ingest_daemon_fixture {
   ingest_fixture() { start_daemon(); }
-
-  /// graph-sim's view of a mailbox's messages: Graph id -> message.
-  std::map<std::string, json> sim_messages(const std::string& address) {
-    std::map<std::string, json> out;
-    auto all = sim.control("GET", "/mailboxes/" + address + "/messages");
-    for (const auto& m : all.at("messages"))
-      out[m.at("id").get<std::string>()] = m;
-    return out;
-  }
-
-  static bool has(const json& message, const std::string& category) {
-    for (const auto& c : message.at("categories"))
-      if (c == category) return true;
-    return false;
-  }
-
-  /// Waits until every listed message carries the processed label.
-  void wait_labelled(const std::string& address, const std::vector<std::string>& ids) {
-    CAF_CHECK(test::eventually(
-        [&] {
-          auto now = sim_messages(address);
-          for (const auto& id : ids)
-            if (!has(now.at(id), "Zendesk")) return false;
-          return true;
-        },
-        std::chrono::seconds(30), std::chrono::milliseconds(100)));
-  }
-
-  std::vector<json> tickets(const std::string& key, const std::string& query = {}) {
-    std::vector<json> out;
-    std::string after;
-    for (;;) {
-      auto page = call_json("GET",
-                            "/api/v1/tickets?limit=7" + query +
-                                (after.empty() ? "" : "&after=" + after),
-                            key);
-      for (const auto& t : page.at("tickets"))
-        out.push_back(t);
-      if (page.at("next").is_null()) return out;
-      after = page.at("next").get<std::string>();
-    }
-  }
-
-  json rejections(const std::string& key) {
-    return call_json("GET", "/api/v1/rejections", key).at("rejections");
-  }
 };
 
 } // namespace

@@ -1,0 +1,63 @@
+#include "ingest_fixture.hpp"
+
+#include <caf/test/unit_test.hpp>
+
+using nlohmann::json;
+
+std::string mime(const std::string& from, const std::string& to,
+                 const std::string& subject, const std::string& message_id,
+                 const std::string& extra) {
+  std::string out;
+  if (!from.empty()) out += "From: " + from + "\r\n";
+  if (!to.empty()) out += "To: " + to + "\r\n";
+  out += "Subject: " + subject + "\r\nDate: Tue, 24 Nov 2026 09:15:00 +0000\r\n";
+  if (!message_id.empty()) out += "Message-ID: <" + message_id + ">\r\n";
+  out += extra;
+  out += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+  out += "Body of " + subject + "\r\n";
+  return out;
+}
+
+std::map<std::string, json>
+ingest_daemon_fixture::sim_messages(const std::string& address) {
+  std::map<std::string, json> out;
+  auto all = sim.control("GET", "/mailboxes/" + address + "/messages");
+  for (const auto& m : all.at("messages"))
+    out[m.at("id").get<std::string>()] = m;
+  return out;
+}
+
+bool ingest_daemon_fixture::has(const json& message, const std::string& category) {
+  for (const auto& c : message.at("categories"))
+    if (c == category) return true;
+  return false;
+}
+
+void ingest_daemon_fixture::wait_labelled(const std::string& address,
+                                          const std::vector<std::string>& ids) {
+  CAF_CHECK(test::eventually(
+      [&] {
+        auto now = sim_messages(address);
+        for (const auto& id : ids)
+          if (!has(now.at(id), "Zendesk")) return false;
+        return true;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)));
+}
+
+std::vector<json> ingest_daemon_fixture::tickets(const std::string& key) {
+  std::vector<json> out;
+  std::string after;
+  for (;;) {
+    auto page = call_json(
+        "GET", "/api/v1/tickets?limit=7" + (after.empty() ? "" : "&after=" + after), key);
+    for (const auto& t : page.at("tickets"))
+      out.push_back(t);
+    if (page.at("next").is_null()) return out;
+    after = page.at("next").get<std::string>();
+  }
+}
+
+json ingest_daemon_fixture::rejections(const std::string& key) {
+  return call_json("GET", "/api/v1/rejections", key).at("rejections");
+}
