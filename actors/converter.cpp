@@ -1,6 +1,7 @@
 #include "actors/converter.hpp"
 
 #include "mail/automatic.hpp"
+#include "mail/html_text.hpp"
 #include "mail/parse.hpp"
 #include "net/url.hpp"
 
@@ -46,6 +47,8 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
   m.subject = std::move(msg.subject);
   m.text_body = std::move(msg.text_body);
   m.html_body = std::move(msg.html_body);
+  if (m.text_body.empty() && !m.html_body.empty()) // HTML-only mail
+    m.text_body = mail::html_to_text(m.html_body);
   // Newest first: In-Reply-To, then References from the end.
   auto add_thread_id = [&](const std::string& id) {
     if (!id.empty() && id != m.message_id &&

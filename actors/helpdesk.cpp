@@ -38,18 +38,35 @@ json person_json(const person& p) {
   return {{"email", p.email}, {"name", p.name}};
 }
 
-/// The first comment of a ticket or a reply: the customer's mail. Attachment contents
-/// go under their own keys; the comment lists name, type and size.
+/// Attachment bytes the ticket already stores.
+std::uint64_t stored_bytes(const json& ticket) {
+  std::uint64_t sum = 0;
+  for (const auto& c : ticket.value("comments", json::array()))
+    for (const auto& a : c.value("attachments", json::array()))
+      if (a.value("stored", true)) sum += a.value("size", std::uint64_t{0});
+  return sum;
+}
+
+/// The comment for the customer's mail. Attachment contents go under their own keys
+/// while the ticket's `budget` lasts; beyond it they are listed with "stored": false.
+/// An inline part is an image the HTML body shows (referenced by cid:).
 json comment_from(storage::batch& changes, const std::string& ticket_id,
-                  const inbound_mail& m) {
+                  const inbound_mail& m, std::uint64_t budget) {
   auto id = storage::time_ordered_id("c_");
   json attachments = json::array();
   for (std::size_t i = 0; i < m.attachments.size(); ++i) {
     const auto& a = m.attachments[i];
-    attachments.push_back(
-        {{"name", a.name}, {"content_type", a.content_type}, {"size", a.size}});
-    changes.put(storage::family::tickets,
-                storage::attachment_key(m.account_id, ticket_id, id, i), a.content);
+    bool stored = a.size <= budget;
+    if (stored) {
+      budget -= a.size;
+      changes.put(storage::family::tickets,
+                  storage::attachment_key(m.account_id, ticket_id, id, i), a.content);
+    }
+    attachments.push_back({{"name", a.name},
+                           {"content_type", a.content_type},
+                           {"size", a.size},
+                           {"inline", a.is_inline},
+                           {"stored", stored}});
   }
   return {
       {"id", id},
@@ -155,7 +172,10 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   if (thread) {
     ticket = std::move(*thread);
     entry.outcome = "comment";
-    ticket["comments"].push_back(comment_from(changes, ticket["id"], m));
+    auto cap = self->state.attachment_cap;
+    auto used = stored_bytes(ticket);
+    ticket["comments"].push_back(
+        comment_from(changes, ticket["id"], m, used < cap ? cap - used : 0));
     if (!m.auto_generated) ticket["status"] = "open"; // the customer wrote again
     ticket["updated_at"] = now();
   } else {
@@ -182,7 +202,8 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
               {"created_at", at},
               {"updated_at", at},
               {"comments", json::array()}};
-    ticket["comments"].push_back(comment_from(changes, id, m));
+    ticket["comments"].push_back(
+        comment_from(changes, id, m, self->state.attachment_cap));
   }
   entry.ticket_id = ticket["id"].get<std::string>();
   counters["converted"] = counters["converted"].get<std::int64_t>() + 1;
@@ -213,8 +234,10 @@ void sync_and_answer(self_ptr self) {
 
 helpdesk_self_actor::behavior_type
 helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
-         storage::helpdesk_store* store, net::metrics* metrics, std::string token_key) {
+         storage::helpdesk_store* store, net::metrics* metrics, std::string token_key,
+         std::uint64_t attachment_cap) {
   self->state.store = store;
+  self->state.attachment_cap = attachment_cap;
   self->state.metrics = metrics;
   self->state.token_key = std::move(token_key);
   metrics->describe("exconnect_messages_total", "counter",

@@ -23,7 +23,8 @@ struct helpdesk_state {
   static inline const char* name = "helpdesk";
   storage::helpdesk_store* store = nullptr;
   net::metrics* metrics = nullptr;
-  std::string token_key; ///< HMAC key of ticket tokens
+  std::string token_key;            ///< HMAC key of ticket tokens
+  std::uint64_t attachment_cap = 0; ///< attachment bytes stored per ticket
   /// Outcomes waiting for the next sync.
   std::vector<std::pair<caf::typed_response_promise<ingest_outcome>, ingest_outcome>>
       unsynced;
@@ -40,8 +41,11 @@ using helpdesk_self_actor =
 /// @param store tickets and journal; must outlive the actor
 /// @param metrics counts messages by outcome; must outlive the actor
 /// @param token_key the secret that signs ticket tokens
+/// @param attachment_cap attachment content stored per ticket (bytes); attachments
+///        beyond it are listed with "stored": false
 helpdesk_self_actor::behavior_type
 helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
-         storage::helpdesk_store* store, net::metrics* metrics, std::string token_key);
+         storage::helpdesk_store* store, net::metrics* metrics, std::string token_key,
+         std::uint64_t attachment_cap);
 
 } // namespace exc

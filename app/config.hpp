@@ -40,6 +40,7 @@ struct config {
   exc::rate_limit send_bytes{52'428'800, std::chrono::seconds(300)};
   exc::rate_limit send_recipients{10'000, std::chrono::seconds(86'400)};
   std::uint64_t max_message_size = 52'428'800;
+  std::uint64_t attachment_cap = 104'857'600; ///< attachment bytes stored per ticket
   std::string tls_cert_file;
   std::string tls_key_file;
   bool help = false;

@@ -168,8 +168,9 @@ int run(const app::config& cfg) {
                                          http, &metrics);
   // Detached: the helpdesk waits for fsync, converters parse large mail.
   exc::ingest_services ingest;
-  ingest.helpdesk = caf::actor_cast<exc::helpdesk_actor>(sys.spawn<caf::detached>(
-      exc::helpdesk, &helpdesk_store, &metrics, std::move(*token_key)));
+  ingest.helpdesk = caf::actor_cast<exc::helpdesk_actor>(
+      sys.spawn<caf::detached>(exc::helpdesk, &helpdesk_store, &metrics,
+                               std::move(*token_key), cfg.attachment_cap));
   for (int i = 0; i < 2; ++i)
     ingest.converters.push_back(sys.spawn<caf::detached>(exc::converter, &connected));
   ingest.store = &helpdesk_store;

@@ -20,6 +20,7 @@ struct fixture : test_coordinator_fixture<> {
   std::unique_ptr<storage::helpdesk_store> store;
   net::metrics metrics;
   helpdesk_actor desk;
+  std::uint64_t cap = 8; ///< attachment bytes per ticket: one 5-byte attachment fits
 
   fixture() {
     auto opened = storage::db::open(dir.file("db"));
@@ -27,7 +28,7 @@ struct fixture : test_coordinator_fixture<> {
     db = std::move(*opened);
     store = std::make_unique<storage::helpdesk_store>(*db);
     desk = caf::actor_cast<helpdesk_actor>(
-        sys.spawn(helpdesk, store.get(), &metrics, std::string{"token-key"}));
+        sys.spawn(helpdesk, store.get(), &metrics, std::string{"token-key"}, cap));
   }
 
   ~fixture() {
@@ -188,6 +189,25 @@ CAF_TEST(a subject token threads only with a valid hmac in the same account) {
   foreign.account_id = "acc_2";
   foreign.subject = "Re: " + token;
   CAF_CHECK_EQUAL(ingest(foreign).outcome, "ticket");
+}
+
+CAF_TEST(attachments are stored up to the cap per ticket and listed beyond it) {
+  auto first = ingest(mail("mbx_1", "g1", "m1@customer.test"));
+  auto reply = mail("mbx_1", "g2", "m2@customer.test");
+  reply.thread_ids = {"m1@customer.test"};
+  ingest(reply);
+  auto ticket = **store->ticket("acc_1", first.ticket_id);
+  auto a1 = ticket.at("comments")[0].at("attachments")[0];
+  auto a2 = ticket.at("comments")[1].at("attachments")[0];
+  CAF_CHECK_EQUAL(a1.at("stored"), true);
+  CAF_CHECK_EQUAL(a1.at("inline"), false);
+  CAF_CHECK_EQUAL(a2.at("stored"), false); // 5 + 5 bytes > the cap of 8
+  CAF_CHECK_EQUAL(a2.at("size"), 5);
+  auto content = db->get(storage::family::tickets,
+                         storage::attachment_key("acc_1", first.ticket_id,
+                                                 ticket.at("comments")[1].at("id"), 0));
+  CAF_REQUIRE(content);
+  CAF_CHECK(!*content);
 }
 
 CAF_TEST(tickets page oldest first by cursor) {

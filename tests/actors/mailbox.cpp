@@ -113,7 +113,7 @@ struct fixture : test_coordinator_fixture<> {
     tokens = sys.spawn(token_mock, 0);
     listener = sys.spawn(poll_listener, 0);
     desk = caf::actor_cast<helpdesk_actor>(
-        sys.spawn(helpdesk, store.get(), &metrics, std::string{"k"}));
+        sys.spawn(helpdesk, store.get(), &metrics, std::string{"k"}, 1'000'000u));
     conv = sys.spawn(converter, &connected);
     cfg.id = "mbx_1";
     cfg.account_id = "acc_1";

@@ -140,6 +140,36 @@ CAF_TEST(a subject token threads a fresh mail and a forged one does not ) {
   CAF_CHECK_EQUAL(all[1].at("requester").at("email"), "eve@evil.test");
 }
 
+CAF_TEST(html only mail gets a text body and inline images are told from attachments) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  connect(key, "support@contoso.test");
+  auto id = sim.deliver(
+      "support@contoso.test",
+      "From: " + customer + "\r\nTo: " + to +
+          "\r\nSubject: Screenshot\r\nMessage-ID: <html@customer.test>\r\n"
+          "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
+          "--m\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n"
+          "--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+          "<html><body><p>See the error:</p><img src=\"cid:shot@x\"><p>Thanks &amp; "
+          "bye</p></body></html>\r\n"
+          "--r\r\nContent-Type: image/png\r\nContent-ID: <shot@x>\r\n"
+          "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n"
+          "--m\r\nContent-Type: application/pdf; name=\"invoice.pdf\"\r\n"
+          "Content-Disposition: attachment; filename=\"invoice.pdf\"\r\n"
+          "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--m--\r\n");
+  wait_labelled("support@contoso.test", {id});
+  auto comment = tickets(key).at(0).at("comments").at(0);
+  CAF_CHECK_EQUAL(comment.at("body_text"), "See the error:\n\nThanks & bye");
+  CAF_CHECK(comment.at("body_html").is_string());
+  std::map<std::string, json> parts;
+  for (const auto& a : comment.at("attachments"))
+    parts[a.at("content_type").get<std::string>()] = a;
+  CAF_CHECK_EQUAL(parts.at("image/png").at("inline"), true);
+  CAF_CHECK_EQUAL(parts.at("application/pdf").at("inline"), false);
+  CAF_CHECK_EQUAL(parts.at("application/pdf").at("name"), "invoice.pdf");
+  CAF_CHECK_EQUAL(parts.at("application/pdf").at("stored"), true);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
 
 CAF_TEST_FIXTURE_SCOPE(daemon_ingest_backlog_tests, backlog_fixture)

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mail {
+
+/// The readable text of an HTML body, for mail that has no text/plain part: tags
+/// dropped (and the content of script, style, head and title), entities decoded, white
+/// space collapsed outside <pre>, line breaks for <br> and block elements, "- " before
+/// list items. Input and output are UTF-8. Never throws for bad HTML.
+std::string html_to_text(std::string_view html);
+
+} // namespace mail
