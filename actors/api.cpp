@@ -191,6 +191,8 @@ void stop_mailbox(api_pointer self, const std::string& id) {
   st.by_actor.erase(rt->second.actor.address());
   self->send_exit(rt->second.actor, caf::exit_reason::user_shutdown);
   rt->second.actor = nullptr;
+  rt->second.paused_until.clear(); // a stopped mailbox is not throttled
+  rt->second.fetch_used = 0;
 }
 
 std::string log_name(api_pointer self, const std::string& mailbox_id) {

@@ -87,10 +87,12 @@ caf::timespan backoff(self_ptr self) {
 void pause(self_ptr self, const net::client_response& res) {
   auto& st = self->state;
   ++st.failures;
+  // A Retry-After of zero (or in the past) would make a loop: back off instead.
   auto asked = graph::retry_after(res);
-  caf::timespan wait = asked && (res.status == 429 || res.status == 503)
-                           ? caf::timespan{*asked}
-                           : backoff(self);
+  caf::timespan wait =
+      asked && asked->count() > 0 && (res.status == 429 || res.status == 503)
+          ? caf::timespan{std::min(*asked, std::chrono::milliseconds{3'600'000})}
+          : backoff(self);
   st.paused_until = self->clock().now() + wait;
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
 }
@@ -230,7 +232,6 @@ inbound_mail base_mail(self_ptr self, const message_ref& ref) {
 /// Downloads the raw MIME, has it converted and stored.
 void download(self_ptr self) {
   auto& st = self->state;
-  st.downloads.push_back(self->clock().now());
   auto base = base_mail(self, st.queue[st.next]);
   auto graph_id = base.graph_id;
   call_graph(
@@ -240,6 +241,9 @@ void download(self_ptr self) {
         return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
       },
       [=](const net::client_response& res) {
+        // Counted when the answer is in, not when the request left: Graph counts on
+        // arrival, which lies in between, so the window can never hold one too many.
+        self->state.downloads.push_back(self->clock().now());
         if (res.ok() && res.status == 404) return advance(self); // deleted meanwhile
         if (!res.ok() || res.status != 200)
           return fail_graph(self, res, "downloading a message");

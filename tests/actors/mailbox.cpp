@@ -339,6 +339,20 @@ CAF_TEST(server errors back off exponentially with jitter) {
   CAF_CHECK(polls().back().ok);
 }
 
+CAF_TEST(a retry after of zero backs off instead of looping) {
+  cfg.backoff_initial = 1000ms;
+  start();
+  auto throttled =
+      answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
+  throttled.headers = {{"Retry-After", "0"}};
+  reply(0, throttled);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 1u); // not at once
+  sched.advance_time(1000ms);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 2u);
+}
+
 CAF_TEST(a dropped connection is retried after a backoff) {
   cfg.backoff_initial = 1000ms;
   start();

@@ -35,14 +35,26 @@ bool ingest_daemon_fixture::has(const json& message, const std::string& category
 
 void ingest_daemon_fixture::wait_labelled(const std::string& address,
                                           const std::vector<std::string>& ids) {
-  CAF_CHECK(test::eventually(
+  std::vector<std::string> missing;
+  auto done = test::eventually(
       [&] {
         auto now = sim_messages(address);
+        missing.clear();
         for (const auto& id : ids)
-          if (!has(now.at(id), "Zendesk")) return false;
-        return true;
+          if (!has(now.at(id), "Zendesk")) missing.push_back(id);
+        return missing.empty();
       },
-      std::chrono::seconds(30), std::chrono::milliseconds(100)));
+      std::chrono::seconds(30), std::chrono::milliseconds(100));
+  if (!done) {
+    // Say what is missing and what the daemon did last, for the CI log.
+    auto logs = daemon_logs();
+    auto tail = logs.substr(logs.size() > 4000 ? logs.size() - 4000 : 0);
+    CAF_MESSAGE(address << ": " << missing.size() << " of " << ids.size()
+                        << " not labelled, e.g. " << missing.front()
+                        << "; daemon log tail:\n"
+                        << tail);
+  }
+  CAF_CHECK(done);
 }
 
 std::vector<json> ingest_daemon_fixture::tickets(const std::string& key) {
