@@ -20,55 +20,10 @@ echo "== building"
 bash tools/build.sh normal
 
 data=$PWD/demo-data
-rm -rf "$data"
-mkdir -p "$data"
-echo "== creating a throwaway certificate authority for graph-sim's TLS in $data"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-  -keyout "$data/ca.key" -out "$data/ca.pem" -days 7 -subj "/CN=exconnect demo CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-  -keyout "$data/server.key" -out "$data/server.csr" -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$data/server.ext"
-openssl x509 -req -in "$data/server.csr" -CA "$data/ca.pem" -CAkey "$data/ca.key" \
-  -CAcreateserial -out "$data/server.pem" -days 7 -extfile "$data/server.ext" 2>/dev/null
-
-echo "== starting graph-sim"
-build/tools/graph-sim/graph-sim --port 0 --port-file "$data/graph-sim.port" \
-  --tls-cert "$data/server.pem" --tls-key "$data/server.key" 2>"$data/graph-sim.log" &
-sim_pid=$!
-daemon_pid=
-cleanup() {
-  [ -n "$daemon_pid" ] && kill $daemon_pid 2>/dev/null && wait $daemon_pid 2>/dev/null
-  kill $sim_pid 2>/dev/null || true
-  wait $sim_pid 2>/dev/null || true
-}
-trap cleanup EXIT
-for _ in $(seq 200); do
-  [ -s "$data/graph-sim.port" ] && break
-  kill -0 $sim_pid 2>/dev/null || { cat "$data/graph-sim.log" >&2; exit 1; }
-  sleep 0.05
-done
-[ -s "$data/graph-sim.port" ] || { echo "graph-sim did not start" >&2; exit 1; }
-sim_url="https://127.0.0.1:$(cat "$data/graph-sim.port")"
+source tools/stack.sh
+echo "== starting graph-sim over TLS (a throwaway CA) and exconnectd; state and logs in $data"
+start_stack "$data" -- --poll-interval 2
 echo "   graph-sim is serving $sim_url (login service, Graph v1.0, control API /_sim/)"
-echo
-
-echo "== starting exconnectd (data in $data/exconnect, log in $data/exconnectd.log)"
-client_id=demo-connector
-head -c 24 /dev/urandom | base64 > "$data/client.secret"
-chmod 600 "$data/client.secret"
-build/app/exconnectd --data-dir "$data/exconnect" --listen 127.0.0.1:0 \
-  --port-file "$data/exconnectd.port" --graph-url "$sim_url/v1.0" --login-url "$sim_url" \
-  --ca-file "$data/ca.pem" --client-id $client_id --client-secret-file "$data/client.secret" \
-  --poll-interval 2 2>"$data/exconnectd.log" &
-daemon_pid=$!
-for _ in $(seq 200); do
-  [ -s "$data/exconnectd.port" ] && break
-  kill -0 $daemon_pid 2>/dev/null || { cat "$data/exconnectd.log" >&2; exit 1; }
-  sleep 0.05
-done
-[ -s "$data/exconnectd.port" ] || { echo "exconnectd did not start" >&2; exit 1; }
-api_url="http://127.0.0.1:$(cat "$data/exconnectd.port")"
 echo "   exconnectd is serving $api_url (REST API /api/v1, /oauth/callback, /metrics)"
 echo
 

@@ -4,6 +4,7 @@
 // redirects to exconnectd's OAuth callback), delivers sample mail, waits until
 // exconnectd has labelled every message, and shows the tickets, the rejections and the
 // labels.
+#include "api_client.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
 #include "sim_client.hpp"
@@ -70,44 +71,10 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-/// A call to exconnectd's REST API; throws unless it answers `expected`.
-json rest(net::http_client& http, const std::string& url, const std::string& method,
-          const std::string& token, const json& body, unsigned expected) {
-  net::client_request req;
-  req.method = method;
-  req.url = url;
-  req.headers = {{"Authorization", "Bearer " + token},
-                 {"Content-Type", "application/json"}};
-  if (!body.is_null()) req.body = body.dump();
-  auto res = http.request(std::move(req));
-  if (!res.ok() || res.status != expected)
-    throw std::runtime_error(
-        method + " " + url + ": " +
-        (res.ok() ? std::to_string(res.status) + " " + res.body : res.error_message));
-  return res.body.empty() ? json{} : json::parse(res.body);
-}
-
 struct options {
   std::string graph_sim, ca_file, mail_dir, exconnect, admin_token_file, client_id,
       client_secret_file;
 };
-
-/// Connects `address` the way an operator does: create it, follow its authorize URL
-/// (graph-sim consents and redirects to exconnectd's OAuth callback).
-void connect(net::http_client& http, graph_sim::sim_client& sim, const std::string& api,
-             const std::string& key, const std::string& address) {
-  auto mb = rest(http, api + "/mailboxes", "POST", key, {{"address", address}}, 201);
-  auto consent = sim.call("GET", mb["authorize_url"]);
-  auto callback = std::string{consent.header("Location")};
-  if (consent.status != 302 || callback.empty())
-    throw std::runtime_error("consent failed: " + consent.body);
-  net::client_request req;
-  req.url = callback;
-  req.headers = {{"Accept", "application/json"}};
-  auto done = http.request(std::move(req));
-  if (!done.ok() || done.status != 200)
-    throw std::runtime_error("callback: " + done.body + done.error_message);
-}
 
 int run(const options& o) {
   net::http_client http{net::client_options{o.ca_file}};
@@ -128,13 +95,13 @@ int run(const options& o) {
 
   // The operator's side: an account, then each mailbox through OAuth consent.
   auto admin = trimmed(read_file(o.admin_token_file));
-  auto api = o.exconnect + "/api/v1";
-  auto account = rest(http, api + "/accounts", "POST", admin, {{"name", "Contoso"}}, 201);
+  api_client api{o.exconnect, http};
+  auto account = api.call("POST", "/accounts", admin, {{"name", "Contoso"}}, 201);
   auto key = account["api_key"].get<std::string>();
   std::cout << "2. exconnectd: created account " << account["id"].get<std::string>()
             << " (its API key is shown once)\n";
   for (const auto& a : addresses) {
-    connect(http, sim, api, key, a);
+    api.connect(sim, key, a);
     std::cout << "3. " << a
               << ": authorize_url -> consent at the login service -> /oauth/callback "
                  "-> connected\n";
@@ -175,13 +142,13 @@ int run(const options& o) {
 
   std::cout << "\n5. GET /api/v1/tickets:\n\n   " << cut("ticket", 22) << " "
             << cut("requester", 28) << " " << cut("subject", 36) << " comments\n";
-  auto tickets = rest(http, api + "/tickets", "GET", key, nullptr, 200);
+  auto tickets = api.call("GET", "/tickets", key);
   for (const auto& t : tickets["tickets"])
     std::cout << "   " << cut(t["id"], 22) << " " << cut(t["requester"]["email"], 28)
               << " " << cut(t["subject"], 36) << " " << t["comments"].size() << "\n";
 
   std::cout << "\n6. GET /api/v1/rejections:\n\n   " << cut("reason", 14) << " detail\n";
-  auto rejections = rest(http, api + "/rejections", "GET", key, nullptr, 200);
+  auto rejections = api.call("GET", "/rejections", key);
   for (const auto& r : rejections["rejections"])
     std::cout << "   " << cut(r["reason"], 14) << " " << r["detail"].get<std::string>()
               << "\n";

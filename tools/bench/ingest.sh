@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The ingest benchmark (issue 5): exconnectd's end-to-end ingest rate with limits lifted
+# on both sides, against graph-sim's own ceiling for the same request mix; and the drain
+# rate of one backlogged mailbox under the default limits (takes about two minutes).
+# Writes the figures into docs/benchmarks.md.
+# Usage: tools/bench/ingest.sh [MAILBOXES MAILS_EACH]   (default 50 100)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mailboxes=${1:-50}
+mails=${2:-100}
+bash tools/build.sh normal graph-sim exconnectd bench-ingest >/dev/null
+source tools/stack.sh
+source tools/bench/write-section.sh
+dir=$PWD/bench-data
+
+driver() {
+  build/tools/bench/bench-ingest "$@" --graph-sim "$sim_url" --ca-file "$dir/ca.pem" \
+    --exconnect "$api_url" --admin-token-file "$dir/exconnect/admin.token" \
+    --client-id "$client_id" --client-secret-file "$dir/client.secret"
+}
+
+echo "== throughput: $mailboxes mailboxes x $mails mails, limits lifted"
+start_stack "$dir" --fetch-rate 1000000/1 --request-rate 1000000/1 --concurrency 1000 \
+  -- --fetch-rate 1000000/1 --poll-interval 1
+throughput=$(driver throughput --mailboxes "$mailboxes" --mails "$mails")
+echo "$throughput"
+stop_stack
+
+echo "== drain: one mailbox, 51 mails, default limits on both sides"
+start_stack "$dir"
+drain=$(driver drain --mails 51)
+echo "$drain"
+stop_stack
+
+write_section ingest "Ingest" "Measured $(date -u +%Y-%m-%d) by \`tools/bench/ingest.sh $mailboxes $mails\` on $(nproc) cores
+($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')), graph-sim and exconnectd on the same machine over
+TLS on loopback, graph-sim with one I/O thread.
+
+Throughput: every mailbox has a backlog, limits are lifted on both sides; the clock runs
+from the first mailbox's connection until the last mail is stored (listed, downloaded,
+parsed, stored with its journal entry and group-committed, labelled). Then the driver
+replays exconnectd's requests for the same mail (a listing per 100, GET \$value,
+GET categories, PATCH categories) against graph-sim alone with 16 HTTPS clients: that
+is graph-sim's ceiling for this request mix.
+
+\`\`\`
+$throughput
+\`\`\`
+
+Drain: one mailbox with a backlog of 51 mails under the default limits (25 downloads per
+60 s on both sides). The first 25 go at once; mail n may be downloaded at
+floor(n / 25) x 60 s, so the last one at 120 s after the first.
+
+\`\`\`
+$drain
+\`\`\`"

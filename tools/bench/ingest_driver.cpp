@@ -1,0 +1,231 @@
+// The ingest benchmark's driver, against a running graph-sim and exconnectd (started
+// by tools/bench/ingest.sh).
+//
+// throughput: many mailboxes with a backlog each, limits lifted on both sides. Prints
+//   exconnectd's end-to-end rate (listed, downloaded, parsed, stored with journal,
+//   labelled) and then graph-sim's own ceiling for the same request mix, replayed by
+//   this driver with its own HTTPS clients.
+// drain: one backlogged mailbox with exconnect's default limits; prints the drain rate
+//   as a fraction of the permitted rate.
+#include "api_client.hpp"
+#include "net/http_client.hpp"
+#include "sim_client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+  std::string mode, graph_sim, ca_file, exconnect, admin_token_file, client_id,
+      client_secret_file;
+  int mailboxes = 50;
+  int mails = 100;
+  int threads = 16;
+};
+
+std::string read_trimmed(const std::string& path) {
+  std::ifstream in{path};
+  std::string s;
+  std::getline(in, s);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.pop_back();
+  return s;
+}
+
+/// A customer's mail of about 2 KB, like the graph-sim ceiling benchmark's.
+std::string mail(const std::string& to, int n) {
+  std::string body;
+  for (int line = 0; line < 20; ++line)
+    body += "Line " + std::to_string(line) +
+            " of a customer's request: the order #4711 arrived damaged and we need a "
+            "replacement.\r\n";
+  auto tag = to.substr(0, to.find('@')) + "-" + std::to_string(n);
+  return "From: Customer <customer" + std::to_string(n) +
+         "@fabrikam.example>\r\nTo: Support <" + to +
+         ">\r\nSubject: Order 4711 arrived damaged (" + tag +
+         ")\r\nDate: Tue, 24 Nov 2026 09:00:00 +0000\r\nMessage-ID: <" + tag +
+         "@fabrikam.example>\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: text/plain; charset=utf-8\r\n\r\n" +
+         body;
+}
+
+/// Sum of `fetched` over the account's mailboxes.
+long fetched(api_client& api, const std::string& key) {
+  long sum = 0;
+  for (const auto& m : api.call("GET", "/mailboxes", key)["mailboxes"])
+    sum += m["counters"]["fetched"].get<long>();
+  return sum;
+}
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+int throughput(const options& o) {
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+  api_client api{o.exconnect, http};
+  auto app = sim.register_app({{"client_id", o.client_id},
+                               {"client_secret", read_trimmed(o.client_secret_file)}});
+  std::vector<std::string> addresses;
+  for (int m = 0; m < o.mailboxes; ++m) {
+    addresses.push_back("bench" + std::to_string(m) + "@contoso.example");
+    sim.create_mailbox(addresses.back());
+  }
+  // The backlog arrives before the connection: backfill_days takes it in.
+  std::vector<std::pair<std::string, std::string>> messages; // address, Graph id
+  for (const auto& a : addresses)
+    for (int i = 0; i < o.mails; ++i)
+      messages.emplace_back(a, sim.deliver(a, mail(a, i))["id"].get<std::string>());
+  auto total = static_cast<long>(messages.size());
+  auto key = api.call("POST", "/accounts", read_trimmed(o.admin_token_file),
+                      {{"name", "bench"}}, 201)["api_key"]
+                 .get<std::string>();
+  auto started = clock_type::now();
+  for (const auto& a : addresses)
+    api.connect(sim, key, a, {{"backfill_days", 1}});
+  while (fetched(api, key) < total) {
+    if (seconds_since(started) > 600) throw std::runtime_error("not done in 10 minutes");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto ingest_s = seconds_since(started);
+  // exconnectd is idle again: replay its per-message requests against graph-sim alone.
+  // Per message: GET $value, GET categories, PATCH categories; per 100: one listing.
+  std::vector<std::string> tokens;
+  for (const auto& a : addresses)
+    tokens.push_back(sim.sign_in(app, a)["access_token"].get<std::string>());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto replay_started = clock_type::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < o.threads; ++t)
+    workers.emplace_back([&] {
+      net::http_client own{net::client_options{o.ca_file}};
+      graph_sim::sim_client client{o.graph_sim, own};
+      for (auto i = next++; i < messages.size(); i = next++) {
+        const auto& [address, id] = messages[i];
+        auto& token = tokens[i / static_cast<std::size_t>(o.mails)];
+        auto base = "/users/" + address + "/messages/" + id;
+        if (i % 100 == 0)
+          client.graph(
+              "GET",
+              "/users/" + address +
+                  "/mailFolders/inbox/messages?%24top=100&%24select=id,categories",
+              token);
+        auto raw = client.graph("GET", base + "/$value", token);
+        auto cats = client.graph("GET", base + "?%24select=categories", token);
+        auto patch =
+            client.graph("PATCH", base, token, R"({"categories":["Zendesk","Bench"]})",
+                         {{"Content-Type", "application/json"}});
+        if (raw.status != 200 || cats.status != 200 || patch.status != 200) failed = true;
+      }
+    });
+  for (auto& w : workers)
+    w.join();
+  auto replay_s = seconds_since(replay_started);
+  if (failed) throw std::runtime_error("graph-sim refused part of the replay");
+  auto ingest_rate = total / ingest_s;
+  auto ceiling = total / replay_s;
+  std::printf("mailboxes: %d, mails each: %d, total: %ld\n", o.mailboxes, o.mails, total);
+  std::printf("exconnectd end to end: %.1f s, %.0f mails/s\n", ingest_s, ingest_rate);
+  std::printf("graph-sim alone, same request mix (%d clients): %.1f s, %.0f mails/s\n",
+              o.threads, replay_s, ceiling);
+  std::printf("ratio: %.2f (aim >= 0.5)\n", ingest_rate / ceiling);
+  auto stats = sim.control("GET", "/stats");
+  std::printf("graph-sim 429s: %d concurrency, %d request rate\n",
+              stats["throttled"]["concurrency"].get<int>(),
+              stats["throttled"]["request_rate"].get<int>());
+  return 0;
+}
+
+int drain(const options& o) {
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+  api_client api{o.exconnect, http};
+  sim.register_app({{"client_id", o.client_id},
+                    {"client_secret", read_trimmed(o.client_secret_file)}});
+  const std::string address = "backlog@contoso.example";
+  sim.create_mailbox(address);
+  for (int i = 0; i < o.mails; ++i)
+    sim.deliver(address, mail(address, i));
+  auto key = api.call("POST", "/accounts", read_trimmed(o.admin_token_file),
+                      {{"name", "drain"}}, 201)["api_key"]
+                 .get<std::string>();
+  api.connect(sim, key, address, {{"backfill_days", 1}});
+  // The first window's 25 go at once; from then on every mail waits for the window.
+  // The drain rate is measured from the first mail stored to the last.
+  clock_type::time_point first{};
+  long done = 0;
+  while (done < o.mails) {
+    done = fetched(api, key);
+    if (done > 0 && first == clock_type::time_point{}) first = clock_type::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto span = seconds_since(first);
+  // With 25 per 60 s, mail n (0-based) may be downloaded at floor(n / 25) * 60 s.
+  double ideal = ((o.mails - 1) / 25) * 60.0;
+  std::printf("backlog: %d mails, default limits (25 per 60 s)\n", o.mails);
+  std::printf("first to last stored: %.1f s; the limit allows %.1f s\n", span, ideal);
+  std::printf("drain rate: %.1f %% of the permitted rate (aim >= 98 %%)\n",
+              100.0 * ideal / span);
+  std::printf("graph-sim fetch-rate violations: %d\n",
+              sim.control("GET", "/stats")["fetch_rate"]["violations"].get<int>());
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (argc < 2) {
+    std::cerr << "usage: bench-ingest throughput|drain --graph-sim URL --ca-file FILE "
+                 "--exconnect URL --admin-token-file FILE --client-id ID "
+                 "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N]\n";
+    return 2;
+  }
+  o.mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string arg = argv[i], value = argv[i + 1];
+    if (arg == "--graph-sim")
+      o.graph_sim = value;
+    else if (arg == "--ca-file")
+      o.ca_file = value;
+    else if (arg == "--exconnect")
+      o.exconnect = value;
+    else if (arg == "--admin-token-file")
+      o.admin_token_file = value;
+    else if (arg == "--client-id")
+      o.client_id = value;
+    else if (arg == "--client-secret-file")
+      o.client_secret_file = value;
+    else if (arg == "--mailboxes")
+      o.mailboxes = std::stoi(value);
+    else if (arg == "--mails")
+      o.mails = std::stoi(value);
+    else if (arg == "--threads")
+      o.threads = std::stoi(value);
+    else {
+      std::cerr << "bench-ingest: unknown option " << arg << "\n";
+      return 2;
+    }
+  }
+  try {
+    return o.mode == "drain" ? drain(o) : throughput(o);
+  } catch (const std::exception& e) {
+    std::cerr << "bench-ingest: " << e.what() << "\n";
+    return 1;
+  }
+}
