@@ -149,6 +149,9 @@ int run(const app::config& cfg) {
     net::client_options options;
     options.ca_file = cfg.ca_file;
     options.threads = 2;
+    // Every mailbox has a request in flight to the same Graph host: keep their
+    // connections, or each request pays a new TLS handshake.
+    options.max_idle_per_host = 1024;
     outbound = std::make_unique<net::http_client>(options);
   } catch (const std::exception& e) {
     return fail(std::string{"--ca-file: "} + e.what());

@@ -45,7 +45,7 @@ start_stack() {
     -CAcreateserial -out "$d/server.pem" -days 7 -extfile "$d/server.ext" 2>/dev/null
 
   build/tools/graph-sim/graph-sim --port 0 --port-file "$d/graph-sim.port" \
-    --tls-cert "$d/server.pem" --tls-key "$d/server.key" "${sim_args[@]}" 2>"$d/graph-sim.log" &
+    --tls-cert "$d/server.pem" --tls-key "$d/server.key" "${sim_args[@]}" >"$d/graph-sim.log" 2>&1 &
   sim_pid=$!
   wait_port $sim_pid "$d/graph-sim.port" "$d/graph-sim.log"
   sim_url="https://127.0.0.1:$(cat "$d/graph-sim.port")"
@@ -56,7 +56,7 @@ start_stack() {
   build/app/exconnectd --data-dir "$d/exconnect" --listen 127.0.0.1:0 \
     --port-file "$d/exconnectd.port" --graph-url "$sim_url/v1.0" --login-url "$sim_url" \
     --ca-file "$d/ca.pem" --client-id $client_id --client-secret-file "$d/client.secret" \
-    "${daemon_args[@]}" 2>"$d/exconnectd.log" &
+    "${daemon_args[@]}" >"$d/exconnectd.log" 2>&1 &
   daemon_pid=$!
   wait_port $daemon_pid "$d/exconnectd.port" "$d/exconnectd.log"
   api_url="http://127.0.0.1:$(cat "$d/exconnectd.port")"

@@ -65,7 +65,8 @@ std::string mail(const std::string& to, int n) {
 /// Sum of `fetched` over the account's mailboxes.
 long fetched(api_client& api, const std::string& key) {
   long sum = 0;
-  for (const auto& m : api.call("GET", "/mailboxes", key)["mailboxes"])
+  auto list = api.call("GET", "/mailboxes", key); // a local: the loop reads into it
+  for (const auto& m : list["mailboxes"])
     sum += m["counters"]["fetched"].get<long>();
   return sum;
 }
@@ -97,8 +98,10 @@ int throughput(const options& o) {
   auto started = clock_type::now();
   for (const auto& a : addresses)
     api.connect(sim, key, a, {{"backfill_days", 1}});
-  while (fetched(api, key) < total) {
-    if (seconds_since(started) > 600) throw std::runtime_error("not done in 10 minutes");
+  for (long now = 0; (now = fetched(api, key)) < total;) {
+    if (seconds_since(started) > 600)
+      throw std::runtime_error("not done in 10 minutes: " + std::to_string(now) + " of " +
+                               std::to_string(total));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto ingest_s = seconds_since(started);
