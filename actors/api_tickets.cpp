@@ -20,13 +20,24 @@ net::response storage_failure(const caf::error& err) {
   return rest::error_response(500, "storage_failure", "the helpdesk could not be read");
 }
 
-/// The query's mailbox_id, checked to be the caller's; "" if absent. An answer if bad.
-std::variant<std::string, net::response>
-mailbox_filter(api_pointer self, const caller& who, const net::params& query) {
-  auto id = net::find_param(query, "mailbox_id");
-  if (!id) return std::string{};
-  if (!find_mailbox(self, who, *id)) return not_found();
-  return *id;
+/// A listing's query: its parameters and its mailbox_id ("" if absent), checked to be
+/// the caller's mailbox.
+struct listing_query {
+  net::params params;
+  std::string mailbox;
+};
+
+std::variant<listing_query, net::response>
+read_listing_query(api_pointer self, const caller& who, const http_request& req) {
+  auto query = net::parse_query(net::split_target(req.target).second);
+  if (!query)
+    return rest::error_response(400, "invalid_query", "the query string is malformed");
+  listing_query out{std::move(*query), {}};
+  if (auto id = net::find_param(out.params, "mailbox_id")) {
+    if (!find_mailbox(self, who, *id)) return not_found();
+    out.mailbox = *id;
+  }
+  return out;
 }
 
 /// The ticket as the contract shows it.
@@ -39,14 +50,11 @@ json ticket_view(json ticket) {
 
 void list_tickets(api_pointer self, const caller& who, const http_request& req,
                   const reply_fn& reply) {
-  auto query = net::parse_query(net::split_target(req.target).second);
-  if (!query)
-    return reply(
-        rest::error_response(400, "invalid_query", "the query string is malformed"));
-  auto mailbox = mailbox_filter(self, who, *query);
-  if (auto* bad = std::get_if<net::response>(&mailbox)) return reply(std::move(*bad));
+  auto read = read_listing_query(self, who, req);
+  if (auto* bad = std::get_if<net::response>(&read)) return reply(std::move(*bad));
+  const auto& query = std::get<listing_query>(read);
   std::size_t limit = 50;
-  if (auto text = net::find_param(*query, "limit")) {
+  if (auto text = net::find_param(query.params, "limit")) {
     bool digits = !text->empty() && text->size() <= 3 &&
                   std::all_of(text->begin(), text->end(),
                               [](unsigned char c) { return std::isdigit(c); });
@@ -56,9 +64,9 @@ void list_tickets(api_pointer self, const caller& who, const http_request& req,
           400, "invalid_field", "limit must be an integer from 1 to 100", "limit"));
     limit = static_cast<std::size_t>(n);
   }
-  auto after = net::find_param(*query, "after").value_or("");
-  auto page = self->state.ingest.store->tickets(
-      who.account_id, std::get<std::string>(mailbox), after, limit);
+  auto after = net::find_param(query.params, "after").value_or("");
+  auto page =
+      self->state.ingest.store->tickets(who.account_id, query.mailbox, after, limit);
   if (!page) return reply(storage_failure(page.error()));
   json tickets = json::array();
   for (auto& t : page->tickets)
@@ -78,14 +86,10 @@ void get_ticket(api_pointer self, const caller& who, const std::string& id,
 
 void list_rejections(api_pointer self, const caller& who, const http_request& req,
                      const reply_fn& reply) {
-  auto query = net::parse_query(net::split_target(req.target).second);
-  if (!query)
-    return reply(
-        rest::error_response(400, "invalid_query", "the query string is malformed"));
-  auto mailbox = mailbox_filter(self, who, *query);
-  if (auto* bad = std::get_if<net::response>(&mailbox)) return reply(std::move(*bad));
-  auto found = self->state.ingest.store->rejections(who.account_id,
-                                                    std::get<std::string>(mailbox));
+  auto read = read_listing_query(self, who, req);
+  if (auto* bad = std::get_if<net::response>(&read)) return reply(std::move(*bad));
+  auto found = self->state.ingest.store->rejections(
+      who.account_id, std::get<listing_query>(read).mailbox);
   if (!found) return reply(storage_failure(found.error()));
   json list = json::array();
   for (auto& r : *found) {

@@ -1,5 +1,7 @@
 #include "mail/automatic.hpp"
 
+#include "mail/ascii.hpp"
+
 #include "mail/parse.hpp"
 
 #include <algorithm>
@@ -10,12 +12,7 @@ namespace mail {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out{s};
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using detail::ascii_lower;
 
 std::string trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t");
@@ -26,7 +23,7 @@ std::string trim(std::string_view s) {
 
 /// The value's first word (before white space, ';' or a comment), lower case.
 std::string first_word(const std::string& value) {
-  auto v = lower(trim(value));
+  auto v = ascii_lower(trim(value));
   return v.substr(0, v.find_first_of(" \t;("));
 }
 
@@ -44,7 +41,7 @@ std::optional<std::string> automatic_reason(const message& msg) {
     if (const auto* v = find_header(msg, name)) return said(name, *v);
   if (const auto* v = find_header(msg, "X-Auto-Response-Suppress")) {
     // A comma-separated list of what the sender suppresses.
-    auto list = lower(*v);
+    auto list = ascii_lower(*v);
     std::size_t start = 0;
     while (start <= list.size()) {
       auto end = std::min(list.find(',', start), list.size());
@@ -61,7 +58,7 @@ std::optional<std::string> automatic_reason(const message& msg) {
         return said(name, *v);
     }
   if (const auto* v = find_header(msg, "Content-Type")) {
-    auto ct = lower(*v);
+    auto ct = ascii_lower(*v);
     ct.erase(std::remove_if(ct.begin(), ct.end(),
                             [](char c) { return c == ' ' || c == '\t' || c == '"'; }),
              ct.end());
@@ -72,7 +69,7 @@ std::optional<std::string> automatic_reason(const message& msg) {
   if (const auto* v = find_header(msg, "X-Failed-Recipients"))
     return said("X-Failed-Recipients", *v);
   if (msg.from) {
-    auto sender = lower(msg.from->email);
+    auto sender = ascii_lower(msg.from->email);
     if (sender.rfind("mailer-daemon@", 0) == 0 || sender.rfind("postmaster@", 0) == 0)
       return "From: " + msg.from->email;
   }

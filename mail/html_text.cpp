@@ -1,5 +1,7 @@
 #include "mail/html_text.hpp"
 
+#include "mail/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -9,12 +11,7 @@ namespace mail {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out{s};
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using detail::ascii_lower;
 
 void append_utf8(std::string& out, std::uint32_t cp) {
   if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
@@ -146,11 +143,11 @@ std::string html_to_text(std::string_view html) {
       bool closing = !inside.empty() && inside.front() == '/';
       if (closing) inside.remove_prefix(1);
       auto name_end = inside.find_first_of(" \t\r\n/>");
-      auto tag = lower(inside.substr(0, name_end));
+      auto tag = ascii_lower(inside.substr(0, name_end));
       i = end + 1;
       if (!closing && (tag == "script" || tag == "style" || tag == "head" ||
                        tag == "title")) { // their content is not text
-        auto close = lower(html.substr(i)).find("</" + tag);
+        auto close = ascii_lower(html.substr(i)).find("</" + tag);
         i = close == std::string::npos ? html.size() : i + close;
         continue;
       }

@@ -1,6 +1,7 @@
 #include "storage/helpdesk.hpp"
 
 #include "net/url.hpp"
+#include "storage/json_fields.hpp"
 
 #include <openssl/rand.h>
 
@@ -15,10 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string str(const json& j, const char* name) {
-  auto i = j.find(name);
-  return i != j.end() && i->is_string() ? i->get<std::string>() : std::string{};
-}
+using detail::str;
 
 caf::expected<std::optional<json>> get_json(const db& d, family f,
                                             const std::string& key) {

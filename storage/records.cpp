@@ -1,6 +1,7 @@
 #include "storage/records.hpp"
 
 #include "net/url.hpp"
+#include "storage/json_fields.hpp"
 
 namespace storage {
 
@@ -8,15 +9,8 @@ using nlohmann::json;
 
 namespace {
 
-std::string str(const json& j, const char* name) {
-  auto i = j.find(name);
-  return i != j.end() && i->is_string() ? i->get<std::string>() : std::string{};
-}
-
-std::int64_t num(const json& j, const char* name) {
-  auto i = j.find(name);
-  return i != j.end() && i->is_number_integer() ? i->get<std::int64_t>() : 0;
-}
+using detail::num;
+using detail::str;
 
 json parse_object(const std::string& text) {
   auto j = json::parse(text, nullptr, false);

@@ -117,6 +117,28 @@ CAF_TEST(new unread inbox mail becomes tickets comments and labelled rejections)
   auto stats = sim.control("GET", "/stats");
   CAF_CHECK_EQUAL(stats.at("fetch_rate").at("violations"), 0);
   CAF_CHECK_EQUAL(stats.at("throttled").at("concurrency"), 0);
+  // Another account sees none of it; bad paging input is refused naming the field.
+  auto bob = create_account("B").at("api_key").get<std::string>();
+  auto status_of = [&](const std::string& path, const std::string& key) {
+    auto res = call("GET", path, key);
+    return std::to_string(res.status) + " " + error_code(res);
+  };
+  auto ticket_path = "/api/v1/tickets/" + invoice.at("id").get<std::string>();
+  CAF_CHECK_EQUAL(status_of(ticket_path, bob), "404 not_found");
+  CAF_CHECK_EQUAL(status_of("/api/v1/tickets?mailbox_id=" + support, bob),
+                  "404 not_found");
+  CAF_CHECK_EQUAL(status_of("/api/v1/rejections?mailbox_id=" + support, bob),
+                  "404 not_found");
+  CAF_CHECK_EQUAL(call_json("GET", "/api/v1/tickets", bob).at("tickets").size(), 0u);
+  CAF_CHECK_EQUAL(call_json("GET", "/api/v1/rejections", bob).at("rejections").size(),
+                  0u);
+  CAF_CHECK_EQUAL(status_of("/api/v1/tickets", admin_token), "403 forbidden");
+  for (const char* limit : {"0", "101", "+5", "ten", ""})
+    CAF_CHECK_EQUAL(status_of(std::string{"/api/v1/tickets?limit="} + limit, key),
+                    "400 invalid_field");
+  CAF_CHECK_EQUAL(
+      call_json("GET", "/api/v1/tickets?mailbox_id=" + sales, key).at("tickets").size(),
+      0u); // sales@'s copy of "Both" is a duplicate of support@'s ticket
   auto metrics = call("GET", "/metrics", "").body;
   CAF_CHECK_NOT_EQUAL(metrics.find("exconnect_messages_total{outcome=\"rejected\"} 6"),
                       std::string::npos);
