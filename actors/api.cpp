@@ -179,6 +179,7 @@ void start_mailbox(api_pointer self, const std::string& id) {
       st.ingest.converters[std::hash<std::string>{}(id) % st.ingest.converters.size()];
   peers.helpdesk = st.ingest.helpdesk;
   peers.store = st.ingest.store;
+  peers.throttle = st.ingest.throttle;
   rt.actor = self->spawn<caf::monitored>(mailbox, std::move(cfg), std::move(peers));
   rt.started = std::chrono::steady_clock::now();
   st.by_actor[rt.actor.address()] = id;

@@ -7,6 +7,7 @@
 #include "storage/db.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/records.hpp"
+#include "storage/throttle.hpp"
 #include "storage/vault.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -50,7 +51,8 @@ struct ingest_services {
   helpdesk_actor helpdesk;
   std::vector<converter_actor> converters; ///< a mailbox uses one, by its id's hash
   storage::helpdesk_store* store = nullptr;
-  address_book* connected = nullptr; ///< the API keeps it current
+  storage::throttle_store* throttle = nullptr; ///< the mailboxes' fetch windows
+  address_book* connected = nullptr;           ///< the API keeps it current
 };
 
 /// What the API knows about a mailbox beyond its stored record.

@@ -29,6 +29,40 @@ std::size_t fetch_used(self_ptr self) {
   return d.size();
 }
 
+/// The fetch window on the wall clock, so a restart does not start it empty.
+void save_fetch_window(self_ptr self) {
+  auto& st = self->state;
+  if (!st.throttle) return;
+  fetch_used(self); // drops what left the window
+  auto wall = std::chrono::system_clock::now();
+  auto now = self->clock().now();
+  std::vector<storage::throttle_store::time_point> events;
+  for (auto t : st.downloads)
+    events.push_back(
+        wall - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - t));
+  if (auto err = st.throttle->save(st.cfg.id, "fetch", events))
+    spdlog::warn("mailbox {}/{}: cannot store the fetch window: {}", st.cfg.account_id,
+                 st.cfg.id, render(err));
+}
+
+/// The fetch window a previous run left, on this actor's clock.
+void load_fetch_window(self_ptr self) {
+  auto& st = self->state;
+  if (!st.throttle) return;
+  auto stored = st.throttle->load(st.cfg.id, "fetch");
+  if (!stored) {
+    spdlog::warn("mailbox {}/{}: cannot read the fetch window: {}", st.cfg.account_id,
+                 st.cfg.id, render(stored.error()));
+    return;
+  }
+  auto wall = std::chrono::system_clock::now();
+  auto now = self->clock().now();
+  for (auto t : *stored)
+    if (t <= wall)
+      st.downloads.push_back(now - std::chrono::duration_cast<caf::timespan>(wall - t));
+  fetch_used(self);
+}
+
 /// How long until the fetch window has room for one more download (zero: now).
 caf::timespan fetch_wait(self_ptr self) {
   auto& st = self->state;
@@ -244,6 +278,7 @@ void download(self_ptr self) {
         // Counted when the answer is in, not when the request left: Graph counts on
         // arrival, which lies in between, so the window can never hold one too many.
         self->state.downloads.push_back(self->clock().now());
+        save_fetch_window(self);
         if (res.ok() && res.status == 404) return advance(self); // deleted meanwhile
         if (!res.ok() || res.status != 200)
           return fail_graph(self, res, "downloading a message");
@@ -333,6 +368,8 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.converter = std::move(peers.converter);
   st.helpdesk = std::move(peers.helpdesk);
   st.store = peers.store;
+  st.throttle = peers.throttle;
+  load_fetch_window(self);
   self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {
       [=](atom::internal, atom::poll, std::uint64_t generation) {

@@ -3,6 +3,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/rate_limit.hpp"
 #include "storage/helpdesk.hpp"
+#include "storage/throttle.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -47,6 +48,7 @@ struct mailbox_state {
   converter_actor converter;
   helpdesk_actor helpdesk;
   const storage::helpdesk_store* store = nullptr;
+  storage::throttle_store* throttle = nullptr;
   std::uint64_t generation = 0; ///< ignores stale timer ticks
   bool polling = false;
   /// The current cycle: the messages listed, and the next one to take.
@@ -68,6 +70,9 @@ struct mailbox_peers {
   converter_actor converter;
   helpdesk_actor helpdesk;
   const storage::helpdesk_store* store = nullptr; ///< the journal, read directly
+  /// Where the fetch window survives restarts (a relaxed write per download); none
+  /// keeps it in memory only.
+  storage::throttle_store* throttle = nullptr;
 };
 
 /// @param self the actor

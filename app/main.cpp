@@ -140,6 +140,7 @@ int run(const app::config& cfg) {
   storage::vault vault{*key, previous_keys};
   storage::credential_store credentials{**db, vault};
   storage::helpdesk_store helpdesk_store{**db};
+  storage::throttle_store throttle_store{**db};
   auto token_key = ticket_token_key(**db, vault);
   if (!token_key) return fail("ticket token key: " + exc::render(token_key.error()));
   exc::address_book connected;
@@ -177,6 +178,7 @@ int run(const app::config& cfg) {
   for (int i = 0; i < 2; ++i)
     ingest.converters.push_back(sys.spawn<caf::detached>(exc::converter, &connected));
   ingest.store = &helpdesk_store;
+  ingest.throttle = &throttle_store;
   ingest.connected = &connected;
 
   net::server_options http_options;

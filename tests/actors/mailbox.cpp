@@ -134,10 +134,14 @@ struct fixture : test_coordinator_fixture<> {
     sched.run();
   }
 
+  std::unique_ptr<storage::throttle_store> windows;
+
   /// Starts the MAILBOX; its first poll runs at once.
   void start() {
-    mailbox_peers peers{
-        tokens, caf::actor_cast<http_actor>(http), listener, conv, desk, store.get()};
+    mailbox_peers peers{tokens,       caf::actor_cast<http_actor>(http),
+                        listener,     conv,
+                        desk,         store.get(),
+                        windows.get()};
     box = sys.spawn(mailbox, cfg, peers);
     sched.run();
   }
@@ -294,6 +298,28 @@ CAF_TEST(a refused token gets one fresh token and one more try) {
   CAF_REQUIRE_EQUAL(polls().size(), 1u);
   CAF_CHECK(!polls()[0].ok);
   CAF_CHECK_EQUAL(polls()[0].code, "InvalidAuthenticationToken");
+}
+
+CAF_TEST(the fetch window survives a restart) {
+  windows = std::make_unique<storage::throttle_store>(*db);
+  // A previous run downloaded twice 10 s ago: the window (2 per 60 s) is full.
+  auto ten_ago = std::chrono::system_clock::now() - 10s;
+  CAF_REQUIRE(!windows->save("mbx_1", "fetch", {ten_ago, ten_ago}));
+  start();
+  reply(0, page({item("m1", 100)}));
+  CAF_CHECK_EQUAL(exchanges(), 1u); // no download yet
+  sched.advance_time(49s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  sched.advance_time(2s); // the old downloads have left the window
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  reply(1, page({item("m1", 100)}));
+  deliver_and_label(2, "m1");
+  // This download is stored for the next run.
+  auto stored = windows->load("mbx_1", "fetch");
+  CAF_REQUIRE(stored);
+  CAF_CHECK_EQUAL(stored->size(), 1u);
 }
 
 CAF_TEST(a 429 pauses the mailbox for its retry after) {
