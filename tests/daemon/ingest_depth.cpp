@@ -219,8 +219,10 @@ CAF_TEST(every mail ends as one ticket or one labelled rejection despite faults)
           sim.deliver(a, mime(customer, i % 5 == 4 ? "" : a, "Fault " + tag,
                               tag + "@customer.test")));
     }
+  // A request that a fault leaves unanswered costs its mailbox the HTTP client's 30 s
+  // timeout before the retry: allow for one.
   for (const auto& [a, ids] : delivered)
-    wait_labelled(a, ids);
+    wait_labelled(a, ids, std::chrono::seconds(90));
   auto all = tickets(key);
   CAF_CHECK_EQUAL(all.size(), 48u);
   std::set<std::string> messages;

@@ -34,7 +34,8 @@ bool ingest_daemon_fixture::has(const json& message, const std::string& category
 }
 
 void ingest_daemon_fixture::wait_labelled(const std::string& address,
-                                          const std::vector<std::string>& ids) {
+                                          const std::vector<std::string>& ids,
+                                          std::chrono::seconds timeout) {
   std::vector<std::string> missing;
   auto done = test::eventually(
       [&] {
@@ -44,7 +45,7 @@ void ingest_daemon_fixture::wait_labelled(const std::string& address,
           if (!has(now.at(id), "Zendesk")) missing.push_back(id);
         return missing.empty();
       },
-      std::chrono::seconds(30), std::chrono::milliseconds(100));
+      timeout, std::chrono::milliseconds(100));
   if (!done) {
     // Say what is missing and what the daemon did last, for the CI log.
     auto logs = daemon_logs();

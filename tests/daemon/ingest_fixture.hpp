@@ -23,8 +23,9 @@ struct ingest_daemon_fixture : daemon_fixture {
 
   static bool has(const nlohmann::json& message, const std::string& category);
 
-  /// Waits (30 s) until every listed message carries the processed label.
-  void wait_labelled(const std::string& address, const std::vector<std::string>& ids);
+  /// Waits (30 s unless told) until every listed message carries the processed label.
+  void wait_labelled(const std::string& address, const std::vector<std::string>& ids,
+                     std::chrono::seconds timeout = std::chrono::seconds(30));
 
   /// Every ticket of the account, through the cursor pages.
   std::vector<nlohmann::json> tickets(const std::string& key);
