@@ -19,10 +19,10 @@ http_client(http_client_actor::stateful_pointer<http_client_state> self,
         });
         return rp;
       },
-      [=](atom::internal, std::uint64_t id, const net::client_response& res) {
+      [=](atom::internal, std::uint64_t id, net::client_response& res) {
         auto i = self->state.pending.find(id);
         if (i == self->state.pending.end()) return;
-        i->second.deliver(res);
+        i->second.deliver(std::move(res)); // bodies of up to 50 MB: moved, not copied
         self->state.pending.erase(i);
       },
   };

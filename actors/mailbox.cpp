@@ -153,7 +153,8 @@ void fail_graph(self_ptr self, const net::client_response& res, const char* doin
 }
 
 using request_maker = std::function<net::client_request(const std::string& token)>;
-using response_handler = std::function<void(const net::client_response&)>;
+/// Gets the response to keep: a downloaded mail body is moved on, never copied.
+using response_handler = std::function<void(net::client_response&)>;
 
 /// One Graph call with the mailbox's access token; a 401 gets one fresh token and one
 /// more try. A token that cannot be had ends the cycle.
@@ -168,7 +169,7 @@ void call_graph(self_ptr self, request_maker make, response_handler on_response,
                         std::chrono::seconds{30};
             self->request(self->state.http, wait, std::move(req))
                 .then(
-                    [=](const net::client_response& res) {
+                    [=](net::client_response& res) {
                       if (graph::token_refused(res) && !retried) {
                         self->send(self->state.tokens, atom::invalidate_v,
                                    self->state.cfg.id, token);
@@ -211,7 +212,7 @@ void label(self_ptr self, bool rejected) {
         const auto& cfg = self->state.cfg;
         return graph::categories_of(cfg.graph_url, token, cfg.address, graph_id);
       },
-      [=](const net::client_response& res) {
+      [=](net::client_response& res) {
         // Deleted meanwhile: there is nothing left to label.
         if (res.ok() && res.status == 404) return labelled(self, graph_id);
         auto current = res.ok() && res.status == 200 ? graph::read_categories(res.body)
@@ -232,7 +233,7 @@ void label(self_ptr self, bool rejected) {
               return graph::set_categories(cfg.graph_url, token, cfg.address, graph_id,
                                            categories, cfg.labels.mark_as_read);
             },
-            [=](const net::client_response& res) {
+            [=](net::client_response& res) {
               if (res.ok() && res.status == 404) return labelled(self, graph_id);
               if (!res.ok() || res.status != 200)
                 return fail_graph(self, res, "labelling a message");
@@ -274,7 +275,7 @@ void download(self_ptr self) {
         const auto& cfg = self->state.cfg;
         return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
       },
-      [=](const net::client_response& res) {
+      [=](net::client_response& res) {
         // Counted when the answer is in, not when the request left: Graph counts on
         // arrival, which lies in between, so the window can never hold one too many.
         self->state.downloads.push_back(self->clock().now());
@@ -283,9 +284,10 @@ void download(self_ptr self) {
         if (!res.ok() || res.status != 200)
           return fail_graph(self, res, "downloading a message");
         self->request(self->state.converter, std::chrono::minutes{5}, atom::convert_v,
-                      res.body, base)
-            .then([=](inbound_mail m) { store(self, std::move(m)); },
-                  [=](const caf::error& err) { fail(self, err); });
+                      std::move(res.body), base)
+            .then(
+                [=](inbound_mail& m) { store(self, std::move(m)); }, // moved, not copied
+                [=](const caf::error& err) { fail(self, err); });
       });
 }
 
@@ -339,7 +341,7 @@ void list_page(self_ptr self, std::string next_link) {
           return graph::new_mail(cfg.graph_url, token, cfg.address, cfg.since);
         return graph::get("", token, next_link); // verbatim, as Graph asks
       },
-      [=](const net::client_response& res) {
+      [=](net::client_response& res) {
         if (!res.ok() || res.status != 200)
           return fail_graph(self, res, "listing new mail");
         std::string next;

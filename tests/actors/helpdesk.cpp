@@ -3,6 +3,7 @@
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/dsl.hpp>
 
+#include "temp_db.hpp"
 #include "temp_dir.hpp"
 
 #include "actors/helpdesk.hpp"
@@ -23,9 +24,7 @@ struct fixture : test_coordinator_fixture<> {
   std::uint64_t cap = 8; ///< attachment bytes per ticket: one 5-byte attachment fits
 
   fixture() {
-    auto opened = storage::db::open(dir.file("db"));
-    CAF_REQUIRE(opened);
-    db = std::move(*opened);
+    db = open_temp_db(dir);
     store = std::make_unique<storage::helpdesk_store>(*db);
     desk = caf::actor_cast<helpdesk_actor>(
         sys.spawn(helpdesk, store.get(), &metrics, std::string{"token-key"}, cap));

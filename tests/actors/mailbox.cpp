@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "mock_http.hpp"
+#include "temp_db.hpp"
 #include "temp_dir.hpp"
 
 #include "actors/converter.hpp"
@@ -105,9 +106,7 @@ struct fixture : test_coordinator_fixture<> {
   mailbox_config cfg;
 
   fixture() {
-    auto opened = storage::db::open(dir.file("db"));
-    CAF_REQUIRE(opened);
-    db = std::move(*opened);
+    db = open_temp_db(dir);
     store = std::make_unique<storage::helpdesk_store>(*db);
     http = sys.spawn(test::mock_http, 0);
     tokens = sys.spawn(token_mock, 0);

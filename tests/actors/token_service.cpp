@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "mock_http.hpp"
+#include "temp_db.hpp"
 #include "temp_dir.hpp"
 
 #include "actors/token_service.hpp"
@@ -111,9 +112,7 @@ struct fixture : test_coordinator_fixture<> {
   token_service_config cfg;
 
   fixture() {
-    auto opened = storage::db::open(dir.file("db"));
-    CAF_REQUIRE(opened);
-    db = std::move(*opened);
+    db = open_temp_db(dir);
     credentials = std::make_unique<storage::credential_store>(*db, vault);
     cfg.token_url = "https://login.test/organizations/oauth2/v2.0/token";
     cfg.client_id = "client-1";

@@ -71,6 +71,13 @@ std::vector<json> ingest_daemon_fixture::tickets(const std::string& key) {
   }
 }
 
+void ingest_daemon_fixture::check_graph_sim_clean() {
+  auto stats = sim.control("GET", "/stats");
+  CAF_CHECK_EQUAL(stats.at("fetch_rate").at("violations"), 0);
+  CAF_CHECK_EQUAL(stats.at("throttled").at("concurrency"), 0);
+  CAF_CHECK_EQUAL(stats.at("throttled").at("request_rate"), 0);
+}
+
 json ingest_daemon_fixture::rejections(const std::string& key) {
   return call_json("GET", "/api/v1/rejections", key).at("rejections");
 }

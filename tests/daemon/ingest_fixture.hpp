@@ -31,4 +31,8 @@ struct ingest_daemon_fixture : daemon_fixture {
   std::vector<nlohmann::json> tickets(const std::string& key);
 
   nlohmann::json rejections(const std::string& key);
+
+  /// graph-sim counted no fetch-rate violation and sent no concurrency or request-rate
+  /// 429.
+  void check_graph_sim_clean();
 };
