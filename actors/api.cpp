@@ -62,8 +62,13 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
   auto poll = mb.poll_interval_s > 0 ? mb.poll_interval_s : st.cfg.poll_interval.count();
   auto stored = st.ingest.store->counters(mb.id);
   json counters = stored ? *stored : json::object();
-  counters["sent"] = 0; // outbound comes later
-  counters["failed"] = 0;
+  auto outbound = st.ingest.outbox->counters(mb.id);
+  counters["sent"] = outbound ? (*outbound)["sent"] : json(0);
+  counters["failed"] = outbound ? (*outbound)["failed"] : json(0);
+  // Paused until the later of Graph's asks, for fetching or for sending.
+  std::string paused;
+  if (running)
+    paused = std::max(rt->second.paused_until, rt->second.sending.paused_until);
   return {
       {"id", mb.id},
       {"address", mb.address},
@@ -79,11 +84,9 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
       {"app_error", app_error},
       {"counters", counters},
       {"throttle",
-       {{"paused_until", running && !rt->second.paused_until.empty()
-                             ? json(rt->second.paused_until)
-                             : json(nullptr)},
+       {{"paused_until", paused.empty() ? json(nullptr) : json(paused)},
         {"fetch", window(st.cfg.fetch_rate, running ? rt->second.fetch_used : 0)},
-        {"send", window(st.cfg.send_rate, 0)}}}};
+        {"send", window(st.cfg.send_rate, running ? rt->second.sending.used : 0)}}}};
 }
 
 void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb) {
@@ -171,6 +174,10 @@ void start_mailbox(api_pointer self, const std::string& id) {
   cfg.max_message_size = st.cfg.max_message_size;
   cfg.fetch_rate = st.cfg.fetch_rate;
   cfg.labels = labels_of(self, record.account_id);
+  cfg.send.rate = st.cfg.send_rate;
+  cfg.send.bytes = st.cfg.send_bytes;
+  cfg.send.recipients = st.cfg.send_recipients;
+  cfg.send.sent_items_grace = st.cfg.sent_items_grace;
   mailbox_peers peers;
   peers.tokens = st.tokens;
   peers.http = st.http;
@@ -180,6 +187,8 @@ void start_mailbox(api_pointer self, const std::string& id) {
   peers.helpdesk = st.ingest.helpdesk;
   peers.store = st.ingest.store;
   peers.throttle = st.ingest.throttle;
+  peers.outbox = st.ingest.outbox;
+  peers.metrics = st.metrics;
   rt.actor = self->spawn<caf::monitored>(mailbox, std::move(cfg), std::move(peers));
   rt.started = std::chrono::steady_clock::now();
   st.by_actor[rt.actor.address()] = id;
@@ -194,6 +203,7 @@ void stop_mailbox(api_pointer self, const std::string& id) {
   rt->second.actor = nullptr;
   rt->second.paused_until.clear(); // a stopped mailbox is not throttled
   rt->second.fetch_used = 0;
+  rt->second.sending = {};
 }
 
 std::string log_name(api_pointer self, const std::string& mailbox_id) {
@@ -297,13 +307,20 @@ std::optional<route_match> match_route(std::string_view path) {
     return route_match{"/api/v1/tickets", {"GET"}, k::account, {}};
   if (path == "/api/v1/rejections")
     return route_match{"/api/v1/rejections", {"GET"}, k::account, {}};
+  if (path == "/api/v1/outbox")
+    return route_match{"/api/v1/outbox", {"GET"}, k::account, {}};
   static const std::string tickets = "/api/v1/tickets/";
-  if (path.substr(0, tickets.size()) == tickets && path.size() > tickets.size() &&
-      path.find('/', tickets.size()) == std::string_view::npos)
-    return route_match{"/api/v1/tickets/{id}",
-                       {"GET"},
-                       k::account,
-                       std::string{path.substr(tickets.size())}};
+  if (path.substr(0, tickets.size()) == tickets && path.size() > tickets.size()) {
+    auto rest = path.substr(tickets.size());
+    auto slash = rest.find('/');
+    auto id = std::string{rest.substr(0, slash)};
+    if (id.empty()) return std::nullopt;
+    if (slash == std::string_view::npos)
+      return route_match{"/api/v1/tickets/{id}", {"GET"}, k::account, id};
+    if (rest.substr(slash) == "/comments")
+      return route_match{"/api/v1/tickets/{id}/comments", {"POST"}, k::account, id};
+    return std::nullopt;
+  }
   static const std::string prefix = "/api/v1/mailboxes/";
   if (path.substr(0, prefix.size()) == prefix) {
     auto rest = path.substr(prefix.size());
@@ -313,7 +330,8 @@ std::optional<route_match> match_route(std::string_view path) {
     if (slash == std::string_view::npos)
       return route_match{"/api/v1/mailboxes/{id}", {"GET", "DELETE"}, k::account, id};
     auto action = rest.substr(slash + 1);
-    if (action == "reauthorize" || action == "pause" || action == "resume")
+    if (action == "reauthorize" || action == "pause" || action == "resume" ||
+        action == "outbound")
       return route_match{
           "/api/v1/mailboxes/{id}/" + std::string{action}, {"POST"}, k::account, id};
   }
@@ -404,6 +422,11 @@ void dispatch(api_pointer self, const http_request& req, const net::responder_pt
                       : delete_mailbox(self, c, route->id, reply);
   if (name == "/api/v1/tickets") return list_tickets(self, c, req, reply);
   if (name == "/api/v1/tickets/{id}") return get_ticket(self, c, route->id, reply);
+  if (name == "/api/v1/tickets/{id}/comments")
+    return post_comment(self, c, route->id, req, reply);
+  if (name == "/api/v1/outbox") return list_outbox(self, c, req, reply);
+  if (name == "/api/v1/mailboxes/{id}/outbound")
+    return queue_outbound(self, c, route->id, req, reply);
   if (name == "/api/v1/rejections") return list_rejections(self, c, req, reply);
   if (name == "/api/v1/mailboxes/{id}/reauthorize")
     return reauthorize_mailbox(self, c, route->id, reply);
@@ -532,6 +555,10 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         mb.last_error = storage::error_record{r.code, r.message, r.at};
         mb.status = status;
         save_status(self, mb);
+      },
+      [=](atom::sent, const std::string& id, const send_status& s) {
+        auto rt = self->state.runtime.find(id);
+        if (rt != self->state.runtime.end() && rt->second.actor) rt->second.sending = s;
       },
       [=](atom::internal, atom::restart, const std::string& id) {
         start_mailbox(self, id);

@@ -6,6 +6,7 @@
 #include "net/metrics.hpp"
 #include "storage/db.hpp"
 #include "storage/helpdesk.hpp"
+#include "storage/outbox.hpp"
 #include "storage/records.hpp"
 #include "storage/throttle.hpp"
 #include "storage/vault.hpp"
@@ -43,6 +44,9 @@ struct api_config {
   std::chrono::seconds state_lifetime{600};
   rate_limit fetch_rate{25, std::chrono::seconds{60}};
   rate_limit send_rate{10, std::chrono::seconds{60}};
+  rate_limit send_bytes{52'428'800, std::chrono::seconds{300}};
+  rate_limit send_recipients{10'000, std::chrono::seconds{86'400}};
+  std::chrono::milliseconds sent_items_grace{120'000};
   std::uint64_t max_message_size = 52'428'800;
 };
 
@@ -53,6 +57,7 @@ struct ingest_services {
   storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr; ///< the mailboxes' fetch windows
   address_book* connected = nullptr;           ///< the API keeps it current
+  storage::outbox_store* outbox = nullptr;     ///< read for listings; SENDERs drain it
 };
 
 /// What the API knows about a mailbox beyond its stored record.
@@ -61,6 +66,7 @@ struct mailbox_runtime {
   std::string last_poll_at;
   std::string paused_until;     ///< Graph throttled it (RFC 3339); "" if not
   std::uint64_t fetch_used = 0; ///< downloads in the fetch window at the last poll
+  send_status sending;          ///< the SENDER's last report
   unsigned failures = 0;        ///< restarts in a row, for the backoff
   std::chrono::steady_clock::time_point started{};
 };

@@ -50,6 +50,14 @@ void get_ticket(api_pointer self, const caller& who, const std::string& id,
 void list_rejections(api_pointer self, const caller& who, const http_request& req,
                      const reply_fn& reply);
 
+// outbound (api_outbox.cpp)
+void post_comment(api_pointer self, const caller& who, const std::string& ticket_id,
+                  const http_request& req, const reply_fn& reply);
+void queue_outbound(api_pointer self, const caller& who, const std::string& mailbox_id,
+                    const http_request& req, const reply_fn& reply);
+void list_outbox(api_pointer self, const caller& who, const http_request& req,
+                 const reply_fn& reply);
+
 // OAuth (api_oauth.cpp)
 /// A fresh state and PKCE pair for the mailbox, stored; the authorize URL to send the
 /// browser to, or an error answer.

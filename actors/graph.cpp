@@ -118,6 +118,41 @@ set_categories(const std::string& graph_url, const std::string& access_token,
   return req;
 }
 
+net::client_request send_mime(const std::string& graph_url,
+                              const std::string& access_token, const std::string& address,
+                              const std::string& mime) {
+  auto req = get(graph_url, access_token,
+                 "/users/" + net::percent_encode(address) + "/sendMail");
+  req.method = "POST";
+  req.body = net::base64_encode(mime);
+  req.headers.emplace_back("Content-Type", "text/plain");
+  return req;
+}
+
+net::client_request sent_copy(const std::string& graph_url,
+                              const std::string& access_token, const std::string& address,
+                              const std::string& internet_message_id) {
+  // OData string literals double their quotes.
+  std::string literal;
+  for (char c : "<" + internet_message_id + ">") {
+    literal.push_back(c);
+    if (c == '\'') literal.push_back(c);
+  }
+  return get(graph_url, access_token,
+             "/users/" + net::percent_encode(address) +
+                 "/mailFolders/sentitems/messages?" +
+                 net::encode_query({{"$filter", "internetMessageId eq '" + literal + "'"},
+                                    {"$select", "id,internetMessageId"},
+                                    {"$top", "1"}}));
+}
+
+std::optional<std::size_t> count_messages(const std::string& body) {
+  auto page = nlohmann::json::parse(body, nullptr, false);
+  if (!page.is_object() || !page.contains("value") || !page["value"].is_array())
+    return std::nullopt;
+  return page["value"].size();
+}
+
 error_info read_error(const net::client_response& res) {
   if (!res.ok()) return {net::to_string(res.error), res.error_message};
   auto body = nlohmann::json::parse(res.body, nullptr, false);

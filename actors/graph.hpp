@@ -56,6 +56,21 @@ set_categories(const std::string& graph_url, const std::string& access_token,
                const std::string& address, const std::string& graph_id,
                const std::vector<std::string>& categories, bool mark_as_read);
 
+/// POST sendMail in MIME form: the message base64-encoded as text/plain, so that every
+/// header we set goes out (the JSON form allows only five x- headers).
+net::client_request send_mime(const std::string& graph_url,
+                              const std::string& access_token, const std::string& address,
+                              const std::string& mime);
+
+/// GET the Sent Items copies of the message with this Message-ID (without angle
+/// brackets); Graph can filter on internetMessageId, not on custom headers.
+net::client_request sent_copy(const std::string& graph_url,
+                              const std::string& access_token, const std::string& address,
+                              const std::string& internet_message_id);
+
+/// How many messages a page holds; nullopt if the body is not a page of messages.
+std::optional<std::size_t> count_messages(const std::string& body);
+
 /// Graph's error code and message from an answer that is not 2xx ("ErrorAccessDenied",
 /// "…"), or the transport error.
 struct error_info {

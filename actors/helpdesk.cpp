@@ -1,5 +1,6 @@
 #include "actors/helpdesk.hpp"
 
+#include "actors/outbound_mail.hpp"
 #include "messages/error.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
@@ -214,7 +215,7 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   return ingest_outcome{entry.outcome, entry.ticket_id, ""};
 }
 
-/// Makes everything written so far durable, then answers every waiting ingest.
+/// Makes everything written so far durable, then answers everyone waiting.
 void sync_and_answer(self_ptr self) {
   auto& st = self->state;
   st.sync_scheduled = false;
@@ -222,21 +223,92 @@ void sync_and_answer(self_ptr self) {
   st.unsynced.clear();
   auto err = st.store->database().sync();
   if (err) spdlog::error("helpdesk: cannot sync the journal: {}", render(err));
-  for (auto& [promise, outcome] : waiting) {
+  for (auto& answer : waiting)
+    answer(err);
+}
+
+/// Commits `changes` (relaxed) and answers `value` once the next sync made them durable.
+template <class T>
+caf::result<T> commit_and_answer(self_ptr self, storage::batch& changes, T value) {
+  auto& st = self->state;
+  if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
+    return err;
+  auto rp = self->make_response_promise<T>();
+  st.unsynced.emplace_back([rp, value = std::move(value)](const caf::error& err) mutable {
     if (err)
-      promise.deliver(err);
+      rp.deliver(err);
     else
-      promise.deliver(outcome);
+      rp.deliver(std::move(value));
+  });
+  if (!st.sync_scheduled) {
+    // Behind every request already queued: they share this sync.
+    st.sync_scheduled = true;
+    self->send(self, atom::internal_v, atom::step_v);
   }
+  return rp;
+}
+
+/// Stores an agent's comment; a public one also queues its notification and makes the
+/// ticket wait for the customer.
+caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& c) {
+  auto& st = self->state;
+  auto found = st.store->ticket(c.origin.account_id, c.ticket_id);
+  if (!found) return found.error();
+  if (!*found) return make_error(ec::not_found, "no ticket " + c.ticket_id);
+  auto ticket = std::move(**found);
+  queued_reply out{storage::time_ordered_id("c_"), ""};
+  auto changes = st.store->database().start_batch();
+  json message_id = nullptr;
+  if (c.is_public) {
+    out.email_id = storage::time_ordered_id("e");
+    auto mail =
+        reply_notification(ticket, c, out.comment_id, out.email_id, *st.connected);
+    message_id = mail.email.internet_message_id;
+    st.outbox->stage_new(changes, mail.email, mail.mime);
+    // A customer's answer to the notification threads into this ticket.
+    st.store->stage_message_index(changes, c.origin.account_id,
+                                  mail.email.internet_message_id, c.ticket_id);
+    ticket["status"] = "pending";
+  }
+  ticket["comments"].push_back(
+      {{"id", out.comment_id},
+       {"author",
+        {{"email", c.author.email}, {"name", c.author.name}, {"type", "agent"}}},
+       {"public", c.is_public},
+       {"auto_generated", false},
+       {"body_text", c.body_text},
+       {"body_html", c.body_html.empty() ? json(nullptr) : json(c.body_html)},
+       {"internet_message_id", message_id},
+       {"attachments", json::array()},
+       {"created_at", now()}});
+  ticket["updated_at"] = now();
+  st.store->stage_ticket(changes, ticket);
+  spdlog::info("mailbox {}/{}: agent comment {} on {}{}", c.origin.account_id,
+               c.origin.mailbox_id, out.comment_id, c.ticket_id,
+               out.email_id.empty() ? "" : " -> email " + out.email_id);
+  return commit_and_answer(self, changes, std::move(out));
+}
+
+caf::result<std::string> queue_outbound(self_ptr self, const outbound_mail& m) {
+  auto& st = self->state;
+  auto mail = external_mail(m, storage::time_ordered_id("e"));
+  auto changes = st.store->database().start_batch();
+  st.outbox->stage_new(changes, mail.email, mail.mime);
+  spdlog::info("mailbox {}/{}: email {} queued for an external helpdesk",
+               m.origin.account_id, m.origin.mailbox_id, mail.email.email_id);
+  return commit_and_answer(self, changes, mail.email.email_id);
 }
 
 } // namespace
 
 helpdesk_self_actor::behavior_type
 helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
-         storage::helpdesk_store* store, net::metrics* metrics, std::string token_key,
+         storage::helpdesk_store* store, storage::outbox_store* outbox,
+         const address_book* connected, net::metrics* metrics, std::string token_key,
          std::uint64_t attachment_cap) {
   self->state.store = store;
+  self->state.outbox = outbox;
+  self->state.connected = connected;
   self->state.attachment_cap = attachment_cap;
   self->state.metrics = metrics;
   self->state.token_key = std::move(token_key);
@@ -257,20 +329,12 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
         auto outcome = stage(self, changes, m, *counters);
         if (!outcome) return outcome.error();
         st.store->stage_counters(changes, m.mailbox_id, *counters);
-        if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
-          return err;
+        auto answer = commit_and_answer(self, changes, *outcome);
         st.metrics->add("exconnect_messages_total", {{"outcome", outcome->outcome}});
         spdlog::info("mailbox {}/{}: message {} -> {} {}", m.account_id, m.mailbox_id,
                      m.graph_id, outcome->outcome,
                      outcome->rejected() ? outcome->reason : outcome->ticket_id);
-        auto rp = self->make_response_promise<ingest_outcome>();
-        st.unsynced.emplace_back(rp, *outcome);
-        if (!st.sync_scheduled) {
-          // Behind every ingest already queued: they share this sync.
-          st.sync_scheduled = true;
-          self->send(self, atom::internal_v, atom::step_v);
-        }
-        return rp;
+        return answer;
       },
       [=](atom::labelled, const std::string& mailbox,
           const std::string& graph_id) -> caf::result<bool> {
@@ -286,6 +350,8 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
           return err;
         return true;
       },
+      [=](atom::comment, const agent_comment& c) { return add_agent_comment(self, c); },
+      [=](atom::outbound, const outbound_mail& m) { return queue_outbound(self, m); },
       [=](atom::internal, atom::step) { sync_and_answer(self); },
   };
 }

@@ -1,12 +1,15 @@
 #pragma once
 
+#include "actors/address_book.hpp"
 #include "messages/interfaces.hpp"
 #include "net/metrics.hpp"
 #include "storage/helpdesk.hpp"
+#include "storage/outbox.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,18 +19,20 @@
 /// written with its journal entry and the mailbox's counters in one batch. Batches are
 /// committed without fsync and made durable together by one sync when the actor's
 /// queue runs dry (group commit); only then does anyone hear the outcome, so nothing
-/// is labelled in Exchange before its ticket is on disk.
+/// is labelled in Exchange before its ticket is on disk. Agents' comments go the same
+/// way: the comment and the notification it queues in the outbox are one batch.
 namespace exc {
 
 struct helpdesk_state {
   static inline const char* name = "helpdesk";
   storage::helpdesk_store* store = nullptr;
+  storage::outbox_store* outbox = nullptr;
+  const address_book* connected = nullptr; ///< never copied on a notification
   net::metrics* metrics = nullptr;
   std::string token_key;            ///< HMAC key of ticket tokens
   std::uint64_t attachment_cap = 0; ///< attachment bytes stored per ticket
-  /// Outcomes waiting for the next sync.
-  std::vector<std::pair<caf::typed_response_promise<ingest_outcome>, ingest_outcome>>
-      unsynced;
+  /// Answers waiting for the next sync (given its error, or none).
+  std::vector<std::function<void(const caf::error&)>> unsynced;
   bool sync_scheduled = false;
 };
 
@@ -39,13 +44,16 @@ using helpdesk_self_actor =
 
 /// @param self the actor (spawn it detached: it waits for fsync)
 /// @param store tickets and journal; must outlive the actor
+/// @param outbox where agents' notifications are queued; must outlive the actor
+/// @param connected every connected mailbox's address; must outlive the actor
 /// @param metrics counts messages by outcome; must outlive the actor
 /// @param token_key the secret that signs ticket tokens
 /// @param attachment_cap attachment content stored per ticket (bytes); attachments
 ///        beyond it are listed with "stored": false
 helpdesk_self_actor::behavior_type
 helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
-         storage::helpdesk_store* store, net::metrics* metrics, std::string token_key,
+         storage::helpdesk_store* store, storage::outbox_store* outbox,
+         const address_book* connected, net::metrics* metrics, std::string token_key,
          std::uint64_t attachment_cap);
 
 } // namespace exc

@@ -1,9 +1,12 @@
 #include "actors/mailbox.hpp"
 
 #include "actors/graph.hpp"
+#include "actors/graph_call.hpp"
 #include "messages/error.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
+
+#include <caf/spawn_options.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -152,35 +155,12 @@ void fail_graph(self_ptr self, const net::client_response& res, const char* doin
   report(self, failed(e.code, e.message));
 }
 
-using request_maker = std::function<net::client_request(const std::string& token)>;
-/// Gets the response to keep: a downloaded mail body is moved on, never copied.
-using response_handler = std::function<void(net::client_response&)>;
-
-/// One Graph call with the mailbox's access token; a 401 gets one fresh token and one
-/// more try. A token that cannot be had ends the cycle.
-void call_graph(self_ptr self, request_maker make, response_handler on_response,
-                bool retried = false) {
-  auto& st = self->state;
-  self->request(st.tokens, std::chrono::seconds{60}, atom::token_v, st.cfg.id)
-      .then(
-          [=](const std::string& token) {
-            auto req = make(token);
-            auto wait = std::chrono::duration_cast<std::chrono::seconds>(req.timeout) +
-                        std::chrono::seconds{30};
-            self->request(self->state.http, wait, std::move(req))
-                .then(
-                    [=](net::client_response& res) {
-                      if (graph::token_refused(res) && !retried) {
-                        self->send(self->state.tokens, atom::invalidate_v,
-                                   self->state.cfg.id, token);
-                        call_graph(self, make, on_response, true);
-                        return;
-                      }
-                      on_response(res);
-                    },
-                    [=](const caf::error& err) { fail(self, err); });
-          },
-          [=](const caf::error& err) { fail(self, err); });
+/// A Graph call of this mailbox; a token that cannot be had ends the cycle.
+void call_graph(self_ptr self, request_maker make, response_handler on_response) {
+  const auto& st = self->state;
+  exc::call_graph(self, st.tokens, st.http, st.cfg.id, std::move(make),
+                  std::move(on_response),
+                  [=](const caf::error& err) { fail(self, err); });
 }
 
 bool has_category(const message_ref& ref, const std::string& name) {
@@ -372,6 +352,17 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.store = peers.store;
   st.throttle = peers.throttle;
   load_fetch_window(self);
+  if (peers.outbox) {
+    auto send = st.cfg.send;
+    send.id = st.cfg.id;
+    send.account_id = st.cfg.account_id;
+    send.address = st.cfg.address;
+    send.graph_url = st.cfg.graph_url;
+    // Linked: the sender stops with its mailbox (pause, delete, failure).
+    st.sender = self->spawn<caf::linked>(
+        sender, std::move(send),
+        sender_peers{st.tokens, st.http, st.listener, peers.outbox, peers.metrics});
+  }
   self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {
       [=](atom::internal, atom::poll, std::uint64_t generation) {
@@ -391,6 +382,9 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       },
       [=](atom::settings, const label_settings& labels) {
         self->state.cfg.labels = labels;
+      },
+      [=](atom::wake) {
+        if (self->state.sender) self->send(self->state.sender, atom::wake_v);
       },
   };
 }

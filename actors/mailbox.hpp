@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/sender.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/rate_limit.hpp"
 #include "storage/helpdesk.hpp"
@@ -37,6 +38,8 @@ struct mailbox_config {
   /// initial * 2^(failures-1), capped, drawn in [delay/2, delay].
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{300'000};
+  /// The SENDER's limits and timings (its id, account, address and URL are these).
+  sender_config send;
 };
 
 struct mailbox_state {
@@ -49,6 +52,7 @@ struct mailbox_state {
   helpdesk_actor helpdesk;
   const storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr;
+  sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
   std::uint64_t generation = 0; ///< ignores stale timer ticks
   bool polling = false;
   /// The current cycle: the messages listed, and the next one to take.
@@ -73,6 +77,9 @@ struct mailbox_peers {
   /// Where the fetch window survives restarts (a relaxed write per download); none
   /// keeps it in memory only.
   storage::throttle_store* throttle = nullptr;
+  /// The outbox the SENDER drains; none: the mailbox only ingests.
+  storage::outbox_store* outbox = nullptr;
+  net::metrics* metrics = nullptr; ///< for the SENDER
 };
 
 /// @param self the actor

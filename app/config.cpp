@@ -149,6 +149,17 @@ const std::vector<option>& options() {
       {"--send-recipients", "EXCONNECT_SEND_RECIPIENTS", "N/SECONDS",
        "distinct recipients per mailbox (mail sent by exconnect)", "10000/86400",
        [](config& c, const std::string& v) { return set_rate(c.send_recipients, v); }},
+      {"--sent-items-grace", "EXCONNECT_SENT_ITEMS_GRACE", "SECONDS",
+       "wait before an email whose send is in doubt is looked up in Sent Items", "120",
+       [](config& c, const std::string& v) -> std::string {
+         char* end = nullptr;
+         double s = std::strtod(v.c_str(), &end);
+         if (v.empty() || *end != '\0' || !(s > 0) || s > 86'400)
+           return "expects seconds above 0 and at most 86400 (decimals allowed)";
+         c.sent_items_grace =
+             std::chrono::milliseconds{static_cast<std::int64_t>(s * 1000 + 0.5)};
+         return {};
+       }},
       {"--max-message-size", "EXCONNECT_MAX_MESSAGE_SIZE", "BYTES",
        "larger inbound mail is rejected too_large", "52428800",
        [](config& c, const std::string& v) { return set_number(c.max_message_size, v); }},

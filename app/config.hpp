@@ -39,6 +39,9 @@ struct config {
   exc::rate_limit send_rate{10, std::chrono::seconds(60)};
   exc::rate_limit send_bytes{52'428'800, std::chrono::seconds(300)};
   exc::rate_limit send_recipients{10'000, std::chrono::seconds(86'400)};
+  /// How long a sent mail's Sent Items copy may take to appear (crash recovery waits
+  /// that long before it looks).
+  std::chrono::milliseconds sent_items_grace{120'000};
   std::uint64_t max_message_size = 52'428'800;
   std::uint64_t attachment_cap = 104'857'600; ///< attachment bytes stored per ticket
   std::string tls_cert_file;

@@ -5,6 +5,7 @@
 #include "actors/helpdesk.hpp"
 #include "actors/http_client.hpp"
 #include "actors/rest.hpp"
+#include "actors/sender.hpp"
 #include "actors/token_service.hpp"
 #include "app/config.hpp"
 #include "messages/error.hpp"
@@ -141,6 +142,7 @@ int run(const app::config& cfg) {
   storage::credential_store credentials{**db, vault};
   storage::helpdesk_store helpdesk_store{**db};
   storage::throttle_store throttle_store{**db};
+  storage::outbox_store outbox_store{**db};
   auto token_key = ticket_token_key(**db, vault);
   if (!token_key) return fail("ticket token key: " + exc::render(token_key.error()));
   exc::address_book connected;
@@ -173,13 +175,15 @@ int run(const app::config& cfg) {
   // Detached: the helpdesk waits for fsync, converters parse large mail.
   exc::ingest_services ingest;
   ingest.helpdesk = caf::actor_cast<exc::helpdesk_actor>(
-      sys.spawn<caf::detached>(exc::helpdesk, &helpdesk_store, &metrics,
-                               std::move(*token_key), cfg.attachment_cap));
+      sys.spawn<caf::detached>(exc::helpdesk, &helpdesk_store, &outbox_store, &connected,
+                               &metrics, std::move(*token_key), cfg.attachment_cap));
   for (int i = 0; i < 2; ++i)
     ingest.converters.push_back(sys.spawn<caf::detached>(exc::converter, &connected));
   ingest.store = &helpdesk_store;
   ingest.throttle = &throttle_store;
   ingest.connected = &connected;
+  ingest.outbox = &outbox_store;
+  exc::describe_sender_metrics(metrics);
 
   net::server_options http_options;
   http_options.address = cfg.listen_host;
@@ -212,6 +216,9 @@ int run(const app::config& cfg) {
     api_cfg.state_lifetime = cfg.authorization_timeout;
     api_cfg.fetch_rate = cfg.fetch_rate;
     api_cfg.send_rate = cfg.send_rate;
+    api_cfg.send_bytes = cfg.send_bytes;
+    api_cfg.send_recipients = cfg.send_recipients;
+    api_cfg.sent_items_grace = cfg.sent_items_grace;
     api_cfg.max_message_size = cfg.max_message_size;
     // Detached: it writes accounts and mailboxes with fsync.
     api = caf::actor_cast<exc::api_actor>(sys.spawn<caf::detached>(

@@ -57,4 +57,17 @@ constexpr settings settings_v{};
 using step = caf::atom_constant<caf::atom("step")>;
 constexpr step step_v{};
 
+/// The outbox has mail for the mailbox: its SENDER drains it.
+using wake = caf::atom_constant<caf::atom("wake")>;
+constexpr wake wake_v{};
+/// Stores an agent's comment on a ticket (and queues its notification).
+using comment = caf::atom_constant<caf::atom("comment")>;
+constexpr comment comment_v{};
+/// Queues a mail for an external helpdesk.
+using outbound = caf::atom_constant<caf::atom("outbound")>;
+constexpr outbound outbound_v{};
+/// A SENDER reports how its mailbox's sending goes.
+using sent = caf::atom_constant<caf::atom("sent")>;
+constexpr sent sent_v{};
+
 } // namespace exc::atom

@@ -31,6 +31,8 @@ const char* to_string(ec code) {
     return "token_unavailable";
   case ec::code_refused:
     return "code_refused";
+  case ec::not_found:
+    return "not_found";
   case ec::graph_failure:
     return "graph_failure";
   }

@@ -38,6 +38,8 @@ enum class ec : std::uint8_t {
   code_refused,
   /// Graph refused a call, or no answer came.
   graph_failure,
+  /// The record asked for does not exist (e.g. a ticket).
+  not_found,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

@@ -43,10 +43,12 @@ using token_service_actor = caf::typed_actor<
     /// Sends token events to this listener from now on.
     caf::reacts_to<atom::subscribe, token_events_actor>>;
 
-/// Who hears how mailboxes' polls went.
+/// Who hears how mailboxes' polls and sends went.
 using poll_listener_actor = caf::typed_actor<
     /// From a MAILBOX: the outcome of a poll (mailbox id, result).
-    caf::reacts_to<atom::polled, std::string, poll_result>>;
+    caf::reacts_to<atom::polled, std::string, poll_result>,
+    /// From a SENDER: how sending goes (mailbox id, status).
+    caf::reacts_to<atom::sent, std::string, send_status>>;
 
 /// The API: the REST front of exconnectd and the registry of accounts and mailboxes. It
 /// hears the token service's events and the mailboxes' poll reports.
@@ -57,7 +59,9 @@ using api_actor = caf::typed_actor<
     caf::reacts_to<atom::reauth, std::string, std::string>,
     caf::reacts_to<atom::app_status, std::string, std::string>,
     /// From a MAILBOX: the outcome of a poll (mailbox id, result).
-    caf::reacts_to<atom::polled, std::string, poll_result>>;
+    caf::reacts_to<atom::polled, std::string, poll_result>,
+    /// From a SENDER: how sending goes (mailbox id, status).
+    caf::reacts_to<atom::sent, std::string, send_status>>;
 
 /// A CONVERTER: parses raw MIME off the scheduler's threads (spawned detached, a few
 /// per process) and decides whether the mail can become a ticket.
@@ -73,7 +77,19 @@ using helpdesk_actor = caf::typed_actor<
     /// journal entry, in one batch.
     caf::replies_to<atom::ingest, inbound_mail>::with<ingest_outcome>,
     /// (mailbox id, Graph message id): the labels are on the message.
-    caf::replies_to<atom::labelled, std::string, std::string>::with<bool>>;
+    caf::replies_to<atom::labelled, std::string, std::string>::with<bool>,
+    /// Adds an agent's comment to its ticket; a public one queues its notification in
+    /// the outbox, in the same batch. Errors: ec::not_found (no such ticket).
+    caf::replies_to<atom::comment, agent_comment>::with<queued_reply>,
+    /// Queues a mail for an external helpdesk; answers its email id.
+    caf::replies_to<atom::outbound, outbound_mail>::with<std::string>>;
+
+/// A SENDER: drains one mailbox's outbox through Graph sendMail within the send limits.
+using sender_actor = caf::typed_actor<
+    /// The outbox has new mail.
+    caf::reacts_to<atom::wake>,
+    /// INTERNAL: a timer (generation).
+    caf::reacts_to<atom::internal, atom::wake, std::uint64_t>>;
 
 /// A MAILBOX: polls one connected mailbox on its timer, fetches its new mail, has it
 /// converted and stored, and labels it in Exchange.
@@ -81,6 +97,8 @@ using mailbox_actor = caf::typed_actor<
     /// INTERNAL: the poll timer (generation).
     caf::reacts_to<atom::internal, atom::poll, std::uint64_t>,
     /// The account's label settings changed.
-    caf::reacts_to<atom::settings, label_settings>>;
+    caf::reacts_to<atom::settings, label_settings>,
+    /// The outbox has new mail: passed to the SENDER.
+    caf::reacts_to<atom::wake>>;
 
 } // namespace exc

@@ -120,6 +120,58 @@ struct label_settings {
   bool mark_as_read = false;
 };
 
+/// The names of the headers outbound mail carries, and the X-Mailer value (account
+/// settings).
+struct outbound_headers {
+  std::string account_id = "X-Zendesk-From-Account-Id";
+  std::string email_id = "X-Zendesk-Email-Id";
+  std::string mailer = "Zendesk Mailer";
+};
+
+/// The mailbox an outbound mail goes out from.
+struct outbound_origin {
+  std::string account_id;
+  std::string mailbox_id;
+  std::string address;
+  outbound_headers headers;
+};
+
+/// An agent's comment on a ticket (POST /api/v1/tickets/{id}/comments).
+struct agent_comment {
+  outbound_origin origin; ///< the ticket's mailbox
+  std::string ticket_id;
+  person author;
+  std::string body_text;
+  std::string body_html; ///< "" : made from the text
+  bool is_public = true; ///< public comments are mailed to the requester and CCs
+};
+
+/// A mail for an external helpdesk (POST /api/v1/mailboxes/{id}/outbound).
+struct outbound_mail {
+  outbound_origin origin;
+  std::vector<person> to;
+  std::vector<person> cc;
+  std::string subject;
+  std::string body_text;
+  std::string body_html;
+  std::string in_reply_to;             ///< without angle brackets
+  std::vector<std::string> references; ///< without angle brackets, oldest first
+};
+
+/// What the HELPDESK stored for an agent's comment.
+struct queued_reply {
+  std::string comment_id;
+  std::string email_id; ///< "" if nothing is mailed (a private comment)
+};
+
+/// How a mailbox's sending goes, from its SENDER.
+struct send_status {
+  std::uint64_t used = 0;   ///< mails in the mail window
+  std::string paused_until; ///< RFC 3339: Graph throttled or failed; "" if not
+  std::string code;         ///< the last mailbox-wide failure ("" : none)
+  std::string message;
+};
+
 } // namespace exc
 
 // The way back to an HTTP connection: a process-local pointer that never leaves the
@@ -133,3 +185,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::inbound_mail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::ingest_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_settings)
+// Outbound mail on its way into the outbox, and the SENDER's reports.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::agent_comment)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::outbound_mail)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::queued_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::send_status)

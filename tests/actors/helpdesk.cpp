@@ -19,6 +19,8 @@ struct fixture : test_coordinator_fixture<> {
   test::temp_dir dir;
   std::unique_ptr<storage::db> db;
   std::unique_ptr<storage::helpdesk_store> store;
+  std::unique_ptr<storage::outbox_store> outbox;
+  address_book connected;
   net::metrics metrics;
   helpdesk_actor desk;
   std::uint64_t cap = 8; ///< attachment bytes per ticket: one 5-byte attachment fits
@@ -26,8 +28,10 @@ struct fixture : test_coordinator_fixture<> {
   fixture() {
     db = open_temp_db(dir);
     store = std::make_unique<storage::helpdesk_store>(*db);
-    desk = caf::actor_cast<helpdesk_actor>(
-        sys.spawn(helpdesk, store.get(), &metrics, std::string{"token-key"}, cap));
+    outbox = std::make_unique<storage::outbox_store>(*db);
+    desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox.get(),
+                                                     &connected, &metrics,
+                                                     std::string{"token-key"}, cap));
   }
 
   ~fixture() {

@@ -55,6 +55,7 @@ poll_listener(poll_listener_actor::stateful_pointer<listener_state> self, int) {
       [=](atom::polled, const std::string&, const poll_result& r) {
         self->state.polls.push_back(r);
       },
+      [=](atom::sent, const std::string&, const send_status&) {},
   };
 }
 
@@ -97,6 +98,8 @@ struct fixture : test_coordinator_fixture<> {
   std::unique_ptr<storage::helpdesk_store> store;
   net::metrics metrics;
   address_book connected;
+  std::unique_ptr<storage::outbox_store> outbox_holder;
+  storage::outbox_store* outbox = nullptr;
   test::mock_http_actor http;
   token_service_actor tokens;
   poll_listener_actor listener;
@@ -108,11 +111,14 @@ struct fixture : test_coordinator_fixture<> {
   fixture() {
     db = open_temp_db(dir);
     store = std::make_unique<storage::helpdesk_store>(*db);
+    outbox_holder = std::make_unique<storage::outbox_store>(*db);
+    outbox = outbox_holder.get();
     http = sys.spawn(test::mock_http, 0);
     tokens = sys.spawn(token_mock, 0);
     listener = sys.spawn(poll_listener, 0);
-    desk = caf::actor_cast<helpdesk_actor>(
-        sys.spawn(helpdesk, store.get(), &metrics, std::string{"k"}, 1'000'000u));
+    desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox,
+                                                     &connected, &metrics,
+                                                     std::string{"k"}, 1'000'000u));
     conv = sys.spawn(converter, &connected);
     cfg.id = "mbx_1";
     cfg.account_id = "acc_1";

@@ -39,6 +39,12 @@ struct sim_fixture {
     if (sim.process().running()) CAF_CHECK_EQUAL(sim.process().stop(SIGTERM), 0);
   }
 
+  /// An access token of the fixture's app for `login_hint`, granted only `scope`.
+  std::string token_for(const std::string& scope, const std::string& login_hint = {}) {
+    return sim.sign_in(app, login_hint.empty() ? mailbox : login_hint, scope)
+        .at("access_token");
+  }
+
   nlohmann::json stats() { return sim.control("GET", "/stats"); }
 
   /// A copy of the value at JSON pointer `pointer` in `j`, null if absent. Tests compare

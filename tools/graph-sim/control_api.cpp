@@ -2,7 +2,6 @@
 // delivery, statistics, faults, grant revocation, token expiry and the clock.
 #include "simulator.hpp"
 
-#include "mail/parse.hpp"
 #include "message_fields.hpp"
 #include "net/time_format.hpp"
 
@@ -38,12 +37,6 @@ bool optional_field(const json& body, const char* name, std::optional<T>& out) {
   }
 }
 
-std::string hex_hash(const std::string& text) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string>{}(text));
-  return buf;
-}
-
 } // namespace
 
 net::response simulator::route_control(call& c) {
@@ -64,9 +57,14 @@ net::response simulator::route_control(call& c) {
       if (method == http::verb::get) return control_list(c, *mb);
       return bad_method();
     }
+    if (seg.size() == 4 && seg[3] == "sent") {
+      if (method != http::verb::get) return bad_method();
+      return control_sent(c, *mb);
+    }
   }
   if (seg.size() >= 2 && seg[1] == "stats") return control_stats(c);
   if (seg.size() == 2 && seg[1] == "faults") return control_faults(c);
+  if (seg.size() == 2 && seg[1] == "send") return control_send(c);
   if (seg.size() == 3 && seg[1] == "grants" && seg[2] == "revoke") {
     if (method != http::verb::post) return bad_method();
     return control_revoke(c);
@@ -247,25 +245,10 @@ net::response simulator::control_deliver(call& c, mailbox& mb) {
                        "field 'size': expected a non-negative integer");
   if (!optional_field(body, "folder", folder))
     return graph_error(c, 400, "BadRequest", "field 'folder': expected a string");
-  message m;
-  auto seq = mb.next_message++;
-  m.id = "AAMkAG" + net::base64url_encode(mb.id.substr(0, 8) + ":" + std::to_string(seq));
+  auto m = make_message(mb, std::make_shared<const std::string>(std::move(*mime)),
+                        received.value_or(now()));
   m.folder = net::to_lower(folder.value_or("inbox"));
-  m.mime = std::make_shared<const std::string>(std::move(*mime));
-  m.parsed = std::make_shared<const mail::parse_result>(mail::parse(*m.mime));
-  const auto& pm = m.parsed->msg;
-  m.internet_message_id =
-      m.parsed->parsed && !pm.message_id.empty()
-          ? "<" + pm.message_id + ">"
-          : "<" + new_guid() + "@graph-sim.local>"; // Exchange assigns one
-  auto root = !pm.references.empty()    ? pm.references.front()
-              : !pm.in_reply_to.empty() ? pm.in_reply_to
-                                        : m.internet_message_id;
-  m.conversation_id = "AAQkAG" + hex_hash(root);
-  m.size = size.value_or(m.mime->size());
-  m.received = received.value_or(now());
-  m.sent = pm.date ? std::chrono::system_clock::from_time_t(*pm.date) : m.received;
-  m.modified = m.received;
+  if (size) m.size = *size;
   m.is_read = is_read.value_or(false);
   m.categories = categories.value_or(std::vector<std::string>{});
   json out = {{"id", m.id},
@@ -280,9 +263,11 @@ net::response simulator::control_deliver(call& c, mailbox& mb) {
 
 net::response simulator::control_list(call&, mailbox& mb) {
   json list = json::array();
+  auto t = now();
   for (const auto& [id, m] : mb.messages)
     list.push_back({{"id", id},
                     {"folder", m.folder},
+                    {"visible", visible(m, t)},
                     {"internet_message_id", m.internet_message_id},
                     {"subject", subject_of(m)},
                     {"categories", m.categories},
@@ -297,6 +282,7 @@ net::response simulator::control_stats(call& c) {
   if (seg.size() == 3 && seg[2] == "reset" && c.req.method() == http::verb::post) {
     stats_ = {};
     downloads_.clear();
+    send_windows_.clear();
     return json_response(200, {{"reset", true}});
   }
   if (seg.size() != 2 || c.req.method() != http::verb::get)
@@ -321,9 +307,90 @@ net::response simulator::control_stats(call& c) {
               {"violations", stats_.fetch_rate_violations},
               {"violations_by_mailbox", stats_.fetch_rate_violations_by_mailbox}}},
             {"downloads", stats_.downloads},
+            {"send", send_stats()},
             {"refreshes", stats_.refreshes},
             {"superseded_refresh_uses", stats_.superseded_refresh_uses},
             {"in_flight", in_flight_}});
+}
+
+json simulator::send_stats() const {
+  auto limit = [](const rate& r) {
+    return json{{"limit", r.count}, {"window_s", r.window.count() / 1000.0}};
+  };
+  json by_limit = {{"rate", 0}, {"bytes", 0}, {"recipients", 0}};
+  for (const auto& [name, n] : stats_.sends_throttled_by_limit)
+    by_limit[name] = n;
+  return {{"accepted", stats_.sends_accepted},
+          {"throttled", stats_.sends_throttled},
+          {"throttled_by_mailbox", stats_.sends_throttled_by_mailbox},
+          {"throttled_by_limit", by_limit},
+          {"limits",
+           {{"rate", limit(settings_.send_rate)},
+            {"bytes", limit(settings_.send_bytes)},
+            {"recipients", limit(settings_.send_recipients)}}}};
+}
+
+net::response simulator::control_sent(call&, mailbox& mb) {
+  json list = json::array();
+  for (const auto& s : mb.sent)
+    list.push_back({{"seq", s.seq},
+                    {"internet_message_id", s.internet_message_id},
+                    {"from", s.from},
+                    {"to", s.to},
+                    {"cc", s.cc},
+                    {"bcc", s.bcc},
+                    {"subject", s.subject},
+                    {"size", s.mime->size()},
+                    {"form", s.form},
+                    {"sent_at", net::format_rfc3339(s.sent_at)},
+                    {"mime", *s.mime}});
+  return json_response(200, {{"address", mb.address}, {"sent", list}});
+}
+
+net::response simulator::control_send(call& c) {
+  auto current = [this] {
+    json rejected = json::array();
+    for (const auto& a : send_.reject_recipients)
+      rejected.push_back(a);
+    return json{{"sent_items_delay_s", send_.sent_items_delay.count()},
+                {"hold_send_response_ms", send_.hold_response.count()},
+                {"strip_auto_submitted", send_.strip_auto_submitted},
+                {"reject_recipients", rejected}};
+  };
+  if (c.req.method() == http::verb::get) return json_response(200, current());
+  if (c.req.method() != http::verb::put)
+    return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+  json body = json::parse(c.req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
+  std::optional<double> delay;
+  std::optional<std::uint64_t> hold;
+  std::optional<bool> strip;
+  std::optional<std::vector<std::string>> reject;
+  if (!optional_field(body, "sent_items_delay_s", delay) || (delay && *delay < 0))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'sent_items_delay_s': expected a non-negative number");
+  auto hold_field = body.find("hold_send_response_ms");
+  if (!optional_field(body, "hold_send_response_ms", hold) ||
+      (hold && !hold_field->is_number_integer()))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'hold_send_response_ms': expected a non-negative integer");
+  if (!optional_field(body, "strip_auto_submitted", strip))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'strip_auto_submitted': expected a boolean");
+  if (!optional_field(body, "reject_recipients", reject))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'reject_recipients': expected an array of strings");
+  // Only valid input changes anything.
+  if (delay) send_.sent_items_delay = std::chrono::duration<double>(*delay);
+  if (hold) send_.hold_response = std::chrono::milliseconds(*hold);
+  if (strip) send_.strip_auto_submitted = *strip;
+  if (reject) {
+    send_.reject_recipients.clear();
+    for (const auto& a : *reject)
+      send_.reject_recipients.insert(net::to_lower(a));
+  }
+  return json_response(200, current());
 }
 
 net::response simulator::control_faults(call& c) {

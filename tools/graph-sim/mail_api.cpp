@@ -1,5 +1,5 @@
 // graph-sim's Graph v1.0 mail API: list (filter, orderby, select, paging), get, $value,
-// attachments, PATCH of categories/isRead, DELETE.
+// attachments, PATCH of categories/isRead, DELETE; sendMail is in send_api.cpp.
 #include "simulator.hpp"
 
 #include "message_fields.hpp"
@@ -129,6 +129,7 @@ net::response entity_response(const mailbox& mb, const std::string& rendered) {
 } // namespace
 
 std::string endpoint_name(const std::vector<std::string>& rest, http::verb method) {
+  if (rest.size() == 1 && rest[0] == "sendMail") return "send_mail";
   // …/messages or …/mailFolders/{f}/messages, then [{id} [$value | attachments [{aid}]]]
   std::size_t at = 0;
   if (rest.size() >= 3 && rest[0] == "mailFolders" && rest[2] == "messages")
@@ -177,6 +178,10 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
                        "The HTTP method '" + std::string{c.req.method_string()} +
                            "' is not supported for this resource.");
   };
+  if (rest.size() == 1 && rest[0] == "sendMail") {
+    if (method != http::verb::post) return not_allowed();
+    return send_mail(c, mb);
+  }
   // Find the messages collection and what follows it.
   std::size_t at = 0;
   std::string folder; // empty: every folder
@@ -201,7 +206,8 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
   if (!valid_message_id(id))
     return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
   auto mi = mb.messages.find(id);
-  if (mi == mb.messages.end() || (!folder.empty() && mi->second.folder != folder))
+  if (mi == mb.messages.end() || !visible(mi->second, now()) ||
+      (!folder.empty() && mi->second.folder != folder))
     return graph_error(c, 404, "ErrorItemNotFound",
                        "The specified object was not found in the store.");
   auto& m = mi->second;
@@ -258,8 +264,10 @@ net::response simulator::list_messages(call& c, mailbox& mb, const std::string& 
         c, 400, "InefficientFilter",
         "The restriction or sort order is too complex for this operation.");
   std::vector<const message*> hits;
+  auto t = now();
   for (const auto& [id, m] : mb.messages)
-    if ((folder.empty() || m.folder == folder) && (!filter || odata::matches(*filter, m)))
+    if ((folder.empty() || m.folder == folder) && visible(m, t) &&
+        (!filter || odata::matches(*filter, m)))
       hits.push_back(&m);
   std::sort(hits.begin(), hits.end(), [&](const message* a, const message* b) {
     return odata::less(*a, *b, order);

@@ -31,6 +31,10 @@ with a control API under /_sim/ for tests. See docs/graph-sim.md.
   --send-rate N/SECONDS    mails sent per mailbox (default 10/60)
   --send-bytes B/SECONDS   MIME bytes sent per mailbox (default 52428800/300)
   --send-recipients N/SECONDS  distinct recipients per mailbox (default 10000/86400)
+  --sent-items-delay SECONDS   sendMail's Sent Items copy appears this much later
+                           (decimal; default 0)
+  --strip-auto-submitted   drop the Auto-Submitted header from sent MIME, as
+                           Exchange may
   --body-limit BYTES       largest request body (default 62914560 = 60 MiB)
   --tenant-id GUID         the directory's tenant id
   --help                   this text
@@ -46,6 +50,14 @@ std::uint64_t to_number(const std::string& option, const std::string& text) {
   auto value = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0')
     die(option + " expects a whole number, got '" + text + "'");
+  return value;
+}
+
+double to_seconds(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  auto value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(value >= 0) || value > 1e9)
+    die(option + " expects a non-negative number of seconds, got '" + text + "'");
   return value;
 }
 
@@ -65,6 +77,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--strict-rotation") {
       settings.strict_rotation = true;
+      continue;
+    }
+    if (arg == "--strip-auto-submitted") {
+      settings.send.strip_auto_submitted = true;
       continue;
     }
     if (i + 1 >= argc) die("option " + arg + " needs a value (see --help)");
@@ -104,6 +120,9 @@ int main(int argc, char** argv) {
       rate(settings.send_bytes);
     else if (arg == "--send-recipients")
       rate(settings.send_recipients);
+    else if (arg == "--sent-items-delay")
+      settings.send.sent_items_delay =
+          std::chrono::duration<double>(to_seconds(arg, value));
     else if (arg == "--body-limit")
       server.body_limit = to_number(arg, value);
     else if (arg == "--tenant-id")

@@ -45,6 +45,9 @@ struct message {
   bool is_read = false;
   std::vector<std::string> categories;
   std::uint64_t change = 1; ///< bumps on every change (changeKey, @odata.etag)
+  /// Before this instant (graph-sim's clock) Graph acts as if the message did not exist:
+  /// sendMail's Sent Items copy appears only after the sent-items delay.
+  sys_time visible_from{};
 
   /// The last rendering of this message as Graph JSON, reused while neither the
   /// message (`change`) nor the shape asked for (`key`) changed: listing is the hot path.
@@ -54,6 +57,18 @@ struct message {
     std::string json;
   };
   mutable rendering cached;
+};
+
+/// One mail accepted by sendMail, as the control API reports it.
+struct sent_mail {
+  std::uint64_t seq = 0;           ///< 1, 2, … per mailbox
+  std::string internet_message_id; ///< with angle brackets
+  std::string from;                ///< the mailbox's address
+  std::vector<std::string> to, cc, bcc;
+  std::string subject;
+  std::string form; ///< "mime" or "json": how the request carried the mail
+  sys_time sent_at;
+  std::shared_ptr<const std::string> mime; ///< as recorded (and put into Sent Items)
 };
 
 /// A user or shared mailbox.
@@ -68,6 +83,7 @@ struct mailbox {
   bool deny_consent = false; ///< the signed-in user refuses consent
   std::uint64_t next_message = 1;
   std::map<std::string, message> messages; ///< by id
+  std::vector<sent_mail> sent;             ///< oldest first
 };
 
 /// A consent given by a user to an app: what refresh tokens stand for.
@@ -137,6 +153,11 @@ struct stats {
   std::uint64_t refreshes = 0;
   std::uint64_t superseded_refresh_uses = 0;
   std::uint64_t downloads = 0;
+  std::uint64_t sends_accepted = 0;
+  std::uint64_t sends_throttled = 0;
+  std::map<std::string, std::uint64_t> sends_throttled_by_mailbox;
+  std::map<std::string, std::uint64_t>
+      sends_throttled_by_limit; ///< rate, bytes, recipients
 };
 
 /// Per (app, mailbox) accounting for Exchange's limits.
@@ -149,6 +170,24 @@ struct usage {
 struct download_log {
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> entries;
   std::unordered_map<std::string, unsigned> distinct; ///< message id -> entries in window
+};
+
+/// Per mailbox record of accepted sends, one sliding window per send limit.
+struct send_windows {
+  using time_point = std::chrono::steady_clock::time_point;
+  std::deque<time_point> mails;
+  std::deque<std::pair<time_point, std::uint64_t>> bytes;
+  std::uint64_t bytes_total = 0; ///< sum over `bytes`
+  std::deque<std::pair<time_point, std::vector<std::string>>> recipients;
+  std::unordered_map<std::string, unsigned> distinct; ///< recipient -> entries holding it
+};
+
+/// sendMail's switches; set at start and changed at runtime (PUT /_sim/send).
+struct send_options {
+  std::chrono::duration<double> sent_items_delay{0}; ///< until the Sent Items copy shows
+  std::chrono::milliseconds hold_response{0}; ///< recorded at once, answered this late
+  bool strip_auto_submitted = false;          ///< Exchange may drop Auto-Submitted
+  std::set<std::string> reject_recipients;    ///< lower case: 400 ErrorInvalidRecipients
 };
 
 /// Options fixed at start.
@@ -165,6 +204,7 @@ struct settings {
   rate send_rate{10, std::chrono::seconds(60)};
   rate send_bytes{52'428'800, std::chrono::seconds(300)};
   rate send_recipients{10'000, std::chrono::hours(24)};
+  send_options send; ///< initial values of the runtime send switches
 };
 
 } // namespace graph_sim

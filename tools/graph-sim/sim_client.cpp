@@ -3,6 +3,7 @@
 #include "net/pkce.hpp"
 #include "net/url.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace graph_sim {
@@ -53,8 +54,11 @@ json sim_client::control(const std::string& method, const std::string& path,
 net::client_response sim_client::graph(const std::string& method, const std::string& path,
                                        const std::string& token, std::string body,
                                        net::header_list headers) {
+  bool typed = std::any_of(headers.begin(), headers.end(), [](const auto& h) {
+    return net::iequals(h.first, "Content-Type");
+  });
   headers.emplace_back("Authorization", "Bearer " + token);
-  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  if (!body.empty() && !typed) headers.emplace_back("Content-Type", "application/json");
   return call(method, path.rfind("http", 0) == 0 ? path : "/v1.0" + path,
               std::move(headers), std::move(body));
 }
@@ -76,6 +80,11 @@ json sim_client::deliver(const std::string& address, const std::string& mime,
   body["mime_base64"] = net::base64_encode(mime);
   return control("POST", "/mailboxes/" + net::percent_encode(address) + "/messages",
                  body);
+}
+
+json sim_client::sent(const std::string& address) {
+  return control("GET", "/mailboxes/" + net::percent_encode(address) + "/sent")
+      .at("sent");
 }
 
 net::client_response sim_client::token_request(const std::string& form,

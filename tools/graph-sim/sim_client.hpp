@@ -30,6 +30,7 @@ public:
                          const nlohmann::json& body = nullptr);
 
   /// A Graph call (`path` below /v1.0, or a full URL such as a nextLink) with a token.
+  /// A body is sent as application/json unless `headers` name another Content-Type.
   net::client_response graph(const std::string& method, const std::string& path,
                              const std::string& token, std::string body = {},
                              net::header_list headers = {});
@@ -50,6 +51,10 @@ public:
   /// the control API's answer (id, internet_message_id, parsed, size, …).
   nlohmann::json deliver(const std::string& address, const std::string& mime,
                          const nlohmann::json& options = nlohmann::json::object());
+
+  /// The mails a mailbox sent through sendMail, oldest first (GET
+  /// /_sim/mailboxes/{address}/sent).
+  nlohmann::json sent(const std::string& address);
 
   /// Posts a form to the token endpoint.
   net::client_response token_request(const std::string& form,

@@ -1,5 +1,6 @@
 #include "simulator.hpp"
 
+#include "mail/parse.hpp"
 #include "message_fields.hpp"
 #include "net/time_format.hpp"
 
@@ -14,8 +15,19 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
 
+namespace {
+
+std::string hex_hash(const std::string& text) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string>{}(text));
+  return buf;
+}
+
+} // namespace
+
 simulator::simulator(settings s)
-    : settings_(std::move(s)), random_(std::random_device{}()), fault_random_(1) {}
+    : settings_(std::move(s)), random_(std::random_device{}()), fault_random_(1),
+      send_(settings_.send) {}
 
 sys_time simulator::now() const {
   return std::chrono::system_clock::now() + clock_offset_;
@@ -58,6 +70,40 @@ bool simulator::may_open(const access_token& t, const mailbox& mb, bool write) c
   if (!mb.delegates.count(t.user)) return false;
   return write ? has("Mail.ReadWrite.Shared")
                : (has("Mail.Read.Shared") || has("Mail.ReadWrite.Shared"));
+}
+
+bool simulator::may_send(const access_token& t, const mailbox& mb) const {
+  auto has = [&](const char* scope) { return t.scopes.count(scope) > 0; };
+  if (t.app_only) return has("Mail.Send");
+  if (t.user == mb.address && !mb.shared)
+    return has("Mail.Send") || has("Mail.Send.Shared");
+  // Sending as a shared mailbox (or another user's) is what the .Shared scope is for.
+  return mb.delegates.count(t.user) && has("Mail.Send.Shared");
+}
+
+message simulator::make_message(mailbox& mb, std::shared_ptr<const std::string> mime,
+                                sys_time received,
+                                std::shared_ptr<const mail::parse_result> parsed) {
+  message m;
+  auto seq = mb.next_message++;
+  m.id = "AAMkAG" + net::base64url_encode(mb.id.substr(0, 8) + ":" + std::to_string(seq));
+  m.mime = std::move(mime);
+  m.parsed = parsed ? std::move(parsed)
+                    : std::make_shared<const mail::parse_result>(mail::parse(*m.mime));
+  const auto& pm = m.parsed->msg;
+  m.internet_message_id =
+      m.parsed->parsed && !pm.message_id.empty()
+          ? "<" + pm.message_id + ">"
+          : "<" + new_guid() + "@graph-sim.local>"; // Exchange assigns one
+  auto root = !pm.references.empty()    ? pm.references.front()
+              : !pm.in_reply_to.empty() ? pm.in_reply_to
+                                        : m.internet_message_id;
+  m.conversation_id = "AAQkAG" + hex_hash(root);
+  m.size = m.mime->size();
+  m.received = received;
+  m.sent = pm.date ? std::chrono::system_clock::from_time_t(*pm.date) : m.received;
+  m.modified = m.received;
+  return m;
 }
 
 net::response simulator::json_response(unsigned status, const json& body) {
@@ -208,7 +254,9 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
                                  (seg.size() > 1 ? seg[1] : std::string{}) + "'."));
   }
   bool write = c->req.method() != http::verb::get;
-  if (!mb || !may_open(token, *mb, write))
+  bool allowed = mb && (c->endpoint == "send_mail" ? may_send(token, *mb)
+                                                   : may_open(token, *mb, write));
+  if (!allowed)
     return reply(graph_error(*c, 403, "ErrorAccessDenied",
                              "Access is denied. Check credentials and try again."));
   // Exchange's limits per (app, mailbox).
@@ -280,14 +328,28 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   auto mailbox_id = mb->id;
   auto execute = [this, c, out, token, mailbox_id, rest, release] {
     std::unique_lock<std::mutex> guard{mutex_};
-    release();
     auto* box = find_mailbox(mailbox_id);
     net::response res =
         box ? graph_call(*c, token, *box, rest)
             : graph_error(*c, 404, "ErrorInvalidUser", "The requested user is invalid.");
     finish_graph(*c, res);
+    if (c->hold.count() == 0 || !io_) {
+      release();
+      guard.unlock();
+      return out->send(std::move(res));
+    }
+    // Done, but answered late (sendMail's hold): the request stays in flight meanwhile.
     guard.unlock();
-    out->send(std::move(res));
+    auto timer = std::make_shared<boost::asio::steady_timer>(*io_, c->hold);
+    auto answer = std::make_shared<net::response>(std::move(res));
+    timer->async_wait(
+        [this, timer, out, answer, release](const boost::system::error_code& ec) {
+          {
+            std::lock_guard<std::mutex> later{mutex_};
+            release();
+          }
+          if (!ec) out->send(std::move(*answer));
+        });
   };
   if (delay_ms == 0 || !io_) {
     lock.unlock();

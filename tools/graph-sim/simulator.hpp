@@ -24,6 +24,7 @@ struct call {
   net::params query; ///< decoded query parameters
   std::vector<std::string> segments; ///< path split on '/', each percent-decoded
   std::string endpoint = "unknown";  ///< name used in the request statistics
+  std::chrono::milliseconds hold{0}; ///< answer only after this long (sendMail's hold)
 };
 
 class simulator {
@@ -64,6 +65,15 @@ private:
   net::response delete_message(call& c, mailbox& mb, const std::string& id);
   void count_download(mailbox& mb, const std::string& message_id);
 
+  // sendMail (send_api.cpp).
+  net::response send_mail(call& c, mailbox& mb);
+  net::response refuse_over_limit(call& c, mailbox& mb, const std::string& limit,
+                                  const std::string& message,
+                                  std::chrono::seconds retry_after);
+  /// Appends to the sent log and, if `save_copy`, files the mail in Sent Items.
+  void record_sent(mailbox& mb, sent_mail record,
+                   std::shared_ptr<const mail::parse_result> parsed, bool save_copy);
+
   // Control API (control_api.cpp).
   net::response control_apps(call& c);
   net::response control_mailboxes(call& c);
@@ -72,6 +82,9 @@ private:
   net::response control_stats(call& c);
   net::response control_faults(call& c);
   net::response control_revoke(call& c);
+  net::response control_sent(call& c, mailbox& mb);
+  net::response control_send(call& c);
+  nlohmann::json send_stats() const;
 
   // Helpers shared by the parts (simulator.cpp).
   sys_time now() const;
@@ -79,6 +92,15 @@ private:
   std::string new_guid();
   mailbox* find_mailbox(const std::string& id_or_address);
   bool may_open(const access_token& t, const mailbox& mb, bool write) const;
+  bool may_send(const access_token& t, const mailbox& mb) const;
+  /// A new message of `mb` holding `mime`, with what Exchange derives from it (id,
+  /// internetMessageId, conversationId, sentDateTime, size); not stored yet.
+  /// `parsed` saves parsing again when the caller has parsed `mime` already.
+  message make_message(mailbox& mb, std::shared_ptr<const std::string> mime,
+                       sys_time received,
+                       std::shared_ptr<const mail::parse_result> parsed = nullptr);
+  /// False while a message is still hidden (see message::visible_from).
+  bool visible(const message& m, sys_time t) const { return m.visible_from <= t; }
   net::response json_response(unsigned status, const nlohmann::json& body);
   net::response graph_error(const call& c, unsigned status, const std::string& code,
                             const std::string& message);
@@ -102,6 +124,8 @@ private:
   std::unordered_map<std::string, auth_code> codes_;
   std::unordered_map<std::string, usage> usage_;            ///< by "client_id|mailbox id"
   std::unordered_map<std::string, download_log> downloads_; ///< by mailbox id
+  std::unordered_map<std::string, send_windows> send_windows_; ///< by mailbox id
+  send_options send_;
   stats stats_;
   std::uint64_t in_flight_ = 0;
 };

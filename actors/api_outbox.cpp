@@ -1,0 +1,248 @@
+// The API's outbound side: agents' comments (with their notifications), mail queued for
+// external helpdesks, and the outbox listing.
+#include "actors/api_routes.hpp"
+
+#include "mail/compose.hpp"
+#include "messages/error.hpp"
+#include "net/url.hpp"
+#include "storage/outbox.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace exc::api_detail {
+
+using nlohmann::json;
+
+namespace {
+
+net::response invalid(const std::string& field, const std::string& message) {
+  return rest::error_response(400, "invalid_field", message, field);
+}
+
+net::response storage_failure(const caf::error& err) {
+  spdlog::error("api: the outbox could not be written or read: {}", render(err));
+  return rest::error_response(
+      500, "storage_failure",
+      "the outbox could not be written or read; nothing was queued");
+}
+
+/// Where the mailbox's outbound mail comes from, with the account's header names.
+outbound_origin origin_of(api_pointer self, const storage::mailbox_record& mb) {
+  outbound_origin o;
+  o.account_id = mb.account_id;
+  o.mailbox_id = mb.id;
+  o.address = mb.address;
+  auto a = self->state.accounts.find(mb.account_id);
+  if (a != self->state.accounts.end()) {
+    auto& h = a->second.settings.headers;
+    o.headers.account_id = h["account_id"];
+    o.headers.email_id = h["email_id"];
+    o.headers.mailer = h["mailer"];
+  }
+  return o;
+}
+
+/// The mailbox's SENDER learns that the outbox has mail (if it runs; else it drains
+/// the outbox when it starts).
+void wake(api_pointer self, const std::string& mailbox_id) {
+  auto rt = self->state.runtime.find(mailbox_id);
+  if (rt != self->state.runtime.end() && rt->second.actor)
+    self->send(rt->second.actor, atom::wake_v);
+}
+
+/// An optional string field; false (and a 400 sent) if present with another type.
+bool optional_string(const json& body, const char* name, std::string& out,
+                     const reply_fn& reply) {
+  auto i = body.find(name);
+  if (i == body.end() || i->is_null()) return true;
+  if (!i->is_string()) {
+    reply(invalid(name, std::string{name} + " must be a string"));
+    return false;
+  }
+  out = i->get<std::string>();
+  return true;
+}
+
+/// A list of recipients: addresses, or {"email","name"} objects.
+bool read_people(const json& body, const char* name, std::vector<person>& out,
+                 const reply_fn& reply) {
+  auto i = body.find(name);
+  if (i == body.end() || i->is_null()) return true;
+  if (!i->is_array()) {
+    reply(invalid(name, std::string{name} + " must be an array of addresses"));
+    return false;
+  }
+  for (const auto& item : *i) {
+    person p;
+    if (item.is_string()) {
+      p.email = item.get<std::string>();
+    } else if (item.is_object() && item.value("email", json{}).is_string()) {
+      p.email = item["email"].get<std::string>();
+      if (item.contains("name") && !item["name"].is_string()) {
+        reply(invalid(name, std::string{name} + ": a name must be a string"));
+        return false;
+      }
+      p.name = item.value("name", std::string{});
+    }
+    if (!mail::valid_address(p.email)) {
+      reply(invalid(name,
+                    std::string{name} + ": '" + p.email + "' is not an e-mail address"));
+      return false;
+    }
+    out.push_back(std::move(p));
+  }
+  return true;
+}
+
+/// A Message-ID given by a client, with or without angle brackets.
+std::optional<std::string> message_id(std::string id) {
+  if (id.size() > 2 && id.front() == '<' && id.back() == '>')
+    id = id.substr(1, id.size() - 2);
+  if (!mail::valid_message_id(id)) return std::nullopt;
+  return id;
+}
+
+} // namespace
+
+void post_comment(api_pointer self, const caller& who, const std::string& ticket_id,
+                  const http_request& req, const reply_fn& reply) {
+  auto body = rest::read_object(req);
+  if (auto* bad = std::get_if<net::response>(&body)) return reply(std::move(*bad));
+  auto& j = std::get<json>(body);
+  if (auto bad = rest::reject_unknown_fields(j, {"body", "html", "public", "author"}))
+    return reply(std::move(*bad));
+  agent_comment c;
+  c.ticket_id = ticket_id;
+  if (!j.value("body", json{}).is_string() || j["body"].get<std::string>().empty())
+    return reply(invalid("body", "body: the comment's text is required"));
+  c.body_text = j["body"].get<std::string>();
+  if (!optional_string(j, "html", c.body_html, reply)) return;
+  if (j.contains("public") && !j["public"].is_boolean())
+    return reply(invalid("public", "public must be true or false"));
+  c.is_public = j.value("public", true);
+  c.author = {"", "Agent"};
+  if (j.contains("author")) {
+    const auto& a = j["author"];
+    if (!a.is_object() || (a.contains("name") && !a["name"].is_string()) ||
+        (a.contains("email") && !a["email"].is_string()))
+      return reply(invalid("author", "author must be {\"name\", \"email\"} strings"));
+    c.author = {a.value("email", std::string{}), a.value("name", std::string{"Agent"})};
+  }
+  auto ticket = self->state.ingest.store->ticket(who.account_id, ticket_id);
+  if (!ticket) return reply(storage_failure(ticket.error()));
+  if (!*ticket) return reply(not_found());
+  auto mailbox_id = (**ticket).value("mailbox_id", std::string{});
+  auto mb = self->state.mailboxes.find(mailbox_id);
+  if (mb == self->state.mailboxes.end()) {
+    if (c.is_public)
+      return reply(rest::error_response(
+          409, "mailbox_deleted",
+          "the ticket's mailbox was deleted: a public reply cannot be mailed"));
+    c.origin.account_id = who.account_id;
+    c.origin.mailbox_id = mailbox_id;
+  } else {
+    c.origin = origin_of(self, mb->second);
+  }
+  self->request(self->state.ingest.helpdesk, std::chrono::seconds{60}, atom::comment_v,
+                std::move(c))
+      .then(
+          [=](const queued_reply& out) {
+            if (!out.email_id.empty()) wake(self, mailbox_id);
+            reply(rest::json_response(
+                202, {{"comment_id", out.comment_id},
+                      {"email_id",
+                       out.email_id.empty() ? json(nullptr) : json(out.email_id)}}));
+          },
+          [=](const caf::error& err) {
+            if (is(err, ec::not_found)) return reply(not_found());
+            reply(storage_failure(err));
+          });
+}
+
+void queue_outbound(api_pointer self, const caller& who, const std::string& mailbox_id,
+                    const http_request& req, const reply_fn& reply) {
+  auto* mb = find_mailbox(self, who, mailbox_id);
+  if (!mb) return reply(not_found());
+  auto body = rest::read_object(req);
+  if (auto* bad = std::get_if<net::response>(&body)) return reply(std::move(*bad));
+  auto& j = std::get<json>(body);
+  if (auto bad =
+          rest::reject_unknown_fields(j, {"to", "cc", "subject", "body_text", "body_html",
+                                          "in_reply_to", "references"}))
+    return reply(std::move(*bad));
+  outbound_mail m;
+  m.origin = origin_of(self, *mb);
+  if (!read_people(j, "to", m.to, reply) || !read_people(j, "cc", m.cc, reply)) return;
+  if (m.to.empty()) return reply(invalid("to", "to: at least one recipient is required"));
+  for (const auto* list : {&m.to, &m.cc})
+    for (const auto& p : *list)
+      if (self->state.ingest.connected->contains(p.email))
+        return reply(invalid(list == &m.to ? "to" : "cc",
+                             "'" + p.email +
+                                 "' is a connected mailbox: the mail would come back "
+                                 "as a ticket"));
+  if (!j.value("subject", json{}).is_string())
+    return reply(invalid("subject", "subject: a string is required"));
+  m.subject = j["subject"].get<std::string>();
+  if (!j.value("body_text", json{}).is_string())
+    return reply(invalid("body_text", "body_text: a string is required"));
+  m.body_text = j["body_text"].get<std::string>();
+  if (!optional_string(j, "body_html", m.body_html, reply)) return;
+  std::string in_reply_to;
+  if (!optional_string(j, "in_reply_to", in_reply_to, reply)) return;
+  if (!in_reply_to.empty()) {
+    auto id = message_id(in_reply_to);
+    if (!id) return reply(invalid("in_reply_to", "in_reply_to: not a Message-ID"));
+    m.in_reply_to = *id;
+  }
+  if (j.contains("references") && !j["references"].is_null()) {
+    if (!j["references"].is_array())
+      return reply(invalid("references", "references must be an array of Message-IDs"));
+    for (const auto& r : j["references"]) {
+      auto id = r.is_string() ? message_id(r.get<std::string>()) : std::nullopt;
+      if (!id) return reply(invalid("references", "references: not a Message-ID"));
+      m.references.push_back(*id);
+    }
+  }
+  self->request(self->state.ingest.helpdesk, std::chrono::seconds{60}, atom::outbound_v,
+                std::move(m))
+      .then(
+          [=](const std::string& email_id) {
+            wake(self, mailbox_id);
+            reply(rest::json_response(202, {{"email_id", email_id}}));
+          },
+          [=](const caf::error& err) { reply(storage_failure(err)); });
+}
+
+void list_outbox(api_pointer self, const caller& who, const http_request& req,
+                 const reply_fn& reply) {
+  auto query = net::parse_query(net::split_target(req.target).second);
+  if (!query)
+    return reply(
+        rest::error_response(400, "invalid_query", "the query string is malformed"));
+  std::vector<std::string> mailboxes;
+  if (auto id = net::find_param(*query, "mailbox_id")) {
+    if (!find_mailbox(self, who, *id)) return reply(not_found());
+    mailboxes.push_back(*id);
+  } else {
+    for (const auto& [id, mb] : self->state.mailboxes)
+      if (mb.account_id == who.account_id) mailboxes.push_back(id);
+  }
+  std::vector<storage::outbox_email> all;
+  for (const auto& id : mailboxes) {
+    auto emails = self->state.ingest.outbox->emails(id);
+    if (!emails) return reply(storage_failure(emails.error()));
+    all.insert(all.end(), emails->begin(), emails->end());
+  }
+  // Email ids sort by the time they were queued.
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a.email_id < b.email_id; });
+  json list = json::array();
+  for (const auto& e : all)
+    list.push_back(storage::outbox_view(e));
+  reply(rest::json_response(200, {{"emails", list}}));
+}
+
+} // namespace exc::api_detail

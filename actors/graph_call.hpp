@@ -1,0 +1,48 @@
+#pragma once
+
+#include "actors/graph.hpp"
+#include "messages/interfaces.hpp"
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+/// One Graph call on behalf of a mailbox, for the actors that talk to Graph (MAILBOX,
+/// SENDER): the access token comes from the TOKEN SERVICE; a 401 gets one fresh token
+/// and one more try.
+namespace exc {
+
+using request_maker = std::function<net::client_request(const std::string& token)>;
+/// Gets the response to keep: a downloaded mail body is moved on, never copied.
+using response_handler = std::function<void(net::client_response&)>;
+/// A token that cannot be had, or no answer from the HTTP client at all.
+using error_handler = std::function<void(const caf::error&)>;
+
+template <class Self>
+void call_graph(Self self, const token_service_actor& tokens, const http_actor& http,
+                const std::string& mailbox, request_maker make,
+                response_handler on_response, error_handler on_error,
+                bool retried = false) {
+  self->request(tokens, std::chrono::seconds{60}, atom::token_v, mailbox)
+      .then(
+          [=](const std::string& token) {
+            auto req = make(token);
+            auto wait = std::chrono::duration_cast<std::chrono::seconds>(req.timeout) +
+                        std::chrono::seconds{30};
+            self->request(http, wait, std::move(req))
+                .then(
+                    [=](net::client_response& res) {
+                      if (graph::token_refused(res) && !retried) {
+                        self->send(tokens, atom::invalidate_v, mailbox, token);
+                        call_graph(self, tokens, http, mailbox, make, on_response,
+                                   on_error, true);
+                        return;
+                      }
+                      on_response(res);
+                    },
+                    [=](const caf::error& err) { on_error(err); });
+          },
+          [=](const caf::error& err) { on_error(err); });
+}
+
+} // namespace exc

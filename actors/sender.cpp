@@ -1,0 +1,334 @@
+#include "actors/sender.hpp"
+
+#include "actors/graph.hpp"
+#include "actors/graph_call.hpp"
+#include "messages/error.hpp"
+#include "net/time_format.hpp"
+#include "net/url.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace exc {
+
+namespace {
+
+using self_ptr = sender_actor::stateful_pointer<sender_state>;
+using storage::outbox_email;
+
+void drain(self_ptr self);
+
+std::chrono::system_clock::time_point wall_now() {
+  return std::chrono::system_clock::now();
+}
+
+std::string name_of(self_ptr self) {
+  return self->state.cfg.account_id + "/" + self->state.cfg.id;
+}
+
+/// Tells the listener how sending goes.
+void report(self_ptr self) {
+  auto& st = self->state;
+  send_status s;
+  auto now = self->clock().now();
+  s.used = st.budget->mails_used(now);
+  if (st.paused_until > now)
+    s.paused_until = net::format_rfc3339(
+        wall_now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                         st.paused_until - now + std::chrono::milliseconds{999}));
+  s.code = st.last_code;
+  s.message = st.last_message;
+  self->send(st.peers.listener, atom::sent_v, st.cfg.id, std::move(s));
+}
+
+/// Stops draining until `delay` has passed.
+void later(self_ptr self, caf::timespan delay) {
+  auto& st = self->state;
+  st.busy = false;
+  st.waiting = true;
+  self->delayed_send(self, delay, atom::internal_v, atom::wake_v, ++st.generation);
+  report(self);
+}
+
+caf::timespan backoff(self_ptr self) {
+  auto& st = self->state;
+  ++st.failures;
+  auto delay = st.cfg.backoff_initial;
+  for (unsigned i = 1; i < st.failures && delay < st.cfg.backoff_max; ++i)
+    delay *= 2;
+  delay = std::min(delay, st.cfg.backoff_max);
+  std::uniform_int_distribution<std::int64_t> draw{delay.count() / 2, delay.count()};
+  return std::chrono::milliseconds{draw(st.rng)};
+}
+
+/// Graph throttled (429, 503 with Retry-After) or failed in a way that heals: only this
+/// mailbox waits.
+void pause(self_ptr self, const net::client_response& res) {
+  auto& st = self->state;
+  // A Retry-After of zero (or in the past) would make a loop: back off instead.
+  auto asked = graph::retry_after(res);
+  caf::timespan wait;
+  if (asked && asked->count() > 0 && (res.status == 429 || res.status == 503)) {
+    ++st.failures;
+    wait = std::min(*asked, std::chrono::milliseconds{3'600'000});
+  } else {
+    wait = backoff(self);
+  }
+  st.paused_until = self->clock().now() + wait;
+  later(self, wait);
+}
+
+/// A storage failure: nothing moves until storage works again.
+void storage_trouble(self_ptr self, const caf::error& err) {
+  spdlog::error("sender {}: outbox storage failed: {}", name_of(self), render(err));
+  later(self, backoff(self));
+}
+
+/// Records the email's new state (and counters) in one batch.
+bool finish(self_ptr self, outbox_email& e, const char* counter,
+            storage::durability durability) {
+  auto& st = self->state;
+  auto* outbox = st.peers.outbox;
+  auto counters = outbox->counters(st.cfg.id);
+  if (!counters) return storage_trouble(self, counters.error()), false;
+  (*counters)[counter] = (*counters)[counter].get<std::int64_t>() + 1;
+  auto changes = outbox->database().start_batch();
+  outbox->stage_update(changes, e);
+  outbox->stage_counters(changes, st.cfg.id, *counters);
+  if (auto err = outbox->database().commit(changes, durability))
+    return storage_trouble(self, err), false;
+  return true;
+}
+
+void mark_sent(self_ptr self, outbox_email e) {
+  auto& st = self->state;
+  e.state = "sent";
+  e.sent_at = net::format_rfc3339(wall_now());
+  // Relaxed: if a crash loses it, the email is found in Sent Items and marked again.
+  if (!finish(self, e, "sent", storage::durability::relaxed)) return;
+  st.failures = 0;
+  st.last_code.clear();
+  st.last_message.clear();
+  st.peers.metrics->add("exconnect_outbound_emails_total", {{"state", "sent"}});
+  spdlog::info("sender {}: email {} sent ({} bytes, {} recipients)", name_of(self),
+               e.email_id, e.size, e.to.size() + e.cc.size());
+  report(self);
+  drain(self);
+}
+
+/// The email can never be sent: it leaves the queue with the reason.
+void mark_failed(self_ptr self, outbox_email e, std::string code, std::string message) {
+  auto& st = self->state;
+  e.state = "failed";
+  e.error_code = std::move(code);
+  e.error_message = std::move(message);
+  if (!finish(self, e, "failed", storage::durability::durable)) return;
+  st.peers.metrics->add("exconnect_outbound_emails_total",
+                        {{"state", "failed"}, {"code", e.error_code}});
+  spdlog::warn("sender {}: email {} failed: {} {}", name_of(self), e.email_id,
+               e.error_code, e.error_message);
+  drain(self);
+}
+
+/// The mailbox cannot send at all for now (no token, no permission): every email
+/// waits; the status says why.
+void mailbox_trouble(self_ptr self, std::string code, std::string message) {
+  auto& st = self->state;
+  spdlog::warn("sender {}: cannot send: {} {}", name_of(self), code, message);
+  st.last_code = std::move(code);
+  st.last_message = std::move(message);
+  later(self, backoff(self));
+}
+
+std::vector<std::string> recipients_of(const outbox_email& e) {
+  std::vector<std::string> out;
+  for (const auto* list : {&e.to, &e.cc})
+    for (const auto& a : *list) {
+      auto lower = net::to_lower(a);
+      if (std::find(out.begin(), out.end(), lower) == out.end()) out.push_back(lower);
+    }
+  return out;
+}
+
+void call(self_ptr self, request_maker make, response_handler on_response) {
+  const auto& st = self->state;
+  exc::call_graph(self, st.peers.tokens, st.peers.http, st.cfg.id, std::move(make),
+                  std::move(on_response), [=](const caf::error& err) {
+                    if (is(err, ec::reauthorization_required) ||
+                        is(err, ec::app_credentials_rejected) ||
+                        is(err, ec::token_unavailable))
+                      return mailbox_trouble(self, to_string(static_cast<ec>(err.code())),
+                                             render(err));
+                    // No answer: whether Graph took the mail is unknown.
+                    spdlog::warn("sender {}: {}", name_of(self), render(err));
+                    later(self, backoff(self));
+                  });
+}
+
+/// What Graph answered to a sendMail of `e`.
+void sent_answer(self_ptr self, outbox_email e, net::client_response& res) {
+  auto& st = self->state;
+  if (res.ok() && res.status >= 200 && res.status < 300) return mark_sent(self, e);
+  auto error = graph::read_error(res);
+  if (res.ok() && res.status == 429) st.known_unsent = e.email_id;
+  if (graph::transient(res)) {
+    spdlog::warn("sender {}: sending email {}: {} {} (retrying later)", name_of(self),
+                 e.email_id, error.code, error.message);
+    return pause(self, res);
+  }
+  // Graph refused the request itself: the mail did not go.
+  st.known_unsent = e.email_id;
+  if (res.status == 401 || res.status == 403 || res.status == 404)
+    return mailbox_trouble(self, error.code, error.message);
+  mark_failed(self, e, error.code, error.message);
+}
+
+/// Sends `e` now if the limits allow, else waits until they do.
+void try_send(self_ptr self, outbox_email e) {
+  auto& st = self->state;
+  auto* outbox = st.peers.outbox;
+  auto recipients = recipients_of(e);
+  if (recipients.empty())
+    return mark_failed(self, e, "no_recipients", "the email names nobody to send it to");
+  if (e.to.size() + e.cc.size() > st.cfg.max_recipients)
+    return mark_failed(self, e, "too_many_recipients",
+                       std::to_string(e.to.size() + e.cc.size()) +
+                           " recipients; Exchange takes at most " +
+                           std::to_string(st.cfg.max_recipients) + " per message");
+  if (e.size > st.cfg.max_mime)
+    return mark_failed(self, e, "message_too_large",
+                       std::to_string(e.size) +
+                           " bytes of MIME; sendMail takes at most " +
+                           std::to_string(st.cfg.max_mime) +
+                           " (larger mail needs attachment upload sessions)");
+  auto now = self->clock().now();
+  auto wait = st.budget->wait(now, e.size, recipients);
+  if (!wait)
+    return mark_failed(self, e, "exceeds_send_limits",
+                       "the email alone is more than a whole send window allows");
+  if (*wait > caf::timespan{0}) return later(self, *wait);
+  auto mime = outbox->mime(st.cfg.id, e.email_id);
+  if (!mime) return storage_trouble(self, mime.error());
+  if (!*mime) return mark_failed(self, e, "mime_missing", "the stored MIME is gone");
+  // Stored before the request leaves: after a crash the email is looked up, not resent.
+  e.state = "sending";
+  e.attempted_at = net::format_rfc3339(wall_now());
+  ++e.attempts;
+  storage::send_record counted{wall_now(), e.size, recipients, e.email_id};
+  auto changes = outbox->database().start_batch();
+  outbox->stage_update(changes, e);
+  outbox->stage_send(changes, st.cfg.id, counted);
+  if (auto err = outbox->database().commit(changes, storage::durability::durable))
+    return storage_trouble(self, err);
+  st.budget->record(now, e.size, recipients);
+  st.known_unsent.clear();
+  auto body = std::make_shared<std::string>(std::move(**mime));
+  call(
+      self,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        return graph::send_mime(cfg.graph_url, token, cfg.address, *body);
+      },
+      [=](net::client_response& res) { sent_answer(self, e, res); });
+}
+
+/// `e` may have reached Graph: it is sent already if Sent Items has its Message-ID.
+void reconcile(self_ptr self, outbox_email e) {
+  call(
+      self,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        return graph::sent_copy(cfg.graph_url, token, cfg.address, e.internet_message_id);
+      },
+      [=](net::client_response& res) {
+        auto& st = self->state;
+        auto found = res.ok() && res.status == 200 ? graph::count_messages(res.body)
+                                                   : std::nullopt;
+        if (found && *found > 0) {
+          spdlog::info("sender {}: email {} is in Sent Items: it was sent", name_of(self),
+                       e.email_id);
+          return mark_sent(self, e);
+        }
+        if (found) {
+          st.known_unsent = e.email_id;
+          return try_send(self, e);
+        }
+        auto error = graph::read_error(res);
+        if (graph::transient(res)) return pause(self, res);
+        mailbox_trouble(self, error.code, "looking up Sent Items: " + error.message);
+      });
+}
+
+/// Takes the oldest email still to send.
+void drain(self_ptr self) {
+  auto& st = self->state;
+  st.busy = true;
+  auto now = self->clock().now();
+  if (now < st.paused_until) return later(self, st.paused_until - now);
+  auto next = st.peers.outbox->next_pending(st.cfg.id);
+  if (!next) return storage_trouble(self, next.error());
+  if (!*next) {
+    st.busy = false;
+    return report(self);
+  }
+  auto& e = **next;
+  if (e.state == "sending" && e.email_id != st.known_unsent) {
+    auto attempted = net::parse_rfc3339(e.attempted_at).value_or(wall_now());
+    auto remaining = attempted + st.cfg.sent_items_grace - wall_now();
+    if (remaining > std::chrono::system_clock::duration{0})
+      return later(self, std::chrono::duration_cast<caf::timespan>(remaining));
+    return reconcile(self, std::move(e));
+  }
+  try_send(self, std::move(e));
+}
+
+/// The sends a previous run left inside the windows, on this actor's clock.
+void load_budget(self_ptr self) {
+  auto& st = self->state;
+  st.budget.emplace(st.cfg.rate, st.cfg.bytes, st.cfg.recipients);
+  auto longest =
+      std::max({st.cfg.rate.window, st.cfg.bytes.window, st.cfg.recipients.window});
+  auto wall = wall_now();
+  auto sends = st.peers.outbox->sends_since(st.cfg.id, wall - longest);
+  if (!sends) {
+    spdlog::error("sender {}: cannot read the send windows: {}", name_of(self),
+                  render(sends.error()));
+    return;
+  }
+  auto now = self->clock().now();
+  for (const auto& s : *sends)
+    if (s.at <= wall)
+      st.budget->record(now - std::chrono::duration_cast<caf::timespan>(wall - s.at),
+                        s.bytes, s.recipients);
+}
+
+} // namespace
+
+void describe_sender_metrics(net::metrics& metrics) {
+  metrics.describe("exconnect_outbound_emails_total", "counter",
+                   "Outbound emails by final state (sent, failed) and failure code.");
+}
+
+sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> self,
+                                   sender_config cfg, sender_peers peers) {
+  self->state.cfg = std::move(cfg);
+  self->state.peers = std::move(peers);
+  load_budget(self);
+  self->send(self, atom::wake_v);
+  return {
+      [=](atom::wake) {
+        auto& st = self->state;
+        if (st.busy || st.waiting) return; // the drain will get to it
+        drain(self);
+      },
+      [=](atom::internal, atom::wake, std::uint64_t generation) {
+        auto& st = self->state;
+        if (generation != st.generation) return;
+        st.waiting = false;
+        if (!st.busy) drain(self);
+      },
+  };
+}
+
+} // namespace exc

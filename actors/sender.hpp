@@ -1,0 +1,76 @@
+#pragma once
+
+#include "actors/send_budget.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/rate_limit.hpp"
+#include "net/metrics.hpp"
+#include "storage/outbox.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+
+/// A SENDER: the child of a MAILBOX that drains the mailbox's outbox, oldest first, one
+/// email at a time, through Graph sendMail (MIME form) within the send limits. Each email
+/// goes queued -> sending (stored durably, with the send the limits count, before the
+/// request leaves) -> sent | failed. An email found in `sending` whose outcome is unknown
+/// (a crash, a 5xx, no answer) is looked up in Sent Items by its Message-ID once the
+/// grace period has passed — Sent Items fills asynchronously — and sent again only if
+/// it is not there.
+namespace exc {
+
+struct sender_config {
+  std::string id; ///< the mailbox
+  std::string account_id;
+  std::string address;
+  std::string graph_url;
+  rate_limit rate{10, std::chrono::seconds{60}};
+  rate_limit bytes{52'428'800, std::chrono::seconds{300}};
+  rate_limit recipients{10'000, std::chrono::seconds{86'400}};
+  /// How long after an attempt its Sent Items copy may take to appear.
+  std::chrono::milliseconds sent_items_grace{120'000};
+  /// sendMail's request cap is about 4 MB, base64 makes 3 bytes 4.
+  std::uint64_t max_mime = 3'000'000;
+  std::size_t max_recipients = 500; ///< Exchange's limit per message
+  std::chrono::milliseconds backoff_initial{1000};
+  std::chrono::milliseconds backoff_max{300'000};
+};
+
+struct sender_peers {
+  token_service_actor tokens;
+  http_actor http;
+  poll_listener_actor listener;
+  storage::outbox_store* outbox = nullptr; ///< must outlive the actor
+  net::metrics* metrics = nullptr;         ///< must outlive the actor
+};
+
+struct sender_state {
+  static inline const char* name = "sender";
+  sender_config cfg;
+  sender_peers peers;
+  std::optional<send_budget> budget;
+  bool busy = false;            ///< an email is on its way
+  bool waiting = false;         ///< a timer will resume the drain
+  std::uint64_t generation = 0; ///< ignores stale timers
+  caf::actor_clock::time_point paused_until{};
+  unsigned failures = 0; ///< transient failures in a row, for the backoff
+  /// The email in `sending` that Graph certainly did not take (it answered 429, 401,
+  /// 403): sent again without a Sent Items lookup.
+  std::string known_unsent;
+  std::string last_code; ///< the last mailbox-wide failure, for the status
+  std::string last_message;
+  std::minstd_rand rng{std::random_device{}()};
+};
+
+/// Registers the sender's metric families; call once per process.
+void describe_sender_metrics(net::metrics& metrics);
+
+sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> self,
+                                   sender_config cfg, sender_peers peers);
+
+} // namespace exc

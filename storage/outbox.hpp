@@ -1,0 +1,98 @@
+#pragma once
+
+#include "storage/db.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// The outbox: per mailbox, every outbound email with its state and its MIME, in the
+/// order they were queued (email ids sort by time). An email moves
+///   queued -> sending -> sent | failed(code, message)
+/// and only the mailbox's SENDER moves it; new emails come from the HELPDESK. Keys
+/// (outbox family): "<mailbox>/e/<email id>" -> email, "<mailbox>/m/<email id>" -> MIME,
+/// "<mailbox>/q/<email id>" -> "" while the email is queued or sending (the FIFO),
+/// "<mailbox>/counters" -> {"sent","failed"}. The sends themselves, which the send
+/// limits count, are in the throttle family: "<mailbox>/send/<16 hex ms>/<email id>" ->
+/// {"bytes","to"}.
+namespace storage {
+
+struct outbox_email {
+  std::string email_id;
+  std::string mailbox_id;
+  std::string account_id;
+  std::string ticket_id;        ///< "" for mail queued for an external helpdesk
+  std::string comment_id;       ///< the agent comment it notifies of ("" if none)
+  std::string state = "queued"; ///< queued, sending, sent, failed
+  std::vector<std::string> to;  ///< addresses
+  std::vector<std::string> cc;
+  std::string subject;
+  std::uint64_t size = 0;          ///< MIME bytes
+  std::string internet_message_id; ///< the Message-ID, without angle brackets
+  std::string error_code;          ///< when failed
+  std::string error_message;
+  std::string created_at;
+  std::string sent_at;
+  /// When the last attempt went out (RFC 3339): Sent Items is searched only after the
+  /// grace period from here.
+  std::string attempted_at;
+  std::uint64_t attempts = 0;
+
+  bool pending() const { return state == "queued" || state == "sending"; }
+};
+
+nlohmann::json to_json(const outbox_email& x);
+std::optional<outbox_email> outbox_email_from_json(const std::string& text);
+/// The contract's view (GET /api/v1/outbox).
+nlohmann::json outbox_view(const outbox_email& x);
+
+/// One send the limits count: when, how many MIME bytes, to whom (lower case).
+struct send_record {
+  std::chrono::system_clock::time_point at;
+  std::uint64_t bytes = 0;
+  std::vector<std::string> recipients;
+  std::string email_id;
+};
+
+class outbox_store {
+public:
+  explicit outbox_store(db& d) : db_{d} {}
+
+  /// The mailbox's first email still queued or sending, if any.
+  caf::expected<std::optional<outbox_email>>
+  next_pending(const std::string& mailbox) const;
+  caf::expected<std::optional<outbox_email>> email(const std::string& mailbox,
+                                                   const std::string& email_id) const;
+  caf::expected<std::optional<std::string>> mime(const std::string& mailbox,
+                                                 const std::string& email_id) const;
+  /// Every email of the mailbox, oldest first.
+  caf::expected<std::vector<outbox_email>> emails(const std::string& mailbox) const;
+  /// {"sent","failed"} (zeros if none yet).
+  caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
+  /// The sends of the mailbox at or after `since`; older ones are erased.
+  caf::expected<std::vector<send_record>>
+  sends_since(const std::string& mailbox, std::chrono::system_clock::time_point since);
+
+  /// A new email and its MIME, queued.
+  void stage_new(batch& changes, const outbox_email& email,
+                 const std::string& mime) const;
+  /// A changed email; it leaves the FIFO once sent or failed.
+  void stage_update(batch& changes, const outbox_email& email) const;
+  void stage_counters(batch& changes, const std::string& mailbox,
+                      const nlohmann::json& counters) const;
+  void stage_send(batch& changes, const std::string& mailbox,
+                  const send_record& send) const;
+
+  db& database() const { return db_; }
+
+private:
+  db& db_;
+};
+
+} // namespace storage
