@@ -65,6 +65,10 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
   auto outbound = st.ingest.outbox->counters(mb.id);
   counters["sent"] = outbound ? (*outbound)["sent"] : json(0);
   counters["failed"] = outbound ? (*outbound)["failed"] : json(0);
+  auto send_window = window(st.cfg.send_rate, running ? rt->second.sending.used : 0);
+  send_window["held_until"] = running && !rt->second.sending.held_until.empty()
+                                  ? json(rt->second.sending.held_until)
+                                  : json(nullptr);
   // Paused until the later of Graph's asks, for fetching or for sending.
   std::string paused;
   if (running)
@@ -83,10 +87,15 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
       {"last_error", last_error},
       {"app_error", app_error},
       {"counters", counters},
+      // Why the mailbox cannot send for now (no permission, no token); emails wait.
+      {"send_error", running && !rt->second.sending.code.empty()
+                         ? json{{"code", rt->second.sending.code},
+                                {"message", rt->second.sending.message}}
+                         : json(nullptr)},
       {"throttle",
        {{"paused_until", paused.empty() ? json(nullptr) : json(paused)},
         {"fetch", window(st.cfg.fetch_rate, running ? rt->second.fetch_used : 0)},
-        {"send", window(st.cfg.send_rate, running ? rt->second.sending.used : 0)}}}};
+        {"send", send_window}}}};
 }
 
 void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb) {

@@ -33,10 +33,13 @@ void report(self_ptr self) {
   send_status s;
   auto now = self->clock().now();
   s.used = st.budget->mails_used(now);
-  if (st.paused_until > now)
-    s.paused_until = net::format_rfc3339(
+  auto wall = [&](caf::actor_clock::time_point t) {
+    return net::format_rfc3339(
         wall_now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                         st.paused_until - now + std::chrono::milliseconds{999}));
+                         t - now + std::chrono::milliseconds{999}));
+  };
+  if (st.paused_until > now) s.paused_until = wall(st.paused_until);
+  if (st.held_until > now) s.held_until = wall(st.held_until);
   s.code = st.last_code;
   s.message = st.last_message;
   self->send(st.peers.listener, atom::sent_v, st.cfg.id, std::move(s));
@@ -85,9 +88,11 @@ void storage_trouble(self_ptr self, const caf::error& err) {
   later(self, backoff(self));
 }
 
-/// Records the email's new state (and counters) in one batch.
-bool finish(self_ptr self, outbox_email& e, const char* counter,
-            storage::durability durability) {
+/// Records the email's new state (and counters) in one batch; `recount` moves a send
+/// the limits count to the time Graph answered.
+bool finish(
+    self_ptr self, outbox_email& e, const char* counter, storage::durability durability,
+    const std::pair<storage::send_record, storage::send_record>* recount = nullptr) {
   auto& st = self->state;
   auto* outbox = st.peers.outbox;
   auto counters = outbox->counters(st.cfg.id);
@@ -96,17 +101,24 @@ bool finish(self_ptr self, outbox_email& e, const char* counter,
   auto changes = outbox->database().start_batch();
   outbox->stage_update(changes, e);
   outbox->stage_counters(changes, st.cfg.id, *counters);
+  if (recount) {
+    outbox->stage_forget_send(changes, st.cfg.id, recount->first);
+    outbox->stage_send(changes, st.cfg.id, recount->second);
+  }
   if (auto err = outbox->database().commit(changes, durability))
     return storage_trouble(self, err), false;
   return true;
 }
 
-void mark_sent(self_ptr self, outbox_email e) {
+/// `recount`: the send as stored before the request, and as Graph answered it.
+void mark_sent(
+    self_ptr self, outbox_email e,
+    const std::pair<storage::send_record, storage::send_record>* recount = nullptr) {
   auto& st = self->state;
   e.state = "sent";
   e.sent_at = net::format_rfc3339(wall_now());
   // Relaxed: if a crash loses it, the email is found in Sent Items and marked again.
-  if (!finish(self, e, "sent", storage::durability::relaxed)) return;
+  if (!finish(self, e, "sent", storage::durability::relaxed, recount)) return;
   st.failures = 0;
   st.last_code.clear();
   st.last_message.clear();
@@ -166,10 +178,19 @@ void call(self_ptr self, request_maker make, response_handler on_response) {
                   });
 }
 
-/// What Graph answered to a sendMail of `e`.
-void sent_answer(self_ptr self, outbox_email e, net::client_response& res) {
+/// What Graph answered to a sendMail of `e`, stored beforehand as `counted`.
+void sent_answer(self_ptr self, outbox_email e, const storage::send_record& counted,
+                 net::client_response& res) {
   auto& st = self->state;
-  if (res.ok() && res.status >= 200 && res.status < 300) return mark_sent(self, e);
+  // The limits count the send when the answer is in: Graph counts it on arrival, which
+  // lies in between, so the window never holds one more than Graph's.
+  st.budget->record(self->clock().now(), counted.bytes, counted.recipients);
+  if (res.ok() && res.status >= 200 && res.status < 300) {
+    auto answered = counted;
+    answered.at = wall_now();
+    std::pair<storage::send_record, storage::send_record> recount{counted, answered};
+    return mark_sent(self, e, &recount);
+  }
   auto error = graph::read_error(res);
   if (res.ok() && res.status == 429) st.known_unsent = e.email_id;
   if (graph::transient(res)) {
@@ -207,7 +228,10 @@ void try_send(self_ptr self, outbox_email e) {
   if (!wait)
     return mark_failed(self, e, "exceeds_send_limits",
                        "the email alone is more than a whole send window allows");
-  if (*wait > caf::timespan{0}) return later(self, *wait);
+  if (*wait > caf::timespan{0}) {
+    st.held_until = now + *wait;
+    return later(self, *wait);
+  }
   auto mime = outbox->mime(st.cfg.id, e.email_id);
   if (!mime) return storage_trouble(self, mime.error());
   if (!*mime) return mark_failed(self, e, "mime_missing", "the stored MIME is gone");
@@ -221,8 +245,10 @@ void try_send(self_ptr self, outbox_email e) {
   outbox->stage_send(changes, st.cfg.id, counted);
   if (auto err = outbox->database().commit(changes, storage::durability::durable))
     return storage_trouble(self, err);
-  st.budget->record(now, e.size, recipients);
   st.known_unsent.clear();
+  st.doubt_id = e.email_id;
+  st.doubt_until =
+      now + std::chrono::duration_cast<caf::timespan>(st.cfg.sent_items_grace);
   auto body = std::make_shared<std::string>(std::move(**mime));
   call(
       self,
@@ -230,7 +256,7 @@ void try_send(self_ptr self, outbox_email e) {
         const auto& cfg = self->state.cfg;
         return graph::send_mime(cfg.graph_url, token, cfg.address, *body);
       },
-      [=](net::client_response& res) { sent_answer(self, e, res); });
+      [=](net::client_response& res) { sent_answer(self, e, counted, res); });
 }
 
 /// `e` may have reached Graph: it is sent already if Sent Items has its Message-ID.
@@ -274,10 +300,15 @@ void drain(self_ptr self) {
   }
   auto& e = **next;
   if (e.state == "sending" && e.email_id != st.known_unsent) {
-    auto attempted = net::parse_rfc3339(e.attempted_at).value_or(wall_now());
-    auto remaining = attempted + st.cfg.sent_items_grace - wall_now();
-    if (remaining > std::chrono::system_clock::duration{0})
-      return later(self, std::chrono::duration_cast<caf::timespan>(remaining));
+    if (st.doubt_id != e.email_id) {
+      // Left by an earlier run: the grace period runs from its last attempt.
+      auto attempted = net::parse_rfc3339(e.attempted_at).value_or(wall_now());
+      auto remaining = std::max(attempted + st.cfg.sent_items_grace - wall_now(),
+                                std::chrono::system_clock::duration{0});
+      st.doubt_id = e.email_id;
+      st.doubt_until = now + std::chrono::duration_cast<caf::timespan>(remaining);
+    }
+    if (now < st.doubt_until) return later(self, st.doubt_until - now);
     return reconcile(self, std::move(e));
   }
   try_send(self, std::move(e));

@@ -58,10 +58,15 @@ struct sender_state {
   bool waiting = false;         ///< a timer will resume the drain
   std::uint64_t generation = 0; ///< ignores stale timers
   caf::actor_clock::time_point paused_until{};
+  caf::actor_clock::time_point held_until{}; ///< the send limits hold the next email
   unsigned failures = 0; ///< transient failures in a row, for the backoff
   /// The email in `sending` that Graph certainly did not take (it answered 429, 401,
   /// 403): sent again without a Sent Items lookup.
   std::string known_unsent;
+  /// The email in `sending` whose fate is unknown, and when its Sent Items copy must be
+  /// there if it went (on this actor's clock).
+  std::string doubt_id;
+  caf::actor_clock::time_point doubt_until{};
   std::string last_code; ///< the last mailbox-wide failure, for the status
   std::string last_message;
   std::minstd_rand rng{std::random_device{}()};

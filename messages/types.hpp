@@ -168,7 +168,9 @@ struct queued_reply {
 struct send_status {
   std::uint64_t used = 0;   ///< mails in the mail window
   std::string paused_until; ///< RFC 3339: Graph throttled or failed; "" if not
-  std::string code;         ///< the last mailbox-wide failure ("" : none)
+  /// RFC 3339: the send limits hold the next email until then; "" if they do not.
+  std::string held_until;
+  std::string code; ///< the last mailbox-wide failure ("" : none)
   std::string message;
 };
 

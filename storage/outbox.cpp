@@ -233,4 +233,9 @@ void outbox_store::stage_send(batch& changes, const std::string& mailbox,
               json{{"bytes", send.bytes}, {"to", send.recipients}}.dump());
 }
 
+void outbox_store::stage_forget_send(batch& changes, const std::string& mailbox,
+                                     const send_record& send) const {
+  changes.erase(family::throttle, send_key(mailbox, send));
+}
+
 } // namespace storage

@@ -88,6 +88,8 @@ public:
                       const nlohmann::json& counters) const;
   void stage_send(batch& changes, const std::string& mailbox,
                   const send_record& send) const;
+  void stage_forget_send(batch& changes, const std::string& mailbox,
+                         const send_record& send) const;
 
   db& database() const { return db_; }
 

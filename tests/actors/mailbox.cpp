@@ -4,6 +4,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "mock_http.hpp"
+#include "mock_peers.hpp"
 #include "temp_db.hpp"
 #include "temp_dir.hpp"
 
@@ -17,47 +18,11 @@
 using namespace exc;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test::listener_state;
+using test::poll_listener;
+using test::token_mock;
 
 namespace {
-
-// --- the TOKEN SERVICE and the poll listener, played by the test ----------------------
-
-struct token_mock_state {
-  int issued = 1; ///< the current token is "at-<issued>"
-};
-
-token_service_actor::behavior_type
-token_mock(token_service_actor::stateful_pointer<token_mock_state> self, int) {
-  return {
-      [=](atom::token, const std::string&) -> caf::result<std::string> {
-        return "at-" + std::to_string(self->state.issued);
-      },
-      [=](atom::redeem, const std::string&, const std::string&,
-          const std::string&) -> caf::result<token_grant> {
-        return make_error(ec::token_unavailable, "not in this test");
-      },
-      [=](atom::adopt, const std::string&, const token_grant&) { return true; },
-      [=](atom::invalidate, const std::string&, const std::string&) {
-        ++self->state.issued;
-      },
-      [=](atom::forget, const std::string&) { return true; },
-      [=](atom::subscribe, const token_events_actor&) {},
-  };
-}
-
-struct listener_state {
-  std::vector<poll_result> polls;
-};
-
-poll_listener_actor::behavior_type
-poll_listener(poll_listener_actor::stateful_pointer<listener_state> self, int) {
-  return {
-      [=](atom::polled, const std::string&, const poll_result& r) {
-        self->state.polls.push_back(r);
-      },
-      [=](atom::sent, const std::string&, const send_status&) {},
-  };
-}
 
 json item(const std::string& id, std::uint64_t size,
           const std::vector<std::string>& categories = {}) {
@@ -70,10 +35,7 @@ json item(const std::string& id, std::uint64_t size,
 }
 
 net::client_response answer(unsigned status, std::string body) {
-  net::client_response res;
-  res.status = status;
-  res.body = std::move(body);
-  return res;
+  return test::answer(status, std::move(body));
 }
 
 net::client_response page(const std::vector<json>& items, const std::string& next = {}) {

@@ -1,11 +1,13 @@
 // What an idle MAILBOX costs: spawns N mailbox actors the way the API does (each with
-// its config, its poll timer and its peers), lets each finish a first poll that fails
-// at once (so none holds a request), and prints the resident memory per mailbox.
+// its config, its poll timer, its peers and its SENDER child, which finds an empty
+// outbox), lets each finish a first poll that fails at once (so none holds a request),
+// and prints the resident memory per mailbox.
 // Usage: bench-mailbox-memory [N]   (default 100000)
 #include "actors/mailbox.hpp"
 #include "messages/error.hpp"
 #include "storage/db.hpp"
 #include "storage/helpdesk.hpp"
+#include "storage/outbox.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -81,6 +83,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   storage::helpdesk_store store{**db};
+  storage::outbox_store outbox{**db};
+  net::metrics metrics;
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 2);
   {
@@ -101,7 +105,8 @@ int main(int argc, char** argv) {
           "support" + std::to_string(i) + "@tenant" + std::to_string(i / 10) + ".example";
       mc.graph_url = "https://graph.microsoft.com/v1.0";
       mc.since = "2026-11-25T00:00:00Z";
-      mailbox_peers peers{tokens, http, listener, {}, {}, &store};
+      mailbox_peers peers{tokens, http,    listener, {},      {},
+                          &store, nullptr, &outbox,  &metrics};
       boxes.push_back(sys.spawn(mailbox, std::move(mc), std::move(peers)));
     }
     // Every mailbox has polled once (and failed at once): all idle on their timers.

@@ -1,0 +1,69 @@
+#pragma once
+
+// The TOKEN SERVICE and the poll listener, played by actor tests, and a canned answer.
+
+#include "messages/error.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <string>
+#include <vector>
+
+namespace test {
+
+struct token_mock_state {
+  int issued = 1; ///< the current token is "at-<issued>"
+};
+
+/// Hands out "at-<n>"; an invalidated token makes the next one "at-<n+1>".
+inline exc::token_service_actor::behavior_type
+token_mock(exc::token_service_actor::stateful_pointer<token_mock_state> self, int) {
+  using namespace exc;
+  return {
+      [=](atom::token, const std::string&) -> caf::result<std::string> {
+        return "at-" + std::to_string(self->state.issued);
+      },
+      [=](atom::redeem, const std::string&, const std::string&,
+          const std::string&) -> caf::result<token_grant> {
+        return make_error(ec::token_unavailable, "not in this test");
+      },
+      [=](atom::adopt, const std::string&, const token_grant&) { return true; },
+      [=](atom::invalidate, const std::string&, const std::string&) {
+        ++self->state.issued;
+      },
+      [=](atom::forget, const std::string&) { return true; },
+      [=](atom::subscribe, const token_events_actor&) {},
+  };
+}
+
+struct listener_state {
+  std::vector<exc::poll_result> polls;
+  std::vector<exc::send_status> sends;
+};
+
+/// Keeps every report.
+inline exc::poll_listener_actor::behavior_type
+poll_listener(exc::poll_listener_actor::stateful_pointer<listener_state> self, int) {
+  using namespace exc;
+  return {
+      [=](atom::polled, const std::string&, const poll_result& r) {
+        self->state.polls.push_back(r);
+      },
+      [=](atom::sent, const std::string&, const send_status& s) {
+        self->state.sends.push_back(s);
+      },
+  };
+}
+
+inline net::client_response answer(unsigned status, std::string body,
+                                   net::header_list headers = {}) {
+  net::client_response res;
+  res.status = status;
+  res.body = std::move(body);
+  res.headers = std::move(headers);
+  return res;
+}
+
+} // namespace test

@@ -1,0 +1,263 @@
+#define CAF_SUITE sender
+// 0.17.6's dsl.hpp uses an undefined FAIL macro.
+#define FAIL(msg) CAF_FAIL(msg)
+#include <caf/test/dsl.hpp>
+
+#include "mock_http.hpp"
+#include "mock_peers.hpp"
+#include "temp_db.hpp"
+#include "temp_dir.hpp"
+
+#include "actors/sender.hpp"
+#include "net/time_format.hpp"
+#include "net/url.hpp"
+
+using namespace exc;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string graph = "https://graph.test/v1.0";
+const std::string send_url = graph + "/users/support%40contoso.test/sendMail";
+
+struct fixture : test_coordinator_fixture<> {
+  test::temp_dir dir;
+  std::unique_ptr<storage::db> db = open_temp_db(dir);
+  storage::outbox_store outbox{*db};
+  net::metrics metrics;
+  test::mock_http_actor http = sys.spawn(test::mock_http, 0);
+  token_service_actor tokens = sys.spawn(test::token_mock, 0);
+  poll_listener_actor listener = sys.spawn(test::poll_listener, 0);
+  sender_actor snd;
+  sender_config cfg;
+
+  fixture() {
+    cfg.id = "mbx_1";
+    cfg.account_id = "acc_1";
+    cfg.address = "support@contoso.test";
+    cfg.graph_url = graph;
+    cfg.rate = {2, 60s};
+    cfg.sent_items_grace = 120s;
+    describe_sender_metrics(metrics);
+  }
+
+  ~fixture() {
+    for (const caf::actor& a :
+         {caf::actor_cast<caf::actor>(snd), caf::actor_cast<caf::actor>(http),
+          caf::actor_cast<caf::actor>(tokens), caf::actor_cast<caf::actor>(listener)})
+      if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  /// An email to `to`, queued (or in another state), with a small MIME.
+  void queue(const std::string& id, const std::string& to = "jana@customer.test",
+             const std::string& state = "queued", const std::string& attempted_at = {}) {
+    storage::outbox_email e;
+    e.email_id = id;
+    e.mailbox_id = cfg.id;
+    e.account_id = cfg.account_id;
+    e.to = {to};
+    e.subject = "About " + id;
+    e.internet_message_id = id + "@contoso.test";
+    e.state = state;
+    e.attempted_at = attempted_at;
+    auto mime = "From: support@contoso.test\r\nTo: " + to + "\r\nMessage-ID: <" + id +
+                "@contoso.test>\r\n\r\nHello\r\n";
+    e.size = mime.size();
+    auto changes = db->start_batch();
+    outbox.stage_new(changes, e, mime);
+    CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+  }
+
+  void start() {
+    sender_peers peers{tokens, caf::actor_cast<http_actor>(http), listener, &outbox,
+                       &metrics};
+    snd = sys.spawn(sender, cfg, peers);
+    sched.run();
+  }
+
+  test::mock_http_state& http_state() {
+    return deref<test::mock_http_actor::stateful_base<test::mock_http_state>>(http).state;
+  }
+  std::size_t exchanges() { return http_state().exchanges.size(); }
+  const net::client_request& request(std::size_t i) {
+    return http_state().exchanges.at(i).request;
+  }
+  void reply(std::size_t i, net::client_response res) {
+    self->send(http, atom::internal_v, static_cast<std::uint64_t>(i), std::move(res));
+    sched.run();
+  }
+  void advance(caf::timespan d) {
+    sched.advance_time(d);
+    sched.run();
+  }
+  std::string state_of(const std::string& id) {
+    auto e = outbox.email(cfg.id, id);
+    CAF_REQUIRE(e && *e);
+    return (*e)->state;
+  }
+  /// The MIME the request sent (base64 text/plain).
+  std::string sent_mime(std::size_t i) {
+    CAF_REQUIRE_EQUAL(request(i).method, "POST");
+    CAF_REQUIRE_EQUAL(request(i).url, send_url);
+    return net::base64_decode(request(i).body).value_or("(not base64)");
+  }
+};
+
+net::client_response graph_error(unsigned status, const std::string& code,
+                                 net::header_list headers = {}) {
+  return test::answer(
+      status, json{{"error", {{"code", code}, {"message", code + " said Graph"}}}}.dump(),
+      std::move(headers));
+}
+
+std::string minutes_ago(int n) {
+  return net::format_rfc3339(std::chrono::system_clock::now() - std::chrono::minutes{n});
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(sender_tests, fixture)
+
+CAF_TEST(emails go oldest first and are stored as sending before the request) {
+  queue("e1");
+  queue("e2");
+  start();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u);
+  CAF_CHECK(sent_mime(0).find("Message-ID: <e1@contoso.test>") != std::string::npos);
+  CAF_CHECK_EQUAL(request(0).headers.back().second, "text/plain");
+  CAF_CHECK_EQUAL(state_of("e1"), "sending");
+  CAF_CHECK_EQUAL(state_of("e2"), "queued");
+  reply(0, test::answer(202, ""));
+  CAF_CHECK_EQUAL(state_of("e1"), "sent");
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK(sent_mime(1).find("<e2@contoso.test>") != std::string::npos);
+  reply(1, test::answer(202, ""));
+  CAF_CHECK_EQUAL(state_of("e2"), "sent");
+  auto counters = outbox.counters(cfg.id);
+  CAF_REQUIRE(counters);
+  CAF_CHECK_EQUAL((*counters)["sent"], 2);
+  CAF_CHECK_EQUAL(metrics.value("exconnect_outbound_emails_total", {{"state", "sent"}}),
+                  2);
+}
+
+CAF_TEST(the send limits hold the next email until the window has room) {
+  for (auto id : {"e1", "e2", "e3"})
+    queue(id);
+  start();
+  reply(0, test::answer(202, ""));
+  reply(1, test::answer(202, ""));
+  CAF_CHECK_EQUAL(exchanges(), 2u); // 2 per 60 s
+  CAF_CHECK_EQUAL(state_of("e3"), "queued");
+  advance(59s);
+  CAF_CHECK_EQUAL(exchanges(), 2u);
+  advance(2s);
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  reply(2, test::answer(202, ""));
+  CAF_CHECK_EQUAL(state_of("e3"), "sent");
+}
+
+CAF_TEST(a restarted sender keeps the windows of the sends before the restart) {
+  queue("e1");
+  queue("e2");
+  start();
+  reply(0, test::answer(202, ""));
+  reply(1, test::answer(202, ""));
+  self->send_exit(snd, caf::exit_reason::user_shutdown);
+  sched.run();
+  queue("e3");
+  start();
+  CAF_CHECK_EQUAL(exchanges(), 2u); // the window is still full
+  advance(61s);
+  CAF_CHECK_EQUAL(exchanges(), 3u);
+}
+
+CAF_TEST(a 429 waits for Retry-After and sends again without a lookup) {
+  queue("e1");
+  start();
+  reply(0, graph_error(429, "ErrorExceededMessageLimit", {{"Retry-After", "5"}}));
+  CAF_CHECK_EQUAL(state_of("e1"), "sending");
+  advance(4s);
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  advance(2s);
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(request(1).url, send_url); // not a Sent Items lookup
+  reply(1, test::answer(202, ""));
+  CAF_CHECK_EQUAL(state_of("e1"), "sent");
+}
+
+CAF_TEST(an email in doubt is looked up in Sent Items after the grace period) {
+  queue("e1");
+  queue("e2");
+  start();
+  reply(0, graph_error(504, "GatewayTimeout")); // taken or not: nobody knows
+  advance(1s);                                  // past the first backoff
+  advance(118s);
+  CAF_CHECK_EQUAL(exchanges(), 1u); // still within the grace period
+  advance(3s);
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  auto query = net::parse_query(net::split_target(request(1).url).second);
+  CAF_REQUIRE(query);
+  CAF_CHECK_EQUAL(net::find_param(*query, "$filter").value_or(""),
+                  "internetMessageId eq '<e1@contoso.test>'");
+  CAF_CHECK(request(1).url.find("/mailFolders/sentitems/messages") != std::string::npos);
+  // It is there: sent, not sent again; the next one goes.
+  reply(1, test::answer(200, json{{"value", {{{"id", "AAMk1"}}}}}.dump()));
+  CAF_CHECK_EQUAL(state_of("e1"), "sent");
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  CAF_CHECK(sent_mime(2).find("<e2@contoso.test>") != std::string::npos);
+}
+
+CAF_TEST(an email left sending by a crash is sent again only if Sent Items lacks it) {
+  queue("e1", "jana@customer.test", "sending", minutes_ago(10));
+  start();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u);
+  CAF_CHECK_EQUAL(request(0).method, "GET");
+  reply(0, test::answer(200, json{{"value", json::array()}}.dump()));
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK(sent_mime(1).find("<e1@contoso.test>") != std::string::npos);
+  reply(1, test::answer(202, ""));
+  CAF_CHECK_EQUAL(state_of("e1"), "sent");
+}
+
+CAF_TEST(a refusal that will not heal fails the email and the next one goes) {
+  queue("e1", "gone@customer.test");
+  queue("e2");
+  start();
+  reply(0, graph_error(400, "ErrorInvalidRecipients"));
+  auto e1 = outbox.email(cfg.id, "e1");
+  CAF_REQUIRE(e1 && *e1);
+  CAF_CHECK_EQUAL((*e1)->state, "failed");
+  CAF_CHECK_EQUAL((*e1)->error_code, "ErrorInvalidRecipients");
+  CAF_CHECK_EQUAL((*e1)->error_message, "ErrorInvalidRecipients said Graph");
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK(sent_mime(1).find("<e2@contoso.test>") != std::string::npos);
+}
+
+CAF_TEST(mail that can never be sent fails without a request) {
+  cfg.max_mime = 10;
+  queue("e1");
+  start();
+  CAF_CHECK_EQUAL(exchanges(), 0u);
+  auto e1 = outbox.email(cfg.id, "e1");
+  CAF_REQUIRE(e1 && *e1);
+  CAF_CHECK_EQUAL((*e1)->state, "failed");
+  CAF_CHECK_EQUAL((*e1)->error_code, "message_too_large");
+}
+
+CAF_TEST(no permission to send makes every email wait) {
+  queue("e1");
+  start();
+  reply(0, graph_error(403, "ErrorAccessDenied"));
+  CAF_CHECK_EQUAL(state_of("e1"), "sending");
+  auto& sends = deref<poll_listener_actor::stateful_base<test::listener_state>>(listener)
+                    .state.sends;
+  CAF_REQUIRE(!sends.empty());
+  CAF_CHECK_EQUAL(sends.back().code, "ErrorAccessDenied");
+  advance(2s); // the first backoff is at most 1 s; it knows the mail did not go
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(request(1).url, send_url);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
