@@ -67,9 +67,9 @@ person person_from(const json& j) {
 
 std::string reply_subject(const std::string& subject, const std::string& token) {
   auto out = subject;
-  auto lower = net::to_lower(subject.substr(0, 3));
-  if (lower != "re:") out = "Re: " + out;
-  if (subject.find(token) == std::string::npos) out += " " + token;
+  if (net::to_lower(subject.substr(0, 3)) != "re:") out = "Re: " + out;
+  if (subject.find(token) == std::string::npos)
+    out += (out.back() == ' ' ? "" : " ") + token;
   return out;
 }
 

@@ -8,13 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 mailboxes=${1:-50}
 mails=${2:-100}
-bash tools/build.sh normal graph-sim exconnectd bench-ingest >/dev/null
+bash tools/build.sh normal graph-sim exconnectd bench-driver >/dev/null
 source tools/stack.sh
 source tools/bench/write-section.sh
 dir=$PWD/bench-data
 
 driver() {
-  build/tools/bench/bench-ingest "$@" --graph-sim "$sim_url" --ca-file "$dir/ca.pem" \
+  build/tools/bench/bench-driver "$@" --graph-sim "$sim_url" --ca-file "$dir/ca.pem" \
     --exconnect "$api_url" --admin-token-file "$dir/exconnect/admin.token" \
     --client-id "$client_id" --client-secret-file "$dir/client.secret"
 }

@@ -163,6 +163,37 @@ int run(const options& o) {
       categories += (categories.empty() ? "" : ", ") + c.get<std::string>();
     std::cout << "   " << cut(name, 28) << " " << categories << "\n";
   }
+
+  // An agent answers the first ticket: the notification goes out through its mailbox.
+  const auto& first = tickets["tickets"].at(0);
+  auto queued =
+      api.call("POST", "/tickets/" + first["id"].get<std::string>() + "/comments", key,
+               {{"body", "Thanks for writing. We are looking into it and will "
+                         "get back to you today."}},
+               202);
+  auto email_id = queued["email_id"].get<std::string>();
+  std::cout << "\n8. POST /api/v1/tickets/" << first["id"].get<std::string>()
+            << "/comments (public) -> email " << email_id << "\n";
+  std::string state;
+  for (int i = 0; i < 300 && state != "sent" && state != "failed"; ++i) {
+    auto outbox = api.call("GET", "/outbox", key);
+    for (const auto& e : outbox["emails"])
+      if (e["email_id"] == email_id) state = e["state"].get<std::string>();
+    if (state != "sent" && state != "failed")
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (state != "sent") throw std::runtime_error("the reply was not sent: " + state);
+  auto from = first["mailbox_id"].get<std::string>();
+  auto box = api.call("GET", "/mailboxes/" + from, key)["address"].get<std::string>();
+  auto log = sim.control("GET", "/mailboxes/" + box + "/sent")["sent"];
+  std::cout << "\n9. the reply as Exchange (graph-sim) took it from " << box << ":\n\n";
+  auto mime = log.back()["mime"].get<std::string>();
+  std::istringstream lines{mime.substr(0, mime.find("\r\n\r\n"))};
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("Content-", 0) == 0 || line.rfind("MIME-", 0) == 0) continue;
+    std::cout << "   " << line << "\n";
+  }
   return 0;
 }
 

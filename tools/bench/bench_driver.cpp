@@ -1,5 +1,5 @@
-// The ingest benchmark's driver, against a running graph-sim and exconnectd (started
-// by tools/bench/ingest.sh).
+// The benchmarks' driver, against a running graph-sim and exconnectd (started by
+// tools/bench/ingest.sh and tools/bench/send.sh).
 //
 // throughput: many mailboxes with a backlog each, limits lifted on both sides. Prints
 //   exconnectd's end-to-end rate (listed, downloaded, parsed, stored with journal,
@@ -7,6 +7,8 @@
 //   this driver with its own HTTPS clients.
 // drain: one backlogged mailbox with exconnect's default limits; prints the drain rate
 //   as a fraction of the permitted rate.
+// send-drain: one mailbox with a backlog of outbound mail under the default send
+//   limits; prints the drain rate as a fraction of the permitted rate.
 #include "api_client.hpp"
 #include "net/http_client.hpp"
 #include "sim_client.hpp"
@@ -189,12 +191,65 @@ int drain(const options& o) {
   return 0;
 }
 
+/// Sum of `sent` over the account's mailboxes.
+long sent(api_client& api, const std::string& key) {
+  long sum = 0;
+  auto list = api.call("GET", "/mailboxes", key); // a local: the loop reads into it
+  for (const auto& m : list["mailboxes"])
+    sum += m["counters"]["sent"].get<long>();
+  return sum;
+}
+
+int send_drain(const options& o) {
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+  api_client api{o.exconnect, http};
+  sim.register_app({{"client_id", o.client_id},
+                    {"client_secret", read_trimmed(o.client_secret_file)}});
+  const std::string address = "outbound@contoso.example";
+  sim.create_mailbox(address);
+  auto key = api.call("POST", "/accounts", read_trimmed(o.admin_token_file),
+                      {{"name", "send-drain"}}, 201)["api_key"]
+                 .get<std::string>();
+  auto id = api.connect(sim, key, address)["id"].get<std::string>();
+  // The backlog is queued at once; the first window's 10 go at once, then every mail
+  // waits for the window. Measured from the first mail sent to the last.
+  for (int i = 0; i < o.mails; ++i)
+    api.call("POST", "/mailboxes/" + id + "/outbound", key,
+             {{"to", {"customer" + std::to_string(i) + "@fabrikam.example"}},
+              {"subject", "Your order 4711 (" + std::to_string(i) + ")"},
+              {"body_text", "We are sending a replacement today.\n"}},
+             202);
+  clock_type::time_point first{};
+  long done = 0;
+  auto started = clock_type::now();
+  while (done < o.mails) {
+    done = sent(api, key);
+    if (done > 0 && first == clock_type::time_point{}) first = clock_type::now();
+    if (seconds_since(started) > 900)
+      throw std::runtime_error("not drained in 15 minutes: " + std::to_string(done));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto span = seconds_since(first);
+  // With 10 per 60 s, mail n (0-based) may be sent at floor(n / 10) * 60 s.
+  double ideal = ((o.mails - 1) / 10) * 60.0;
+  auto stats = sim.control("GET", "/stats")["send"];
+  std::printf("backlog: %d mails, default send limits (10 per 60 s)\n", o.mails);
+  std::printf("first to last sent: %.1f s; the limit allows %.1f s\n", span, ideal);
+  std::printf("drain rate: %.1f %% of the permitted rate (aim >= 98 %%)\n",
+              100.0 * ideal / span);
+  std::printf("graph-sim: %d sends accepted, %d refused over a send limit\n",
+              stats["accepted"].get<int>(), stats["throttled"].get<int>());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   options o;
   if (argc < 2) {
-    std::cerr << "usage: bench-ingest throughput|drain --graph-sim URL --ca-file FILE "
+    std::cerr << "usage: bench-driver throughput|drain|send-drain --graph-sim URL "
+                 "--ca-file FILE "
                  "--exconnect URL --admin-token-file FILE --client-id ID "
                  "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N]\n";
     return 2;
@@ -221,14 +276,18 @@ int main(int argc, char** argv) {
     else if (arg == "--threads")
       o.threads = std::stoi(value);
     else {
-      std::cerr << "bench-ingest: unknown option " << arg << "\n";
+      std::cerr << "bench-driver: unknown option " << arg << "\n";
       return 2;
     }
   }
   try {
-    return o.mode == "drain" ? drain(o) : throughput(o);
+    if (o.mode == "drain") return drain(o);
+    if (o.mode == "send-drain") return send_drain(o);
+    if (o.mode == "throughput") return throughput(o);
+    std::cerr << "bench-driver: unknown mode " << o.mode << "\n";
+    return 2;
   } catch (const std::exception& e) {
-    std::cerr << "bench-ingest: " << e.what() << "\n";
+    std::cerr << "bench-driver: " << e.what() << "\n";
     return 1;
   }
 }
