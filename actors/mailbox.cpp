@@ -1,5 +1,6 @@
 #include "actors/mailbox.hpp"
 
+#include "actors/backoff.hpp"
 #include "actors/graph.hpp"
 #include "actors/graph_call.hpp"
 #include "messages/error.hpp"
@@ -106,17 +107,9 @@ void report(self_ptr self, poll_result r) {
   self->send(st.listener, atom::polled_v, st.cfg.id, std::move(r));
 }
 
-/// The wait after `failures` transient failures in a row: exponential, capped,
-/// drawn in [delay/2, delay] so that mailboxes throttled together do not return
-/// together.
 caf::timespan backoff(self_ptr self) {
   auto& st = self->state;
-  auto delay = st.cfg.backoff_initial;
-  for (unsigned i = 1; i < st.failures && delay < st.cfg.backoff_max; ++i)
-    delay *= 2;
-  delay = std::min(delay, st.cfg.backoff_max);
-  std::uniform_int_distribution<std::int64_t> draw{delay.count() / 2, delay.count()};
-  return std::chrono::milliseconds{draw(st.rng)};
+  return backoff_delay(st.cfg.backoff_initial, st.cfg.backoff_max, st.failures, st.rng);
 }
 
 /// Graph throttled this mailbox or failed in a way that heals: no request until

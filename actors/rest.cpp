@@ -1,5 +1,7 @@
 #include "actors/rest.hpp"
 
+#include "mail/html_text.hpp"
+
 #include "net/url.hpp"
 
 #include <algorithm>
@@ -24,44 +26,15 @@ net::response error_response(unsigned status, const std::string& code,
   return json_response(status, {{"error", error}});
 }
 
-namespace {
-
-std::string escape_html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '&':
-      out += "&amp;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
-
-} // namespace
-
 net::response html_response(unsigned status, const std::string& title,
                             const std::string& text) {
   net::response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
   res.body() = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-               escape_html(title) + "</title></head><body><h1>" + escape_html(title) +
-               "</h1><p>" + escape_html(text) + "</p></body></html>\n";
+               mail::html_escape(title) + "</title></head><body><h1>" +
+               mail::html_escape(title) + "</h1><p>" + mail::html_escape(text) +
+               "</p></body></html>\n";
   return res;
 }
 

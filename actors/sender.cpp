@@ -1,5 +1,6 @@
 #include "actors/sender.hpp"
 
+#include "actors/backoff.hpp"
 #include "actors/graph.hpp"
 #include "actors/graph_call.hpp"
 #include "messages/error.hpp"
@@ -57,12 +58,7 @@ void later(self_ptr self, caf::timespan delay) {
 caf::timespan backoff(self_ptr self) {
   auto& st = self->state;
   ++st.failures;
-  auto delay = st.cfg.backoff_initial;
-  for (unsigned i = 1; i < st.failures && delay < st.cfg.backoff_max; ++i)
-    delay *= 2;
-  delay = std::min(delay, st.cfg.backoff_max);
-  std::uniform_int_distribution<std::int64_t> draw{delay.count() / 2, delay.count()};
-  return std::chrono::milliseconds{draw(st.rng)};
+  return backoff_delay(st.cfg.backoff_initial, st.cfg.backoff_max, st.failures, st.rng);
 }
 
 /// Graph throttled (429, 503 with Retry-After) or failed in a way that heals: only this

@@ -1,6 +1,7 @@
 #include "mail/compose.hpp"
 
 #include "mail/gmime.hpp"
+#include "mail/html_text.hpp"
 
 #include <algorithm>
 
@@ -65,28 +66,14 @@ std::vector<std::string> capped_references(std::vector<std::string> ids,
 
 std::string text_to_html(const std::string& text) {
   std::string out = "<!DOCTYPE html><html><body><div>";
-  for (char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\r':
-      break;
-    case '\n':
-      out += "<br>\n";
-      break;
-    default:
-      out.push_back(c);
-    }
+  std::size_t start = 0;
+  for (auto end = text.find('\n');; end = text.find('\n', start)) {
+    auto line = std::string_view{text}.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    out += html_escape(line);
+    if (end == std::string::npos) break;
+    out += "<br>\n";
+    start = end + 1;
   }
   out += "</div></body></html>\n";
   return out;

@@ -11,4 +11,7 @@ namespace mail {
 /// list items. Input and output are UTF-8. Never throws for bad HTML.
 std::string html_to_text(std::string_view html);
 
+/// `text` safe inside HTML text and attribute values: & < > " ' escaped.
+std::string html_escape(std::string_view text);
+
 } // namespace mail

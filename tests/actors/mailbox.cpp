@@ -54,7 +54,8 @@ std::string raw_mail(const std::string& id) {
 const std::string graph = "https://graph.test/v1.0";
 const std::string messages = graph + "/users/support%40contoso.test/messages/";
 
-struct fixture : test_coordinator_fixture<> {
+struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
+  using test::mock_http_access<fixture>::request; // not the fixture's own
   test::temp_dir dir;
   std::unique_ptr<storage::db> db;
   std::unique_ptr<storage::helpdesk_store> store;
@@ -113,17 +114,6 @@ struct fixture : test_coordinator_fixture<> {
     sched.run();
   }
 
-  test::mock_http_state& http_state() {
-    return deref<test::mock_http_actor::stateful_base<test::mock_http_state>>(http).state;
-  }
-  std::size_t exchanges() { return http_state().exchanges.size(); }
-  const net::client_request& request(std::size_t i) {
-    return http_state().exchanges.at(i).request;
-  }
-  void reply(std::size_t i, net::client_response res) {
-    self->send(http, atom::internal_v, static_cast<std::uint64_t>(i), std::move(res));
-    sched.run();
-  }
   std::vector<poll_result>& polls() {
     return deref<poll_listener_actor::stateful_base<listener_state>>(listener)
         .state.polls;

@@ -42,4 +42,26 @@ mock_http(mock_http_actor::stateful_pointer<mock_http_state> self, int) {
   };
 }
 
+/// The mock as a test fixture with a member `http` (the mock) uses it: CRTP base of a
+/// test_coordinator_fixture.
+template <class Fixture>
+struct mock_http_access {
+  mock_http_state& http_state() {
+    auto& f = static_cast<Fixture&>(*this);
+    return f.template deref<mock_http_actor::stateful_base<mock_http_state>>(f.http)
+        .state;
+  }
+  std::size_t exchanges() { return http_state().exchanges.size(); }
+  const net::client_request& request(std::size_t i) {
+    return http_state().exchanges.at(i).request;
+  }
+  /// Answers exchange i and runs what follows.
+  void reply(std::size_t i, net::client_response res) {
+    auto& f = static_cast<Fixture&>(*this);
+    f.self->send(f.http, exc::atom::internal_v, static_cast<std::uint64_t>(i),
+                 std::move(res));
+    f.sched.run();
+  }
+};
+
 } // namespace test

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -75,6 +76,22 @@ long fetched(api_client& api, const std::string& key) {
 
 double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+/// Polls `done` every 20 ms until it reaches `total`; the seconds from when it first
+/// was above 0 until then.
+double drain_span(const std::function<long()>& done, long total) {
+  auto started = clock_type::now();
+  clock_type::time_point first{};
+  for (long now = 0; (now = done()) < total;) {
+    if (now > 0 && first == clock_type::time_point{}) first = clock_type::now();
+    if (seconds_since(started) > 900)
+      throw std::runtime_error("not drained in 15 minutes: " + std::to_string(now) +
+                               " of " + std::to_string(total));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (first == clock_type::time_point{}) first = clock_type::now();
+  return seconds_since(first);
 }
 
 int throughput(const options& o) {
@@ -172,14 +189,7 @@ int drain(const options& o) {
   api.connect(sim, key, address, {{"backfill_days", 1}});
   // The first window's 25 go at once; from then on every mail waits for the window.
   // The drain rate is measured from the first mail stored to the last.
-  clock_type::time_point first{};
-  long done = 0;
-  while (done < o.mails) {
-    done = fetched(api, key);
-    if (done > 0 && first == clock_type::time_point{}) first = clock_type::now();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  auto span = seconds_since(first);
+  auto span = drain_span([&] { return fetched(api, key); }, o.mails);
   // With 25 per 60 s, mail n (0-based) may be downloaded at floor(n / 25) * 60 s.
   double ideal = ((o.mails - 1) / 25) * 60.0;
   std::printf("backlog: %d mails, default limits (25 per 60 s)\n", o.mails);
@@ -220,17 +230,7 @@ int send_drain(const options& o) {
               {"subject", "Your order 4711 (" + std::to_string(i) + ")"},
               {"body_text", "We are sending a replacement today.\n"}},
              202);
-  clock_type::time_point first{};
-  long done = 0;
-  auto started = clock_type::now();
-  while (done < o.mails) {
-    done = sent(api, key);
-    if (done > 0 && first == clock_type::time_point{}) first = clock_type::now();
-    if (seconds_since(started) > 900)
-      throw std::runtime_error("not drained in 15 minutes: " + std::to_string(done));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  auto span = seconds_since(first);
+  auto span = drain_span([&] { return sent(api, key); }, o.mails);
   // With 10 per 60 s, mail n (0-based) may be sent at floor(n / 10) * 60 s.
   double ideal = ((o.mails - 1) / 10) * 60.0;
   auto stats = sim.control("GET", "/stats")["send"];
