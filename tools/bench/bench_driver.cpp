@@ -65,14 +65,33 @@ std::string mail(const std::string& to, int n) {
          body;
 }
 
-/// Sum of `fetched` over the account's mailboxes.
-long fetched(api_client& api, const std::string& key) {
+/// Sum of a counter (`fetched`, `sent`) over the account's mailboxes.
+long counter_sum(api_client& api, const std::string& key, const char* counter) {
   long sum = 0;
   auto list = api.call("GET", "/mailboxes", key); // a local: the loop reads into it
   for (const auto& m : list["mailboxes"])
-    sum += m["counters"]["fetched"].get<long>();
+    sum += m["counters"][counter].get<long>();
   return sum;
 }
+
+/// graph-sim with the app registered, and exconnectd with a new account.
+struct session {
+  net::http_client http;
+  graph_sim::sim_client sim;
+  api_client api;
+  graph_sim::sim_client::app app;
+  std::string key;
+
+  session(const options& o, const std::string& account)
+      : http{net::client_options{o.ca_file}}, sim{o.graph_sim, http}, api{o.exconnect,
+                                                                          http} {
+    app = sim.register_app({{"client_id", o.client_id},
+                            {"client_secret", read_trimmed(o.client_secret_file)}});
+    key = api.call("POST", "/accounts", read_trimmed(o.admin_token_file),
+                   {{"name", account}}, 201)["api_key"]
+              .get<std::string>();
+  }
+};
 
 double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
@@ -95,11 +114,11 @@ double drain_span(const std::function<long()>& done, long total) {
 }
 
 int throughput(const options& o) {
-  net::http_client http{net::client_options{o.ca_file}};
-  graph_sim::sim_client sim{o.graph_sim, http};
-  api_client api{o.exconnect, http};
-  auto app = sim.register_app({{"client_id", o.client_id},
-                               {"client_secret", read_trimmed(o.client_secret_file)}});
+  session s{o, "bench"};
+  auto& sim = s.sim;
+  auto& api = s.api;
+  const auto& app = s.app;
+  const auto& key = s.key;
   std::vector<std::string> addresses;
   for (int m = 0; m < o.mailboxes; ++m) {
     addresses.push_back("bench" + std::to_string(m) + "@contoso.example");
@@ -111,13 +130,10 @@ int throughput(const options& o) {
     for (int i = 0; i < o.mails; ++i)
       messages.emplace_back(a, sim.deliver(a, mail(a, i))["id"].get<std::string>());
   auto total = static_cast<long>(messages.size());
-  auto key = api.call("POST", "/accounts", read_trimmed(o.admin_token_file),
-                      {{"name", "bench"}}, 201)["api_key"]
-                 .get<std::string>();
   auto started = clock_type::now();
   for (const auto& a : addresses)
     api.connect(sim, key, a, {{"backfill_days", 1}});
-  for (long now = 0; (now = fetched(api, key)) < total;) {
+  for (long now = 0; (now = counter_sum(api, key, "fetched")) < total;) {
     if (seconds_since(started) > 600)
       throw std::runtime_error("not done in 10 minutes: " + std::to_string(now) + " of " +
                                std::to_string(total));
@@ -174,22 +190,16 @@ int throughput(const options& o) {
 }
 
 int drain(const options& o) {
-  net::http_client http{net::client_options{o.ca_file}};
-  graph_sim::sim_client sim{o.graph_sim, http};
-  api_client api{o.exconnect, http};
-  sim.register_app({{"client_id", o.client_id},
-                    {"client_secret", read_trimmed(o.client_secret_file)}});
+  session s{o, "drain"};
+  auto& sim = s.sim;
   const std::string address = "backlog@contoso.example";
   sim.create_mailbox(address);
   for (int i = 0; i < o.mails; ++i)
     sim.deliver(address, mail(address, i));
-  auto key = api.call("POST", "/accounts", read_trimmed(o.admin_token_file),
-                      {{"name", "drain"}}, 201)["api_key"]
-                 .get<std::string>();
-  api.connect(sim, key, address, {{"backfill_days", 1}});
+  s.api.connect(sim, s.key, address, {{"backfill_days", 1}});
   // The first window's 25 go at once; from then on every mail waits for the window.
   // The drain rate is measured from the first mail stored to the last.
-  auto span = drain_span([&] { return fetched(api, key); }, o.mails);
+  auto span = drain_span([&] { return counter_sum(s.api, s.key, "fetched"); }, o.mails);
   // With 25 per 60 s, mail n (0-based) may be downloaded at floor(n / 25) * 60 s.
   double ideal = ((o.mails - 1) / 25) * 60.0;
   std::printf("backlog: %d mails, default limits (25 per 60 s)\n", o.mails);
@@ -201,36 +211,21 @@ int drain(const options& o) {
   return 0;
 }
 
-/// Sum of `sent` over the account's mailboxes.
-long sent(api_client& api, const std::string& key) {
-  long sum = 0;
-  auto list = api.call("GET", "/mailboxes", key); // a local: the loop reads into it
-  for (const auto& m : list["mailboxes"])
-    sum += m["counters"]["sent"].get<long>();
-  return sum;
-}
-
 int send_drain(const options& o) {
-  net::http_client http{net::client_options{o.ca_file}};
-  graph_sim::sim_client sim{o.graph_sim, http};
-  api_client api{o.exconnect, http};
-  sim.register_app({{"client_id", o.client_id},
-                    {"client_secret", read_trimmed(o.client_secret_file)}});
+  session s{o, "send-drain"};
+  auto& sim = s.sim;
   const std::string address = "outbound@contoso.example";
   sim.create_mailbox(address);
-  auto key = api.call("POST", "/accounts", read_trimmed(o.admin_token_file),
-                      {{"name", "send-drain"}}, 201)["api_key"]
-                 .get<std::string>();
-  auto id = api.connect(sim, key, address)["id"].get<std::string>();
+  auto id = s.api.connect(sim, s.key, address)["id"].get<std::string>();
   // The backlog is queued at once; the first window's 10 go at once, then every mail
   // waits for the window. Measured from the first mail sent to the last.
   for (int i = 0; i < o.mails; ++i)
-    api.call("POST", "/mailboxes/" + id + "/outbound", key,
-             {{"to", {"customer" + std::to_string(i) + "@fabrikam.example"}},
-              {"subject", "Your order 4711 (" + std::to_string(i) + ")"},
-              {"body_text", "We are sending a replacement today.\n"}},
-             202);
-  auto span = drain_span([&] { return sent(api, key); }, o.mails);
+    s.api.call("POST", "/mailboxes/" + id + "/outbound", s.key,
+               {{"to", {"customer" + std::to_string(i) + "@fabrikam.example"}},
+                {"subject", "Your order 4711 (" + std::to_string(i) + ")"},
+                {"body_text", "We are sending a replacement today.\n"}},
+               202);
+  auto span = drain_span([&] { return counter_sum(s.api, s.key, "sent"); }, o.mails);
   // With 10 per 60 s, mail n (0-based) may be sent at floor(n / 10) * 60 s.
   double ideal = ((o.mails - 1) / 10) * 60.0;
   auto stats = sim.control("GET", "/stats")["send"];
