@@ -148,12 +148,18 @@ void fail_graph(self_ptr self, const net::client_response& res, const char* doin
   report(self, failed(e.code, e.message));
 }
 
-/// A Graph call of this mailbox; a token that cannot be had ends the cycle.
+/// A Graph call of this mailbox; a token that cannot be had ends the cycle. Any answer
+/// Graph gives without a server error ends the backoff: a long cycle must not pile up
+/// the failures of its many requests.
 void call_graph(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
-  exc::call_graph(self, st.tokens, st.http, st.cfg.id, std::move(make),
-                  std::move(on_response),
-                  [=](const caf::error& err) { fail(self, err); });
+  exc::call_graph(
+      self, st.tokens, st.http, st.cfg.id, std::move(make),
+      [=](net::client_response& res) {
+        if (!graph::transient(res)) self->state.failures = 0;
+        on_response(res);
+      },
+      [=](const caf::error& err) { fail(self, err); });
 }
 
 bool has_category(const message_ref& ref, const std::string& name) {

@@ -159,19 +159,24 @@ std::vector<std::string> recipients_of(const outbox_email& e) {
   return out;
 }
 
+/// A Graph call of this mailbox. Any answer without a server error ends the backoff.
 void call(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
-  exc::call_graph(self, st.peers.tokens, st.peers.http, st.cfg.id, std::move(make),
-                  std::move(on_response), [=](const caf::error& err) {
-                    if (is(err, ec::reauthorization_required) ||
-                        is(err, ec::app_credentials_rejected) ||
-                        is(err, ec::token_unavailable))
-                      return mailbox_trouble(self, to_string(static_cast<ec>(err.code())),
-                                             render(err));
-                    // No answer: whether Graph took the mail is unknown.
-                    spdlog::warn("sender {}: {}", name_of(self), render(err));
-                    later(self, backoff(self));
-                  });
+  exc::call_graph(
+      self, st.peers.tokens, st.peers.http, st.cfg.id, std::move(make),
+      [=](net::client_response& res) {
+        if (!graph::transient(res)) self->state.failures = 0;
+        on_response(res);
+      },
+      [=](const caf::error& err) {
+        if (is(err, ec::reauthorization_required) ||
+            is(err, ec::app_credentials_rejected) || is(err, ec::token_unavailable))
+          return mailbox_trouble(self, to_string(static_cast<ec>(err.code())),
+                                 render(err));
+        // No answer: whether Graph took the mail is unknown.
+        spdlog::warn("sender {}: {}", name_of(self), render(err));
+        later(self, backoff(self));
+      });
 }
 
 /// What Graph answered to a sendMail of `e`, stored beforehand as `counted`.

@@ -322,6 +322,24 @@ CAF_TEST(server errors back off exponentially with jitter) {
   CAF_CHECK(polls().back().ok);
 }
 
+CAF_TEST(any answer without a server error ends the backoff) {
+  cfg.backoff_initial = 1000ms;
+  start();
+  auto failure = answer(503, R"({"error":{"code":"ServiceUnavailable","message":"x"}})");
+  reply(0, page({item("m1", 100)}));
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  reply(1, failure); // the download fails: the cycle starts over after <= 1 s
+  sched.advance_time(1001ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  reply(2, page({item("m1", 100)})); // Graph answers again
+  CAF_REQUIRE_EQUAL(exchanges(), 4u);
+  reply(3, failure); // a new failure in the same cycle: 1 s again, not 2 s
+  sched.advance_time(1001ms);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 5u);
+}
+
 CAF_TEST(a retry after of zero backs off instead of looping) {
   cfg.backoff_initial = 1000ms;
   start();
