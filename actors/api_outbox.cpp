@@ -96,6 +96,33 @@ bool read_people(const json& body, const char* name, std::vector<person>& out,
   return true;
 }
 
+/// The request's Idempotency-Key ("" if none); false (and a 400 sent) if malformed.
+bool read_idempotency_key(const http_request& req, std::string& out,
+                          const reply_fn& reply) {
+  out = std::string{rest::header(req, "Idempotency-Key")};
+  bool printable = std::all_of(out.begin(), out.end(),
+                               [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+  if (out.size() <= 255 && printable) return true;
+  reply(rest::error_response(400, "invalid_header",
+                             "Idempotency-Key: 1 to 255 visible ASCII characters",
+                             "Idempotency-Key"));
+  return false;
+}
+
+/// 202 with what was queued; a repeated request with the same Idempotency-Key gets the
+/// first one's answer, marked as a replay.
+net::response queued_answer(const queued_reply& out, bool with_comment) {
+  json body = {{"email_id", out.email_id.empty() ? json(nullptr) : json(out.email_id)}};
+  if (with_comment) body["comment_id"] = out.comment_id;
+  auto res = rest::json_response(202, body);
+  if (out.replayed) res.set("Idempotent-Replayed", "true");
+  return res;
+}
+
+net::response conflict(const caf::error& err) {
+  return rest::error_response(409, "idempotency_key_reused", context_of(err));
+}
+
 /// A Message-ID given by a client, with or without angle brackets.
 std::optional<std::string> message_id(std::string id) {
   if (id.size() > 2 && id.front() == '<' && id.back() == '>')
@@ -115,6 +142,7 @@ void post_comment(api_pointer self, const caller& who, const std::string& ticket
     return reply(std::move(*bad));
   agent_comment c;
   c.ticket_id = ticket_id;
+  if (!read_idempotency_key(req, c.idempotency_key, reply)) return;
   if (!j.value("body", json{}).is_string() || j["body"].get<std::string>().empty())
     return reply(invalid("body", "body: the comment's text is required"));
   c.body_text = j["body"].get<std::string>();
@@ -150,13 +178,11 @@ void post_comment(api_pointer self, const caller& who, const std::string& ticket
       .then(
           [=](const queued_reply& out) {
             if (!out.email_id.empty()) wake(self, mailbox_id);
-            reply(rest::json_response(
-                202, {{"comment_id", out.comment_id},
-                      {"email_id",
-                       out.email_id.empty() ? json(nullptr) : json(out.email_id)}}));
+            reply(queued_answer(out, true));
           },
           [=](const caf::error& err) {
             if (is(err, ec::not_found)) return reply(not_found());
+            if (is(err, ec::conflict)) return reply(conflict(err));
             reply(storage_failure(err));
           });
 }
@@ -174,6 +200,7 @@ void queue_outbound(api_pointer self, const caller& who, const std::string& mail
     return reply(std::move(*bad));
   outbound_mail m;
   m.origin = origin_of(self, *mb);
+  if (!read_idempotency_key(req, m.idempotency_key, reply)) return;
   if (!read_people(j, "to", m.to, reply) || !read_people(j, "cc", m.cc, reply)) return;
   if (m.to.empty()) return reply(invalid("to", "to: at least one recipient is required"));
   for (const auto* list : {&m.to, &m.cc})
@@ -209,11 +236,14 @@ void queue_outbound(api_pointer self, const caller& who, const std::string& mail
   self->request(self->state.ingest.helpdesk, std::chrono::seconds{60}, atom::outbound_v,
                 std::move(m))
       .then(
-          [=](const std::string& email_id) {
+          [=](const queued_reply& out) {
             wake(self, mailbox_id);
-            reply(rest::json_response(202, {{"email_id", email_id}}));
+            reply(queued_answer(out, false));
           },
-          [=](const caf::error& err) { reply(storage_failure(err)); });
+          [=](const caf::error& err) {
+            if (is(err, ec::conflict)) return reply(conflict(err));
+            reply(storage_failure(err));
+          });
 }
 
 void list_outbox(api_pointer self, const caller& who, const http_request& req,

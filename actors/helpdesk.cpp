@@ -250,13 +250,44 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch& changes, T value
 
 /// Stores an agent's comment; a public one also queues its notification and makes the
 /// ticket wait for the customer.
+/// What an earlier request with the same Idempotency-Key stored for `target` (a ticket or
+/// a mailbox); ec::conflict if it was used for another target.
+caf::expected<std::optional<queued_reply>> replay(self_ptr self,
+                                                  const std::string& account,
+                                                  const std::string& key,
+                                                  const std::string& target) {
+  if (key.empty()) return std::optional<queued_reply>{};
+  auto stored = self->state.store->idempotent(account, key);
+  if (!stored) return stored.error();
+  if (!*stored) return std::optional<queued_reply>{};
+  const auto& j = **stored;
+  if (j.value("target", "") != target)
+    return make_error(ec::conflict,
+                      "the Idempotency-Key was used for " + j.value("target", "") + "");
+  return queued_reply{j.value("comment_id", ""), j.value("email_id", ""), true};
+}
+
+/// Remembers the answer under the request's Idempotency-Key, in the same batch.
+void remember(self_ptr self, storage::batch& changes, const std::string& account,
+              const std::string& key, const std::string& target,
+              const queued_reply& out) {
+  if (key.empty()) return;
+  self->state.store->stage_idempotent(
+      changes, account, key,
+      {{"target", target}, {"comment_id", out.comment_id}, {"email_id", out.email_id}});
+}
+
 caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& c) {
   auto& st = self->state;
+  auto target = "ticket " + c.ticket_id;
+  auto earlier = replay(self, c.origin.account_id, c.idempotency_key, target);
+  if (!earlier) return earlier.error();
+  if (*earlier) return **earlier;
   auto found = st.store->ticket(c.origin.account_id, c.ticket_id);
   if (!found) return found.error();
   if (!*found) return make_error(ec::not_found, "no ticket " + c.ticket_id);
   auto ticket = std::move(**found);
-  queued_reply out{storage::time_ordered_id("c_"), ""};
+  queued_reply out{storage::time_ordered_id("c_"), "", false};
   auto changes = st.store->database().start_batch();
   json message_id = nullptr;
   if (c.is_public) {
@@ -286,17 +317,24 @@ caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& 
   spdlog::info("mailbox {}/{}: agent comment {} on {}{}", c.origin.account_id,
                c.origin.mailbox_id, out.comment_id, c.ticket_id,
                out.email_id.empty() ? "" : " -> email " + out.email_id);
+  remember(self, changes, c.origin.account_id, c.idempotency_key, target, out);
   return commit_and_answer(self, changes, std::move(out));
 }
 
-caf::result<std::string> queue_outbound(self_ptr self, const outbound_mail& m) {
+caf::result<queued_reply> queue_outbound(self_ptr self, const outbound_mail& m) {
   auto& st = self->state;
+  auto target = "mailbox " + m.origin.mailbox_id;
+  auto earlier = replay(self, m.origin.account_id, m.idempotency_key, target);
+  if (!earlier) return earlier.error();
+  if (*earlier) return **earlier;
   auto mail = external_mail(m, storage::time_ordered_id("e"));
   auto changes = st.store->database().start_batch();
   st.outbox->stage_new(changes, mail.email, mail.mime);
+  queued_reply out{"", mail.email.email_id, false};
+  remember(self, changes, m.origin.account_id, m.idempotency_key, target, out);
   spdlog::info("mailbox {}/{}: email {} queued for an external helpdesk",
                m.origin.account_id, m.origin.mailbox_id, mail.email.email_id);
-  return commit_and_answer(self, changes, mail.email.email_id);
+  return commit_and_answer(self, changes, std::move(out));
 }
 
 } // namespace

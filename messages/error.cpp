@@ -33,6 +33,8 @@ const char* to_string(ec code) {
     return "code_refused";
   case ec::not_found:
     return "not_found";
+  case ec::conflict:
+    return "conflict";
   case ec::graph_failure:
     return "graph_failure";
   }

@@ -40,6 +40,9 @@ enum class ec : std::uint8_t {
   graph_failure,
   /// The record asked for does not exist (e.g. a ticket).
   not_found,
+  /// The request contradicts what is stored (e.g. an idempotency key used for
+  /// something else).
+  conflict,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

@@ -79,10 +79,11 @@ using helpdesk_actor = caf::typed_actor<
     /// (mailbox id, Graph message id): the labels are on the message.
     caf::replies_to<atom::labelled, std::string, std::string>::with<bool>,
     /// Adds an agent's comment to its ticket; a public one queues its notification in
-    /// the outbox, in the same batch. Errors: ec::not_found (no such ticket).
+    /// the outbox, in the same batch. Errors: ec::not_found (no such ticket),
+    /// ec::conflict (the idempotency key was used for another ticket or mailbox).
     caf::replies_to<atom::comment, agent_comment>::with<queued_reply>,
-    /// Queues a mail for an external helpdesk; answers its email id.
-    caf::replies_to<atom::outbound, outbound_mail>::with<std::string>>;
+    /// Queues a mail for an external helpdesk. Errors: ec::conflict as above.
+    caf::replies_to<atom::outbound, outbound_mail>::with<queued_reply>>;
 
 /// A SENDER: drains one mailbox's outbox through Graph sendMail within the send limits.
 using sender_actor = caf::typed_actor<

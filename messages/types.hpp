@@ -138,7 +138,8 @@ struct outbound_origin {
 
 /// An agent's comment on a ticket (POST /api/v1/tickets/{id}/comments).
 struct agent_comment {
-  outbound_origin origin; ///< the ticket's mailbox
+  outbound_origin origin;      ///< the ticket's mailbox
+  std::string idempotency_key; ///< the client's Idempotency-Key ("" if none)
   std::string ticket_id;
   person author;
   std::string body_text;
@@ -149,6 +150,7 @@ struct agent_comment {
 /// A mail for an external helpdesk (POST /api/v1/mailboxes/{id}/outbound).
 struct outbound_mail {
   outbound_origin origin;
+  std::string idempotency_key; ///< the client's Idempotency-Key ("" if none)
   std::vector<person> to;
   std::vector<person> cc;
   std::string subject;
@@ -158,10 +160,11 @@ struct outbound_mail {
   std::vector<std::string> references; ///< without angle brackets, oldest first
 };
 
-/// What the HELPDESK stored for an agent's comment.
+/// What the HELPDESK stored for an agent's comment or an outbound mail.
 struct queued_reply {
-  std::string comment_id;
-  std::string email_id; ///< "" if nothing is mailed (a private comment)
+  std::string comment_id; ///< "" for an outbound mail
+  std::string email_id;   ///< "" if nothing is mailed (a private comment)
+  bool replayed = false;  ///< stored by an earlier request with the same idempotency key
 };
 
 /// How a mailbox's sending goes, from its SENDER.

@@ -75,6 +75,10 @@ std::string attachment_key(const std::string& account, const std::string& ticket
   return account + "/a/" + ticket_id + "/" + comment_id + "/" + std::to_string(n);
 }
 
+std::string idempotency_key(const std::string& account, const std::string& key) {
+  return account + "/k/" + key;
+}
+
 std::string time_ordered_id(const std::string& prefix) {
   // Within one millisecond a counter (from a random start) keeps the order.
   static std::mutex mutex;
@@ -203,6 +207,16 @@ void helpdesk_store::stage_rejection(batch& changes, const std::string& account,
 void helpdesk_store::stage_counters(batch& changes, const std::string& mailbox,
                                     const json& counters) const {
   changes.put(family::journal, counters_key(mailbox), counters.dump());
+}
+
+caf::expected<std::optional<json>>
+helpdesk_store::idempotent(const std::string& account, const std::string& key) const {
+  return get_json(db_, family::tickets, idempotency_key(account, key));
+}
+
+void helpdesk_store::stage_idempotent(batch& changes, const std::string& account,
+                                      const std::string& key, const json& stored) const {
+  changes.put(family::tickets, idempotency_key(account, key), stored.dump());
 }
 
 } // namespace storage

@@ -42,6 +42,9 @@ std::string message_index_key(const std::string& account, const std::string& mes
 std::string rejection_key(const std::string& account, const std::string& rejection_id);
 std::string attachment_key(const std::string& account, const std::string& ticket_id,
                            const std::string& comment_id, std::size_t n);
+/// "<account>/k/<key>" -> what a request with this Idempotency-Key stored:
+/// {"target","comment_id","email_id"}.
+std::string idempotency_key(const std::string& account, const std::string& key);
 
 /// A new id that sorts after every id made before it in this process: `prefix`, 12 hex
 /// digits of milliseconds since the epoch, 6 hex digits of a counter that starts at
@@ -73,6 +76,9 @@ public:
   /// Rejections of the account (of one mailbox if `mailbox` is not empty), oldest first.
   caf::expected<std::vector<nlohmann::json>> rejections(const std::string& account,
                                                         const std::string& mailbox) const;
+  /// What an earlier request of the account with this Idempotency-Key stored.
+  caf::expected<std::optional<nlohmann::json>> idempotent(const std::string& account,
+                                                          const std::string& key) const;
   /// The mailbox's counters: fetched, converted, rejected, rejected_by_reason,
   /// duplicates (zeros if it has none yet).
   caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
@@ -88,6 +94,8 @@ public:
                        const nlohmann::json& rejection) const;
   void stage_counters(batch& changes, const std::string& mailbox,
                       const nlohmann::json& counters) const;
+  void stage_idempotent(batch& changes, const std::string& account,
+                        const std::string& key, const nlohmann::json& stored) const;
 
   db& database() const { return db_; }
 

@@ -5,6 +5,7 @@
 
 #include "mail/parse.hpp"
 #include "net/time_format.hpp"
+#include "net/url.hpp"
 
 #include <csignal>
 #include <map>
@@ -210,6 +211,50 @@ CAF_TEST(mail for an external helpdesk carries the account header names) {
   CAF_CHECK_EQUAL(header(m, "X-Zendesk-Email-Id"), "(missing)");
   auto box = wait_outbox_settled(key, mbx);
   CAF_CHECK(box[0].at("ticket_id").is_null());
+}
+
+CAF_TEST(a request repeated with its Idempotency - Key queues nothing new) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  auto mbx = connect(key, support).at("id").get<std::string>();
+  auto first_mail = sim.deliver(
+      support, mime("Jana <jana@customer.test>", support, "Help", "help1@customer.test"));
+  wait_labelled(support, {first_mail});
+  auto ticket = tickets(key).at(0).at("id").get<std::string>();
+  auto post = [&](const std::string& path, const json& body, const std::string& k) {
+    return call("POST", path, key, body.dump(),
+                {{"Content-Type", "application/json"}, {"Idempotency-Key", k}});
+  };
+  auto replayed = [](const net::client_response& res) {
+    for (const auto& [name, value] : res.headers)
+      if (net::iequals(name, "Idempotent-Replayed")) return value == "true";
+    return false;
+  };
+  // A client that lost the answer sends again: the same comment, one mail.
+  auto path = "/api/v1/tickets/" + ticket + "/comments";
+  auto first = post(path, {{"body", "On it."}}, "retry-1");
+  auto again = post(path, {{"body", "On it."}}, "retry-1");
+  CAF_CHECK_EQUAL(first.status, 202u);
+  CAF_CHECK_EQUAL(again.status, 202u);
+  CAF_CHECK_EQUAL(first.body, again.body);
+  CAF_CHECK(!replayed(first));
+  CAF_CHECK(replayed(again));
+  // The same for mail to an external helpdesk.
+  auto outbound = "/api/v1/mailboxes/" + mbx + "/outbound";
+  json mail = {{"to", {"a@ext.test"}}, {"subject", "s"}, {"body_text", "b"}};
+  auto out1 = post(outbound, mail, "retry-2");
+  auto out2 = post(outbound, mail, "retry-2");
+  CAF_CHECK_EQUAL(out1.body, out2.body);
+  CAF_CHECK(replayed(out2));
+  // A key used for one ticket cannot queue something else.
+  auto reused = post(outbound, mail, "retry-1");
+  CAF_CHECK_EQUAL(reused.status, 409u);
+  CAF_CHECK_EQUAL(error_code(reused), "idempotency_key_reused");
+  CAF_CHECK_EQUAL(post(path, {{"body", "x"}}, "bad key").status, 400u);
+  auto box = wait_outbox_settled(key, mbx);
+  CAF_CHECK_EQUAL(box.size(), 2u);
+  CAF_CHECK_EQUAL(sent(support).size(), 2u);
+  auto comments = call_json("GET", "/api/v1/tickets/" + ticket, key).at("comments");
+  CAF_CHECK_EQUAL(comments.size(), 2u);
 }
 
 CAF_TEST(bad outbound requests are refused and mail that cannot go fails with a reason) {
