@@ -260,19 +260,29 @@ void list_outbox(api_pointer self, const caller& who, const http_request& req,
     for (const auto& [id, mb] : self->state.mailboxes)
       if (mb.account_id == who.account_id) mailboxes.push_back(id);
   }
+  auto limit = page_limit(*query);
+  if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
+  auto n = std::get<std::size_t>(limit);
+  auto after = net::find_param(*query, "after").value_or("");
+  // Each mailbox's next emails after the cursor; email ids sort by the time they were
+  // queued, across mailboxes too.
   std::vector<storage::outbox_email> all;
   for (const auto& id : mailboxes) {
-    auto emails = self->state.ingest.outbox->emails(id);
+    auto emails = self->state.ingest.outbox->emails(id, after, n + 1);
     if (!emails) return reply(storage_failure(emails.error()));
-    all.insert(all.end(), emails->begin(), emails->end());
+    all.insert(all.end(), std::make_move_iterator(emails->begin()),
+               std::make_move_iterator(emails->end()));
   }
-  // Email ids sort by the time they were queued.
   std::sort(all.begin(), all.end(),
             [](const auto& a, const auto& b) { return a.email_id < b.email_id; });
+  bool more = all.size() > n;
+  if (more) all.resize(n);
   json list = json::array();
   for (const auto& e : all)
     list.push_back(storage::outbox_view(e));
-  reply(rest::json_response(200, {{"emails", list}}));
+  reply(rest::json_response(
+      200,
+      {{"emails", list}, {"next", more ? json(all.back().email_id) : json(nullptr)}}));
 }
 
 } // namespace exc::api_detail

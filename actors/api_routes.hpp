@@ -4,6 +4,7 @@
 
 #include "actors/api.hpp"
 #include "actors/rest.hpp"
+#include "net/url.hpp"
 
 #include <functional>
 #include <string>
@@ -43,6 +44,8 @@ void delete_mailbox(api_pointer self, const caller& who, const std::string& id,
                     const reply_fn& reply);
 
 // tickets and rejections (api_tickets.cpp)
+/// A listing's `limit` (1 to 100, default 50), or a 400 answer.
+std::variant<std::size_t, net::response> page_limit(const net::params& params);
 void list_tickets(api_pointer self, const caller& who, const http_request& req,
                   const reply_fn& reply);
 void get_ticket(api_pointer self, const caller& who, const std::string& id,

@@ -48,25 +48,29 @@ json ticket_view(json ticket) {
 
 } // namespace
 
+std::variant<std::size_t, net::response> page_limit(const net::params& params) {
+  auto text = net::find_param(params, "limit");
+  if (!text) return std::size_t{50};
+  bool digits = !text->empty() && text->size() <= 3 &&
+                std::all_of(text->begin(), text->end(),
+                            [](unsigned char c) { return std::isdigit(c); });
+  auto n = digits ? std::stoi(*text) : 0;
+  if (n < 1 || n > 100)
+    return rest::error_response(400, "invalid_field",
+                                "limit must be an integer from 1 to 100", "limit");
+  return static_cast<std::size_t>(n);
+}
+
 void list_tickets(api_pointer self, const caller& who, const http_request& req,
                   const reply_fn& reply) {
   auto read = read_listing_query(self, who, req);
   if (auto* bad = std::get_if<net::response>(&read)) return reply(std::move(*bad));
   const auto& query = std::get<listing_query>(read);
-  std::size_t limit = 50;
-  if (auto text = net::find_param(query.params, "limit")) {
-    bool digits = !text->empty() && text->size() <= 3 &&
-                  std::all_of(text->begin(), text->end(),
-                              [](unsigned char c) { return std::isdigit(c); });
-    auto n = digits ? std::stoi(*text) : 0;
-    if (n < 1 || n > 100)
-      return reply(rest::error_response(
-          400, "invalid_field", "limit must be an integer from 1 to 100", "limit"));
-    limit = static_cast<std::size_t>(n);
-  }
+  auto limit = page_limit(query.params);
+  if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
   auto after = net::find_param(query.params, "after").value_or("");
-  auto page =
-      self->state.ingest.store->tickets(who.account_id, query.mailbox, after, limit);
+  auto page = self->state.ingest.store->tickets(who.account_id, query.mailbox, after,
+                                                std::get<std::size_t>(limit));
   if (!page) return reply(storage_failure(page.error()));
   json tickets = json::array();
   for (auto& t : page->tickets)

@@ -155,13 +155,17 @@ caf::error db::put(family f, std::string_view key, std::string_view value) {
   return commit(b, durability::durable);
 }
 
-caf::error
-db::scan(family f, std::string_view prefix,
-         const std::function<bool(std::string_view, std::string_view)>& visit) const {
+caf::error db::scan(family f, std::string_view prefix,
+                    const std::function<bool(std::string_view, std::string_view)>& visit,
+                    std::string_view after) const {
   std::unique_ptr<rocksdb::Iterator> it{
       rocks_->NewIterator(rocksdb::ReadOptions{}, handle(f))};
   rocksdb::Slice start{prefix.data(), prefix.size()};
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+  std::string cursor = std::string{prefix} + std::string{after};
+  it->Seek(after.empty() ? start : rocksdb::Slice{cursor});
+  // The cursor's own key was on the previous page.
+  if (!after.empty() && it->Valid() && it->key() == rocksdb::Slice{cursor}) it->Next();
+  for (; it->Valid() && it->key().starts_with(start); it->Next()) {
     auto key = it->key();
     auto value = it->value();
     if (!visit({key.data(), key.size()}, {value.data(), value.size()})) break;

@@ -97,10 +97,11 @@ public:
   caf::error put(family f, std::string_view key, std::string_view value);
 
   /// Calls `visit` for each key starting with `prefix`, in key order, until it returns
-  /// false.
-  caf::error scan(family f, std::string_view prefix,
-                  const std::function<bool(std::string_view key, std::string_view value)>&
-                      visit) const;
+  /// false. With `after`, starts past the key `prefix + after` (a cursor).
+  caf::error
+  scan(family f, std::string_view prefix,
+       const std::function<bool(std::string_view key, std::string_view value)>& visit,
+       std::string_view after = {}) const;
 
   const std::string& dir() const { return dir_; }
 

@@ -136,10 +136,9 @@ caf::expected<ticket_page> helpdesk_store::tickets(const std::string& account,
   ticket_page page;
   auto prefix = account + "/t/";
   bool more = false;
-  auto err =
-      db_.scan(family::tickets, prefix, [&](std::string_view key, std::string_view v) {
-        auto id = key.substr(prefix.size());
-        if (!after.empty() && id <= after) return true;
+  auto err = db_.scan(
+      family::tickets, prefix,
+      [&](std::string_view, std::string_view v) {
         auto j = json::parse(v, nullptr, false);
         if (!j.is_object()) return true;
         if (!mailbox.empty() && str(j, "mailbox_id") != mailbox) return true;
@@ -149,7 +148,8 @@ caf::expected<ticket_page> helpdesk_store::tickets(const std::string& account,
         }
         page.tickets.push_back(std::move(j));
         return true;
-      });
+      },
+      after);
   if (err) return err;
   if (more && !page.tickets.empty()) page.next = str(page.tickets.back(), "id");
   return page;

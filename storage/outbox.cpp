@@ -146,15 +146,18 @@ outbox_store::mime(const std::string& mailbox, const std::string& email_id) cons
   return db_.get(family::outbox, mime_key(mailbox, email_id));
 }
 
-caf::expected<std::vector<outbox_email>>
-outbox_store::emails(const std::string& mailbox) const {
+caf::expected<std::vector<outbox_email>> outbox_store::emails(const std::string& mailbox,
+                                                              const std::string& after,
+                                                              std::size_t limit) const {
   std::vector<outbox_email> out;
-  auto err = db_.scan(family::outbox, mailbox + "/e/",
-                      [&](std::string_view, std::string_view value) {
-                        if (auto e = outbox_email_from_json(std::string{value}))
-                          out.push_back(std::move(*e));
-                        return true;
-                      });
+  auto err = db_.scan(
+      family::outbox, mailbox + "/e/",
+      [&](std::string_view, std::string_view value) {
+        if (auto e = outbox_email_from_json(std::string{value}))
+          out.push_back(std::move(*e));
+        return out.size() < limit;
+      },
+      after);
   if (err) return err;
   return out;
 }

@@ -71,8 +71,10 @@ public:
                                                    const std::string& email_id) const;
   caf::expected<std::optional<std::string>> mime(const std::string& mailbox,
                                                  const std::string& email_id) const;
-  /// Every email of the mailbox, oldest first.
-  caf::expected<std::vector<outbox_email>> emails(const std::string& mailbox) const;
+  /// The mailbox's emails after the email id `after` ("" : from the first), oldest
+  /// first, at most `limit`.
+  caf::expected<std::vector<outbox_email>>
+  emails(const std::string& mailbox, const std::string& after, std::size_t limit) const;
   /// {"sent","failed"} (zeros if none yet).
   caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
   /// The sends of the mailbox at or after `since`; older ones are erased.

@@ -7,6 +7,7 @@
 #include "net/time_format.hpp"
 #include "net/url.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <map>
 #include <set>
@@ -390,6 +391,23 @@ CAF_TEST(a backlog drains at the allowed rate while another mailbox sends at onc
   check_graph_sim_clean(); // no concurrency or request-rate 429 either
   CAF_CHECK_EQUAL(sent(support).size(), 30u);
   CAF_CHECK_EQUAL(other.at("email_id").is_string(), true);
+  // The account's outbox, page by page across both mailboxes: every email once, in the
+  // order it was queued.
+  std::vector<std::string> paged;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = call_json(
+        "GET", "/api/v1/outbox?limit=7" + (after.empty() ? "" : "&after=" + after), key);
+    for (const auto& e : page.at("emails"))
+      paged.push_back(e.at("email_id").get<std::string>());
+    if (page.at("next").is_null()) break;
+    after = page.at("next").get<std::string>();
+  }
+  CAF_REQUIRE_EQUAL(paged.size(), 31u);
+  CAF_CHECK(std::is_sorted(paged.begin(), paged.end()));
+  CAF_CHECK_EQUAL(std::set<std::string>(paged.begin(), paged.end()).size(), 31u);
+  CAF_CHECK_EQUAL(paged.back(), other.at("email_id").get<std::string>());
+  CAF_CHECK_EQUAL(call("GET", "/api/v1/outbox?limit=0", key).status, 400u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

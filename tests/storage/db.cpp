@@ -91,6 +91,21 @@ CAF_TEST(scans visit one prefix in key order and may stop early) {
     return false;
   });
   CAF_CHECK_EQUAL(seen.size(), 1u);
+  // A cursor starts past its own key, or at the next one if it is not a key.
+  auto from = [&](std::string_view after) {
+    std::vector<std::string> out;
+    db->scan(
+        family::journal, "m1/",
+        [&](std::string_view key, std::string_view) {
+          out.emplace_back(key);
+          return true;
+        },
+        after);
+    return out;
+  };
+  CAF_CHECK_EQUAL(from("a"), (std::vector<std::string>{"m1/b", "m1/c"}));
+  CAF_CHECK_EQUAL(from("aa"), (std::vector<std::string>{"m1/b", "m1/c"}));
+  CAF_CHECK_EQUAL(from("c"), std::vector<std::string>{});
 }
 
 CAF_TEST(a second open of the same data dir is refused) {
