@@ -45,6 +45,11 @@ std::uint64_t send_budget::mails_used(clock::time_point now) {
   return end() - mails_.first;
 }
 
+bool send_budget::empty(clock::time_point now) {
+  expire(now);
+  return sends_.empty();
+}
+
 std::optional<send_budget::clock::duration>
 send_budget::wait(clock::time_point now, std::uint64_t bytes,
                   const std::vector<std::string>& recipients) {

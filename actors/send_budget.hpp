@@ -33,6 +33,9 @@ public:
   /// Mails in the mail window at `now`.
   std::uint64_t mails_used(clock::time_point now);
 
+  /// No window holds a send at `now`.
+  bool empty(clock::time_point now);
+
   const rate_limit& mail_limit() const { return mails_.limit; }
 
 private:

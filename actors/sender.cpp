@@ -28,12 +28,20 @@ std::string name_of(self_ptr self) {
   return self->state.cfg.account_id + "/" + self->state.cfg.id;
 }
 
+/// The send windows, made on first use: an idle mailbox that has sent nothing in the
+/// windows keeps none (a deque allocates even when empty).
+send_budget& budget(self_ptr self) {
+  auto& st = self->state;
+  if (!st.budget) st.budget.emplace(st.cfg.rate, st.cfg.bytes, st.cfg.recipients);
+  return *st.budget;
+}
+
 /// Tells the listener how sending goes.
 void report(self_ptr self) {
   auto& st = self->state;
   send_status s;
   auto now = self->clock().now();
-  s.used = st.budget->mails_used(now);
+  s.used = st.budget ? st.budget->mails_used(now) : 0;
   auto wall = [&](caf::actor_clock::time_point t) {
     return net::format_rfc3339(
         wall_now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -185,7 +193,7 @@ void sent_answer(self_ptr self, outbox_email e, const storage::send_record& coun
   auto& st = self->state;
   // The limits count the send when the answer is in: Graph counts it on arrival, which
   // lies in between, so the window never holds one more than Graph's.
-  st.budget->record(self->clock().now(), counted.bytes, counted.recipients);
+  budget(self).record(self->clock().now(), counted.bytes, counted.recipients);
   if (res.ok() && res.status >= 200 && res.status < 300) {
     auto answered = counted;
     answered.at = wall_now();
@@ -225,7 +233,7 @@ void try_send(self_ptr self, outbox_email e) {
                            std::to_string(st.cfg.max_mime) +
                            " (larger mail needs attachment upload sessions)");
   auto now = self->clock().now();
-  auto wait = st.budget->wait(now, e.size, recipients);
+  auto wait = budget(self).wait(now, e.size, recipients);
   if (!wait)
     return mark_failed(self, e, "exceeds_send_limits",
                        "the email alone is more than a whole send window allows");
@@ -297,7 +305,10 @@ void drain(self_ptr self) {
   if (!next) return storage_trouble(self, next.error());
   if (!*next) {
     st.busy = false;
-    return report(self);
+    report(self);
+    if (st.budget && st.budget->empty(now))
+      st.budget.reset(); // idle mailboxes stay small
+    return;
   }
   auto& e = **next;
   if (e.state == "sending" && e.email_id != st.known_unsent) {
@@ -318,7 +329,6 @@ void drain(self_ptr self) {
 /// The sends a previous run left inside the windows, on this actor's clock.
 void load_budget(self_ptr self) {
   auto& st = self->state;
-  st.budget.emplace(st.cfg.rate, st.cfg.bytes, st.cfg.recipients);
   auto longest =
       std::max({st.cfg.rate.window, st.cfg.bytes.window, st.cfg.recipients.window});
   auto wall = wall_now();
@@ -331,8 +341,8 @@ void load_budget(self_ptr self) {
   auto now = self->clock().now();
   for (const auto& s : *sends)
     if (s.at <= wall)
-      st.budget->record(now - std::chrono::duration_cast<caf::timespan>(wall - s.at),
-                        s.bytes, s.recipients);
+      budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - s.at),
+                          s.bytes, s.recipients);
 }
 
 } // namespace

@@ -63,6 +63,8 @@ CAF_TEST(old sends are forgotten once no window holds them) {
   b.record(t0, 500, {"a@x"});
   b.record(t0 + 1ms, 500, {"b@x"});
   CAF_CHECK_EQUAL(ms(*b.wait(t0 + 1500ms, 1, {"c@x"})), 500ms); // bytes: 2 s window
+  CAF_CHECK(!b.empty(t0 + 2500ms)); // the recipient window still holds both
   CAF_CHECK_EQUAL(ms(*b.wait(t0 + 5s, 1000, {"c@x"})), 0s);
   CAF_CHECK_EQUAL(b.mails_used(t0 + 5s), 0u);
+  CAF_CHECK(b.empty(t0 + 5s));
 }
