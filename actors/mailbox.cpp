@@ -49,10 +49,16 @@ void save_fetch_window(self_ptr self) {
                  st.cfg.id, render(err));
 }
 
-/// The fetch window a previous run left, on this actor's clock.
-void load_fetch_window(self_ptr self) {
+/// The fetch window and the pause a previous run left, on this actor's clock.
+void load_windows(self_ptr self) {
   auto& st = self->state;
   if (!st.throttle) return;
+  if (auto pause = st.throttle->load_pause(st.cfg.id, "pause"); pause && *pause) {
+    auto left = **pause - std::chrono::system_clock::now();
+    if (left > std::chrono::system_clock::duration{0})
+      st.paused_until =
+          self->clock().now() + std::chrono::duration_cast<caf::timespan>(left);
+  }
   auto stored = st.throttle->load(st.cfg.id, "fetch");
   if (!stored) {
     spdlog::warn("mailbox {}/{}: cannot read the fetch window: {}", st.cfg.account_id,
@@ -124,6 +130,14 @@ void pause(self_ptr self, const net::client_response& res) {
           ? caf::timespan{std::min(*asked, std::chrono::milliseconds{3'600'000})}
           : backoff(self);
   st.paused_until = self->clock().now() + wait;
+  // Stored, so that a restart does not knock on Graph's door before the pause ends.
+  if (st.throttle)
+    if (auto err = st.throttle->save_pause(
+            st.cfg.id, "pause",
+            std::chrono::system_clock::now() +
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(wait)))
+      spdlog::warn("mailbox {}/{}: cannot store the pause: {}", st.cfg.account_id,
+                   st.cfg.id, render(err));
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
 }
 
@@ -350,7 +364,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.helpdesk = std::move(peers.helpdesk);
   st.store = peers.store;
   st.throttle = peers.throttle;
-  load_fetch_window(self);
+  load_windows(self);
   if (peers.outbox) {
     auto send = st.cfg.send;
     send.id = st.cfg.id;
@@ -358,9 +372,10 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     send.address = st.cfg.address;
     send.graph_url = st.cfg.graph_url;
     // Linked: the sender stops with its mailbox (pause, delete, failure).
-    st.sender = self->spawn<caf::linked>(
-        sender, std::move(send),
-        sender_peers{st.tokens, st.http, st.listener, peers.outbox, peers.metrics});
+    st.sender =
+        self->spawn<caf::linked>(sender, std::move(send),
+                                 sender_peers{st.tokens, st.http, st.listener,
+                                              peers.outbox, peers.metrics, st.throttle});
   }
   self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {

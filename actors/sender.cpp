@@ -83,6 +83,13 @@ void pause(self_ptr self, const net::client_response& res) {
     wait = backoff(self);
   }
   st.paused_until = self->clock().now() + wait;
+  // Stored, so that a restart does not knock on Graph's door before the pause ends.
+  if (auto* throttle = st.peers.throttle)
+    if (auto err = throttle->save_pause(
+            st.cfg.id, "send-pause",
+            wall_now() +
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(wait)))
+      spdlog::warn("sender {}: cannot store the pause: {}", name_of(self), render(err));
   later(self, wait);
 }
 
@@ -326,9 +333,17 @@ void drain(self_ptr self) {
   try_send(self, std::move(e));
 }
 
-/// The sends a previous run left inside the windows, on this actor's clock.
+/// The sends a previous run left inside the windows, and its pause, on this actor's
+/// clock.
 void load_budget(self_ptr self) {
   auto& st = self->state;
+  if (auto* throttle = st.peers.throttle)
+    if (auto pause = throttle->load_pause(st.cfg.id, "send-pause"); pause && *pause) {
+      auto left = **pause - wall_now();
+      if (left > std::chrono::system_clock::duration{0})
+        st.paused_until =
+            self->clock().now() + std::chrono::duration_cast<caf::timespan>(left);
+    }
   auto longest =
       std::max({st.cfg.rate.window, st.cfg.bytes.window, st.cfg.recipients.window});
   auto wall = wall_now();

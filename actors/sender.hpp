@@ -5,6 +5,7 @@
 #include "messages/rate_limit.hpp"
 #include "net/metrics.hpp"
 #include "storage/outbox.hpp"
+#include "storage/throttle.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -47,6 +48,8 @@ struct sender_peers {
   poll_listener_actor listener;
   storage::outbox_store* outbox = nullptr; ///< must outlive the actor
   net::metrics* metrics = nullptr;         ///< must outlive the actor
+  /// Where a pause Graph asked for survives a restart; none keeps it in memory only.
+  storage::throttle_store* throttle = nullptr;
 };
 
 struct sender_state {

@@ -38,4 +38,17 @@ caf::error throttle_store::save(const std::string& mailbox, const std::string& w
   return db_.commit(changes, durability::relaxed);
 }
 
+caf::expected<std::optional<throttle_store::time_point>>
+throttle_store::load_pause(const std::string& mailbox, const std::string& name) const {
+  auto stored = load(mailbox, name);
+  if (!stored) return stored.error();
+  if (stored->empty()) return std::optional<time_point>{};
+  return std::optional<time_point>{stored->back()};
+}
+
+caf::error throttle_store::save_pause(const std::string& mailbox, const std::string& name,
+                                      time_point until) {
+  return save(mailbox, name, {until});
+}
+
 } // namespace storage

@@ -5,6 +5,7 @@
 #include <caf/expected.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ public:
 
   caf::error save(const std::string& mailbox, const std::string& window,
                   const std::vector<time_point>& events);
+
+  /// A pause Graph asked for ("<mailbox>/<name>"): the time it ends, if one is stored.
+  caf::expected<std::optional<time_point>> load_pause(const std::string& mailbox,
+                                                      const std::string& name) const;
+  caf::error save_pause(const std::string& mailbox, const std::string& name,
+                        time_point until);
 
 private:
   db& db_;

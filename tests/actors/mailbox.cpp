@@ -300,6 +300,25 @@ CAF_TEST(a 429 pauses the mailbox for its retry after) {
   CAF_CHECK_EQUAL(polls()[1].paused_until, "");
 }
 
+CAF_TEST(a pause graph asked for survives a restart) {
+  windows = std::make_unique<storage::throttle_store>(*db);
+  start();
+  auto throttled =
+      answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
+  throttled.headers = {{"Retry-After", "120"}};
+  reply(0, throttled);
+  self->send_exit(box, caf::exit_reason::user_shutdown);
+  sched.run();
+  start(); // a restart 0 s later: Graph's 120 s still hold
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  sched.advance_time(118s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  sched.advance_time(3s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 2u);
+}
+
 CAF_TEST(server errors back off exponentially with jitter) {
   cfg.backoff_initial = 1000ms;
   cfg.backoff_max = 4000ms;

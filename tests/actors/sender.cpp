@@ -26,6 +26,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   test::temp_dir dir;
   std::unique_ptr<storage::db> db = open_temp_db(dir);
   storage::outbox_store outbox{*db};
+  storage::throttle_store windows{*db};
   net::metrics metrics;
   test::mock_http_actor http = sys.spawn(test::mock_http, 0);
   token_service_actor tokens = sys.spawn(test::token_mock, 0);
@@ -72,8 +73,8 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   }
 
   void start() {
-    sender_peers peers{tokens, caf::actor_cast<http_actor>(http), listener, &outbox,
-                       &metrics};
+    sender_peers peers{
+        tokens, caf::actor_cast<http_actor>(http), listener, &outbox, &metrics, &windows};
     snd = sys.spawn(sender, cfg, peers);
     sched.run();
   }
@@ -175,6 +176,35 @@ CAF_TEST(a 429 waits for Retry-After and sends again without a lookup) {
   CAF_CHECK_EQUAL(request(1).url, send_url); // not a Sent Items lookup
   reply(1, test::answer(202, ""));
   CAF_CHECK_EQUAL(state_of("e1"), "sent");
+}
+
+CAF_TEST(a pause graph asked for is stored and holds after a restart) {
+  queue("e1");
+  start();
+  reply(0, graph_error(429, "ErrorExceededMessageLimit", {{"Retry-After", "120"}}));
+  auto stored = windows.load_pause(cfg.id, "send-pause");
+  CAF_REQUIRE(stored && *stored);
+  auto left = **stored - std::chrono::system_clock::now();
+  CAF_CHECK(left > 110s && left <= 120s);
+  self->send_exit(snd, caf::exit_reason::user_shutdown);
+  sched.run();
+  // A restart with a queued email and a pause that ends in 60 s: nothing before then.
+  queue("e2");
+  CAF_REQUIRE(
+      !windows.save_pause(cfg.id, "send-pause", std::chrono::system_clock::now() + 60s));
+  auto changes = db->start_batch();
+  auto e1 = outbox.email(cfg.id, "e1");
+  CAF_REQUIRE(e1 && *e1);
+  (*e1)->state = "sent"; // out of the way: e2 is next
+  outbox.stage_update(changes, **e1);
+  CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+  start();
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  advance(58s);
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  advance(3s);
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK(sent_mime(1).find("<e2@contoso.test>") != std::string::npos);
 }
 
 CAF_TEST(an email in doubt is looked up in Sent Items after the grace period) {
