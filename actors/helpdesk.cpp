@@ -227,12 +227,10 @@ void sync_and_answer(self_ptr self) {
     answer(err);
 }
 
-/// Commits `changes` (relaxed) and answers `value` once the next sync made them durable.
+/// Answers `value` once the next sync has made everything written so far durable.
 template <class T>
-caf::result<T> commit_and_answer(self_ptr self, storage::batch& changes, T value) {
+caf::result<T> answer_after_sync(self_ptr self, T value) {
   auto& st = self->state;
-  if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
-    return err;
   auto rp = self->make_response_promise<T>();
   st.unsynced.emplace_back([rp, value = std::move(value)](const caf::error& err) mutable {
     if (err)
@@ -248,8 +246,15 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch& changes, T value
   return rp;
 }
 
-/// Stores an agent's comment; a public one also queues its notification and makes the
-/// ticket wait for the customer.
+/// Commits `changes` (relaxed) and answers `value` once the next sync made them durable.
+template <class T>
+caf::result<T> commit_and_answer(self_ptr self, storage::batch& changes, T value) {
+  if (auto err =
+          self->state.store->database().commit(changes, storage::durability::relaxed))
+    return err;
+  return answer_after_sync(self, std::move(value));
+}
+
 /// What an earlier request with the same Idempotency-Key stored for `target` (a ticket or
 /// a mailbox); ec::conflict if it was used for another target.
 caf::expected<std::optional<queued_reply>> replay(self_ptr self,
@@ -277,6 +282,8 @@ void remember(self_ptr self, storage::batch& changes, const std::string& account
       {{"target", target}, {"comment_id", out.comment_id}, {"email_id", out.email_id}});
 }
 
+/// Stores an agent's comment; a public one also queues its notification and makes the
+/// ticket wait for the customer.
 caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& c) {
   auto& st = self->state;
   auto target = "ticket " + c.ticket_id;
@@ -390,6 +397,7 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
       },
       [=](atom::comment, const agent_comment& c) { return add_agent_comment(self, c); },
       [=](atom::outbound, const outbound_mail& m) { return queue_outbound(self, m); },
+      [=](atom::sync) { return answer_after_sync(self, true); },
       [=](atom::internal, atom::step) { sync_and_answer(self); },
   };
 }

@@ -372,10 +372,10 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     send.address = st.cfg.address;
     send.graph_url = st.cfg.graph_url;
     // Linked: the sender stops with its mailbox (pause, delete, failure).
-    st.sender =
-        self->spawn<caf::linked>(sender, std::move(send),
-                                 sender_peers{st.tokens, st.http, st.listener,
-                                              peers.outbox, peers.metrics, st.throttle});
+    st.sender = self->spawn<caf::linked>(sender, std::move(send),
+                                         sender_peers{st.tokens, st.http, st.helpdesk,
+                                                      st.listener, peers.outbox,
+                                                      peers.metrics, st.throttle});
   }
   self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {

@@ -99,10 +99,19 @@ void storage_trouble(self_ptr self, const caf::error& err) {
   later(self, backoff(self));
 }
 
-/// Records the email's new state (and counters) in one batch; `recount` moves a send
-/// the limits count to the time Graph answered.
+/// Makes what this actor committed durable through the HELPDESK's group commit, so that
+/// no scheduler thread waits for fsync, then runs `next`.
+void after_sync(self_ptr self, std::function<void()> next) {
+  self->request(self->state.peers.helpdesk, std::chrono::seconds{60}, atom::sync_v)
+      .then([=](bool) { next(); },
+            [=](const caf::error& err) { storage_trouble(self, err); });
+}
+
+/// Records the email's final state (and counters) in one batch; `recount` moves a send
+/// the limits count to the time Graph answered. Relaxed: if a crash loses it, a sent
+/// email is found in Sent Items and marked again, a failed one fails again.
 bool finish(
-    self_ptr self, outbox_email& e, const char* counter, storage::durability durability,
+    self_ptr self, outbox_email& e, const char* counter,
     const std::pair<storage::send_record, storage::send_record>* recount = nullptr) {
   auto& st = self->state;
   auto* outbox = st.peers.outbox;
@@ -116,7 +125,7 @@ bool finish(
     outbox->stage_forget_send(changes, st.cfg.id, recount->first);
     outbox->stage_send(changes, st.cfg.id, recount->second);
   }
-  if (auto err = outbox->database().commit(changes, durability))
+  if (auto err = outbox->database().commit(changes, storage::durability::relaxed))
     return storage_trouble(self, err), false;
   return true;
 }
@@ -128,8 +137,7 @@ void mark_sent(
   auto& st = self->state;
   e.state = "sent";
   e.sent_at = net::format_rfc3339(wall_now());
-  // Relaxed: if a crash loses it, the email is found in Sent Items and marked again.
-  if (!finish(self, e, "sent", storage::durability::relaxed, recount)) return;
+  if (!finish(self, e, "sent", recount)) return;
   st.failures = 0;
   st.last_code.clear();
   st.last_message.clear();
@@ -146,7 +154,7 @@ void mark_failed(self_ptr self, outbox_email e, std::string code, std::string me
   e.state = "failed";
   e.error_code = std::move(code);
   e.error_message = std::move(message);
-  if (!finish(self, e, "failed", storage::durability::durable)) return;
+  if (!finish(self, e, "failed")) return;
   st.peers.metrics->add("exconnect_outbound_emails_total",
                         {{"state", "failed"}, {"code", e.error_code}});
   spdlog::warn("sender {}: email {} failed: {} {}", name_of(self), e.email_id,
@@ -259,20 +267,22 @@ void try_send(self_ptr self, outbox_email e) {
   auto changes = outbox->database().start_batch();
   outbox->stage_update(changes, e);
   outbox->stage_send(changes, st.cfg.id, counted);
-  if (auto err = outbox->database().commit(changes, storage::durability::durable))
+  if (auto err = outbox->database().commit(changes, storage::durability::relaxed))
     return storage_trouble(self, err);
   st.known_unsent.clear();
   st.doubt_id = e.email_id;
   st.doubt_until =
       now + std::chrono::duration_cast<caf::timespan>(st.cfg.sent_items_grace);
   auto body = std::make_shared<std::string>(std::move(**mime));
-  call(
-      self,
-      [=](const std::string& token) {
-        const auto& cfg = self->state.cfg;
-        return graph::send_mime(cfg.graph_url, token, cfg.address, *body);
-      },
-      [=](net::client_response& res) { sent_answer(self, e, counted, res); });
+  after_sync(self, [=] {
+    call(
+        self,
+        [=](const std::string& token) {
+          const auto& cfg = self->state.cfg;
+          return graph::send_mime(cfg.graph_url, token, cfg.address, *body);
+        },
+        [=](net::client_response& res) { sent_answer(self, e, counted, res); });
+  });
 }
 
 /// `e` may have reached Graph: it is sent already if Sent Items has its Message-ID.

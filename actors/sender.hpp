@@ -45,6 +45,8 @@ struct sender_config {
 struct sender_peers {
   token_service_actor tokens;
   http_actor http;
+  /// Its group commit makes the `sending` state durable before a request leaves.
+  helpdesk_actor helpdesk;
   poll_listener_actor listener;
   storage::outbox_store* outbox = nullptr; ///< must outlive the actor
   net::metrics* metrics = nullptr;         ///< must outlive the actor

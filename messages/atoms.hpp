@@ -66,6 +66,9 @@ constexpr comment comment_v{};
 /// Queues a mail for an external helpdesk.
 using outbound = caf::atom_constant<caf::atom("outbound")>;
 constexpr outbound outbound_v{};
+/// Asks for everything written so far to be made durable (a share of a group commit).
+using sync = caf::atom_constant<caf::atom("sync")>;
+constexpr sync sync_v{};
 /// A SENDER reports how its mailbox's sending goes.
 using sent = caf::atom_constant<caf::atom("sent")>;
 constexpr sent sent_v{};

@@ -83,7 +83,11 @@ using helpdesk_actor = caf::typed_actor<
     /// ec::conflict (the idempotency key was used for another ticket or mailbox).
     caf::replies_to<atom::comment, agent_comment>::with<queued_reply>,
     /// Queues a mail for an external helpdesk. Errors: ec::conflict as above.
-    caf::replies_to<atom::outbound, outbound_mail>::with<queued_reply>>;
+    caf::replies_to<atom::outbound, outbound_mail>::with<queued_reply>,
+    /// Answers once everything committed so far, by anyone, is durable: actors on the
+    /// scheduler commit without fsync and share the HELPDESK's group commit instead of
+    /// blocking a scheduler thread.
+    caf::replies_to<atom::sync>::with<bool>>;
 
 /// A SENDER: drains one mailbox's outbox through Graph sendMail within the send limits.
 using sender_actor = caf::typed_actor<

@@ -8,6 +8,7 @@
 #include "temp_db.hpp"
 #include "temp_dir.hpp"
 
+#include "actors/helpdesk.hpp"
 #include "actors/sender.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
@@ -27,7 +28,11 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   std::unique_ptr<storage::db> db = open_temp_db(dir);
   storage::outbox_store outbox{*db};
   storage::throttle_store windows{*db};
+  storage::helpdesk_store tickets{*db};
+  address_book connected;
   net::metrics metrics;
+  helpdesk_actor desk = caf::actor_cast<helpdesk_actor>(sys.spawn(
+      helpdesk, &tickets, &outbox, &connected, &metrics, std::string{"k"}, 1000u));
   test::mock_http_actor http = sys.spawn(test::mock_http, 0);
   token_service_actor tokens = sys.spawn(test::token_mock, 0);
   poll_listener_actor listener = sys.spawn(test::poll_listener, 0);
@@ -47,7 +52,8 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   ~fixture() {
     for (const caf::actor& a :
          {caf::actor_cast<caf::actor>(snd), caf::actor_cast<caf::actor>(http),
-          caf::actor_cast<caf::actor>(tokens), caf::actor_cast<caf::actor>(listener)})
+          caf::actor_cast<caf::actor>(desk), caf::actor_cast<caf::actor>(tokens),
+          caf::actor_cast<caf::actor>(listener)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -74,7 +80,8 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
 
   void start() {
     sender_peers peers{
-        tokens, caf::actor_cast<http_actor>(http), listener, &outbox, &metrics, &windows};
+        tokens,  caf::actor_cast<http_actor>(http), desk, listener, &outbox, &metrics,
+        &windows};
     snd = sys.spawn(sender, cfg, peers);
     sched.run();
   }
