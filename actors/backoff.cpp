@@ -1,5 +1,11 @@
 #include "actors/backoff.hpp"
 
+#include "actors/graph.hpp"
+#include "messages/error.hpp"
+#include "net/time_format.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -14,6 +20,38 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
   delay = std::min(delay, max);
   std::uniform_int_distribution<std::int64_t> draw{delay.count() / 2, delay.count()};
   return std::chrono::milliseconds{draw(rng)};
+}
+
+std::optional<caf::timespan> asked_pause(const net::client_response& res) {
+  auto asked = graph::retry_after(res);
+  if (!asked || asked->count() <= 0 || (res.status != 429 && res.status != 503))
+    return std::nullopt;
+  return caf::timespan{std::min(*asked, std::chrono::milliseconds{3'600'000})};
+}
+
+void store_pause(storage::throttle_store* throttle, const std::string& mailbox,
+                 const char* name, caf::timespan wait) {
+  if (!throttle) return;
+  auto until = std::chrono::system_clock::now() +
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(wait);
+  if (auto err = throttle->save_pause(mailbox, name, until))
+    spdlog::warn("mailbox {}: cannot store a pause: {}", mailbox, render(err));
+}
+
+caf::timespan stored_pause(const storage::throttle_store* throttle,
+                           const std::string& mailbox, const char* name) {
+  if (!throttle) return caf::timespan{0};
+  auto pause = throttle->load_pause(mailbox, name);
+  if (!pause || !*pause) return caf::timespan{0};
+  auto left = **pause - std::chrono::system_clock::now();
+  return std::max(std::chrono::duration_cast<caf::timespan>(left), caf::timespan{0});
+}
+
+std::string wall_time(caf::actor_clock::time_point t, caf::actor_clock::time_point now) {
+  return net::format_rfc3339(
+      std::chrono::system_clock::now() +
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          t - now + std::chrono::milliseconds{999}));
 }
 
 } // namespace exc

@@ -1,8 +1,17 @@
 #pragma once
 
-#include <chrono>
-#include <random>
+#include "net/http_client.hpp"
+#include "storage/throttle.hpp"
 
+#include <caf/actor_clock.hpp>
+
+#include <chrono>
+#include <optional>
+#include <random>
+#include <string>
+
+/// How a mailbox's actors (MAILBOX, SENDER) wait after Graph throttled or failed: the
+/// pause Graph asks for, else a backoff; pauses are stored so a restart honours them.
 namespace exc {
 
 /// The wait after `failures` transient failures in a row (at least 1):
@@ -11,5 +20,22 @@ namespace exc {
 std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
                                         std::chrono::milliseconds max, unsigned failures,
                                         std::minstd_rand& rng);
+
+/// The pause Graph's answer asks for: a positive Retry-After on 429 or 503, at most an
+/// hour; nullopt otherwise (a Retry-After of zero would make a loop: back off instead).
+std::optional<caf::timespan> asked_pause(const net::client_response& res);
+
+/// Stores the end of a pause of `wait` from now under "<mailbox>/<name>" (logs if it
+/// cannot); no store, no-op.
+void store_pause(storage::throttle_store* throttle, const std::string& mailbox,
+                 const char* name, caf::timespan wait);
+
+/// What is left of the pause stored under "<mailbox>/<name>" (zero if none or over).
+caf::timespan stored_pause(const storage::throttle_store* throttle,
+                           const std::string& mailbox, const char* name);
+
+/// `t` on an actor clock whose present is `now`, as RFC 3339 on the wall clock, rounded
+/// up to the second (for status reports).
+std::string wall_time(caf::actor_clock::time_point t, caf::actor_clock::time_point now);
 
 } // namespace exc

@@ -53,12 +53,7 @@ void save_fetch_window(self_ptr self) {
 void load_windows(self_ptr self) {
   auto& st = self->state;
   if (!st.throttle) return;
-  if (auto pause = st.throttle->load_pause(st.cfg.id, "pause"); pause && *pause) {
-    auto left = **pause - std::chrono::system_clock::now();
-    if (left > std::chrono::system_clock::duration{0})
-      st.paused_until =
-          self->clock().now() + std::chrono::duration_cast<caf::timespan>(left);
-  }
+  st.paused_until = self->clock().now() + stored_pause(st.throttle, st.cfg.id, "pause");
   auto stored = st.throttle->load(st.cfg.id, "fetch");
   if (!stored) {
     spdlog::warn("mailbox {}/{}: cannot read the fetch window: {}", st.cfg.account_id,
@@ -105,10 +100,7 @@ void report(self_ptr self, poll_result r) {
   r.fetch_used = fetch_used(self);
   auto wall = std::chrono::system_clock::now();
   auto now = self->clock().now();
-  if (st.paused_until > now)
-    r.paused_until = net::format_rfc3339(
-        wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                   st.paused_until - now + std::chrono::milliseconds{999}));
+  if (st.paused_until > now) r.paused_until = wall_time(st.paused_until, now);
   r.at = net::format_rfc3339(wall);
   self->send(st.listener, atom::polled_v, st.cfg.id, std::move(r));
 }
@@ -123,21 +115,11 @@ caf::timespan backoff(self_ptr self) {
 void pause(self_ptr self, const net::client_response& res) {
   auto& st = self->state;
   ++st.failures;
-  // A Retry-After of zero (or in the past) would make a loop: back off instead.
-  auto asked = graph::retry_after(res);
-  caf::timespan wait =
-      asked && asked->count() > 0 && (res.status == 429 || res.status == 503)
-          ? caf::timespan{std::min(*asked, std::chrono::milliseconds{3'600'000})}
-          : backoff(self);
+  auto asked = asked_pause(res);
+  auto wait = asked ? *asked : backoff(self);
   st.paused_until = self->clock().now() + wait;
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
-  if (st.throttle)
-    if (auto err = st.throttle->save_pause(
-            st.cfg.id, "pause",
-            std::chrono::system_clock::now() +
-                std::chrono::duration_cast<std::chrono::system_clock::duration>(wait)))
-      spdlog::warn("mailbox {}/{}: cannot store the pause: {}", st.cfg.account_id,
-                   st.cfg.id, render(err));
+  store_pause(st.throttle, st.cfg.id, "pause", wait);
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
 }
 

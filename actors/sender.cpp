@@ -42,13 +42,8 @@ void report(self_ptr self) {
   send_status s;
   auto now = self->clock().now();
   s.used = st.budget ? st.budget->mails_used(now) : 0;
-  auto wall = [&](caf::actor_clock::time_point t) {
-    return net::format_rfc3339(
-        wall_now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                         t - now + std::chrono::milliseconds{999}));
-  };
-  if (st.paused_until > now) s.paused_until = wall(st.paused_until);
-  if (st.held_until > now) s.held_until = wall(st.held_until);
+  if (st.paused_until > now) s.paused_until = wall_time(st.paused_until, now);
+  if (st.held_until > now) s.held_until = wall_time(st.held_until, now);
   s.code = st.last_code;
   s.message = st.last_message;
   self->send(st.peers.listener, atom::sent_v, st.cfg.id, std::move(s));
@@ -73,23 +68,16 @@ caf::timespan backoff(self_ptr self) {
 /// mailbox waits.
 void pause(self_ptr self, const net::client_response& res) {
   auto& st = self->state;
-  // A Retry-After of zero (or in the past) would make a loop: back off instead.
-  auto asked = graph::retry_after(res);
   caf::timespan wait;
-  if (asked && asked->count() > 0 && (res.status == 429 || res.status == 503)) {
+  if (auto asked = asked_pause(res)) {
     ++st.failures;
-    wait = std::min(*asked, std::chrono::milliseconds{3'600'000});
+    wait = *asked;
   } else {
     wait = backoff(self);
   }
   st.paused_until = self->clock().now() + wait;
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
-  if (auto* throttle = st.peers.throttle)
-    if (auto err = throttle->save_pause(
-            st.cfg.id, "send-pause",
-            wall_now() +
-                std::chrono::duration_cast<std::chrono::system_clock::duration>(wait)))
-      spdlog::warn("sender {}: cannot store the pause: {}", name_of(self), render(err));
+  store_pause(st.peers.throttle, st.cfg.id, "send-pause", wait);
   later(self, wait);
 }
 
@@ -347,13 +335,8 @@ void drain(self_ptr self) {
 /// clock.
 void load_budget(self_ptr self) {
   auto& st = self->state;
-  if (auto* throttle = st.peers.throttle)
-    if (auto pause = throttle->load_pause(st.cfg.id, "send-pause"); pause && *pause) {
-      auto left = **pause - wall_now();
-      if (left > std::chrono::system_clock::duration{0})
-        st.paused_until =
-            self->clock().now() + std::chrono::duration_cast<caf::timespan>(left);
-    }
+  st.paused_until =
+      self->clock().now() + stored_pause(st.peers.throttle, st.cfg.id, "send-pause");
   auto longest =
       std::max({st.cfg.rate.window, st.cfg.bytes.window, st.cfg.recipients.window});
   auto wall = wall_now();
