@@ -268,7 +268,7 @@ caf::expected<std::optional<queued_reply>> replay(self_ptr self,
   const auto& j = **stored;
   if (j.value("target", "") != target)
     return make_error(ec::conflict,
-                      "the Idempotency-Key was used for " + j.value("target", "") + "");
+                      "the Idempotency-Key was used for " + j.value("target", ""));
   return queued_reply{j.value("comment_id", ""), j.value("email_id", ""), true};
 }
 
@@ -289,7 +289,7 @@ caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& 
   auto target = "ticket " + c.ticket_id;
   auto earlier = replay(self, c.origin.account_id, c.idempotency_key, target);
   if (!earlier) return earlier.error();
-  if (*earlier) return **earlier;
+  if (*earlier) return answer_after_sync(self, **earlier); // durable like the first
   auto found = st.store->ticket(c.origin.account_id, c.ticket_id);
   if (!found) return found.error();
   if (!*found) return make_error(ec::not_found, "no ticket " + c.ticket_id);
@@ -333,7 +333,7 @@ caf::result<queued_reply> queue_outbound(self_ptr self, const outbound_mail& m) 
   auto target = "mailbox " + m.origin.mailbox_id;
   auto earlier = replay(self, m.origin.account_id, m.idempotency_key, target);
   if (!earlier) return earlier.error();
-  if (*earlier) return **earlier;
+  if (*earlier) return answer_after_sync(self, **earlier); // durable like the first
   auto mail = external_mail(m, storage::time_ordered_id("e"));
   auto changes = st.store->database().start_batch();
   st.outbox->stage_new(changes, mail.email, mail.mime);
