@@ -248,22 +248,20 @@ void queue_outbound(api_pointer self, const caller& who, const std::string& mail
 
 void list_outbox(api_pointer self, const caller& who, const http_request& req,
                  const reply_fn& reply) {
-  auto query = net::parse_query(net::split_target(req.target).second);
-  if (!query)
-    return reply(
-        rest::error_response(400, "invalid_query", "the query string is malformed"));
+  auto read = read_listing_query(self, who, req);
+  if (auto* bad = std::get_if<net::response>(&read)) return reply(std::move(*bad));
+  const auto& query = std::get<listing_query>(read);
   std::vector<std::string> mailboxes;
-  if (auto id = net::find_param(*query, "mailbox_id")) {
-    if (!find_mailbox(self, who, *id)) return reply(not_found());
-    mailboxes.push_back(*id);
+  if (!query.mailbox.empty()) {
+    mailboxes.push_back(query.mailbox);
   } else {
     for (const auto& [id, mb] : self->state.mailboxes)
       if (mb.account_id == who.account_id) mailboxes.push_back(id);
   }
-  auto limit = page_limit(*query);
+  auto limit = page_limit(query.params);
   if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
   auto n = std::get<std::size_t>(limit);
-  auto after = net::find_param(*query, "after").value_or("");
+  auto after = net::find_param(query.params, "after").value_or("");
   // Each mailbox's next emails after the cursor; email ids sort by the time they were
   // queued, across mailboxes too.
   std::vector<storage::outbox_email> all;

@@ -44,6 +44,14 @@ void delete_mailbox(api_pointer self, const caller& who, const std::string& id,
                     const reply_fn& reply);
 
 // tickets and rejections (api_tickets.cpp)
+/// A listing's query: its parameters and its mailbox_id ("" if absent).
+struct listing_query {
+  net::params params;
+  std::string mailbox;
+};
+/// The query, with mailbox_id checked to be the caller's; else a 400 or 404 answer.
+std::variant<listing_query, net::response>
+read_listing_query(api_pointer self, const caller& who, const http_request& req);
 /// A listing's `limit` (1 to 100, default 50), or a 400 answer.
 std::variant<std::size_t, net::response> page_limit(const net::params& params);
 void list_tickets(api_pointer self, const caller& who, const http_request& req,

@@ -20,12 +20,13 @@ net::response storage_failure(const caf::error& err) {
   return rest::error_response(500, "storage_failure", "the helpdesk could not be read");
 }
 
-/// A listing's query: its parameters and its mailbox_id ("" if absent), checked to be
-/// the caller's mailbox.
-struct listing_query {
-  net::params params;
-  std::string mailbox;
-};
+/// The ticket as the contract shows it.
+json ticket_view(json ticket) {
+  ticket.erase("account_id");
+  return ticket;
+}
+
+} // namespace
 
 std::variant<listing_query, net::response>
 read_listing_query(api_pointer self, const caller& who, const http_request& req) {
@@ -39,14 +40,6 @@ read_listing_query(api_pointer self, const caller& who, const http_request& req)
   }
   return out;
 }
-
-/// The ticket as the contract shows it.
-json ticket_view(json ticket) {
-  ticket.erase("account_id");
-  return ticket;
-}
-
-} // namespace
 
 std::variant<std::size_t, net::response> page_limit(const net::params& params) {
   auto text = net::find_param(params, "limit");
