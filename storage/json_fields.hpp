@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace storage::detail {
 
@@ -18,6 +19,15 @@ inline std::string str(const nlohmann::json& j, const char* name) {
 inline std::int64_t num(const nlohmann::json& j, const char* name) {
   auto i = j.find(name);
   return i != j.end() && i->is_number_integer() ? i->get<std::int64_t>() : 0;
+}
+
+inline std::vector<std::string> strings(const nlohmann::json& j, const char* name) {
+  std::vector<std::string> out;
+  auto i = j.find(name);
+  if (i == j.end() || !i->is_array()) return out;
+  for (const auto& s : *i)
+    if (s.is_string()) out.push_back(s.get<std::string>());
+  return out;
 }
 
 } // namespace storage::detail

@@ -13,6 +13,7 @@ namespace {
 
 using detail::num;
 using detail::str;
+using detail::strings;
 
 std::string email_key(const std::string& mailbox, const std::string& id) {
   return mailbox + "/e/" + id;
@@ -41,15 +42,6 @@ std::string send_key(const std::string& mailbox, const send_record& s) {
   std::snprintf(hex, sizeof hex, "%016" PRIx64,
                 static_cast<std::uint64_t>(epoch_ms(s.at)));
   return sends_prefix(mailbox) + hex + "/" + s.email_id;
-}
-
-std::vector<std::string> strings(const json& j, const char* name) {
-  std::vector<std::string> out;
-  auto i = j.find(name);
-  if (i == j.end() || !i->is_array()) return out;
-  for (const auto& s : *i)
-    if (s.is_string()) out.push_back(s.get<std::string>());
-  return out;
 }
 
 json or_null(const std::string& s) {

@@ -66,9 +66,7 @@ std::optional<account_record> account_from_json(const std::string& text) {
   x.id = str(j, "id");
   x.name = str(j, "name");
   x.created_at = str(j, "created_at");
-  if (j.contains("api_key_hashes") && j["api_key_hashes"].is_array())
-    for (const auto& h : j["api_key_hashes"])
-      if (h.is_string()) x.api_key_hashes.push_back(h.get<std::string>());
+  x.api_key_hashes = detail::strings(j, "api_key_hashes");
   if (j.contains("settings") && j["settings"].is_object()) {
     const auto& s = j["settings"];
     if (s.contains("labels") && s["labels"].is_object()) {
