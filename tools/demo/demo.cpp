@@ -3,7 +3,7 @@
 // account, create the mailboxes, follow each authorize URL: graph-sim consents and
 // redirects to exconnectd's OAuth callback), delivers sample mail, waits until
 // exconnectd has labelled every message, and shows the tickets, the rejections and the
-// labels.
+// labels; then an agent answers a ticket and the reply is shown as graph-sim received it.
 #include "api_client.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
