@@ -39,16 +39,17 @@ storage::mailbox_record* find_mailbox(api_pointer self, const caller& who,
 json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
   const auto& st = self->state;
   auto rt = st.runtime.find(mb.id);
+  auto error_view = [](const storage::error_record& e) {
+    return json{{"code", e.code},
+                {"message", e.message},
+                {"at", e.at},
+                {"step", e.step.empty() ? json(nullptr) : json(e.step)}};
+  };
   json last_error = nullptr;
-  if (mb.last_error)
-    last_error = {{"code", mb.last_error->code},
-                  {"message", mb.last_error->message},
-                  {"at", mb.last_error->at}};
+  if (mb.last_error) last_error = error_view(*mb.last_error);
   json app_error = nullptr;
   if (st.app_error) {
-    app_error = {{"code", st.app_error->code},
-                 {"message", st.app_error->message},
-                 {"at", st.app_error->at}};
+    app_error = error_view(*st.app_error);
     // Only a mailbox that should be polling is stopped by the app's error; a paused
     // one or one that needs a new consent keeps its own, truer state.
     if (mb.status == "connected" || mb.status == "error") last_error = app_error;
@@ -85,6 +86,8 @@ json mailbox_view(api_pointer self, const storage::mailbox_record& mb) {
                            ? json(nullptr)
                            : json(rt->second.last_poll_at)},
       {"last_error", last_error},
+      // MAILBOX actors restarted after a failure since the process started.
+      {"restarts", rt == st.runtime.end() ? 0u : rt->second.restarts},
       {"app_error", app_error},
       {"counters", counters},
       // Why the mailbox cannot send for now (no permission, no token); emails wait.
@@ -134,7 +137,7 @@ bool address_free_for(api_pointer self, const storage::mailbox_record& mb,
       expired ? "the sign-in was not finished in time; the address was given up"
               : "the sign-in link was used without connecting the mailbox; the address "
                 "was given up",
-      now_rfc3339()};
+      now_rfc3339(), "authorization"};
   stage_mailbox(changes, o);
   released = std::move(o);
   return true;
@@ -157,7 +160,7 @@ label_settings labels_of(api_pointer self, const std::string& account_id) {
   return out;
 }
 
-void start_mailbox(api_pointer self, const std::string& id) {
+void start_mailbox(api_pointer self, const std::string& id, bool spread) {
   auto& st = self->state;
   auto mb = st.mailboxes.find(id);
   if (mb == st.mailboxes.end() || mb->second.status == "paused" ||
@@ -166,6 +169,10 @@ void start_mailbox(api_pointer self, const std::string& id) {
     return;
   auto& rt = st.runtime[id];
   if (rt.actor) return;
+  if (rt.stopping) { // the old one first
+    rt.start_when_down = true;
+    return;
+  }
   const auto& record = mb->second;
   mailbox_config cfg;
   cfg.id = id;
@@ -181,6 +188,15 @@ void start_mailbox(api_pointer self, const std::string& id) {
       net::format_rfc3339((connected ? *connected : std::chrono::system_clock::now()) -
                           std::chrono::hours{24 * record.backfill_days});
   cfg.max_message_size = st.cfg.max_message_size;
+  cfg.max_attempts = st.cfg.max_attempts;
+  cfg.retry_initial = st.cfg.retry_initial;
+  if (spread) {
+    std::uniform_int_distribution<std::int64_t> draw{
+        0,
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval).count() -
+            1};
+    cfg.first_poll = std::chrono::milliseconds{draw(st.rng)};
+  }
   cfg.fetch_rate = st.cfg.fetch_rate;
   cfg.labels = labels_of(self, record.account_id);
   cfg.send.rate = st.cfg.send_rate;
@@ -207,9 +223,11 @@ void stop_mailbox(api_pointer self, const std::string& id) {
   auto& st = self->state;
   auto rt = st.runtime.find(id);
   if (rt == st.runtime.end() || !rt->second.actor) return;
-  st.by_actor.erase(rt->second.actor.address());
+  // Still known by its address: its down message tells when a replacement may start.
   self->send_exit(rt->second.actor, caf::exit_reason::user_shutdown);
+  rt->second.stopping = std::move(rt->second.actor);
   rt->second.actor = nullptr;
+  rt->second.start_when_down = false;
   rt->second.paused_until.clear(); // a stopped mailbox is not throttled
   rt->second.fetch_used = 0;
   rt->second.sending = {};
@@ -471,8 +489,9 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
                     "REST API requests by route, method and status.");
   metrics->describe("exconnect_mailboxes", "gauge", "Mailboxes by status.");
   metrics->describe("exconnect_accounts", "gauge", "Accounts.");
-  metrics->describe("exconnect_mailbox_restarts_total", "counter",
-                    "MAILBOX actors restarted after a failure.");
+  metrics->describe("exconnect_actor_restarts_total", "counter",
+                    "Actors restarted after a failure, by kind (mailbox, helpdesk, "
+                    "token_service, converter, http_client).");
   if (auto err = load(self)) {
     spdlog::error("api: cannot load accounts and mailboxes: {}", render(err));
     self->quit(err);
@@ -481,18 +500,30 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
   spdlog::info("api: {} accounts, {} mailboxes", st.accounts.size(), st.mailboxes.size());
   self->send(st.tokens, atom::subscribe_v, caf::actor_cast<token_events_actor>(self));
   for (const auto& [id, mb] : st.mailboxes)
-    if (mb.status == "connected" || mb.status == "error") start_mailbox(self, id);
+    if (mb.status == "connected" || mb.status == "error")
+      start_mailbox(self, id, true); // spread over the interval, not in lockstep
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.by_actor.find(dm.source);
     if (i == st.by_actor.end()) return;
     auto id = i->second;
     st.by_actor.erase(i);
-    auto& rt = st.runtime[id];
+    auto found = st.runtime.find(id);
+    if (found == st.runtime.end()) return; // deleted
+    auto& rt = found->second;
+    if (rt.stopping && rt.stopping.address() == dm.source) {
+      rt.stopping = nullptr;
+      if (rt.start_when_down) {
+        rt.start_when_down = false;
+        start_mailbox(self, id);
+      }
+      return;
+    }
     rt.actor = nullptr;
     if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown) return;
     spdlog::error("api: mailbox {} failed: {}", log_name(self, id), render(dm.reason));
-    st.metrics->add("exconnect_mailbox_restarts_total", {});
+    st.metrics->add("exconnect_actor_restarts_total", {{"kind", "mailbox"}});
+    ++rt.restarts;
     if (std::chrono::steady_clock::now() - rt.started > std::chrono::seconds{60})
       rt.failures = 0;
     auto delay = std::min(std::chrono::milliseconds{100 << std::min(rt.failures, 9u)},
@@ -502,8 +533,10 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
   });
   self->set_exit_handler([=](caf::exit_msg& em) {
     // MAILBOX actors are monitored, not linked: stop them explicitly.
-    for (auto& [id, rt] : self->state.runtime)
+    for (auto& [id, rt] : self->state.runtime) {
       if (rt.actor) self->send_exit(rt.actor, em.reason);
+      if (rt.stopping) self->send_exit(rt.stopping, em.reason);
+    }
     self->quit(em.reason);
   });
   return {
@@ -521,8 +554,8 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         spdlog::warn("api: mailbox {} needs a new consent: {}", log_name(self, id),
                      reason);
         // Even a paused mailbox: resume must not skip the new consent.
-        mb.last_error =
-            storage::error_record{"reauthorization_required", reason, now_rfc3339()};
+        mb.last_error = storage::error_record{"reauthorization_required", reason,
+                                              now_rfc3339(), "token"};
         mb.status = "reauthorization_required";
         save_status(self, mb);
       },
@@ -534,7 +567,7 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
               "app_credentials_rejected",
               "the login service refuses the connector's own app credentials (" + code +
                   "): " + message + " — fix the client secret; every grant is kept",
-              now_rfc3339()};
+              now_rfc3339(), "token"};
       },
       [=](atom::polled, const std::string& id, const poll_result& r) {
         auto i = self->state.mailboxes.find(id);
@@ -543,11 +576,21 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         auto& rt = self->state.runtime[id];
         rt.paused_until = r.paused_until;
         rt.fetch_used = r.fetch_used;
+        rt.restarts += r.restarts;
         if (r.ok) {
           rt.last_poll_at = r.at;
-          if (mb.status == "error" || mb.last_error) {
+          const auto& f = r.failed_message;
+          // A message that failed does not stop the mailbox: it stays connected, and
+          // the error shows until a poll goes by without one.
+          std::optional<storage::error_record> error;
+          if (!f.step.empty())
+            error = storage::error_record{f.code, f.message, f.at, f.step};
+          bool same = error && mb.last_error && mb.last_error->code == error->code &&
+                      mb.last_error->step == error->step;
+          if (mb.status == "error" || (mb.last_error.has_value() != error.has_value()) ||
+              (error && !same)) {
             if (mb.status == "error") mb.status = "connected";
-            mb.last_error.reset();
+            mb.last_error = std::move(error);
             save_status(self, mb);
           }
           return;
@@ -561,7 +604,7 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
         if (mb.last_error && mb.last_error->code == r.code &&
             mb.last_error->message == r.message && mb.status == status)
           return;
-        mb.last_error = storage::error_record{r.code, r.message, r.at};
+        mb.last_error = storage::error_record{r.code, r.message, r.at, r.step};
         mb.status = status;
         save_status(self, mb);
       },

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -48,6 +49,8 @@ struct api_config {
   rate_limit send_recipients{10'000, std::chrono::seconds{86'400}};
   std::chrono::milliseconds sent_items_grace{120'000};
   std::uint64_t max_message_size = 52'428'800;
+  std::uint32_t max_attempts = 5; ///< tries of a failing message before quarantine
+  std::chrono::milliseconds retry_initial{30'000}; ///< its first backoff
 };
 
 /// The ingest side the API hands to each MAILBOX it runs, and reads tickets from.
@@ -63,11 +66,16 @@ struct ingest_services {
 /// What the API knows about a mailbox beyond its stored record.
 struct mailbox_runtime {
   mailbox_actor actor;
+  /// The previous MAILBOX, told to stop and not down yet: its replacement starts only
+  /// once it is down (else two SENDERs could drain one outbox).
+  mailbox_actor stopping;
+  bool start_when_down = false;
   std::string last_poll_at;
   std::string paused_until;     ///< Graph throttled it (RFC 3339); "" if not
   std::uint64_t fetch_used = 0; ///< downloads in the fetch window at the last poll
   send_status sending;          ///< the SENDER's last report
   unsigned failures = 0;        ///< restarts in a row, for the backoff
+  unsigned restarts = 0;        ///< restarts since the process started
   std::chrono::steady_clock::time_point started{};
 };
 
@@ -91,6 +99,7 @@ struct api_state {
   std::unordered_map<std::string, mailbox_runtime> runtime;
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::optional<storage::error_record> app_error;
+  std::minstd_rand rng{std::random_device{}()}; ///< spreads first polls
 };
 
 using api_pointer = api_self_actor::stateful_pointer<api_state>;

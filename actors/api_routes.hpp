@@ -89,8 +89,9 @@ void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb);
 std::optional<net::response> commit(api_pointer self, storage::batch& changes);
 /// The account's label settings, as its MAILBOXes use them.
 label_settings labels_of(api_pointer self, const std::string& account_id);
-/// Starts / stops the MAILBOX actor of a connected mailbox.
-void start_mailbox(api_pointer self, const std::string& id);
+/// Starts / stops the MAILBOX actor of a connected mailbox. `spread`: its first poll
+/// comes at a random point of its interval (many mailboxes starting at once).
+void start_mailbox(api_pointer self, const std::string& id, bool spread = false);
 void stop_mailbox(api_pointer self, const std::string& id);
 /// The mailbox's address is held by nobody else: either free, held by `mb` itself, or
 /// by a pending mailbox without a live state (expired, or its link used and failed). That

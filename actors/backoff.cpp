@@ -18,7 +18,8 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
   for (unsigned i = 1; i < failures && delay < max; ++i)
     delay *= 2;
   delay = std::min(delay, max);
-  std::uniform_int_distribution<std::int64_t> draw{delay.count() / 2, delay.count()};
+  std::uniform_int_distribution<std::int64_t> draw{delay.count(),
+                                                   delay.count() + delay.count() / 4};
   return std::chrono::milliseconds{draw(rng)};
 }
 

@@ -14,9 +14,10 @@
 /// pause Graph asks for, else a backoff; pauses are stored so a restart honours them.
 namespace exc {
 
-/// The wait after `failures` transient failures in a row (at least 1):
-/// initial * 2^(failures-1), capped at `max`, drawn in [delay/2, delay] so that
-/// mailboxes throttled together do not come back together.
+/// The wait after `failures` failures in a row (at least 1): delay =
+/// initial * 2^(failures-1) capped at `max`, drawn in [delay, delay * 5/4] so that
+/// mailboxes throttled together do not come back together, and never shorter than the
+/// delay: at the cap, one try per `max` at most.
 std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
                                         std::chrono::milliseconds max, unsigned failures,
                                         std::minstd_rand& rng);

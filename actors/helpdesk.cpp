@@ -120,13 +120,45 @@ caf::expected<std::optional<json>> thread_of(self_ptr self, const inbound_mail& 
   return std::optional<json>{};
 }
 
-/// Stages the mail's records; returns the outcome.
-caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
-                                    const inbound_mail& m, json& counters) {
+void count(json& counters, const char* name) {
+  counters[name] = counters.value(name, std::int64_t{0}) + 1;
+}
+
+void count(json& counters, const char* group, const std::string& key) {
+  auto& by = counters[group];
+  if (!by.is_object()) by = json::object();
+  by[key] = by.value(key, std::int64_t{0}) + 1;
+}
+
+/// Stages the rejection of `m` with its journal entry (`entry` becomes "rejected").
+void stage_rejected(self_ptr self, storage::batch& changes, const inbound_mail& m,
+                    storage::journal_entry& entry, const std::string& reason,
+                    const std::string& detail, json& counters) {
   const auto& store = *self->state.store;
-  storage::journal_entry entry;
+  entry.outcome = "rejected";
+  entry.reason = reason;
+  json record = {{"id", storage::time_ordered_id("rej_")},
+                 {"mailbox_id", m.mailbox_id},
+                 {"message_id", m.graph_id},
+                 {"internet_message_id", m.message_id},
+                 {"reason", reason},
+                 {"detail", detail},
+                 {"received_at", m.received_at}};
+  store.stage_rejection(changes, m.account_id, record);
+  count(counters, "rejected");
+  count(counters, "rejected_by_reason", reason);
+  store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+}
+
+/// Stages the mail's records on top of what the journal knows of it (`entry`: its
+/// failed tries, if any); returns the outcome.
+caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
+                                    const inbound_mail& m, json& counters,
+                                    storage::journal_entry entry) {
+  const auto& store = *self->state.store;
   entry.internet_message_id = m.message_id;
-  counters["fetched"] = counters["fetched"].get<std::int64_t>() + 1;
+  entry.retry_at_ms = 0;
+  count(counters, "fetched");
   auto rejection = m.rejection;
   auto detail = m.detail;
   std::optional<json> thread;
@@ -138,7 +170,7 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
       if (*owner) {
         entry.outcome = "duplicate";
         entry.ticket_id = **owner;
-        counters["duplicates"] = counters["duplicates"].get<std::int64_t>() + 1;
+        count(counters, "duplicates");
         store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
         return ingest_outcome{entry.outcome, entry.ticket_id, ""};
       }
@@ -153,20 +185,7 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
     }
   }
   if (!rejection.empty()) {
-    entry.outcome = "rejected";
-    entry.reason = rejection;
-    json record = {{"id", storage::time_ordered_id("rej_")},
-                   {"mailbox_id", m.mailbox_id},
-                   {"message_id", m.graph_id},
-                   {"internet_message_id", m.message_id},
-                   {"reason", rejection},
-                   {"detail", detail},
-                   {"received_at", m.received_at}};
-    store.stage_rejection(changes, m.account_id, record);
-    counters["rejected"] = counters["rejected"].get<std::int64_t>() + 1;
-    auto& by_reason = counters["rejected_by_reason"];
-    by_reason[rejection] = by_reason.value(rejection, std::int64_t{0}) + 1;
-    store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+    stage_rejected(self, changes, m, entry, rejection, detail, counters);
     return ingest_outcome{entry.outcome, "", rejection};
   }
   json ticket;
@@ -207,7 +226,7 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
         comment_from(changes, id, m, self->state.attachment_cap));
   }
   entry.ticket_id = ticket["id"].get<std::string>();
-  counters["converted"] = counters["converted"].get<std::int64_t>() + 1;
+  count(counters, "converted");
   store.stage_ticket(changes, ticket);
   if (!m.message_id.empty())
     store.stage_message_index(changes, m.account_id, m.message_id, entry.ticket_id);
@@ -344,6 +363,96 @@ caf::result<queued_reply> queue_outbound(self_ptr self, const outbound_mail& m) 
   return commit_and_answer(self, changes, std::move(out));
 }
 
+caf::result<std::uint32_t> count_attempt(self_ptr self, const std::string& mailbox,
+                                         const std::string& graph_id,
+                                         const std::string& internet_message_id,
+                                         std::int64_t retry_at_ms) {
+  auto& st = self->state;
+  auto known = st.store->journal(mailbox, graph_id);
+  if (!known) return known.error();
+  auto entry = known->value_or(storage::journal_entry{});
+  if (!entry.pending()) return std::uint32_t{0};
+  ++entry.attempts;
+  entry.retry_at_ms = retry_at_ms;
+  if (entry.internet_message_id.empty()) entry.internet_message_id = internet_message_id;
+  auto changes = st.store->database().start_batch();
+  st.store->stage_journal(changes, mailbox, graph_id, entry);
+  // Relaxed: a crash of the process keeps it (the OS has it); only a power cut loses
+  // the count of one try.
+  if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
+    return err;
+  return entry.attempts;
+}
+
+/// Counts a quarantine in the mailbox's counters and the metrics.
+void count_quarantine(self_ptr self, json& counters, ingest_step step) {
+  count(counters, "quarantined");
+  count(counters, "quarantined_by_step", to_string(step));
+  self->state.metrics->add("exconnect_quarantined_total", {{"step", to_string(step)}});
+}
+
+caf::result<failure_outcome> record_failure(self_ptr self, const message_failure& f) {
+  auto& st = self->state;
+  auto known = st.store->journal(f.mailbox_id, f.graph_id);
+  if (!known) return known.error();
+  auto entry = known->value_or(storage::journal_entry{});
+  bool labelling = f.step == ingest_step::labelling;
+  // Only the steps before an outcome fail a pending message, only labelling a done one.
+  if (entry.pending() == labelling) return failure_outcome{entry.attempts, false};
+  auto changes = st.store->database().start_batch();
+  if (!f.counts) {
+    if (labelling || entry.attempts == 0) return failure_outcome{entry.attempts, false};
+    --entry.attempts;
+    entry.retry_at_ms = 0;
+    st.store->stage_journal(changes, f.mailbox_id, f.graph_id, entry);
+    if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
+      return err;
+    return failure_outcome{entry.attempts, false};
+  }
+  entry.step = to_string(f.step);
+  entry.error_code = f.code;
+  entry.error_message = f.message;
+  entry.error_at = now();
+  entry.retry_at_ms = f.retry_at_ms;
+  if (entry.internet_message_id.empty())
+    entry.internet_message_id = f.internet_message_id;
+  auto& tries = labelling ? entry.label_attempts : entry.attempts;
+  if (labelling || tries == 0) ++tries; // ingest tries are counted when they start
+  bool quarantine = tries >= f.max_attempts && !entry.label_quarantined;
+  if (!quarantine) {
+    st.store->stage_journal(changes, f.mailbox_id, f.graph_id, entry);
+    if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
+      return err;
+    return failure_outcome{tries, false};
+  }
+  auto counters = st.store->counters(f.mailbox_id);
+  if (!counters) return counters.error();
+  count_quarantine(self, *counters, f.step);
+  auto detail = std::string{to_string(f.step)} + " failed " + std::to_string(tries) +
+                " times; the last error: " + f.code +
+                (f.message.empty() ? "" : ": " + f.message);
+  spdlog::warn("mailbox {}/{}: message {} quarantined: {}", f.account_id, f.mailbox_id,
+               f.graph_id, detail);
+  if (labelling) {
+    // Its ticket or rejection stands; only the label is tried rarely from now on.
+    entry.label_quarantined = true;
+    st.store->stage_journal(changes, f.mailbox_id, f.graph_id, entry);
+  } else {
+    inbound_mail m;
+    m.account_id = f.account_id;
+    m.mailbox_id = f.mailbox_id;
+    m.graph_id = f.graph_id;
+    m.message_id = entry.internet_message_id;
+    m.received_at = f.received_at;
+    entry.retry_at_ms = 0;
+    count(*counters, "fetched"); // fetched = converted + rejected + duplicates
+    stage_rejected(self, changes, m, entry, "processing_failed", detail, *counters);
+    st.metrics->add("exconnect_messages_total", {{"outcome", "rejected"}});
+  }
+  st.store->stage_counters(changes, f.mailbox_id, *counters);
+  return commit_and_answer(self, changes, failure_outcome{tries, true});
+}
+
 } // namespace
 
 helpdesk_self_actor::behavior_type
@@ -357,6 +466,9 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
   self->state.attachment_cap = attachment_cap;
   self->state.metrics = metrics;
   self->state.token_key = std::move(token_key);
+  metrics->describe("exconnect_quarantined_total", "counter",
+                    "Messages quarantined after failing too often, by the step that "
+                    "failed (download, conversion, storing, labelling).");
   metrics->describe("exconnect_messages_total", "counter",
                     "Inbound messages stored, by outcome (ticket, comment, duplicate, "
                     "rejected).");
@@ -366,12 +478,13 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
         // Asked again (a retry after a crash or a lost answer): the journal knows.
         auto known = st.store->journal(m.mailbox_id, m.graph_id);
         if (!known) return known.error();
-        if (*known)
+        if (*known && !(*known)->pending())
           return ingest_outcome{(*known)->outcome, (*known)->ticket_id, (*known)->reason};
         auto counters = st.store->counters(m.mailbox_id);
         if (!counters) return counters.error();
         auto changes = st.store->database().start_batch();
-        auto outcome = stage(self, changes, m, *counters);
+        auto outcome =
+            stage(self, changes, m, *counters, known->value_or(storage::journal_entry{}));
         if (!outcome) return outcome.error();
         st.store->stage_counters(changes, m.mailbox_id, *counters);
         auto answer = commit_and_answer(self, changes, *outcome);
@@ -395,6 +508,12 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
           return err;
         return true;
       },
+      [=](atom::attempt, const std::string& mailbox, const std::string& graph_id,
+          const std::string& internet_message_id,
+          std::int64_t retry_at_ms) -> caf::result<std::uint32_t> {
+        return count_attempt(self, mailbox, graph_id, internet_message_id, retry_at_ms);
+      },
+      [=](atom::failed, const message_failure& f) { return record_failure(self, f); },
       [=](atom::comment, const agent_comment& c) { return add_agent_comment(self, c); },
       [=](atom::outbound, const outbound_mail& m) { return queue_outbound(self, m); },
       [=](atom::sync) { return answer_after_sync(self, true); },

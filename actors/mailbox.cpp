@@ -82,80 +82,113 @@ poll_result succeeded() {
   return r;
 }
 
-poll_result failed(std::string code, std::string message) {
+poll_result failed(std::string step, std::string code, std::string message) {
   poll_result r;
+  r.step = std::move(step);
   r.code = std::move(code);
   r.message = std::move(message);
   return r;
 }
 
-/// Ends the poll cycle and tells the listener how it went.
+/// The wall clock (ms since the epoch) as this actor's clock moves it on from the
+/// start: message retry times are stored on the wall clock, and are compared on the
+/// actor's clock (virtual in tests).
+std::int64_t wall_ms(self_ptr self) {
+  const auto& st = self->state;
+  auto wall = st.wall_base + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 self->clock().now() - st.clock_base);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch())
+      .count();
+}
+
+/// Ends the poll cycle and tells the listener how it went. A message skipped for its
+/// backoff brings the next poll forward to its time.
 void report(self_ptr self, poll_result r) {
   auto& st = self->state;
   st.polling = false;
   st.queue.clear();
   st.queue.shrink_to_fit(); // idle mailboxes stay small
   st.next = 0;
-  if (r.ok) st.failures = 0;
-  r.fetch_used = fetch_used(self);
-  auto wall = std::chrono::system_clock::now();
   auto now = self->clock().now();
+  if (st.next_retry != caf::actor_clock::time_point::max()) {
+    auto at = std::max(st.next_retry, st.paused_until);
+    self->delayed_send(self, std::max(at - now, caf::timespan{0}), atom::internal_v,
+                       atom::poll_v, st.generation);
+    st.next_retry = caf::actor_clock::time_point::max();
+  }
+  r.fetch_used = fetch_used(self);
+  r.restarts = std::exchange(st.child_restarts, 0);
+  r.failed_message = std::move(st.last_failure);
+  st.last_failure = {};
+  auto wall = std::chrono::system_clock::now();
   if (st.paused_until > now) r.paused_until = wall_time(st.paused_until, now);
   r.at = net::format_rfc3339(wall);
   self->send(st.listener, atom::polled_v, st.cfg.id, std::move(r));
 }
 
-caf::timespan backoff(self_ptr self) {
+/// The whole mailbox failed (listing, throttling, token, storage): no request before
+/// Retry-After (429, 503) or the gate's backoff; a failure that will not heal by itself
+/// waits at least a poll interval. Only a listing that works resets the backoff.
+void back_off(self_ptr self, std::optional<caf::timespan> asked, bool heals) {
   auto& st = self->state;
-  return backoff_delay(st.cfg.backoff_initial, st.cfg.backoff_max, st.failures, st.rng);
-}
-
-/// Graph throttled this mailbox or failed in a way that heals: no request until
-/// Retry-After (429, 503) or the backoff has passed; then the cycle starts over.
-void pause(self_ptr self, const net::client_response& res) {
-  auto& st = self->state;
-  ++st.failures;
-  auto asked = asked_pause(res);
-  auto wait = asked ? *asked : backoff(self);
+  ++st.gate_failures;
+  caf::timespan wait = asked ? *asked
+                             : backoff_delay(st.cfg.backoff_initial, st.cfg.backoff_max,
+                                             st.gate_failures, st.rng);
+  if (!heals) wait = std::max(wait, caf::timespan{st.cfg.poll_interval});
   st.paused_until = self->clock().now() + wait;
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
   store_pause(st.throttle, st.cfg.id, "pause", wait);
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
 }
 
+/// A mailbox-wide failure that is not Graph's answer (no token, storage trouble).
 void fail(self_ptr self, const caf::error& err) {
-  poll_result r;
-  r.grant_gone = is(err, ec::reauthorization_required);
-  r.code = err.category() == error_category ? to_string(static_cast<ec>(err.code()))
-                                            : "internal_error";
-  r.message = render(err);
-  if (!r.grant_gone)
+  auto grant_gone = is(err, ec::reauthorization_required);
+  bool token = grant_gone || is(err, ec::app_credentials_rejected) ||
+               is(err, ec::token_unavailable);
+  auto r =
+      failed(token                          ? "token"
+             : is(err, ec::storage_failure) ? "storage"
+                                            : "internal",
+             err.category() == error_category ? to_string(static_cast<ec>(err.code()))
+                                              : "internal_error",
+             render(err));
+  r.grant_gone = grant_gone;
+  // A new consent or the operator's fix of the app's secret restarts polling; the rest
+  // waits out the gate's backoff.
+  if (!grant_gone && !is(err, ec::app_credentials_rejected))
+    back_off(self, std::nullopt, true);
+  if (!grant_gone)
     spdlog::warn("mailbox {}/{}: {}", self->state.cfg.account_id, self->state.cfg.id,
                  r.message);
   report(self, std::move(r));
 }
 
+/// Graph's answer that concerns the whole mailbox: throttled, token refused, or the
+/// listing failed. The cycle ends.
 void fail_graph(self_ptr self, const net::client_response& res, const char* doing) {
   auto e = graph::read_error(res);
-  if (graph::transient(res)) pause(self, res);
-  spdlog::warn("mailbox {}/{}: {} failed: {} {}{}", self->state.cfg.account_id,
-               self->state.cfg.id, doing, e.code, e.message,
-               graph::transient(res) ? " (pausing this mailbox)" : "");
-  report(self, failed(e.code, e.message));
+  back_off(self, asked_pause(res), graph::transient(res));
+  spdlog::warn("mailbox {}/{}: {} failed: {} {} (the mailbox waits)",
+               self->state.cfg.account_id, self->state.cfg.id, doing, e.code, e.message);
+  report(self, failed("listing", e.code, e.message));
 }
 
-/// A Graph call of this mailbox; a token that cannot be had ends the cycle. Any answer
-/// Graph gives without a server error ends the backoff: a long cycle must not pile up
-/// the failures of its many requests.
-void call_graph(self_ptr self, request_maker make, response_handler on_response) {
+/// Throttling or a refused token: the mailbox's trouble, not the message's.
+bool mailbox_wide(const net::client_response& res) {
+  return res.ok() && (res.status == 429 || res.status == 401 || asked_pause(res));
+}
+
+/// A Graph call of this mailbox; a token that cannot be had ends the cycle.
+void call_graph(self_ptr self, request_maker make, response_handler on_response,
+                error_handler on_error = {}) {
   const auto& st = self->state;
-  exc::call_graph(
-      self, st.tokens, st.http, st.cfg.id, std::move(make),
-      [=](net::client_response& res) {
-        if (!graph::transient(res)) self->state.failures = 0;
-        on_response(res);
-      },
-      [=](const caf::error& err) { fail(self, err); });
+  exc::call_graph(self, st.tokens, st.http, st.cfg.id, std::move(make),
+                  std::move(on_response), [=](const caf::error& err) {
+                    if (on_error) on_error(err);
+                    fail(self, err);
+                  });
 }
 
 bool has_category(const message_ref& ref, const std::string& name) {
@@ -167,6 +200,79 @@ bool has_category(const message_ref& ref, const std::string& name) {
 void advance(self_ptr self) {
   ++self->state.next;
   process(self);
+}
+
+/// A message may be tried at `retry_at_ms`: true if that is still ahead (the poll
+/// after this cycle comes no later than then).
+bool not_yet(self_ptr self, std::int64_t retry_at_ms) {
+  auto left = retry_at_ms - wall_ms(self);
+  if (left <= 0) return false;
+  auto& st = self->state;
+  st.next_retry =
+      std::min(st.next_retry, self->clock().now() + std::chrono::milliseconds{left});
+  return true;
+}
+
+void label(self_ptr self, bool rejected);
+
+/// The current message failed at `step`: the HELPDESK counts it, with the message's
+/// own backoff; the cycle goes on with the next message (or labels a quarantined one
+/// as rejected). `counts` false takes back a counted try that failed through no fault
+/// of the message.
+void message_failed(self_ptr self, ingest_step step, std::string code,
+                    std::string message, bool counts = true) {
+  auto& st = self->state;
+  const auto& ref = st.queue[st.next];
+  message_failure f;
+  f.account_id = st.cfg.account_id;
+  f.mailbox_id = st.cfg.id;
+  f.graph_id = ref.graph_id;
+  f.internet_message_id = ref.internet_message_id;
+  f.received_at = ref.received_at;
+  f.step = step;
+  f.code = std::move(code);
+  f.message = std::move(message);
+  f.max_attempts = st.cfg.max_attempts;
+  f.counts = counts;
+  auto delay = backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max,
+                             std::max<std::uint32_t>(st.tries, 1), st.rng);
+  f.retry_at_ms = wall_ms(self) + delay.count();
+  if (!counts) {
+    // The cycle is ending anyway; the journal only gives the try back.
+    self->request(st.helpdesk, std::chrono::seconds{60}, atom::failed_v, std::move(f))
+        .then([](const failure_outcome&) {},
+              [=](const caf::error& err) {
+                spdlog::warn("mailbox {}/{}: cannot give back a try: {}",
+                             self->state.cfg.account_id, self->state.cfg.id, render(err));
+              });
+    return;
+  }
+  spdlog::warn("mailbox {}/{}: message {}: {} failed: {} {}", st.cfg.account_id,
+               st.cfg.id, f.graph_id, to_string(step), f.code, f.message);
+  st.last_failure = {to_string(step), f.code, f.message,
+                     net::format_rfc3339(std::chrono::system_clock::now())};
+  auto retry_at = f.retry_at_ms;
+  self->request(st.helpdesk, std::chrono::seconds{60}, atom::failed_v, std::move(f))
+      .then(
+          [=](const failure_outcome& out) {
+            if (out.quarantined && step != ingest_step::labelling)
+              return label(self, true); // a processing_failed rejection now
+            not_yet(self, retry_at);
+            advance(self);
+          },
+          [=](const caf::error& err) { fail(self, err); });
+}
+
+/// A failed Graph answer about the current message: the mailbox's trouble ends the
+/// cycle, anything else is the message's.
+void message_answer_failed(self_ptr self, const net::client_response& res,
+                           ingest_step step, const char* doing) {
+  if (mailbox_wide(res)) {
+    if (step != ingest_step::labelling) message_failed(self, step, {}, {}, false);
+    return fail_graph(self, res, doing);
+  }
+  auto e = graph::read_error(res);
+  message_failed(self, step, e.code, e.message);
 }
 
 /// The journal learns that the message is labelled; then the next message.
@@ -190,9 +296,13 @@ void label(self_ptr self, bool rejected) {
       [=](net::client_response& res) {
         // Deleted meanwhile: there is nothing left to label.
         if (res.ok() && res.status == 404) return labelled(self, graph_id);
-        auto current = res.ok() && res.status == 200 ? graph::read_categories(res.body)
-                                                     : std::nullopt;
-        if (!current) return fail_graph(self, res, "reading a message's categories");
+        if (!res.ok() || res.status != 200)
+          return message_answer_failed(self, res, ingest_step::labelling,
+                                       "reading a message's categories");
+        auto current = graph::read_categories(res.body);
+        if (!current)
+          return message_failed(self, ingest_step::labelling, "graph_failure",
+                                "Graph answered a message that has no categories");
         auto categories = *current;
         const auto& labels = self->state.cfg.labels;
         for (const auto* name : {&labels.processed, &labels.rejected}) {
@@ -211,7 +321,8 @@ void label(self_ptr self, bool rejected) {
             [=](net::client_response& res) {
               if (res.ok() && res.status == 404) return labelled(self, graph_id);
               if (!res.ok() || res.status != 200)
-                return fail_graph(self, res, "labelling a message");
+                return message_answer_failed(self, res, ingest_step::labelling,
+                                             "labelling a message");
               labelled(self, graph_id);
             });
       });
@@ -222,7 +333,13 @@ void store(self_ptr self, inbound_mail m) {
   self->request(self->state.helpdesk, std::chrono::minutes{5}, atom::ingest_v,
                 std::move(m))
       .then([=](const ingest_outcome& out) { label(self, out.rejected()); },
-            [=](const caf::error& err) { fail(self, err); });
+            [=](const caf::error& err) {
+              message_failed(self, ingest_step::storing,
+                             err.category() == error_category
+                                 ? to_string(static_cast<ec>(err.code()))
+                                 : "storing_failed",
+                             render(err));
+            });
 }
 
 /// The parts of an inbound mail the mailbox knows before anything is downloaded.
@@ -257,13 +374,40 @@ void download(self_ptr self) {
         save_fetch_window(self);
         if (res.ok() && res.status == 404) return advance(self); // deleted meanwhile
         if (!res.ok() || res.status != 200)
-          return fail_graph(self, res, "downloading a message");
+          return message_answer_failed(self, res, ingest_step::download,
+                                       "downloading a message");
         self->request(self->state.converter, std::chrono::minutes{5}, atom::convert_v,
                       std::move(res.body), base)
             .then(
                 [=](inbound_mail& m) { store(self, std::move(m)); }, // moved, not copied
-                [=](const caf::error& err) { fail(self, err); });
+                [=](const caf::error& err) {
+                  message_failed(self, ingest_step::conversion, "conversion_failed",
+                                 render(err));
+                });
+      },
+      [=](const caf::error&) { // no token: not the message's fault
+        message_failed(self, ingest_step::download, {}, {}, false);
       });
+}
+
+/// Counts the try in the journal before it starts (a try the process does not survive
+/// counts too), then downloads.
+void begin_try(self_ptr self) {
+  auto& st = self->state;
+  const auto& ref = st.queue[st.next];
+  // If this try does not finish (the process stops), the next waits this long.
+  auto delay = backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max,
+                             std::max<std::uint32_t>(st.tries + 1, 1), st.rng);
+  self->request(st.helpdesk, std::chrono::seconds{60}, atom::attempt_v, st.cfg.id,
+                ref.graph_id, base_mail(self, ref).message_id,
+                wall_ms(self) + delay.count())
+      .then(
+          [=](std::uint32_t tries) {
+            if (tries == 0) return advance(self); // it has an outcome already
+            self->state.tries = tries;
+            download(self);
+          },
+          [=](const caf::error& err) { fail(self, err); });
 }
 
 /// Takes the next message of the cycle through whatever it still needs.
@@ -273,19 +417,34 @@ void process(self_ptr self) {
     const auto& ref = st.queue[st.next];
     auto known = st.store->journal(st.cfg.id, ref.graph_id);
     if (!known) return fail(self, known.error());
-    if (*known) {
+    st.tries = 0;
+    if (*known && !(*known)->pending()) {
+      const auto& entry = **known;
       // Converted before: never again. Put back labels someone removed.
-      bool labelled =
-          has_category(ref, st.cfg.labels.processed) &&
-          (!(*known)->rejected() || has_category(ref, st.cfg.labels.rejected));
-      if (labelled && (*known)->labelled) {
+      bool labelled = has_category(ref, st.cfg.labels.processed) &&
+                      (!entry.rejected() || has_category(ref, st.cfg.labels.rejected));
+      if ((labelled && entry.labelled) || not_yet(self, entry.retry_at_ms)) {
         ++st.next;
         continue;
       }
-      return label(self, (*known)->rejected());
+      st.tries = entry.label_attempts + 1;
+      return label(self, entry.rejected());
     }
-    if (has_category(ref, st.cfg.labels.processed)) { // labelled by an earlier install
-      ++st.next;
+    if (*known) { // tried before without an outcome
+      const auto& entry = **known;
+      if (not_yet(self, entry.retry_at_ms)) {
+        ++st.next;
+        continue;
+      }
+      st.tries = entry.attempts;
+      if (entry.attempts >= st.cfg.max_attempts) // the last try did not finish
+        return message_failed(
+            self, ingest_step_from(entry.step.empty() ? "download" : entry.step),
+            "interrupted",
+            "the daemon stopped while it was processing the message, " +
+                std::to_string(entry.attempts) + " times");
+    } else if (has_category(ref, st.cfg.labels.processed)) {
+      ++st.next; // labelled by an earlier install
       continue;
     }
     if (ref.size > st.cfg.max_message_size) {
@@ -301,7 +460,7 @@ void process(self_ptr self) {
       self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
       return report(self, succeeded());
     }
-    return download(self);
+    return begin_try(self);
   }
   report(self, succeeded());
 }
@@ -321,16 +480,34 @@ void list_page(self_ptr self, std::string next_link) {
           return fail_graph(self, res, "listing new mail");
         std::string next;
         auto page = graph::read_message_page(res.body, next);
-        if (!page)
-          return report(self, failed("graph_failure",
+        if (!page) {
+          back_off(self, std::nullopt, true);
+          return report(self, failed("listing", "graph_failure",
                                      "Graph answered a listing that is not a page of "
                                      "messages"));
+        }
         auto& q = self->state.queue;
         q.insert(q.end(), std::make_move_iterator(page->begin()),
                  std::make_move_iterator(page->end()));
         if (!next.empty()) return list_page(self, next);
+        self->state.gate_failures = 0; // the listing works: the gate's backoff ends
         process(self);
       });
+}
+
+/// Spawns the SENDER (monitored: this MAILBOX restarts it), if the mailbox sends.
+void start_sender(self_ptr self) {
+  auto& st = self->state;
+  if (!st.outbox || st.sender) return;
+  auto send = st.cfg.send;
+  send.id = st.cfg.id;
+  send.account_id = st.cfg.account_id;
+  send.address = st.cfg.address;
+  send.graph_url = st.cfg.graph_url;
+  st.sender = self->spawn<caf::monitored>(sender, std::move(send),
+                                          sender_peers{st.tokens, st.http, st.helpdesk,
+                                                       st.listener, st.outbox, st.metrics,
+                                                       st.throttle});
 }
 
 } // namespace
@@ -346,24 +523,46 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.helpdesk = std::move(peers.helpdesk);
   st.store = peers.store;
   st.throttle = peers.throttle;
+  st.outbox = peers.outbox;
+  st.metrics = peers.metrics;
+  st.wall_base = std::chrono::system_clock::now();
+  st.clock_base = self->clock().now();
   load_windows(self);
-  if (peers.outbox) {
-    auto send = st.cfg.send;
-    send.id = st.cfg.id;
-    send.account_id = st.cfg.account_id;
-    send.address = st.cfg.address;
-    send.graph_url = st.cfg.graph_url;
-    // Linked: the sender stops with its mailbox (pause, delete, failure).
-    st.sender = self->spawn<caf::linked>(sender, std::move(send),
-                                         sender_peers{st.tokens, st.http, st.helpdesk,
-                                                      st.listener, peers.outbox,
-                                                      peers.metrics, st.throttle});
-  }
-  self->send(self, atom::internal_v, atom::poll_v, st.generation);
+  start_sender(self);
+  // A child that fails is restarted here, after a backoff; the MAILBOX itself stops
+  // only once its children are down, so that its replacement never runs beside them.
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (!st.sender || dm.source != st.sender.address()) return;
+    st.sender = nullptr;
+    if (st.stopping) return self->quit(st.stop_reason);
+    ++st.sender_failures;
+    ++st.child_restarts;
+    if (st.metrics)
+      st.metrics->add("exconnect_actor_restarts_total", {{"kind", "sender"}});
+    auto delay = backoff_delay(std::chrono::milliseconds{100}, st.cfg.backoff_max,
+                               st.sender_failures, st.rng);
+    spdlog::error("mailbox {}/{}: its SENDER failed ({}); restarting it in {} ms",
+                  st.cfg.account_id, st.cfg.id, render(dm.reason), delay.count());
+    self->delayed_send(self, delay, atom::internal_v, atom::restart_v);
+  });
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    auto& st = self->state;
+    if (!st.sender) return self->quit(em.reason);
+    st.stopping = true;
+    st.stop_reason = em.reason;
+    self->send_exit(st.sender, em.reason);
+  });
+  // Mailboxes started together are spread over their interval (first_poll).
+  if (st.cfg.first_poll > std::chrono::milliseconds{0})
+    self->delayed_send(self, st.cfg.first_poll, atom::internal_v, atom::poll_v,
+                       st.generation);
+  else
+    self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {
       [=](atom::internal, atom::poll, std::uint64_t generation) {
         auto& st = self->state;
-        if (generation != st.generation) return;
+        if (generation != st.generation || st.stopping) return;
         auto now = self->clock().now();
         if (now < st.paused_until) { // throttled: poll when the pause ends
           self->delayed_send(self, st.paused_until - now, atom::internal_v, atom::poll_v,
@@ -381,6 +580,9 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       },
       [=](atom::wake) {
         if (self->state.sender) self->send(self->state.sender, atom::wake_v);
+      },
+      [=](atom::internal, atom::restart) {
+        if (!self->state.stopping) start_sender(self);
       },
   };
 }

@@ -17,8 +17,14 @@
 
 /// A MAILBOX: one connected mailbox. On its poll timer it lists the Inbox's new unread
 /// mail (every page), and takes each message in turn through the ingest cycle:
-///   journal lookup -> size check -> download ($value, within the fetch rate) ->
-///   CONVERTER -> HELPDESK (ticket + journal, durable) -> label in Exchange -> journal.
+///   journal lookup -> size check -> try counted -> download ($value, within the fetch
+///   rate) -> CONVERTER -> HELPDESK (ticket + journal, durable) -> label in Exchange ->
+///   journal.
+/// A message that fails at a step is recorded with its own backoff and the cycle goes
+/// on with the next one; after max_attempts tries it is quarantined (a rejection, or
+/// for labelling: tried rarely). Only what concerns the whole mailbox ends a cycle:
+/// a failed listing, throttling, no token, storage trouble; those back the mailbox off
+/// (the gate), and only a listing that works ends that backoff.
 /// One message at a time and one Graph request in flight, so a mailbox never has more
 /// than one of Exchange's four concurrent requests; idle, it is a timer and a few
 /// strings.
@@ -35,9 +41,16 @@ struct mailbox_config {
   rate_limit fetch_rate{25, std::chrono::seconds{60}};
   label_settings labels;
   /// After throttling without Retry-After, server errors and network failures: wait
-  /// initial * 2^(failures-1), capped, drawn in [delay/2, delay].
+  /// initial * 2^(failures-1), capped, plus up to a quarter more (see backoff_delay).
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{300'000};
+  /// A message whose step failed is tried again after retry_initial * 2^(tries-1)
+  /// (capped at backoff_max), and quarantined once it failed max_attempts times.
+  std::chrono::milliseconds retry_initial{30'000};
+  std::uint32_t max_attempts = 5;
+  /// The first poll waits this long (mailboxes started together are spread over their
+  /// interval).
+  std::chrono::milliseconds first_poll{0};
   /// The SENDER's limits and timings (its id, account, address and URL are these).
   sender_config send;
 };
@@ -53,6 +66,12 @@ struct mailbox_state {
   const storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr;
   sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
+  storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
+  net::metrics* metrics = nullptr;
+  unsigned sender_failures = 0;     ///< SENDER failures, for its restart backoff
+  std::uint32_t child_restarts = 0; ///< children restarted since the last report
+  bool stopping = false;            ///< told to stop: waits for its children
+  caf::error stop_reason;
   std::uint64_t generation = 0; ///< ignores stale timer ticks
   bool polling = false;
   /// The current cycle: the messages listed, and the next one to take.
@@ -62,7 +81,18 @@ struct mailbox_state {
   std::vector<caf::actor_clock::time_point> downloads;
   /// Graph throttled or failed: no request before this. Only this mailbox waits.
   caf::actor_clock::time_point paused_until{};
-  unsigned failures = 0; ///< transient failures in a row, for the backoff
+  /// Mailbox-wide failures in a row (listing, throttling, token, storage), for the
+  /// gate's backoff; only a listing that works resets it.
+  unsigned gate_failures = 0;
+  /// The wall clock and this actor's clock at the start (see wall_ms).
+  std::chrono::system_clock::time_point wall_base;
+  caf::actor_clock::time_point clock_base;
+  /// Tries of the current message so far (from the journal), for its backoff.
+  std::uint32_t tries = 0;
+  /// The earliest time a message skipped in this cycle may be tried again.
+  caf::actor_clock::time_point next_retry = caf::actor_clock::time_point::max();
+  /// The last failure of one message in this cycle (reported with the poll).
+  poll_result::failure last_failure;
   std::minstd_rand rng{std::random_device{}()};
 };
 

@@ -170,15 +170,13 @@ std::vector<std::string> recipients_of(const outbox_email& e) {
   return out;
 }
 
-/// A Graph call of this mailbox. Any answer without a server error ends the backoff.
+/// A Graph call of this mailbox. Only a sent email ends the backoff: a lookup that
+/// works says nothing of whether sending does.
 void call(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
   exc::call_graph(
       self, st.peers.tokens, st.peers.http, st.cfg.id, std::move(make),
-      [=](net::client_response& res) {
-        if (!graph::transient(res)) self->state.failures = 0;
-        on_response(res);
-      },
+      [=](net::client_response& res) { on_response(res); },
       [=](const caf::error& err) {
         if (is(err, ec::reauthorization_required) ||
             is(err, ec::app_credentials_rejected) || is(err, ec::token_unavailable))

@@ -4,6 +4,7 @@
 #include "net/url.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 
@@ -36,6 +37,18 @@ std::string set_number(std::uint64_t& out, const std::string& value) {
   if (ec != std::errc{} || end != value.data() + value.size() || n == 0)
     return "expects a positive whole number, got '" + value + "'";
   out = n;
+  return {};
+}
+
+/// Decimal seconds above 0 and at most `max_s`, kept as milliseconds.
+std::string set_seconds(std::chrono::milliseconds& out, const std::string& value,
+                        double max_s) {
+  char* end = nullptr;
+  double s = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !(s > 0) || s > max_s)
+    return "expects seconds above 0 and at most " + std::to_string(std::lround(max_s)) +
+           " (decimals allowed)";
+  out = std::chrono::milliseconds{static_cast<std::int64_t>(s * 1000 + 0.5)};
   return {};
 }
 
@@ -151,14 +164,25 @@ const std::vector<option>& options() {
        [](config& c, const std::string& v) { return set_rate(c.send_recipients, v); }},
       {"--sent-items-grace", "EXCONNECT_SENT_ITEMS_GRACE", "SECONDS",
        "wait before an email whose send is in doubt is looked up in Sent Items", "120",
+       [](config& c, const std::string& v) {
+         return set_seconds(c.sent_items_grace, v, 86'400);
+       }},
+      {"--max-attempts", "EXCONNECT_MAX_ATTEMPTS", "N",
+       "tries of a message that keeps failing (download, conversion, storing, "
+       "labelling) before it is quarantined",
+       "5",
        [](config& c, const std::string& v) -> std::string {
-         char* end = nullptr;
-         double s = std::strtod(v.c_str(), &end);
-         if (v.empty() || *end != '\0' || !(s > 0) || s > 86'400)
-           return "expects seconds above 0 and at most 86400 (decimals allowed)";
-         c.sent_items_grace =
-             std::chrono::milliseconds{static_cast<std::int64_t>(s * 1000 + 0.5)};
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (!err.empty() || n > 100) return "expects a whole number from 1 to 100";
+         c.max_attempts = static_cast<std::uint32_t>(n);
          return {};
+       }},
+      {"--retry-initial", "EXCONNECT_RETRY_INITIAL", "SECONDS",
+       "wait before a failed message is tried again; doubles with each try, up to 300",
+       "30",
+       [](config& c, const std::string& v) {
+         return set_seconds(c.retry_initial, v, 300);
        }},
       {"--max-message-size", "EXCONNECT_MAX_MESSAGE_SIZE", "BYTES",
        "larger inbound mail is rejected too_large", "52428800",

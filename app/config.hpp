@@ -43,6 +43,10 @@ struct config {
   /// that long before it looks).
   std::chrono::milliseconds sent_items_grace{120'000};
   std::uint64_t max_message_size = 52'428'800;
+  /// A message that keeps failing is quarantined after this many tries; the first
+  /// retry waits retry_initial, each next one twice as long (at most 5 minutes).
+  std::uint32_t max_attempts = 5;
+  std::chrono::milliseconds retry_initial{30'000};
   std::uint64_t attachment_cap = 104'857'600; ///< attachment bytes stored per ticket
   std::string tls_cert_file;
   std::string tls_key_file;

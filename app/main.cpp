@@ -220,6 +220,8 @@ int run(const app::config& cfg) {
     api_cfg.send_recipients = cfg.send_recipients;
     api_cfg.sent_items_grace = cfg.sent_items_grace;
     api_cfg.max_message_size = cfg.max_message_size;
+    api_cfg.max_attempts = cfg.max_attempts;
+    api_cfg.retry_initial = cfg.retry_initial;
     // Detached: it writes accounts and mailboxes with fsync.
     api = caf::actor_cast<exc::api_actor>(sys.spawn<caf::detached>(
         exc::api, api_cfg, db->get(), &vault, &metrics, tokens, http, ingest));

@@ -47,6 +47,12 @@ constexpr convert convert_v{};
 /// Stores an inbound mail as a ticket, comment or rejection with its journal entry.
 using ingest = caf::atom_constant<caf::atom("ingest")>;
 constexpr ingest ingest_v{};
+/// Counts a try of a message before it starts (so a crash during it counts too).
+using attempt = caf::atom_constant<caf::atom("attempt")>;
+constexpr attempt attempt_v{};
+/// Records a failed try of a message (and quarantines it after too many).
+using failed = caf::atom_constant<caf::atom("failed")>;
+constexpr failed failed_v{};
 /// Records that a message carries its labels in Exchange.
 using labelled = caf::atom_constant<caf::atom("labelled")>;
 constexpr labelled labelled_v{};

@@ -78,6 +78,15 @@ using helpdesk_actor = caf::typed_actor<
     caf::replies_to<atom::ingest, inbound_mail>::with<ingest_outcome>,
     /// (mailbox id, Graph message id): the labels are on the message.
     caf::replies_to<atom::labelled, std::string, std::string>::with<bool>,
+    /// (mailbox id, Graph message id, internetMessageId, retry at in wall-clock ms):
+    /// counts a try of the message before it starts, relaxed (a crash of the process
+    /// keeps it); the tries so far, or 0 if the message has an outcome already.
+    caf::replies_to<atom::attempt, std::string, std::string, std::string,
+                    std::int64_t>::with<std::uint32_t>,
+    /// Records a failed try; once a message has failed max_attempts times it is
+    /// quarantined (for the ingest steps: a `processing_failed` rejection, durable
+    /// before the answer).
+    caf::replies_to<atom::failed, message_failure>::with<failure_outcome>,
     /// Adds an agent's comment to its ticket; a public one queues its notification in
     /// the outbox, in the same batch. Errors: ec::not_found (no such ticket),
     /// ec::conflict (the idempotency key was used for another ticket or mailbox).
@@ -104,6 +113,8 @@ using mailbox_actor = caf::typed_actor<
     /// The account's label settings changed.
     caf::reacts_to<atom::settings, label_settings>,
     /// The outbox has new mail: passed to the SENDER.
-    caf::reacts_to<atom::wake>>;
+    caf::reacts_to<atom::wake>,
+    /// INTERNAL: start the SENDER again after it failed.
+    caf::reacts_to<atom::internal, atom::restart>>;
 
 } // namespace exc

@@ -45,19 +45,35 @@ typename Inspector::result_type inspect(Inspector& f, token_grant& x) {
 
 /// The outcome of one poll of a mailbox, reported by the MAILBOX to the API.
 struct poll_result {
+  /// One message's failure at a step.
+  struct failure {
+    std::string step; ///< "download", "conversion", "storing", "labelling"; "" : none
+    std::string code;
+    std::string message;
+    std::string at; ///< RFC 3339
+  };
   bool ok = false;
   std::string at;           ///< RFC 3339, when the poll ended
+  std::string step;         ///< what failed when !ok: "listing", "token", "storage"
   std::string code;         ///< error code when !ok (e.g. "ErrorAccessDenied")
   std::string message;      ///< error detail when !ok
   bool grant_gone = false;  ///< the token service says the mailbox needs a new consent
   std::string paused_until; ///< RFC 3339: Graph throttled or failed; "" if not paused
   std::uint64_t fetch_used = 0; ///< downloads in the current fetch window
+  std::uint32_t restarts = 0;   ///< children the MAILBOX restarted since its last report
+  /// The last message that failed in this cycle (it did not end the cycle).
+  failure failed_message;
 };
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, poll_result::failure& x) {
+  return f(caf::meta::type_name("poll_failure"), x.step, x.code, x.message, x.at);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, poll_result& x) {
-  return f(caf::meta::type_name("poll_result"), x.ok, x.at, x.code, x.message,
-           x.grant_gone, x.paused_until, x.fetch_used);
+  return f(caf::meta::type_name("poll_result"), x.ok, x.at, x.step, x.code, x.message,
+           x.grant_gone, x.paused_until, x.fetch_used, x.restarts, x.failed_message);
 }
 
 /// A person on a ticket: address and display name.
@@ -103,6 +119,41 @@ struct inbound_mail {
   std::string html_body;
   std::vector<mail_attachment> attachments;
   bool auto_generated = false;
+};
+
+/// The steps a message goes through in its MAILBOX; a failure names the one it was in.
+enum class ingest_step : std::uint8_t { download, conversion, storing, labelling };
+
+/// "download", "conversion", "storing", "labelling".
+const char* to_string(ingest_step s);
+/// The step named so; download if the name is unknown.
+ingest_step ingest_step_from(const std::string& name);
+
+/// A failed try of one message, from its MAILBOX to the HELPDESK, which counts it in the
+/// journal and quarantines the message once it has failed too often.
+struct message_failure {
+  std::string account_id;
+  std::string mailbox_id;
+  std::string graph_id;
+  std::string internet_message_id; ///< without angle brackets ("" if unknown)
+  std::string received_at;
+  ingest_step step = ingest_step::download;
+  std::string code;    ///< Graph's error code, or ours ("conversion_failed", …)
+  std::string message; ///< for people
+  /// When to try again if tries remain (wall clock, ms since the epoch).
+  std::int64_t retry_at_ms = 0;
+  std::uint32_t max_attempts = 5;
+  /// False: the try did not fail through the message (Graph throttled the mailbox, no
+  /// token): the try counted when it started is taken back, nothing else changes.
+  bool counts = true;
+};
+
+/// What the HELPDESK made of a failure: the tries so far, and whether the message is
+/// now quarantined (a `processing_failed` rejection, or for labelling: tried only
+/// rarely from now on).
+struct failure_outcome {
+  std::uint32_t attempts = 0;
+  bool quarantined = false;
 };
 
 /// What the HELPDESK did with an inbound mail, once it is durable.
@@ -190,6 +241,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::inbound_mail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::ingest_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::message_failure)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::failure_outcome)
 // Outbound mail on its way into the outbox, and the SENDER's reports.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::agent_comment)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::outbound_mail)

@@ -31,22 +31,44 @@ caf::expected<std::optional<json>> get_json(const db& d, family f,
 } // namespace
 
 json to_json(const journal_entry& x) {
-  return {{"outcome", x.outcome},
-          {"ticket_id", x.ticket_id},
-          {"reason", x.reason},
-          {"internet_message_id", x.internet_message_id},
-          {"labelled", x.labelled}};
+  json j = {{"outcome", x.outcome},
+            {"ticket_id", x.ticket_id},
+            {"reason", x.reason},
+            {"internet_message_id", x.internet_message_id},
+            {"labelled", x.labelled}};
+  // Only what a failure left: a message that went through at once stays small.
+  if (x.attempts > 0) j["attempts"] = x.attempts;
+  if (x.label_attempts > 0) j["label_attempts"] = x.label_attempts;
+  if (!x.step.empty())
+    j["error"] = {{"step", x.step},
+                  {"code", x.error_code},
+                  {"message", x.error_message},
+                  {"at", x.error_at}};
+  if (x.retry_at_ms > 0) j["retry_at_ms"] = x.retry_at_ms;
+  if (x.label_quarantined) j["label_quarantined"] = true;
+  return j;
 }
 
 std::optional<journal_entry> journal_from_json(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
-  if (!j.is_object() || str(j, "outcome").empty()) return std::nullopt;
+  if (!j.is_object()) return std::nullopt;
   journal_entry x;
   x.outcome = str(j, "outcome");
   x.ticket_id = str(j, "ticket_id");
   x.reason = str(j, "reason");
   x.internet_message_id = str(j, "internet_message_id");
   x.labelled = j.value("labelled", false);
+  x.attempts = static_cast<std::uint32_t>(detail::num(j, "attempts"));
+  x.label_attempts = static_cast<std::uint32_t>(detail::num(j, "label_attempts"));
+  if (auto e = j.find("error"); e != j.end() && e->is_object()) {
+    x.step = str(*e, "step");
+    x.error_code = str(*e, "code");
+    x.error_message = str(*e, "message");
+    x.error_at = str(*e, "at");
+  }
+  x.retry_at_ms = detail::num(j, "retry_at_ms");
+  x.label_quarantined = j.value("label_quarantined", false);
+  if (x.outcome.empty() && x.attempts == 0) return std::nullopt;
   return x;
 }
 
@@ -176,7 +198,9 @@ caf::expected<json> helpdesk_store::counters(const std::string& mailbox) const {
             {"converted", 0},
             {"rejected", 0},
             {"rejected_by_reason", json::object()},
-            {"duplicates", 0}};
+            {"duplicates", 0},
+            {"quarantined", 0},
+            {"quarantined_by_step", json::object()}};
   if (*stored && (*stored)->is_object()) c.update(**stored);
   return c;
 }

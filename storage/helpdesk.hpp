@@ -18,13 +18,31 @@
 /// together.
 namespace storage {
 
-/// What became of one Graph message of a mailbox.
+/// What became of one Graph message of a mailbox, and how often taking it through
+/// ingest or labelling it has failed.
 struct journal_entry {
-  std::string outcome;   ///< "ticket", "comment", "duplicate" or "rejected"
+  /// "ticket", "comment", "duplicate" or "rejected"; "" while it is still being tried.
+  std::string outcome;
   std::string ticket_id; ///< the ticket it opened, joined or copied ("" if rejected)
   std::string reason;    ///< the rejection reason ("" unless rejected)
   std::string internet_message_id;
   bool labelled = false; ///< the labels are on the message in Exchange
+  /// Tries to take it from download to storing that did not end in an outcome (each is
+  /// counted before it starts, so a try the process did not survive counts too).
+  std::uint32_t attempts = 0;
+  std::uint32_t label_attempts = 0; ///< failed tries to label it
+  /// The last failure: its step ("download", "conversion", "storing", "labelling"),
+  /// Graph's or our code, the message, and when (RFC 3339).
+  std::string step;
+  std::string error_code;
+  std::string error_message;
+  std::string error_at;
+  /// Not tried again before this (wall clock, ms since the epoch; 0: any time).
+  std::int64_t retry_at_ms = 0;
+  /// Labelling failed too often: it is no longer tried on every poll, only after the
+  /// longest backoff, and counted as quarantined.
+  bool label_quarantined = false;
+  bool pending() const { return outcome.empty(); }
   bool rejected() const { return outcome == "rejected"; }
 };
 

@@ -48,7 +48,8 @@ json to_json(const mailbox_record& x) {
   if (x.last_error)
     j["last_error"] = {{"code", x.last_error->code},
                        {"message", x.last_error->message},
-                       {"at", x.last_error->at}};
+                       {"at", x.last_error->at},
+                       {"step", x.last_error->step}};
   return j;
 }
 
@@ -100,7 +101,8 @@ std::optional<mailbox_record> mailbox_from_json(const std::string& text) {
   x.state_expires_at = str(j, "state_expires_at");
   if (j.contains("last_error") && j["last_error"].is_object()) {
     const auto& e = j["last_error"];
-    x.last_error = error_record{str(e, "code"), str(e, "message"), str(e, "at")};
+    x.last_error =
+        error_record{str(e, "code"), str(e, "message"), str(e, "at"), str(e, "step")};
   }
   return x;
 }

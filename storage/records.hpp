@@ -36,6 +36,9 @@ struct error_record {
   std::string code;
   std::string message;
   std::string at;
+  /// What failed: "listing", "token", "storage", "internal", a message's step
+  /// ("download", "conversion", "storing", "labelling"), "authorization"; "" if unknown.
+  std::string step;
 };
 
 struct mailbox_record {

@@ -104,12 +104,18 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
 
   std::unique_ptr<storage::throttle_store> windows;
 
+  bool outbox_peers = false; ///< give the MAILBOX an outbox (and so a SENDER)
+
   /// Starts the MAILBOX; its first poll runs at once.
   void start() {
     mailbox_peers peers{tokens,       caf::actor_cast<http_actor>(http),
                         listener,     conv,
                         desk,         store.get(),
                         windows.get()};
+    if (outbox_peers) {
+      peers.outbox = outbox;
+      peers.metrics = &metrics;
+    }
     box = sys.spawn(mailbox, cfg, peers);
     sched.run();
   }
@@ -126,6 +132,12 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     auto e = store->journal("mbx_1", id);
     CAF_REQUIRE(e);
     return *e;
+  }
+
+  std::uint32_t attempts_of(const std::string& id) {
+    auto e = journal(id);
+    CAF_REQUIRE(e);
+    return e->attempts;
   }
 
   /// Answers a read of a message's categories (exchange i) with `now`.
@@ -319,44 +331,237 @@ CAF_TEST(a pause graph asked for survives a restart) {
   CAF_CHECK_EQUAL(exchanges(), 2u);
 }
 
-CAF_TEST(server errors back off exponentially with jitter) {
+CAF_TEST(a mailbox whose every request fails settles at one try per longest backoff) {
   cfg.backoff_initial = 1000ms;
-  cfg.backoff_max = 4000ms;
+  cfg.backoff_max = 300'000ms;
   start();
-  // Each failure waits in [d/2, d] with d = 1 s, 2 s, 4 s, 4 s (capped).
-  std::vector<std::chrono::milliseconds> ceilings{1000ms, 2000ms, 4000ms, 4000ms};
-  for (std::size_t i = 0; i < ceilings.size(); ++i) {
+  // Each failure waits in [d, 5/4 d] with d = 1 s, 2 s, 4 s, … capped at 300 s: never
+  // shorter than d, so at the cap one listing per 5 minutes at most.
+  std::chrono::milliseconds d = 1000ms;
+  for (std::size_t i = 0; i < 14; ++i) {
     CAF_REQUIRE_EQUAL(exchanges(), i + 1);
-    reply(i, answer(503, R"({"error":{"code":"ServiceUnavailable","message":"x"}})"));
-    auto floor = ceilings[i] / 2;
-    sched.advance_time(floor - 1ms);
+    reply(i, answer(500, R"({"error":{"code":"InternalServerError","message":"x"}})"));
+    sched.advance_time(d - 1ms);
     sched.run();
-    CAF_CHECK_EQUAL(exchanges(), i + 1); // not before half the delay
-    sched.advance_time(ceilings[i] - floor + 1ms);
+    CAF_CHECK_EQUAL(exchanges(), i + 1); // not before the delay
+    sched.advance_time(d / 4 + 1ms);
     sched.run();
-    CAF_CHECK_EQUAL(exchanges(), i + 2); // and no later than the delay
+    CAF_CHECK_EQUAL(exchanges(), i + 2); // and no later than a quarter past it
+    d = std::min(d * 2, cfg.backoff_max);
   }
-  // A success resets the backoff.
-  reply(4, page({}));
+  CAF_CHECK_EQUAL(d, 300'000ms);
+  // A listing that works ends the backoff.
+  reply(14, page({}));
   CAF_CHECK(polls().back().ok);
+  CAF_CHECK_EQUAL(polls().back().paused_until, "");
 }
 
-CAF_TEST(any answer without a server error ends the backoff) {
-  cfg.backoff_initial = 1000ms;
+CAF_TEST(a label that keeps failing does not block the next message) {
   start();
-  auto failure = answer(503, R"({"error":{"code":"ServiceUnavailable","message":"x"}})");
+  reply(0, page({item("m1", 100), item("m2", 100)}));
+  CAF_REQUIRE_EQUAL(request(1).url, messages + "m1/$value");
+  reply(1, answer(200, raw_mail("m1")));
+  categories(2, "m1");
+  reply(3,
+        answer(500, R"({"error":{"code":"ErrorInternalServerError","message":"no"}})"));
+  // The next request is m2's download, not m1's label again.
+  deliver_and_label(4, "m2");
+  CAF_CHECK(journal("m2")->labelled);
+  auto m1 = journal("m1");
+  CAF_CHECK_EQUAL(m1->outcome, "ticket"); // its ticket stands
+  CAF_CHECK(!m1->labelled);
+  CAF_CHECK_EQUAL(m1->label_attempts, 1u);
+  CAF_CHECK_EQUAL(m1->step, "labelling");
+  CAF_CHECK_EQUAL(m1->error_code, "ErrorInternalServerError");
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  CAF_CHECK(polls()[0].ok); // a message's failure is not the mailbox's
+  CAF_CHECK_EQUAL(polls()[0].failed_message.step, "labelling");
+  CAF_CHECK_EQUAL(polls()[0].failed_message.code, "ErrorInternalServerError");
+}
+
+CAF_TEST(a message that keeps failing is quarantined and the rest goes on) {
+  cfg.max_attempts = 3;
+  cfg.retry_initial = 1000ms;
+  cfg.poll_interval = 3600s;
+  cfg.fetch_rate = {100, 60s};
+  start();
+  auto boom = answer(500, R"({"error":{"code":"ErrorItemCorrupt","message":"bad"}})");
+  reply(0, page({item("m1", 100), item("m2", 100)}));
+  reply(1, boom);             // m1's first try
+  deliver_and_label(2, "m2"); // m2 goes on meanwhile
+  CAF_CHECK_EQUAL(attempts_of("m1"), 1u);
+  CAF_CHECK(journal("m1")->pending());
+  // m1's own backoff (1 s, then 2 s) brings the next polls forward, long before the
+  // hour-long interval.
+  std::size_t at = 5;
+  for (auto d : {1000ms, 2000ms}) {
+    sched.advance_time(d - 1ms);
+    sched.run();
+    CAF_CHECK_EQUAL(exchanges(), at); // not before its backoff
+    sched.advance_time(d / 4 + 1ms);
+    sched.run();
+    CAF_REQUIRE_EQUAL(exchanges(), at + 1);
+    reply(at, page({item("m1", 100), item("m2", 100, {"Zendesk"})}));
+    CAF_REQUIRE_EQUAL(request(at + 1).url, messages + "m1/$value");
+    reply(at + 1, boom);
+    at += 2;
+  }
+  // The third failure quarantines it: a processing_failed rejection, labelled so.
+  categories(at, "m1");
+  CAF_CHECK_EQUAL(patched_categories(at + 1),
+                  (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
+  reply(at + 1, answer(200, "{}"));
+  auto m1 = journal("m1");
+  CAF_CHECK_EQUAL(m1->outcome, "rejected");
+  CAF_CHECK_EQUAL(m1->reason, "processing_failed");
+  CAF_CHECK_EQUAL(m1->attempts, 3u);
+  CAF_CHECK(m1->labelled);
+  auto rejections = store->rejections("acc_1", "mbx_1");
+  CAF_REQUIRE_EQUAL(rejections->size(), 1u);
+  CAF_CHECK_EQUAL((*rejections)[0].at("reason"), "processing_failed");
+  auto detail = (*rejections)[0].at("detail").get<std::string>();
+  CAF_CHECK_NOT_EQUAL(detail.find("download failed 3 times"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(detail.find("ErrorItemCorrupt"), std::string::npos);
+  auto counters = store->counters("mbx_1");
+  CAF_CHECK_EQUAL(counters->at("quarantined"), 1);
+  CAF_CHECK_EQUAL(counters->at("quarantined_by_step").at("download"), 1);
+  CAF_CHECK_EQUAL(store->tickets("acc_1", "", "", 10)->tickets.size(), 1u); // m2's
+}
+
+CAF_TEST(a failing message keeps its backoff however much else succeeds) {
+  cfg.retry_initial = 60'000ms;
+  cfg.poll_interval = 10s;
+  cfg.fetch_rate = {100, 60s};
+  start();
+  auto boom =
+      answer(500, R"({"error":{"code":"ErrorInternalServerError","message":"x"}})");
+  reply(0, page({item("m1", 100), item("m2", 100)}));
+  reply(1, boom); // m1 fails
+  deliver_and_label(2, "m2");
+  // Polls every 10 s succeed (listing) and other mail goes through, yet m1 waits its
+  // 60 s; a second failure waits 120 s, not 60 s again.
+  std::size_t at = 5;
+  auto tick = [&](bool m1_due) {
+    sched.advance_time(10s);
+    sched.run();
+    CAF_REQUIRE_EQUAL(exchanges(), at + 1);
+    reply(at, page({item("m1", 100), item("m2", 100, {"Zendesk"})}));
+    ++at;
+    if (m1_due) {
+      CAF_REQUIRE_EQUAL(exchanges(), at + 1);
+      CAF_CHECK_EQUAL(request(at).url, messages + "m1/$value");
+      reply(at, boom);
+      ++at;
+    }
+    CAF_CHECK_EQUAL(exchanges(), at);
+  };
+  for (int i = 0; i < 5; ++i)
+    tick(false); // 10 … 50 s
+  // Due somewhere in [60 s, 75 s]: tried at the poll of 60 s, 70 s or 80 s.
+  for (int i = 0; i < 3 && exchanges() == at; ++i) {
+    sched.advance_time(10s);
+    sched.run();
+    CAF_REQUIRE_EQUAL(exchanges(), at + 1);
+    reply(at, page({item("m1", 100), item("m2", 100, {"Zendesk"})}));
+    ++at;
+  }
+  CAF_REQUIRE_EQUAL(exchanges(), at + 1);
+  CAF_CHECK_EQUAL(request(at).url, messages + "m1/$value");
+  reply(at, boom);
+  ++at;
+  CAF_CHECK_EQUAL(attempts_of("m1"), 2u);
+  for (int i = 0; i < 11; ++i)
+    tick(false); // 110 s of successful polls: still within its 120 s or more
+}
+
+CAF_TEST(a try the process did not survive counts) {
+  cfg.max_attempts = 2;
+  cfg.retry_initial = 1000ms;
+  cfg.fetch_rate = {100, 60s};
+  start();
   reply(0, page({item("m1", 100)}));
-  CAF_REQUIRE_EQUAL(exchanges(), 2u);
-  reply(1, failure); // the download fails: the cycle starts over after <= 1 s
-  sched.advance_time(1001ms);
+  CAF_REQUIRE_EQUAL(exchanges(), 2u); // the download is out: the try is counted
+  CAF_CHECK_EQUAL(attempts_of("m1"), 1u);
+  for (int run = 0; run < 2; ++run) { // dies mid-download, twice
+    self->send_exit(box, caf::exit_reason::kill);
+    sched.run();
+    start();
+    auto listing = exchanges() - 1;
+    // The restarted MAILBOX waits out the try's backoff before it touches m1 again.
+    reply(listing, page({item("m1", 100)}));
+    CAF_CHECK_EQUAL(exchanges(), listing + 1);
+    // The tries' backoffs are at most 1.25 s and 2.5 s, counted on the wall clock; a
+    // restarted MAILBOX's wall clock misses the virtual time that went by before (6 s
+    // in the first run).
+    sched.advance_time(run == 0 ? 6s : 9s);
+    sched.run();
+    CAF_REQUIRE_EQUAL(exchanges(), listing + 2);
+    reply(listing + 1, page({item("m1", 100)}));
+    if (run == 0) {
+      CAF_REQUIRE_EQUAL(exchanges(), listing + 3);
+      CAF_CHECK_EQUAL(request(listing + 2).url, messages + "m1/$value");
+      CAF_CHECK_EQUAL(attempts_of("m1"), 2u);
+    }
+  }
+  // Two tries counted and neither finished: quarantined without a third download.
+  auto i = exchanges() - 1;
+  categories(i, "m1");
+  CAF_CHECK_EQUAL(patched_categories(i + 1),
+                  (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
+  auto m1 = journal("m1");
+  CAF_CHECK_EQUAL(m1->reason, "processing_failed");
+  CAF_CHECK_EQUAL(m1->error_code, "interrupted");
+}
+
+CAF_TEST(a conversion that fails is retried and then quarantined) {
+  cfg.max_attempts = 1;
+  // A CONVERTER that cannot convert (as if it had thrown).
+  conv = sys.spawn([](converter_actor::pointer) -> converter_actor::behavior_type {
+    return {[](atom::convert, const std::string&,
+               const inbound_mail&) -> caf::result<inbound_mail> {
+      return caf::make_error(caf::sec::runtime_error, "boom");
+    }};
+  });
+  start();
+  reply(0, page({item("m1", 100)}));
+  reply(1, answer(200, raw_mail("m1")));
+  categories(2, "m1");
+  CAF_CHECK_EQUAL(patched_categories(3),
+                  (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
+  auto m1 = journal("m1");
+  CAF_CHECK_EQUAL(m1->reason, "processing_failed");
+  CAF_CHECK_EQUAL(m1->step, "conversion");
+  auto counters = store->counters("mbx_1");
+  CAF_REQUIRE(counters);
+  CAF_CHECK_EQUAL(counters->at("quarantined_by_step").at("conversion"), 1);
+}
+
+CAF_TEST(the mailbox restarts its sender and stops only after it) {
+  outbox_peers = true;
+  start();
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  auto first = st.sender;
+  CAF_REQUIRE(first);
+  self->send_exit(first, caf::make_error(caf::sec::runtime_error, "boom"));
   sched.run();
-  CAF_REQUIRE_EQUAL(exchanges(), 3u);
-  reply(2, page({item("m1", 100)})); // Graph answers again
-  CAF_REQUIRE_EQUAL(exchanges(), 4u);
-  reply(3, failure); // a new failure in the same cycle: 1 s again, not 2 s
-  sched.advance_time(1001ms);
+  CAF_CHECK(!st.sender); // down, restart pending
+  sched.advance_time(130ms);
   sched.run();
-  CAF_CHECK_EQUAL(exchanges(), 5u);
+  CAF_REQUIRE(st.sender);
+  CAF_CHECK_NOT_EQUAL(st.sender.address(), first.address());
+  CAF_CHECK_EQUAL(st.child_restarts, 1u);
+  // Told to stop, the MAILBOX waits for its SENDER's down message before it goes.
+  auto second = st.sender;
+  self->monitor(box);
+  self->monitor(second);
+  self->send_exit(box, caf::exit_reason::user_shutdown);
+  std::vector<caf::actor_addr> order;
+  sched.run();
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](const caf::down_msg& dm) { order.push_back(dm.source); });
+  CAF_REQUIRE_EQUAL(order.size(), 2u);
+  CAF_CHECK_EQUAL(order[0], second.address());
+  CAF_CHECK_EQUAL(order[1], box.address());
 }
 
 CAF_TEST(a retry after of zero backs off instead of looping) {
@@ -368,7 +573,7 @@ CAF_TEST(a retry after of zero backs off instead of looping) {
   reply(0, throttled);
   sched.run();
   CAF_CHECK_EQUAL(exchanges(), 1u); // not at once
-  sched.advance_time(1000ms);
+  sched.advance_time(1250ms);       // the first backoff: 1 s to 1.25 s
   sched.run();
   CAF_CHECK_EQUAL(exchanges(), 2u);
 }
@@ -381,7 +586,7 @@ CAF_TEST(a dropped connection is retried after a backoff) {
   dropped.error_message = "connection reset";
   reply(0, dropped);
   CAF_CHECK_NOT_EQUAL(polls().back().paused_until, "");
-  sched.advance_time(1000ms);
+  sched.advance_time(1250ms); // the first backoff: 1 s to 1.25 s
   sched.run();
   CAF_CHECK_EQUAL(exchanges(), 2u);
 }

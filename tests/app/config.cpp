@@ -87,6 +87,10 @@ CAF_TEST(every option can be set on the command line) {
                   "1024",
                   "--attachment-cap",
                   "2048",
+                  "--max-attempts",
+                  "3",
+                  "--retry-initial",
+                  "0.5",
                   "--tls-cert",
                   "/c.pem",
                   "--tls-key",
@@ -112,6 +116,8 @@ CAF_TEST(every option can be set on the command line) {
   CAF_CHECK_EQUAL(exc::to_string(c.send_recipients), "7/3600");
   CAF_CHECK_EQUAL(c.max_message_size, 1024u);
   CAF_CHECK_EQUAL(c.attachment_cap, 2048u);
+  CAF_CHECK_EQUAL(c.max_attempts, 3u);
+  CAF_CHECK_EQUAL(c.retry_initial.count(), 500);
   CAF_CHECK_EQUAL(c.tls_cert_file, "/c.pem");
   CAF_CHECK_EQUAL(c.tls_key_file, "/k.pem");
 }
@@ -150,6 +156,9 @@ CAF_TEST(bad values are refused naming the option) {
   CAF_CHECK(mentions(refusal({"--graph-url", "http://graph.example/v1.0"}), "https://"));
   CAF_CHECK(mentions(refusal({"--login-url", "not a url"}), "--login-url"));
   CAF_CHECK(mentions(refusal({"--tls-cert", "/c.pem"}), "go together"));
+  CAF_CHECK(mentions(refusal({"--max-attempts", "0"}), "from 1 to 100"));
+  CAF_CHECK(mentions(refusal({"--max-attempts", "101"}), "--max-attempts"));
+  CAF_CHECK(mentions(refusal({"--retry-initial", "301"}), "at most 300"));
   CAF_CHECK(mentions(refusal({"--frobnicate"}), "unknown option"));
   CAF_CHECK(mentions(refusal({"--data-dir"}), "needs a value"));
   CAF_CHECK(
@@ -169,6 +178,7 @@ CAF_TEST(help lists every option with its environment variable) {
                     "--poll-interval",   "--fetch-rate",
                     "--send-rate",       "--send-bytes",
                     "--send-recipients", "--max-message-size",
+                    "--max-attempts",    "--retry-initial",
                     "--tls-cert",        "--tls-key"}) {
     CAF_CHECK(mentions(text, flag));
     std::string env = "EXCONNECT_";
