@@ -3,6 +3,7 @@
 #include "actors/api_routes.hpp"
 #include "actors/mailbox.hpp"
 #include "messages/error.hpp"
+#include "messages/services.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
 #include "storage/secret_file.hpp"
@@ -22,6 +23,10 @@ namespace api_detail {
 
 std::string now_rfc3339() {
   return net::format_rfc3339(std::chrono::system_clock::now());
+}
+
+token_service_actor tokens(api_pointer self) {
+  return service::get<token_service_actor>(self->system());
 }
 
 net::response not_found() {
@@ -204,12 +209,9 @@ void start_mailbox(api_pointer self, const std::string& id, bool spread) {
   cfg.send.recipients = st.cfg.send_recipients;
   cfg.send.sent_items_grace = st.cfg.sent_items_grace;
   mailbox_peers peers;
-  peers.tokens = st.tokens;
-  peers.http = st.http;
   peers.listener = caf::actor_cast<poll_listener_actor>(self);
-  peers.converter =
-      st.ingest.converters[std::hash<std::string>{}(id) % st.ingest.converters.size()];
-  peers.helpdesk = st.ingest.helpdesk;
+  peers.converter = static_cast<std::uint32_t>(std::hash<std::string>{}(id) %
+                                               std::max(st.ingest.converters, 1u));
   peers.store = st.ingest.store;
   peers.throttle = st.ingest.throttle;
   peers.outbox = st.ingest.outbox;
@@ -475,15 +477,12 @@ void save_status(api_pointer self, storage::mailbox_record& mb) {
 
 api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db* db,
                                   const storage::vault* vault, net::metrics* metrics,
-                                  token_service_actor tokens, http_actor http,
                                   ingest_services ingest) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.db = db;
   st.vault = vault;
   st.metrics = metrics;
-  st.tokens = std::move(tokens);
-  st.http = std::move(http);
   st.ingest = std::move(ingest);
   metrics->describe("exconnect_http_requests_total", "counter",
                     "REST API requests by route, method and status.");
@@ -498,7 +497,10 @@ api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db*
     return api_self_actor::behavior_type::make_empty_behavior();
   }
   spdlog::info("api: {} accounts, {} mailboxes", st.accounts.size(), st.mailboxes.size());
-  self->send(st.tokens, atom::subscribe_v, caf::actor_cast<token_events_actor>(self));
+  // The TOKEN SERVICE finds its listener by name, also after a restart of its own.
+  service::put(self->system(), caf::actor_cast<token_events_actor>(self));
+  self->send(service::get<token_service_actor>(self->system()), atom::subscribe_v,
+             caf::actor_cast<token_events_actor>(self));
   for (const auto& [id, mb] : st.mailboxes)
     if (mb.status == "connected" || mb.status == "error")
       start_mailbox(self, id, true); // spread over the interval, not in lockstep

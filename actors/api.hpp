@@ -55,8 +55,8 @@ struct api_config {
 
 /// The ingest side the API hands to each MAILBOX it runs, and reads tickets from.
 struct ingest_services {
-  helpdesk_actor helpdesk;
-  std::vector<converter_actor> converters; ///< a mailbox uses one, by its id's hash
+  /// The CONVERTERs in the pool (found by name); a mailbox uses one, by its id's hash.
+  std::uint32_t converters = 1;
   storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr; ///< the mailboxes' fetch windows
   address_book* connected = nullptr;           ///< the API keeps it current
@@ -85,8 +85,6 @@ struct api_state {
   storage::db* db = nullptr;
   const storage::vault* vault = nullptr;
   net::metrics* metrics = nullptr;
-  token_service_actor tokens;
-  http_actor http;
   ingest_services ingest;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::map<std::string, storage::account_record> accounts;
@@ -109,12 +107,11 @@ using api_pointer = api_self_actor::stateful_pointer<api_state>;
 /// @param db accounts, mailboxes, OAuth states; must outlive the actor
 /// @param vault seals PKCE verifiers at rest; must outlive the actor
 /// @param metrics where HTTP and mailbox metrics go; must outlive the actor
-/// @param tokens the TOKEN SERVICE
-/// @param http the HTTP CLIENT (Graph)
-/// @param ingest the HELPDESK, the CONVERTERs, the ticket store, the address book
+/// @param ingest the CONVERTER pool's size, the ticket store, the address book
+/// The TOKEN SERVICE, the HTTP CLIENT and the HELPDESK it finds by name
+/// (messages/services.hpp); it registers itself as the TOKEN SERVICE's listener.
 api_self_actor::behavior_type api(api_pointer self, api_config cfg, storage::db* db,
                                   const storage::vault* vault, net::metrics* metrics,
-                                  token_service_actor tokens, http_actor http,
                                   ingest_services ingest);
 
 } // namespace exc

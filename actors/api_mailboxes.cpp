@@ -180,7 +180,7 @@ void delete_mailbox(api_pointer self, const caller& who, const std::string& id,
   stop_mailbox(self, id);
   // The grant goes first: a mailbox record without credentials is harmless, the
   // reverse would leave a refresh token nobody can delete through the API.
-  self->request(self->state.tokens, std::chrono::seconds{30}, atom::forget_v, id)
+  self->request(tokens(self), std::chrono::seconds{30}, atom::forget_v, id)
       .then(
           [=](bool) {
             auto i = self->state.mailboxes.find(id);

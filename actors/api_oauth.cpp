@@ -46,7 +46,7 @@ struct callback_reply {
 
 /// Deletes a stored grant nobody will use.
 void drop_grant(api_pointer self, const std::string& id) {
-  self->request(self->state.tokens, std::chrono::seconds{30}, atom::forget_v, id)
+  self->request(tokens(self), std::chrono::seconds{30}, atom::forget_v, id)
       .then([](bool) {},
             [=](const caf::error& err) {
               spdlog::error("api: cannot drop the grant of mailbox {}: {}",
@@ -57,7 +57,7 @@ void drop_grant(api_pointer self, const std::string& id) {
 /// The last step: the grant is proven; store it and mark the mailbox connected.
 void finish_connect(api_pointer self, const std::string& id, const token_grant& grant,
                     const std::string& graph_date, const callback_reply& out) {
-  self->request(self->state.tokens, std::chrono::seconds{30}, atom::adopt_v, id, grant)
+  self->request(tokens(self), std::chrono::seconds{30}, atom::adopt_v, id, grant)
       .then(
           [=](bool) {
             auto i = self->state.mailboxes.find(id);
@@ -103,7 +103,8 @@ void check_grant(api_pointer self, const std::string& id, const token_grant& gra
     return out.fail(400, "mailbox_deleted", "the mailbox was deleted meanwhile");
   auto req = graph::inbox_probe(self->state.cfg.graph_url, grant.access_token,
                                 i->second.address);
-  self->request(self->state.http, std::chrono::seconds{90}, std::move(req))
+  self->request(service::get<http_actor>(self->system()), std::chrono::seconds{90},
+                std::move(req))
       .then(
           [=](const net::client_response& res) {
             if (!res.ok() || res.status == 429 || res.status >= 500)
@@ -230,7 +231,7 @@ void oauth_callback(api_pointer self, const http_request& req, const reply_fn& r
                         reply(std::move(res));
                       },
                       out.json_wanted};
-  self->request(st.tokens, std::chrono::seconds{60}, atom::redeem_v, *code, *verifier,
+  self->request(tokens(self), std::chrono::seconds{60}, atom::redeem_v, *code, *verifier,
                 redirect_uri(self))
       .then([=](const token_grant& grant) { check_grant(self, id, grant, done); },
             [=](const caf::error& err) {

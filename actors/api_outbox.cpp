@@ -173,8 +173,8 @@ void post_comment(api_pointer self, const caller& who, const std::string& ticket
   } else {
     c.origin = origin_of(self, mb->second);
   }
-  self->request(self->state.ingest.helpdesk, std::chrono::seconds{60}, atom::comment_v,
-                std::move(c))
+  self->request(service::get<helpdesk_actor>(self->system()), std::chrono::seconds{60},
+                atom::comment_v, std::move(c))
       .then(
           [=](const queued_reply& out) {
             if (!out.email_id.empty()) wake(self, mailbox_id);
@@ -233,8 +233,8 @@ void queue_outbound(api_pointer self, const caller& who, const std::string& mail
       m.references.push_back(*id);
     }
   }
-  self->request(self->state.ingest.helpdesk, std::chrono::seconds{60}, atom::outbound_v,
-                std::move(m))
+  self->request(service::get<helpdesk_actor>(self->system()), std::chrono::seconds{60},
+                atom::outbound_v, std::move(m))
       .then(
           [=](const queued_reply& out) {
             wake(self, mailbox_id);

@@ -4,6 +4,7 @@
 
 #include "actors/api.hpp"
 #include "actors/rest.hpp"
+#include "messages/services.hpp"
 #include "net/url.hpp"
 
 #include <functional>
@@ -104,6 +105,9 @@ bool address_free_for(api_pointer self, const storage::mailbox_record& mb,
 void apply_release(api_pointer self, std::optional<storage::mailbox_record>& released);
 
 net::response not_found();
+
+/// The TOKEN SERVICE as it runs now.
+token_service_actor tokens(api_pointer self);
 
 /// "<account id>/<mailbox id>": how log lines name a mailbox.
 std::string log_name(api_pointer self, const std::string& mailbox_id);

@@ -4,6 +4,7 @@
 #include "actors/graph.hpp"
 #include "actors/graph_call.hpp"
 #include "messages/error.hpp"
+#include "messages/services.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
 
@@ -21,6 +22,11 @@ namespace {
 using self_ptr = mailbox_actor::stateful_pointer<mailbox_state>;
 
 void process(self_ptr self);
+
+/// The HELPDESK as it runs now.
+helpdesk_actor the_helpdesk(self_ptr self) {
+  return service::get<helpdesk_actor>(self->system());
+}
 
 /// Downloads still inside the fetch window (older ones are dropped).
 std::size_t fetch_used(self_ptr self) {
@@ -184,7 +190,8 @@ bool mailbox_wide(const net::client_response& res) {
 void call_graph(self_ptr self, request_maker make, response_handler on_response,
                 error_handler on_error = {}) {
   const auto& st = self->state;
-  exc::call_graph(self, st.tokens, st.http, st.cfg.id, std::move(make),
+  exc::call_graph(self, service::get<token_service_actor>(self->system()),
+                  service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
                   std::move(on_response), [=](const caf::error& err) {
                     if (on_error) on_error(err);
                     fail(self, err);
@@ -239,7 +246,8 @@ void message_failed(self_ptr self, ingest_step step, std::string code,
   f.retry_at_ms = wall_ms(self) + delay.count();
   if (!counts) {
     // The cycle is ending anyway; the journal only gives the try back.
-    self->request(st.helpdesk, std::chrono::seconds{60}, atom::failed_v, std::move(f))
+    self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::failed_v,
+                  std::move(f))
         .then([](const failure_outcome&) {},
               [=](const caf::error& err) {
                 spdlog::warn("mailbox {}/{}: cannot give back a try: {}",
@@ -252,7 +260,8 @@ void message_failed(self_ptr self, ingest_step step, std::string code,
   st.last_failure = {to_string(step), f.code, f.message,
                      net::format_rfc3339(std::chrono::system_clock::now())};
   auto retry_at = f.retry_at_ms;
-  self->request(st.helpdesk, std::chrono::seconds{60}, atom::failed_v, std::move(f))
+  self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::failed_v,
+                std::move(f))
       .then(
           [=](const failure_outcome& out) {
             if (out.quarantined && step != ingest_step::labelling)
@@ -277,7 +286,7 @@ void message_answer_failed(self_ptr self, const net::client_response& res,
 
 /// The journal learns that the message is labelled; then the next message.
 void labelled(self_ptr self, const std::string& graph_id) {
-  self->request(self->state.helpdesk, std::chrono::seconds{60}, atom::labelled_v,
+  self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::labelled_v,
                 self->state.cfg.id, graph_id)
       .then([=](bool) { advance(self); },
             [=](const caf::error& err) { fail(self, err); });
@@ -330,8 +339,7 @@ void label(self_ptr self, bool rejected) {
 
 /// Hands the mail to the HELPDESK; once it is durable, labels it.
 void store(self_ptr self, inbound_mail m) {
-  self->request(self->state.helpdesk, std::chrono::minutes{5}, atom::ingest_v,
-                std::move(m))
+  self->request(the_helpdesk(self), std::chrono::minutes{5}, atom::ingest_v, std::move(m))
       .then([=](const ingest_outcome& out) { label(self, out.rejected()); },
             [=](const caf::error& err) {
               message_failed(self, ingest_step::storing,
@@ -376,8 +384,8 @@ void download(self_ptr self) {
         if (!res.ok() || res.status != 200)
           return message_answer_failed(self, res, ingest_step::download,
                                        "downloading a message");
-        self->request(self->state.converter, std::chrono::minutes{5}, atom::convert_v,
-                      std::move(res.body), base)
+        self->request(service::converter(self->system(), self->state.converter),
+                      std::chrono::minutes{5}, atom::convert_v, std::move(res.body), base)
             .then(
                 [=](inbound_mail& m) { store(self, std::move(m)); }, // moved, not copied
                 [=](const caf::error& err) {
@@ -395,12 +403,16 @@ void download(self_ptr self) {
 void begin_try(self_ptr self) {
   auto& st = self->state;
   const auto& ref = st.queue[st.next];
-  // If this try does not finish (the process stops), the next waits this long.
-  auto delay = backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max,
-                             std::max<std::uint32_t>(st.tries + 1, 1), st.rng);
-  self->request(st.helpdesk, std::chrono::seconds{60}, atom::attempt_v, st.cfg.id,
-                ref.graph_id, base_mail(self, ref).message_id,
-                wall_ms(self) + delay.count())
+  // If this try does not finish (the process stops), the next one waits: at once after
+  // a first try (a crash is most likely not the message's doing), then the message's
+  // backoff. Either way the tries count towards its quarantine.
+  std::int64_t retry_at = 0;
+  if (st.tries > 0)
+    retry_at =
+        wall_ms(self) +
+        backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max, st.tries, st.rng).count();
+  self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::attempt_v, st.cfg.id,
+                ref.graph_id, base_mail(self, ref).message_id, retry_at)
       .then(
           [=](std::uint32_t tries) {
             if (tries == 0) return advance(self); // it has an outcome already
@@ -504,10 +516,9 @@ void start_sender(self_ptr self) {
   send.account_id = st.cfg.account_id;
   send.address = st.cfg.address;
   send.graph_url = st.cfg.graph_url;
-  st.sender = self->spawn<caf::monitored>(sender, std::move(send),
-                                          sender_peers{st.tokens, st.http, st.helpdesk,
-                                                       st.listener, st.outbox, st.metrics,
-                                                       st.throttle});
+  st.sender = self->spawn<caf::monitored>(
+      sender, std::move(send),
+      sender_peers{st.listener, st.outbox, st.metrics, st.throttle});
 }
 
 } // namespace
@@ -516,11 +527,8 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
                                      mailbox_config cfg, mailbox_peers peers) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.tokens = std::move(peers.tokens);
-  st.http = std::move(peers.http);
   st.listener = std::move(peers.listener);
-  st.converter = std::move(peers.converter);
-  st.helpdesk = std::move(peers.helpdesk);
+  st.converter = peers.converter;
   st.store = peers.store;
   st.throttle = peers.throttle;
   st.outbox = peers.outbox;

@@ -58,11 +58,8 @@ struct mailbox_config {
 struct mailbox_state {
   static inline const char* name = "mailbox";
   mailbox_config cfg;
-  token_service_actor tokens;
-  http_actor http;
   poll_listener_actor listener;
-  converter_actor converter;
-  helpdesk_actor helpdesk;
+  std::uint32_t converter = 0; ///< which CONVERTER of the pool it uses
   const storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr;
   sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
@@ -96,13 +93,12 @@ struct mailbox_state {
   std::minstd_rand rng{std::random_device{}()};
 };
 
-/// What the MAILBOX works with besides its config.
+/// What the MAILBOX works with besides its config. The services (TOKEN SERVICE, HTTP
+/// CLIENT, HELPDESK, CONVERTERs) it finds by name (messages/services.hpp), so that it
+/// always reaches their current instance.
 struct mailbox_peers {
-  token_service_actor tokens;
-  http_actor http;
   poll_listener_actor listener;
-  converter_actor converter;
-  helpdesk_actor helpdesk;
+  std::uint32_t converter = 0;                    ///< which CONVERTER of the pool it uses
   const storage::helpdesk_store* store = nullptr; ///< the journal, read directly
   /// Where the fetch window survives restarts (a relaxed write per download); none
   /// keeps it in memory only.

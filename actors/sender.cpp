@@ -4,6 +4,7 @@
 #include "actors/graph.hpp"
 #include "actors/graph_call.hpp"
 #include "messages/error.hpp"
+#include "messages/services.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
 
@@ -90,7 +91,8 @@ void storage_trouble(self_ptr self, const caf::error& err) {
 /// Makes what this actor committed durable through the HELPDESK's group commit, so that
 /// no scheduler thread waits for fsync, then runs `next`.
 void after_sync(self_ptr self, std::function<void()> next) {
-  self->request(self->state.peers.helpdesk, std::chrono::seconds{60}, atom::sync_v)
+  self->request(service::get<helpdesk_actor>(self->system()), std::chrono::seconds{60},
+                atom::sync_v)
       .then([=](bool) { next(); },
             [=](const caf::error& err) { storage_trouble(self, err); });
 }
@@ -175,7 +177,8 @@ std::vector<std::string> recipients_of(const outbox_email& e) {
 void call(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
   exc::call_graph(
-      self, st.peers.tokens, st.peers.http, st.cfg.id, std::move(make),
+      self, service::get<token_service_actor>(self->system()),
+      service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
       [=](net::client_response& res) { on_response(res); },
       [=](const caf::error& err) {
         if (is(err, ec::reauthorization_required) ||

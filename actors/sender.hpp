@@ -42,11 +42,10 @@ struct sender_config {
   std::chrono::milliseconds backoff_max{300'000};
 };
 
+/// What the SENDER works with; the services (TOKEN SERVICE, HTTP CLIENT, and the
+/// HELPDESK, whose group commit makes the `sending` state durable before a request
+/// leaves) it finds by name (messages/services.hpp).
 struct sender_peers {
-  token_service_actor tokens;
-  http_actor http;
-  /// Its group commit makes the `sending` state durable before a request leaves.
-  helpdesk_actor helpdesk;
   poll_listener_actor listener;
   storage::outbox_store* outbox = nullptr; ///< must outlive the actor
   net::metrics* metrics = nullptr;         ///< must outlive the actor

@@ -1,6 +1,7 @@
 #include "actors/token_service.hpp"
 
 #include "messages/error.hpp"
+#include "messages/services.hpp"
 #include "net/url.hpp"
 #include "storage/secret_file.hpp"
 
@@ -94,6 +95,14 @@ classified_token_response classify_token_response(const net::client_response& re
 
 namespace {
 
+/// Who hears token events: the subscriber, else the one registered by name (a
+/// restarted TOKEN SERVICE has no subscriber).
+token_events_actor
+listener(token_service_actor::stateful_pointer<token_service_state> self) {
+  if (self->state.listener) return self->state.listener;
+  return service::get<token_events_actor>(self->system());
+}
+
 /// The next delay after `failures` failures in a row, with jitter.
 std::chrono::milliseconds backoff(self_ptr self, unsigned failures) {
   const auto& cfg = self->state.cfg;
@@ -172,7 +181,7 @@ void set_app_error(self_ptr self, const classified_token_response& r) {
     spdlog::error("token-service: the login service refuses the app's credentials: {}",
                   r.message);
     st.metrics->set("exconnect_app_credentials_ok", {}, 0);
-    if (st.listener) self->send(st.listener, atom::app_status_v, r.code, r.message);
+    if (auto to = listener(self)) self->send(to, atom::app_status_v, r.code, r.message);
   }
 }
 
@@ -184,8 +193,8 @@ void clear_app_error(self_ptr self) {
   st.app_error_code.clear();
   st.app_error_message.clear();
   st.metrics->set("exconnect_app_credentials_ok", {}, 1);
-  if (st.listener)
-    self->send(st.listener, atom::app_status_v, std::string{}, std::string{});
+  if (auto to = listener(self))
+    self->send(to, atom::app_status_v, std::string{}, std::string{});
 }
 
 /// Ends a refresh: waiters get the token if one is still valid, else `err`.
@@ -207,8 +216,7 @@ void mark_grant_gone(self_ptr self, const std::string& id, token_entry& e,
   spdlog::warn("token-service: mailbox {} needs a new consent: {}", id, reason);
   e.reauth_reason = reason.empty() ? "the grant is gone" : reason;
   e.access_token.clear();
-  auto& st = self->state;
-  if (st.listener) self->send(st.listener, atom::reauth_v, id, e.reauth_reason);
+  if (auto to = listener(self)) self->send(to, atom::reauth_v, id, e.reauth_reason);
   finish(self, e, make_error(ec::reauthorization_required, e.reauth_reason));
 }
 
@@ -280,7 +288,8 @@ void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
   auto req = token_request(self, {{"grant_type", "refresh_token"},
                                   {"refresh_token", refresh_token},
                                   {"scope", st.cfg.scope}});
-  self->request(st.http, st.cfg.request_timeout + std::chrono::seconds{5}, std::move(req))
+  self->request(service::get<http_actor>(self->system()),
+                st.cfg.request_timeout + std::chrono::seconds{5}, std::move(req))
       .then(
           [=](const net::client_response& res) {
             on_refreshed(self, id, refresh_token, res);
@@ -298,11 +307,10 @@ void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
 token_service_actor::behavior_type
 token_service(token_service_actor::stateful_pointer<token_service_state> self,
               token_service_config cfg, storage::credential_store* credentials,
-              http_actor http, net::metrics* metrics) {
+              net::metrics* metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.credentials = credentials;
-  st.http = std::move(http);
   st.metrics = metrics;
   metrics->describe("exconnect_token_requests_total", "counter",
                     "Requests to the token endpoint by kind (refresh, code) and result "
@@ -347,7 +355,7 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
                                         {"redirect_uri", redirect_uri},
                                         {"code_verifier", verifier},
                                         {"scope", self->state.cfg.scope}});
-        self->request(self->state.http,
+        self->request(service::get<http_actor>(self->system()),
                       self->state.cfg.request_timeout + std::chrono::seconds{5},
                       std::move(req))
             .then(

@@ -77,8 +77,7 @@ struct token_service_state {
   token_service_config cfg;
   storage::credential_store* credentials = nullptr;
   net::metrics* metrics = nullptr;
-  http_actor http;
-  token_events_actor listener;
+  token_events_actor listener; ///< from atom::subscribe; else found by name
   std::unordered_map<std::string, token_entry> entries;
   /// The app-wide error while the login service refuses the app's credentials.
   std::string app_error_code;
@@ -93,11 +92,11 @@ struct token_service_state {
 /// @param self the actor
 /// @param cfg where the token endpoint is and how the app authenticates
 /// @param credentials the mailboxes' sealed refresh tokens; must outlive the actor
-/// @param http the HTTP CLIENT for the token endpoint
+/// The HTTP CLIENT for the token endpoint it finds by name (messages/services.hpp).
 /// @param metrics counters of refreshes by outcome class; must outlive the actor
 token_service_actor::behavior_type
 token_service(token_service_actor::stateful_pointer<token_service_state> self,
               token_service_config cfg, storage::credential_store* credentials,
-              http_actor http, net::metrics* metrics);
+              net::metrics* metrics);
 
 } // namespace exc

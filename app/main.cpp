@@ -6,9 +6,11 @@
 #include "actors/http_client.hpp"
 #include "actors/rest.hpp"
 #include "actors/sender.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/token_service.hpp"
 #include "app/config.hpp"
 #include "messages/error.hpp"
+#include "messages/services.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "net/metrics.hpp"
@@ -25,9 +27,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <iostream>
 
 namespace {
@@ -47,6 +51,9 @@ int fail(const std::string& message, int code = 1) {
   spdlog::error("{}", message);
   return code;
 }
+
+/// Where the HTTP server finds the API (the actor registry).
+constexpr caf::atom_value api_name = caf::atom("rest");
 
 /// The scopes every mailbox grant asks for (../shared/api.md).
 const char* const graph_scope =
@@ -136,6 +143,7 @@ int run(const app::config& cfg) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGUSR1); // the supervisor gave up
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   storage::vault vault{*key, previous_keys};
@@ -146,6 +154,10 @@ int run(const app::config& cfg) {
   auto token_key = ticket_token_key(**db, vault);
   if (!token_key) return fail("ticket token key: " + exc::render(token_key.error()));
   exc::address_book connected;
+  // Two CONVERTERs: parsing runs on their own threads, beside the scheduler's.
+  const std::uint32_t converter_count = 2;
+  std::atomic<bool> gave_up{false};
+  exc::supervisor_actor supervisor;
   net::metrics metrics;
   std::unique_ptr<net::http_client> outbound;
   try {
@@ -162,23 +174,14 @@ int run(const app::config& cfg) {
 
   caf::actor_system_config caf_cfg;
   caf::actor_system sys{caf_cfg};
-  exc::http_actor http = sys.spawn(exc::http_client, outbound.get());
   exc::token_service_config token_cfg;
   token_cfg.token_url = cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/token";
   token_cfg.client_id = cfg.client_id;
   token_cfg.client_secret = *secret;
   if (cfg.client_secret.empty()) token_cfg.client_secret_file = cfg.client_secret_file;
   token_cfg.scope = graph_scope;
-  // Detached: it writes rotated refresh tokens with fsync.
-  auto tokens = sys.spawn<caf::detached>(exc::token_service, token_cfg, &credentials,
-                                         http, &metrics);
-  // Detached: the helpdesk waits for fsync, converters parse large mail.
   exc::ingest_services ingest;
-  ingest.helpdesk = caf::actor_cast<exc::helpdesk_actor>(
-      sys.spawn<caf::detached>(exc::helpdesk, &helpdesk_store, &outbox_store, &connected,
-                               &metrics, std::move(*token_key), cfg.attachment_cap));
-  for (int i = 0; i < 2; ++i)
-    ingest.converters.push_back(sys.spawn<caf::detached>(exc::converter, &connected));
+  ingest.converters = converter_count;
   ingest.store = &helpdesk_store;
   ingest.throttle = &throttle_store;
   ingest.connected = &connected;
@@ -199,10 +202,11 @@ int run(const app::config& cfg) {
         status, status == 413 ? "payload_too_large" : "bad_request", message);
   };
   int status = 0;
-  exc::api_actor api; // set before the server starts accepting
   try {
     net::http_server server{
-        http_options, [&api](net::request&& req, net::responder_ptr out) {
+        http_options, [&sys](net::request&& req, net::responder_ptr out) {
+          // Found by name: the API that runs now.
+          auto api = caf::actor_cast<exc::api_actor>(sys.registry().get(api_name));
           caf::anon_send(api, to_message(std::move(req)), std::move(out));
         }};
     exc::api_config api_cfg;
@@ -222,9 +226,56 @@ int run(const app::config& cfg) {
     api_cfg.max_message_size = cfg.max_message_size;
     api_cfg.max_attempts = cfg.max_attempts;
     api_cfg.retry_initial = cfg.retry_initial;
-    // Detached: it writes accounts and mailboxes with fsync.
-    api = caf::actor_cast<exc::api_actor>(sys.spawn<caf::detached>(
-        exc::api, api_cfg, db->get(), &vault, &metrics, tokens, http, ingest));
+
+    // The services, in the order they start (each may use those before it). Detached:
+    // the TOKEN SERVICE, the HELPDESK and the API write with fsync, the CONVERTERs parse
+    // large mail.
+    std::vector<exc::service_spec> services;
+    services.push_back(
+        {"http_client", true, [&](caf::local_actor* self) {
+           auto h = self->spawn<caf::monitored>(exc::http_client, outbound.get());
+           exc::service::put(self->system(), caf::actor_cast<exc::http_actor>(h));
+           return caf::actor_cast<caf::actor>(h);
+         }});
+    services.push_back({"token_service", true, [&](caf::local_actor* self) {
+                          auto h = self->spawn<caf::monitored + caf::detached>(
+                              exc::token_service, token_cfg, &credentials, &metrics);
+                          exc::service::put(self->system(), h);
+                          return caf::actor_cast<caf::actor>(h);
+                        }});
+    services.push_back({"helpdesk", true, [&](caf::local_actor* self) {
+                          auto h = self->spawn<caf::monitored + caf::detached>(
+                              exc::helpdesk, &helpdesk_store, &outbox_store, &connected,
+                              &metrics, *token_key, cfg.attachment_cap);
+                          exc::service::put(self->system(),
+                                            caf::actor_cast<exc::helpdesk_actor>(h));
+                          return caf::actor_cast<caf::actor>(h);
+                        }});
+    for (std::uint32_t i = 0; i < converter_count; ++i)
+      services.push_back(
+          {"converter", true, [&, i](caf::local_actor* self) {
+             auto h =
+                 self->spawn<caf::monitored + caf::detached>(exc::converter, &connected);
+             exc::service::put(self->system(), exc::service::converter_name(i), h);
+             return caf::actor_cast<caf::actor>(h);
+           }});
+    // Not restarted (yet): the MAILBOXes it runs would outlive it. If it fails, the
+    // SUPERVISOR gives up and the service manager restarts the process.
+    std::promise<void> api_up;
+    services.push_back({"api", false, [&](caf::local_actor* self) {
+                          auto h = self->spawn<caf::monitored + caf::detached>(
+                              exc::api, api_cfg, db->get(), &vault, &metrics, ingest);
+                          exc::service::put(self->system(), api_name, h);
+                          api_up.set_value();
+                          return caf::actor_cast<caf::actor>(h);
+                        }});
+    auto main_thread = pthread_self();
+    supervisor = sys.spawn(exc::supervisor, exc::supervisor_config{}, std::move(services),
+                           &metrics, [&gave_up, main_thread](const std::string&) {
+                             gave_up = true;
+                             pthread_kill(main_thread, SIGUSR1); // wakes sigwait
+                           });
+    api_up.get_future().wait(); // before the server accepts requests for it
     server.start();
     if (!cfg.port_file.empty()) {
       auto tmp = cfg.port_file + ".tmp";
@@ -237,18 +288,20 @@ int run(const app::config& cfg) {
                  server.port(), api_cfg.public_url);
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    spdlog::info("stopping on signal {}", sig);
+    if (gave_up) {
+      spdlog::error("stopping: the supervisor gave up (see above)");
+      status = 1;
+    } else {
+      spdlog::info("stopping on signal {}", sig);
+    }
     server.stop();
   } catch (const std::exception& e) {
     status = fail(std::string{"cannot serve HTTP: "} + e.what());
   }
-  if (api) caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(tokens, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(ingest.helpdesk, caf::exit_reason::user_shutdown);
-  for (const auto& c : ingest.converters)
-    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(http, caf::exit_reason::user_shutdown);
+  if (supervisor) caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
+  exc::service::forget_all(sys, converter_count);
+  sys.registry().erase(api_name);
   spdlog::info("stopped");
   return status;
 }

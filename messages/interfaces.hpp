@@ -117,4 +117,9 @@ using mailbox_actor = caf::typed_actor<
     /// INTERNAL: start the SENDER again after it failed.
     caf::reacts_to<atom::internal, atom::restart>>;
 
+/// The SUPERVISOR: starts, monitors and restarts the long-lived services.
+using supervisor_actor = caf::typed_actor<
+    /// INTERNAL: start the service at this index again after its backoff.
+    caf::reacts_to<atom::internal, atom::restart, std::uint64_t>>;
+
 } // namespace exc

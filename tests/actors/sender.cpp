@@ -5,6 +5,8 @@
 
 #include "mock_http.hpp"
 #include "mock_peers.hpp"
+
+#include "messages/services.hpp"
 #include "temp_db.hpp"
 #include "temp_dir.hpp"
 
@@ -79,9 +81,11 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   }
 
   void start() {
-    sender_peers peers{
-        tokens,  caf::actor_cast<http_actor>(http), desk, listener, &outbox, &metrics,
-        &windows};
+    // The services, found by name as the SUPERVISOR registers them.
+    service::put(sys, tokens);
+    service::put(sys, caf::actor_cast<http_actor>(http));
+    service::put(sys, desk);
+    sender_peers peers{listener, &outbox, &metrics, &windows};
     snd = sys.spawn(sender, cfg, peers);
     sched.run();
   }

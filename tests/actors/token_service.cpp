@@ -9,6 +9,7 @@
 
 #include "actors/token_service.hpp"
 #include "messages/error.hpp"
+#include "messages/services.hpp"
 #include "net/url.hpp"
 #include "storage/credentials.hpp"
 #include "storage/db.hpp"
@@ -126,7 +127,8 @@ struct fixture : test_coordinator_fixture<> {
     cfg.backoff_max = 8000ms;
     http = sys.spawn(mock_http, 0);
     events = sys.spawn(listener, 0);
-    aut = sys.spawn(token_service, cfg, credentials.get(), http, &metrics);
+    service::put(sys, caf::actor_cast<http_actor>(http)); // as the SUPERVISOR does
+    aut = sys.spawn(token_service, cfg, credentials.get(), &metrics);
     self->send(aut, atom::subscribe_v, events);
     sched.run();
   }

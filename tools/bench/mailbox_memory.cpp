@@ -5,6 +5,7 @@
 // Usage: bench-mailbox-memory [N]   (default 100000)
 #include "actors/mailbox.hpp"
 #include "messages/error.hpp"
+#include "messages/services.hpp"
 #include "storage/db.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/outbox.hpp"
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
     auto tokens = sys.spawn(no_tokens);
     auto listener = sys.spawn(counting_listener);
     auto http = sys.spawn(no_http);
+    exc::service::put(sys, tokens);
+    exc::service::put(sys, http);
     std::vector<mailbox_actor> boxes;
     boxes.reserve(n);
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // let the system settle
@@ -105,8 +108,7 @@ int main(int argc, char** argv) {
           "support" + std::to_string(i) + "@tenant" + std::to_string(i / 10) + ".example";
       mc.graph_url = "https://graph.microsoft.com/v1.0";
       mc.since = "2026-11-25T00:00:00Z";
-      mailbox_peers peers{tokens, http,    listener, {},      {},
-                          &store, nullptr, &outbox,  &metrics};
+      mailbox_peers peers{listener, 0, &store, nullptr, &outbox, &metrics};
       boxes.push_back(sys.spawn(mailbox, std::move(mc), std::move(peers)));
     }
     // Every mailbox has polled once (and failed at once): all idle on their timers.
