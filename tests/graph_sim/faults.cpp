@@ -193,6 +193,39 @@ CAF_TEST(DELETE of the faults clears them) {
   CAF_CHECK_EQUAL(stat("/faults/delays"), 0);
 }
 
+CAF_TEST(a mailbox fault fails the requests of that mailbox with that method only) {
+  sim.create_mailbox("other@contoso.test");
+  auto other_token = sim.sign_in(app, "other@contoso.test").at("access_token");
+  sim.control("PUT", "/mailboxes/" + mailbox + "/faults",
+              {{"rules", {{{"method", "PATCH"}, {"status", 500}}}}});
+  auto patch = [&](const std::string& path, const std::string& t) {
+    return sim.graph("PATCH", path, t, json{{"categories", {"Blue"}}}.dump());
+  };
+  auto refused = patch(message_path(id), token);
+  CAF_CHECK_EQUAL(refused.status, 500u);
+  CAF_CHECK_EQUAL(error_code(refused), "ErrorInternalServerError");
+  CAF_CHECK_EQUAL(get(inbox()).status, 200u); // GET still works
+  auto theirs = sim.deliver("other@contoso.test", test::sample_mail("o1"));
+  CAF_CHECK_EQUAL(
+      patch("/users/other@contoso.test/messages/" + theirs, other_token).status,
+      200u); // another mailbox's PATCH too
+  // "*" hits every request; the view lists the rules; DELETE clears them.
+  auto rules = sim.control(
+      "PUT", "/mailboxes/" + mailbox + "/faults",
+      {{"rules", {{{"method", "*"}, {"status", 503}, {"code", "ServiceUnavailable"}}}}});
+  CAF_CHECK_EQUAL(rules["rules"][0]["code"], "ServiceUnavailable");
+  CAF_CHECK_EQUAL(get(inbox()).status, 503u);
+  CAF_CHECK_EQUAL(sim.control("GET", "/mailboxes/" + mailbox + "/faults")["rules"].size(),
+                  1u);
+  sim.control("DELETE", "/mailboxes/" + mailbox + "/faults");
+  CAF_CHECK_EQUAL(get(inbox()).status, 200u);
+  // A bad rule is refused.
+  CAF_CHECK_EQUAL(raw_control("PUT", "/mailboxes/" + mailbox + "/faults",
+                              R"({"rules":[{"status":200}]})")
+                      .status,
+                  400u);
+}
+
 CAF_TEST(malformed JSON is 400 and never crashes the simulator) {
   struct probe {
     const char* method;

@@ -61,6 +61,7 @@ net::response simulator::route_control(call& c) {
       if (method != http::verb::get) return bad_method();
       return control_sent(c, *mb);
     }
+    if (seg.size() == 4 && seg[3] == "faults") return control_mailbox_faults(c, *mb);
   }
   if (seg.size() >= 2 && seg[1] == "stats") return control_stats(c);
   if (seg.size() == 2 && seg[1] == "faults") return control_faults(c);
@@ -461,6 +462,47 @@ net::response simulator::control_faults(call& c) {
   faults_ = f;
   fault_random_.seed(f.seed);
   return json_response(200, {{"faults", "set"}, {"seed", f.seed}});
+}
+
+net::response simulator::control_mailbox_faults(call& c, mailbox& mb) {
+  auto method = c.req.method();
+  if (method == http::verb::delete_) {
+    mb.faults.clear();
+    return json_response(200, {{"faults", "cleared"}});
+  }
+  auto view = [&] {
+    json rules = json::array();
+    for (const auto& f : mb.faults)
+      rules.push_back({{"method", f.method}, {"status", f.status}, {"code", f.code}});
+    return json_response(200, {{"rules", rules}});
+  };
+  if (method == http::verb::get) return view();
+  if (method != http::verb::put)
+    return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+  json body = json::parse(c.req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("rules") ||
+      !body["rules"].is_array() || body["rules"].size() > 16)
+    return graph_error(c, 400, "BadRequest",
+                       "expected {\"rules\":[{\"method\",\"status\",\"code\"}, …]} "
+                       "with at most 16 rules");
+  std::vector<mailbox_fault> rules;
+  for (const auto& r : body["rules"]) {
+    mailbox_fault f;
+    std::optional<std::string> m, code;
+    std::optional<std::uint64_t> status;
+    if (!r.is_object() || !optional_field(r, "method", m) ||
+        !optional_field(r, "status", status) || !optional_field(r, "code", code) ||
+        (status && (*status < 400 || *status > 599)))
+      return graph_error(c, 400, "BadRequest",
+                         "a rule is {\"method\": \"PATCH\" or \"*\", \"status\": "
+                         "4xx/5xx, \"code\": \"…\"}");
+    f.method = m.value_or("*");
+    f.status = static_cast<unsigned>(status.value_or(500));
+    f.code = code.value_or("ErrorInternalServerError");
+    rules.push_back(std::move(f));
+  }
+  mb.faults = std::move(rules);
+  return view();
 }
 
 net::response simulator::control_revoke(call& c) {

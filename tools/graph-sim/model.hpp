@@ -72,6 +72,14 @@ struct sent_mail {
 };
 
 /// A user or shared mailbox.
+/// A fault that hits every Graph request of one mailbox with this method (a test's way
+/// to make one mailbox's PATCHes, or all its requests, fail while others work).
+struct mailbox_fault {
+  std::string method = "*"; ///< "GET", "PATCH", "POST", … or "*" for every request
+  unsigned status = 500;
+  std::string code = "ErrorInternalServerError";
+};
+
 struct mailbox {
   std::string id;      ///< GUID form
   std::string address; ///< lower case
@@ -84,6 +92,7 @@ struct mailbox {
   std::uint64_t next_message = 1;
   std::map<std::string, message> messages; ///< by id
   std::vector<sent_mail> sent;             ///< oldest first
+  std::vector<mailbox_fault> faults;       ///< PUT /_sim/mailboxes/{a}/faults
 };
 
 /// A consent given by a user to an app: what refresh tokens stand for.

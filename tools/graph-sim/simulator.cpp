@@ -259,6 +259,14 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   if (!allowed)
     return reply(graph_error(*c, 403, "ErrorAccessDenied",
                              "Access is denied. Check credentials and try again."));
+  // This mailbox's own faults, before its limits: a refused request costs no budget.
+  for (const auto& f : mb->faults)
+    if (f.method == "*" || f.method == std::string{c->req.method_string()}) {
+      ++stats_.fault_errors;
+      return reply(
+          graph_error(*c, f.status, f.code,
+                      "graph-sim: this mailbox's requests fail (a test's fault)."));
+    }
   // Exchange's limits per (app, mailbox).
   auto key = token.client_id + "|" + mb->id;
   auto& use = usage_[key];

@@ -81,6 +81,7 @@ private:
   net::response control_list(call& c, mailbox& mb);
   net::response control_stats(call& c);
   net::response control_faults(call& c);
+  net::response control_mailbox_faults(call& c, mailbox& mb);
   net::response control_revoke(call& c);
   net::response control_sent(call& c, mailbox& mb);
   net::response control_send(call& c);
