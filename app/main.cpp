@@ -262,11 +262,15 @@ int run(const app::config& cfg) {
     // Not restarted (yet): the MAILBOXes it runs would outlive it. If it fails, the
     // SUPERVISOR gives up and the service manager restarts the process.
     std::promise<void> api_up;
+    bool api_started = false; // only the SUPERVISOR's thread touches it
     services.push_back({"api", false, [&](caf::local_actor* self) {
                           auto h = self->spawn<caf::monitored + caf::detached>(
                               exc::api, api_cfg, db->get(), &vault, &metrics, ingest);
                           exc::service::put(self->system(), api_name, h);
-                          api_up.set_value();
+                          if (!api_started) { // a promise is kept once
+                            api_started = true;
+                            api_up.set_value();
+                          }
                           return caf::actor_cast<caf::actor>(h);
                         }});
     auto main_thread = pthread_self();
