@@ -19,8 +19,7 @@ daemon_fixture::daemon_fixture(const std::vector<std::string>& sim_args)
 constexpr std::chrono::seconds stop_within{5};
 
 daemon_fixture::~daemon_fixture() {
-  if (daemon && daemon->running())
-    CAF_CHECK_EQUAL(daemon->stop(SIGTERM, stop_within), 0);
+  if (daemon && daemon->running()) CAF_CHECK_EQUAL(daemon->stop(SIGTERM, stop_within), 0);
   if (sim.process().running()) CAF_CHECK_EQUAL(sim.process().stop(SIGTERM), 0);
 }
 

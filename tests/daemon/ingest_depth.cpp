@@ -28,7 +28,9 @@ struct backlog_fixture : ingest_daemon_fixture {
 /// graph-sim with faults from a fixed seed: 5 % errors (5xx and 429 with decimal
 /// Retry-After), 1 % dropped connections, latency jitter.
 struct fault_fixture : ingest_daemon_fixture {
-  fault_fixture() { start_daemon(); }
+  // A message whose step met an injected fault is tried again after 1 s, not the
+  // default 30 s, so that the run ends within the test's time.
+  fault_fixture() { start_daemon({"--retry-initial", "1"}); }
   void inject_faults() {
     sim.control("PUT", "/faults",
                 {{"seed", 20261126},
