@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/address_book.hpp"
+#include "storage/address_book.hpp"
 #include "messages/interfaces.hpp"
 #include "net/metrics.hpp"
 #include "storage/helpdesk.hpp"

@@ -518,7 +518,8 @@ void start_sender(self_ptr self) {
   send.graph_url = st.cfg.graph_url;
   st.sender = self->spawn<caf::monitored>(
       sender, std::move(send),
-      sender_peers{st.listener, st.outbox, st.metrics, st.throttle});
+      sender_peers{caf::actor_cast<send_listener_actor>(self), st.outbox, st.metrics,
+                   st.throttle});
 }
 
 } // namespace
@@ -588,6 +589,18 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       },
       [=](atom::wake) {
         if (self->state.sender) self->send(self->state.sender, atom::wake_v);
+      },
+      [=](atom::sent, const std::string&, send_status& s) {
+        self->state.sending = std::move(s);
+      },
+      [=](atom::status) {
+        auto& st = self->state;
+        mailbox_status out;
+        auto now = self->clock().now();
+        if (st.paused_until > now) out.paused_until = wall_time(st.paused_until, now);
+        out.fetch_used = fetch_used(self);
+        out.sending = st.sending;
+        return out;
       },
       [=](atom::internal, atom::restart) {
         if (!self->state.stopping) start_sender(self);

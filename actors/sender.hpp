@@ -46,7 +46,7 @@ struct sender_config {
 /// HELPDESK, whose group commit makes the `sending` state durable before a request
 /// leaves) it finds by name (messages/services.hpp).
 struct sender_peers {
-  poll_listener_actor listener;
+  send_listener_actor listener; ///< its MAILBOX
   storage::outbox_store* outbox = nullptr; ///< must outlive the actor
   net::metrics* metrics = nullptr;         ///< must outlive the actor
   /// Where a pause Graph asked for survives a restart; none keeps it in memory only.

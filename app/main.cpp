@@ -1,14 +1,15 @@
 // exconnectd: the daemon. Configuration, storage, the actor system and the HTTP server
 // are wired here and nowhere else.
-#include "actors/api.hpp"
 #include "actors/converter.hpp"
 #include "actors/helpdesk.hpp"
 #include "actors/http_client.hpp"
-#include "actors/rest.hpp"
+#include "actors/registry.hpp"
+#include "actors/rest_front.hpp"
 #include "actors/sender.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/token_service.hpp"
 #include "app/config.hpp"
+#include "app/rest/responses.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
 #include "net/http_client.hpp"
@@ -51,9 +52,6 @@ int fail(const std::string& message, int code = 1) {
   spdlog::error("{}", message);
   return code;
 }
-
-/// Where the HTTP server finds the API (the actor registry).
-constexpr caf::atom_value api_name = caf::atom("rest");
 
 /// The scopes every mailbox grant asks for (../shared/api.md).
 const char* const graph_scope =
@@ -180,12 +178,6 @@ int run(const app::config& cfg) {
   token_cfg.client_secret = *secret;
   if (cfg.client_secret.empty()) token_cfg.client_secret_file = cfg.client_secret_file;
   token_cfg.scope = graph_scope;
-  exc::ingest_services ingest;
-  ingest.converters = converter_count;
-  ingest.store = &helpdesk_store;
-  ingest.throttle = &throttle_store;
-  ingest.connected = &connected;
-  ingest.outbox = &outbox_store;
   exc::describe_sender_metrics(metrics);
 
   net::server_options http_options;
@@ -205,27 +197,37 @@ int run(const app::config& cfg) {
   try {
     net::http_server server{
         http_options, [&sys](net::request&& req, net::responder_ptr out) {
-          // Found by name: the API that runs now.
-          auto api = caf::actor_cast<exc::api_actor>(sys.registry().get(api_name));
-          caf::anon_send(api, to_message(std::move(req)), std::move(out));
+          // Found by name: the REST front that runs now.
+          auto rest = exc::service::get<exc::rest_actor>(sys);
+          caf::anon_send(rest, to_message(std::move(req)), std::move(out));
         }};
-    exc::api_config api_cfg;
-    api_cfg.public_url = public_url(cfg, server.port());
-    api_cfg.authorize_url = cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/authorize";
-    api_cfg.graph_url = cfg.graph_url;
-    api_cfg.client_id = cfg.client_id;
-    api_cfg.scope = graph_scope;
-    api_cfg.admin_token = admin_token;
-    api_cfg.poll_interval = cfg.poll_interval;
-    api_cfg.state_lifetime = cfg.authorization_timeout;
-    api_cfg.fetch_rate = cfg.fetch_rate;
-    api_cfg.send_rate = cfg.send_rate;
-    api_cfg.send_bytes = cfg.send_bytes;
-    api_cfg.send_recipients = cfg.send_recipients;
-    api_cfg.sent_items_grace = cfg.sent_items_grace;
-    api_cfg.max_message_size = cfg.max_message_size;
-    api_cfg.max_attempts = cfg.max_attempts;
-    api_cfg.retry_initial = cfg.retry_initial;
+    exc::registry_config registry_cfg;
+    registry_cfg.public_url = public_url(cfg, server.port());
+    registry_cfg.authorize_url =
+        cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/authorize";
+    registry_cfg.graph_url = cfg.graph_url;
+    registry_cfg.client_id = cfg.client_id;
+    registry_cfg.scope = graph_scope;
+    registry_cfg.poll_interval = cfg.poll_interval;
+    registry_cfg.state_lifetime = cfg.authorization_timeout;
+    registry_cfg.fetch_rate = cfg.fetch_rate;
+    registry_cfg.send_rate = cfg.send_rate;
+    registry_cfg.send_bytes = cfg.send_bytes;
+    registry_cfg.send_recipients = cfg.send_recipients;
+    registry_cfg.sent_items_grace = cfg.sent_items_grace;
+    registry_cfg.max_message_size = cfg.max_message_size;
+    registry_cfg.max_attempts = cfg.max_attempts;
+    registry_cfg.retry_initial = cfg.retry_initial;
+    registry_cfg.converters = converter_count;
+    exc::registry_stores registry_stores{db->get(),       &vault,          &metrics,
+                                         &helpdesk_store, &throttle_store, &outbox_store,
+                                         &connected};
+    exc::rest_config rest_cfg;
+    rest_cfg.admin_token = admin_token;
+    rest_cfg.poll_interval = cfg.poll_interval;
+    rest_cfg.fetch_rate = cfg.fetch_rate;
+    rest_cfg.send_rate = cfg.send_rate;
+    exc::rest_stores rest_stores{&metrics, &helpdesk_store, &outbox_store, &connected};
 
     // The services, in the order they start (each may use those before it). Detached:
     // the TOKEN SERVICE, the HELPDESK and the API write with fsync, the CONVERTERs parse
@@ -259,17 +261,25 @@ int run(const app::config& cfg) {
              exc::service::put(self->system(), exc::service::converter_name(i), h);
              return caf::actor_cast<caf::actor>(h);
            }});
-    // Not restarted (yet): the MAILBOXes it runs would outlive it. If it fails, the
-    // SUPERVISOR gives up and the service manager restarts the process.
-    std::promise<void> api_up;
-    bool api_started = false; // only the SUPERVISOR's thread touches it
-    services.push_back({"api", false, [&](caf::local_actor* self) {
+    // Not restarted: the MAILBOXes it runs would outlive it, and a new one could
+    // start beside them. If it fails, the SUPERVISOR gives up and the service manager
+    // restarts the process.
+    services.push_back({"registry", false, [&](caf::local_actor* self) {
                           auto h = self->spawn<caf::monitored + caf::detached>(
-                              exc::api, api_cfg, db->get(), &vault, &metrics, ingest);
-                          exc::service::put(self->system(), api_name, h);
-                          if (!api_started) { // a promise is kept once
-                            api_started = true;
-                            api_up.set_value();
+                              exc::registry, registry_cfg, registry_stores);
+                          exc::service::put(self->system(), h);
+                          return caf::actor_cast<caf::actor>(h);
+                        }});
+    // Configuration and handles only: restarted like any service.
+    std::promise<void> rest_up;
+    bool rest_started = false; // only the SUPERVISOR's thread touches it
+    services.push_back({"rest", true, [&](caf::local_actor* self) {
+                          auto h = self->spawn<caf::monitored>(exc::rest_front, rest_cfg,
+                                                               rest_stores);
+                          exc::service::put(self->system(), h);
+                          if (!rest_started) { // a promise is kept once
+                            rest_started = true;
+                            rest_up.set_value();
                           }
                           return caf::actor_cast<caf::actor>(h);
                         }});
@@ -279,7 +289,7 @@ int run(const app::config& cfg) {
                              gave_up = true;
                              pthread_kill(main_thread, SIGUSR1); // wakes sigwait
                            });
-    api_up.get_future().wait(); // before the server accepts requests for it
+    rest_up.get_future().wait(); // before the server accepts requests for it
     server.start();
     if (!cfg.port_file.empty()) {
       auto tmp = cfg.port_file + ".tmp";
@@ -289,7 +299,7 @@ int run(const app::config& cfg) {
     }
     spdlog::info("listening on {}://{}:{} (public URL {})",
                  cfg.tls_cert_file.empty() ? "http" : "https", cfg.listen_host,
-                 server.port(), api_cfg.public_url);
+                 server.port(), registry_cfg.public_url);
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (gave_up) {
@@ -305,7 +315,6 @@ int run(const app::config& cfg) {
   if (supervisor) caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   exc::service::forget_all(sys, converter_count);
-  sys.registry().erase(api_name);
   spdlog::info("stopped");
   return status;
 }

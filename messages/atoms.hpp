@@ -79,4 +79,51 @@ constexpr sync sync_v{};
 using sent = caf::atom_constant<caf::atom("sent")>;
 constexpr sent sent_v{};
 
+// The REGISTRY's requests (accounts, mailboxes, sign-in) and the MAILBOX's status.
+/// Finds the account of an API key.
+using authenticate = caf::atom_constant<caf::atom("auth")>;
+constexpr authenticate authenticate_v{};
+/// Creates an account.
+using create = caf::atom_constant<caf::atom("create")>;
+constexpr create create_v{};
+/// Lists every account.
+using accounts = caf::atom_constant<caf::atom("accounts")>;
+constexpr accounts accounts_v{};
+/// Reads one account.
+using account = caf::atom_constant<caf::atom("account")>;
+constexpr account account_v{};
+/// Registers a mailbox to connect.
+using connect = caf::atom_constant<caf::atom("connect")>;
+constexpr connect connect_v{};
+/// Lists an account's mailboxes.
+using mailboxes = caf::atom_constant<caf::atom("mailboxes")>;
+constexpr mailboxes mailboxes_v{};
+/// Reads one mailbox.
+using mailbox = caf::atom_constant<caf::atom("mailbox")>;
+constexpr mailbox mailbox_v{};
+/// Starts a new sign-in for a mailbox.
+using reauthorize = caf::atom_constant<caf::atom("reauthz")>;
+constexpr reauthorize reauthorize_v{};
+/// Pauses a mailbox.
+using pause = caf::atom_constant<caf::atom("pause")>;
+constexpr pause pause_v{};
+/// Resumes a paused mailbox.
+using resume = caf::atom_constant<caf::atom("resume")>;
+constexpr resume resume_v{};
+/// Deletes a mailbox.
+using remove = caf::atom_constant<caf::atom("remove")>;
+constexpr remove remove_v{};
+/// A browser came back from Microsoft's sign-in.
+using callback = caf::atom_constant<caf::atom("callback")>;
+constexpr callback callback_v{};
+/// Where a mailbox's outbound mail comes from (address, header names).
+using origin = caf::atom_constant<caf::atom("origin")>;
+constexpr origin origin_v{};
+/// The app's own credentials: refused or fine.
+using health = caf::atom_constant<caf::atom("health")>;
+constexpr health health_v{};
+/// A MAILBOX's live status (last poll, throttling, sending).
+using status = caf::atom_constant<caf::atom("status")>;
+constexpr status status_v{};
+
 } // namespace exc::atom

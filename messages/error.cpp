@@ -37,6 +37,20 @@ const char* to_string(ec code) {
     return "conflict";
   case ec::graph_failure:
     return "graph_failure";
+  case ec::address_in_use:
+    return "address_in_use";
+  case ec::invalid_state:
+    return "invalid_state";
+  case ec::sign_in_unknown:
+    return "sign_in_unknown";
+  case ec::sign_in_expired:
+    return "sign_in_expired";
+  case ec::consent_refused:
+    return "consent_refused";
+  case ec::mailbox_deleted:
+    return "mailbox_deleted";
+  case ec::grant_refused:
+    return "grant_refused";
   }
   return "unknown_error_code";
 }

@@ -43,6 +43,20 @@ enum class ec : std::uint8_t {
   /// The request contradicts what is stored (e.g. an idempotency key used for
   /// something else).
   conflict,
+  /// Another mailbox holds the address (connected, or being connected).
+  address_in_use,
+  /// The mailbox's status does not allow this (e.g. pausing one that needs a consent).
+  invalid_state,
+  /// A sign-in link that is unknown, already used, or whose mailbox is gone.
+  sign_in_unknown,
+  /// A sign-in link past its lifetime.
+  sign_in_expired,
+  /// Microsoft (or the person) refused the consent.
+  consent_refused,
+  /// The mailbox was deleted while its sign-in went on.
+  mailbox_deleted,
+  /// The account that signed in cannot open the mailbox.
+  grant_refused,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

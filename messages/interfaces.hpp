@@ -1,12 +1,15 @@
 #pragma once
 
 #include "messages/atoms.hpp"
+#include "messages/registry_types.hpp"
 #include "messages/types.hpp"
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 /// Every actor interface, declared once.
 namespace exc {
@@ -43,25 +46,22 @@ using token_service_actor = caf::typed_actor<
     /// Sends token events to this listener from now on.
     caf::reacts_to<atom::subscribe, token_events_actor>>;
 
-/// Who hears how mailboxes' polls and sends went.
+/// Who hears how a mailbox's polls went: the REGISTRY (it keeps the mailbox's status and
+/// last error).
 using poll_listener_actor = caf::typed_actor<
     /// From a MAILBOX: the outcome of a poll (mailbox id, result).
-    caf::reacts_to<atom::polled, std::string, poll_result>,
+    caf::reacts_to<atom::polled, std::string, poll_result>>;
+
+/// Who hears how a mailbox's sending goes: its MAILBOX.
+using send_listener_actor = caf::typed_actor<
     /// From a SENDER: how sending goes (mailbox id, status).
     caf::reacts_to<atom::sent, std::string, send_status>>;
 
-/// The API: the REST front of exconnectd and the registry of accounts and mailboxes. It
-/// hears the token service's events and the mailboxes' poll reports.
-using api_actor = caf::typed_actor<
-    /// Handles a request of the REST API, /healthz, /metrics or /oauth/callback.
-    caf::reacts_to<http_request, net::responder_ptr>,
-    /// From the TOKEN SERVICE: see token_events_actor.
-    caf::reacts_to<atom::reauth, std::string, std::string>,
-    caf::reacts_to<atom::app_status, std::string, std::string>,
-    /// From a MAILBOX: the outcome of a poll (mailbox id, result).
-    caf::reacts_to<atom::polled, std::string, poll_result>,
-    /// From a SENDER: how sending goes (mailbox id, status).
-    caf::reacts_to<atom::sent, std::string, send_status>>;
+/// The REST front: routing, authentication and rendering of the REST API, /healthz,
+/// /metrics and /oauth/callback. It asks the REGISTRY, the HELPDESK and the MAILBOXes.
+using rest_actor = caf::typed_actor<
+    /// Handles one HTTP request; the answer goes back through the responder.
+    caf::reacts_to<http_request, net::responder_ptr>>;
 
 /// A CONVERTER: parses raw MIME off the scheduler's threads (spawned detached, a few
 /// per process) and decides whether the mail can become a ticket.
@@ -114,8 +114,77 @@ using mailbox_actor = caf::typed_actor<
     caf::reacts_to<atom::settings, label_settings>,
     /// The outbox has new mail: passed to the SENDER.
     caf::reacts_to<atom::wake>,
+    /// From its SENDER: how sending goes (mailbox id, status).
+    caf::reacts_to<atom::sent, std::string, send_status>,
+    /// Its live status, for the mailbox view.
+    caf::replies_to<atom::status>::with<mailbox_status>,
     /// INTERNAL: start the SENDER again after it failed.
     caf::reacts_to<atom::internal, atom::restart>>;
+
+/// A mailbox as the REGISTRY knows it: its record, its MAILBOX if one runs, and what
+/// the REST front shows besides (the MAILBOX's live status it asks the MAILBOX for).
+struct mailbox_entry {
+  storage::mailbox_record record;
+  mailbox_actor actor;        ///< null unless it runs
+  std::uint32_t restarts = 0; ///< restarts of the MAILBOX and its children
+  std::string last_poll_at;   ///< RFC 3339: the last poll that worked ("" : none yet)
+  /// The app's own credentials are refused (code "" if not): no mailbox can poll.
+  storage::error_record app_error;
+  std::string authorize_url; ///< after connect or reauthorize: where to sign in
+};
+
+/// The REGISTRY: owns accounts, API keys, mailboxes, address holds and sign-in state,
+/// and the mailbox lifecycle (it spawns, monitors and restarts the MAILBOXes, and a
+/// mailbox's replacement only once the old one is down). Requests name the caller's
+/// account; another account's mailbox is ec::not_found. Refusals are our errors
+/// (ec::address_in_use, ec::invalid_state, the sign-in ones, ec::storage_failure).
+using registry_actor = caf::typed_actor<
+    /// An API key's SHA-256 hash -> its account's id; ec::not_found.
+    caf::replies_to<atom::authenticate, std::string>::with<std::string>,
+    /// Creates an account (name) with its first API key.
+    caf::replies_to<atom::create, std::string>::with<new_account>,
+    /// Every account.
+    caf::replies_to<atom::accounts>::with<std::vector<storage::account_record>>,
+    /// One account (id).
+    caf::replies_to<atom::account, std::string>::with<storage::account_record>,
+    /// (account, the settings read, the new settings validated by the caller): stores
+    /// them if the account's settings are still those read (else ec::conflict: read
+    /// and validate again); its running MAILBOXes label with them from their next
+    /// message on.
+    caf::replies_to<atom::settings, std::string, storage::account_settings,
+                    storage::account_settings>::with<storage::account_record>,
+    /// Registers a mailbox to connect (account_id, address, poll interval and backfill
+    /// set) -> its entry with the sign-in URL.
+    caf::replies_to<atom::connect, storage::mailbox_record>::with<mailbox_entry>,
+    /// The account's mailboxes.
+    caf::replies_to<atom::mailboxes, std::string>::with<std::vector<mailbox_entry>>,
+    /// (account, mailbox id) -> the mailbox.
+    caf::replies_to<atom::mailbox, std::string, std::string>::with<mailbox_entry>,
+    /// (account, mailbox id) -> a new sign-in URL.
+    caf::replies_to<atom::reauthorize, std::string, std::string>::with<std::string>,
+    /// (account, mailbox id): stops polling and sending.
+    caf::replies_to<atom::pause, std::string, std::string>::with<mailbox_entry>,
+    /// (account, mailbox id): polls and sends again.
+    caf::replies_to<atom::resume, std::string, std::string>::with<mailbox_entry>,
+    /// (account, mailbox id): deletes the mailbox and its grant.
+    caf::replies_to<atom::remove, std::string, std::string>::with<bool>,
+    /// Finishes a sign-in: redeems the code, proves that the grant opens the mailbox
+    /// and marks it connected.
+    caf::replies_to<atom::callback, sign_in_return>::with<mailbox_entry>,
+    /// (account, mailbox id) -> where its outbound mail comes from.
+    caf::replies_to<atom::origin, std::string, std::string>::with<outbound_origin>,
+    /// The mailbox's outbox has new mail (its SENDER drains it).
+    caf::reacts_to<atom::wake, std::string>,
+    /// The app's own credentials: the error if the login service refuses them (code ""
+    /// if not).
+    caf::replies_to<atom::health>::with<storage::error_record>,
+    /// From the TOKEN SERVICE: see token_events_actor.
+    caf::reacts_to<atom::reauth, std::string, std::string>,
+    caf::reacts_to<atom::app_status, std::string, std::string>,
+    /// From a MAILBOX: see poll_listener_actor.
+    caf::reacts_to<atom::polled, std::string, poll_result>,
+    /// INTERNAL: start a MAILBOX again after it failed (mailbox id).
+    caf::reacts_to<atom::internal, atom::restart, std::string>>;
 
 /// The SUPERVISOR: starts, monitors and restarts the long-lived services.
 using supervisor_actor = caf::typed_actor<
@@ -123,3 +192,7 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<atom::internal, atom::restart, std::uint64_t>>;
 
 } // namespace exc
+
+// Process-local: the REGISTRY's answers hold actor handles.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::mailbox_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<::exc::mailbox_entry>)

@@ -31,10 +31,19 @@ template <>
 struct name_of<http_actor> {
   static constexpr caf::atom_value value = caf::atom("http");
 };
-/// Who hears the TOKEN SERVICE's events (the API).
+/// The REGISTRY; it is also who hears the TOKEN SERVICE's events.
+template <>
+struct name_of<registry_actor> {
+  static constexpr caf::atom_value value = caf::atom("registry");
+};
 template <>
 struct name_of<token_events_actor> {
-  static constexpr caf::atom_value value = caf::atom("api");
+  static constexpr caf::atom_value value = caf::atom("registry");
+};
+/// The REST front; the HTTP server hands it each request.
+template <>
+struct name_of<rest_actor> {
+  static constexpr caf::atom_value value = caf::atom("rest");
 };
 
 /// The name of the converter pool's member `i` ("converter0", …).
@@ -67,7 +76,8 @@ void put(caf::actor_system& sys, caf::atom_value name, const Handle& handle) {
 /// actor system's destructor waits for those threads).
 inline void forget_all(caf::actor_system& sys, std::size_t converters) {
   for (auto name : {name_of<helpdesk_actor>::value, name_of<token_service_actor>::value,
-                    name_of<http_actor>::value, name_of<token_events_actor>::value})
+                    name_of<http_actor>::value, name_of<registry_actor>::value,
+                    name_of<rest_actor>::value})
     sys.registry().erase(name);
   for (std::size_t i = 0; i < converters; ++i)
     sys.registry().erase(converter_name(i));

@@ -228,6 +228,13 @@ struct send_status {
   std::string message;
 };
 
+/// What a MAILBOX tells about itself when asked (the mailbox view's live part).
+struct mailbox_status {
+  std::string paused_until;     ///< RFC 3339: Graph throttled or failed; "" if not
+  std::uint64_t fetch_used = 0; ///< downloads in the current fetch window
+  send_status sending;          ///< its SENDER's last report
+};
+
 } // namespace exc
 
 // The way back to an HTTP connection: a process-local pointer that never leaves the
@@ -248,3 +255,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::agent_comment)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::outbound_mail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::queued_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::send_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::mailbox_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::outbound_origin)

@@ -66,7 +66,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   storage::outbox_store* outbox = nullptr;
   test::mock_http_actor http;
   token_service_actor tokens;
-  poll_listener_actor listener;
+  test::listener_actor listener;
   helpdesk_actor desk;
   converter_actor conv;
   mailbox_actor box;
@@ -124,7 +124,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   }
 
   std::vector<poll_result>& polls() {
-    return deref<poll_listener_actor::stateful_base<listener_state>>(listener)
+    return deref<test::listener_actor::stateful_base<listener_state>>(listener)
         .state.polls;
   }
   std::vector<std::string> patched_categories(std::size_t i) {

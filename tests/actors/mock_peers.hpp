@@ -43,9 +43,12 @@ struct listener_state {
   std::vector<exc::send_status> sends;
 };
 
+/// Hears polls (as a MAILBOX's REGISTRY) and sends (as a SENDER's MAILBOX).
+using listener_actor = exc::poll_listener_actor::extend_with<exc::send_listener_actor>;
+
 /// Keeps every report.
-inline exc::poll_listener_actor::behavior_type
-poll_listener(exc::poll_listener_actor::stateful_pointer<listener_state> self, int) {
+inline listener_actor::behavior_type
+poll_listener(listener_actor::stateful_pointer<listener_state> self, int) {
   using namespace exc;
   return {
       [=](atom::polled, const std::string&, const poll_result& r) {

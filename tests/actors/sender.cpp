@@ -37,7 +37,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
       helpdesk, &tickets, &outbox, &connected, &metrics, std::string{"k"}, 1000u));
   test::mock_http_actor http = sys.spawn(test::mock_http, 0);
   token_service_actor tokens = sys.spawn(test::token_mock, 0);
-  poll_listener_actor listener = sys.spawn(test::poll_listener, 0);
+  test::listener_actor listener = sys.spawn(test::poll_listener, 0);
   sender_actor snd;
   sender_config cfg;
 
@@ -282,7 +282,7 @@ CAF_TEST(no permission to send makes every email wait) {
   start();
   reply(0, graph_error(403, "ErrorAccessDenied"));
   CAF_CHECK_EQUAL(state_of("e1"), "sending");
-  auto& sends = deref<poll_listener_actor::stateful_base<test::listener_state>>(listener)
+  auto& sends = deref<test::listener_actor::stateful_base<test::listener_state>>(listener)
                     .state.sends;
   CAF_REQUIRE(!sends.empty());
   CAF_CHECK_EQUAL(sends.back().code, "ErrorAccessDenied");

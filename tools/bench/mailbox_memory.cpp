@@ -61,7 +61,6 @@ token_service_actor::behavior_type no_tokens(token_service_actor::pointer) {
 poll_listener_actor::behavior_type counting_listener(poll_listener_actor::pointer) {
   return {
       [](atom::polled, const std::string&, const poll_result&) { ++polls; },
-      [](atom::sent, const std::string&, const send_status&) {},
   };
 }
 

@@ -1,4 +1,4 @@
-#include "actors/rest.hpp"
+#include "app/rest/responses.hpp"
 
 #include "mail/html_text.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/address_book.hpp"
+#include "storage/address_book.hpp"
 
 #include "net/url.hpp"
 

@@ -6,7 +6,8 @@
 #include <unordered_set>
 
 /// The addresses of every connected mailbox, in any account: mail from one of them is a
-/// loop. The API writes it; converters read it from their own threads.
+/// loop. The REGISTRY writes it; the CONVERTERs, the HELPDESK and the REST front read it
+/// from their own threads.
 namespace exc {
 
 class address_book {

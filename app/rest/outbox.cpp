@@ -1,6 +1,6 @@
-// The API's outbound side: agents' comments (with their notifications), mail queued for
-// external helpdesks, and the outbox listing.
-#include "actors/api_routes.hpp"
+// The outbound side: agents' comments (with their notifications), mail queued for
+// external helpdesks (both stored by the HELPDESK), and the outbox listing.
+#include "app/rest/routes.hpp"
 
 #include "mail/compose.hpp"
 #include "messages/error.hpp"
@@ -11,45 +11,26 @@
 
 #include <algorithm>
 
-namespace exc::api_detail {
+namespace exc::rest {
 
 using nlohmann::json;
 
 namespace {
 
 net::response invalid(const std::string& field, const std::string& message) {
-  return rest::error_response(400, "invalid_field", message, field);
+  return error_response(400, "invalid_field", message, field);
 }
 
 net::response storage_failure(const caf::error& err) {
   spdlog::error("api: the outbox could not be written or read: {}", render(err));
-  return rest::error_response(
-      500, "storage_failure",
-      "the outbox could not be written or read; nothing was queued");
-}
-
-/// Where the mailbox's outbound mail comes from, with the account's header names.
-outbound_origin origin_of(api_pointer self, const storage::mailbox_record& mb) {
-  outbound_origin o;
-  o.account_id = mb.account_id;
-  o.mailbox_id = mb.id;
-  o.address = mb.address;
-  auto a = self->state.accounts.find(mb.account_id);
-  if (a != self->state.accounts.end()) {
-    auto& h = a->second.settings.headers;
-    o.headers.account_id = h["account_id"];
-    o.headers.email_id = h["email_id"];
-    o.headers.mailer = h["mailer"];
-  }
-  return o;
+  return error_response(500, "storage_failure",
+                        "the outbox could not be written or read; nothing was queued");
 }
 
 /// The mailbox's SENDER learns that the outbox has mail (if it runs; else it drains
 /// the outbox when it starts).
-void wake(api_pointer self, const std::string& mailbox_id) {
-  auto rt = self->state.runtime.find(mailbox_id);
-  if (rt != self->state.runtime.end() && rt->second.actor)
-    self->send(rt->second.actor, atom::wake_v);
+void wake(rest_pointer self, const std::string& mailbox_id) {
+  self->send(registry(self), atom::wake_v, mailbox_id);
 }
 
 /// An optional string field; false (and a 400 sent) if present with another type.
@@ -99,13 +80,13 @@ bool read_people(const json& body, const char* name, std::vector<person>& out,
 /// The request's Idempotency-Key ("" if none); false (and a 400 sent) if malformed.
 bool read_idempotency_key(const http_request& req, std::string& out,
                           const reply_fn& reply) {
-  out = std::string{rest::header(req, "Idempotency-Key")};
+  out = std::string{header(req, "Idempotency-Key")};
   bool printable = std::all_of(out.begin(), out.end(),
                                [](unsigned char c) { return c > 0x20 && c < 0x7f; });
   if (out.size() <= 255 && printable) return true;
-  reply(rest::error_response(400, "invalid_header",
-                             "Idempotency-Key: 1 to 255 visible ASCII characters",
-                             "Idempotency-Key"));
+  reply(error_response(400, "invalid_header",
+                       "Idempotency-Key: 1 to 255 visible ASCII characters",
+                       "Idempotency-Key"));
   return false;
 }
 
@@ -114,13 +95,13 @@ bool read_idempotency_key(const http_request& req, std::string& out,
 net::response queued_answer(const queued_reply& out, bool with_comment) {
   json body = {{"email_id", out.email_id.empty() ? json(nullptr) : json(out.email_id)}};
   if (with_comment) body["comment_id"] = out.comment_id;
-  auto res = rest::json_response(202, body);
+  auto res = json_response(202, body);
   if (out.replayed) res.set("Idempotent-Replayed", "true");
   return res;
 }
 
 net::response conflict(const caf::error& err) {
-  return rest::error_response(409, "idempotency_key_reused", context_of(err));
+  return error_response(409, "idempotency_key_reused", context_of(err));
 }
 
 /// A Message-ID given by a client, with or without angle brackets.
@@ -133,12 +114,12 @@ std::optional<std::string> message_id(std::string id) {
 
 } // namespace
 
-void post_comment(api_pointer self, const caller& who, const std::string& ticket_id,
+void post_comment(rest_pointer self, const caller& who, const std::string& ticket_id,
                   const http_request& req, const reply_fn& reply) {
-  auto body = rest::read_object(req);
+  auto body = read_object(req);
   if (auto* bad = std::get_if<net::response>(&body)) return reply(std::move(*bad));
   auto& j = std::get<json>(body);
-  if (auto bad = rest::reject_unknown_fields(j, {"body", "html", "public", "author"}))
+  if (auto bad = reject_unknown_fields(j, {"body", "html", "public", "author"}))
     return reply(std::move(*bad));
   agent_comment c;
   c.ticket_id = ticket_id;
@@ -158,54 +139,58 @@ void post_comment(api_pointer self, const caller& who, const std::string& ticket
       return reply(invalid("author", "author must be {\"name\", \"email\"} strings"));
     c.author = {a.value("email", std::string{}), a.value("name", std::string{"Agent"})};
   }
-  auto ticket = self->state.ingest.store->ticket(who.account_id, ticket_id);
+  auto ticket = self->state.stores.helpdesk->ticket(who.account_id, ticket_id);
   if (!ticket) return reply(storage_failure(ticket.error()));
   if (!*ticket) return reply(not_found());
   auto mailbox_id = (**ticket).value("mailbox_id", std::string{});
-  auto mb = self->state.mailboxes.find(mailbox_id);
-  if (mb == self->state.mailboxes.end()) {
-    if (c.is_public)
-      return reply(rest::error_response(
-          409, "mailbox_deleted",
-          "the ticket's mailbox was deleted: a public reply cannot be mailed"));
-    c.origin.account_id = who.account_id;
-    c.origin.mailbox_id = mailbox_id;
-  } else {
-    c.origin = origin_of(self, mb->second);
-  }
-  self->request(service::get<helpdesk_actor>(self->system()), std::chrono::seconds{60},
-                atom::comment_v, std::move(c))
+  auto store = [=](agent_comment c) {
+    self->request(service::get<helpdesk_actor>(self->system()), std::chrono::seconds{60},
+                  atom::comment_v, std::move(c))
+        .then(
+            [=](const queued_reply& out) {
+              if (!out.email_id.empty()) wake(self, mailbox_id);
+              reply(queued_answer(out, true));
+            },
+            [=](const caf::error& err) {
+              if (is(err, ec::not_found)) return reply(not_found());
+              if (is(err, ec::conflict)) return reply(conflict(err));
+              reply(storage_failure(err));
+            });
+  };
+  self->request(registry(self), registry_timeout, atom::origin_v, who.account_id,
+                mailbox_id)
       .then(
-          [=](const queued_reply& out) {
-            if (!out.email_id.empty()) wake(self, mailbox_id);
-            reply(queued_answer(out, true));
+          [=](const outbound_origin& origin) mutable {
+            c.origin = origin;
+            store(std::move(c));
           },
-          [=](const caf::error& err) {
-            if (is(err, ec::not_found)) return reply(not_found());
-            if (is(err, ec::conflict)) return reply(conflict(err));
-            reply(storage_failure(err));
+          [=](const caf::error& err) mutable {
+            if (!is(err, ec::not_found)) return reply(refusal(err));
+            if (c.is_public)
+              return reply(error_response(
+                  409, "mailbox_deleted",
+                  "the ticket's mailbox was deleted: a public reply cannot be mailed"));
+            c.origin.account_id = who.account_id;
+            c.origin.mailbox_id = mailbox_id;
+            store(std::move(c));
           });
 }
 
-void queue_outbound(api_pointer self, const caller& who, const std::string& mailbox_id,
+void queue_outbound(rest_pointer self, const caller& who, const std::string& mailbox_id,
                     const http_request& req, const reply_fn& reply) {
-  auto* mb = find_mailbox(self, who, mailbox_id);
-  if (!mb) return reply(not_found());
-  auto body = rest::read_object(req);
+  auto body = read_object(req);
   if (auto* bad = std::get_if<net::response>(&body)) return reply(std::move(*bad));
   auto& j = std::get<json>(body);
-  if (auto bad =
-          rest::reject_unknown_fields(j, {"to", "cc", "subject", "body_text", "body_html",
-                                          "in_reply_to", "references"}))
+  if (auto bad = reject_unknown_fields(j, {"to", "cc", "subject", "body_text",
+                                           "body_html", "in_reply_to", "references"}))
     return reply(std::move(*bad));
   outbound_mail m;
-  m.origin = origin_of(self, *mb);
   if (!read_idempotency_key(req, m.idempotency_key, reply)) return;
   if (!read_people(j, "to", m.to, reply) || !read_people(j, "cc", m.cc, reply)) return;
   if (m.to.empty()) return reply(invalid("to", "to: at least one recipient is required"));
   for (const auto* list : {&m.to, &m.cc})
     for (const auto& p : *list)
-      if (self->state.ingest.connected->contains(p.email))
+      if (self->state.stores.connected->contains(p.email))
         return reply(invalid(list == &m.to ? "to" : "cc",
                              "'" + p.email +
                                  "' is a connected mailbox: the mail would come back "
@@ -233,40 +218,39 @@ void queue_outbound(api_pointer self, const caller& who, const std::string& mail
       m.references.push_back(*id);
     }
   }
-  self->request(service::get<helpdesk_actor>(self->system()), std::chrono::seconds{60},
-                atom::outbound_v, std::move(m))
+  self->request(registry(self), registry_timeout, atom::origin_v, who.account_id,
+                mailbox_id)
       .then(
-          [=](const queued_reply& out) {
-            wake(self, mailbox_id);
-            reply(queued_answer(out, false));
+          [=](const outbound_origin& origin) mutable {
+            m.origin = origin;
+            self->request(service::get<helpdesk_actor>(self->system()),
+                          std::chrono::seconds{60}, atom::outbound_v, std::move(m))
+                .then(
+                    [=](const queued_reply& out) {
+                      wake(self, mailbox_id);
+                      reply(queued_answer(out, false));
+                    },
+                    [=](const caf::error& err) {
+                      if (is(err, ec::conflict)) return reply(conflict(err));
+                      reply(storage_failure(err));
+                    });
           },
-          [=](const caf::error& err) {
-            if (is(err, ec::conflict)) return reply(conflict(err));
-            reply(storage_failure(err));
-          });
+          refuse_with(reply));
 }
 
-void list_outbox(api_pointer self, const caller& who, const http_request& req,
-                 const reply_fn& reply) {
-  auto read = read_listing_query(self, who, req);
-  if (auto* bad = std::get_if<net::response>(&read)) return reply(std::move(*bad));
-  const auto& query = std::get<listing_query>(read);
-  std::vector<std::string> mailboxes;
-  if (!query.mailbox.empty()) {
-    mailboxes.push_back(query.mailbox);
-  } else {
-    for (const auto& [id, mb] : self->state.mailboxes)
-      if (mb.account_id == who.account_id) mailboxes.push_back(id);
-  }
-  auto limit = page_limit(query.params);
+namespace {
+
+/// The next emails after `after` of these mailboxes, oldest first (email ids sort by
+/// the time they were queued, across mailboxes too).
+void reply_outbox(rest_pointer self, const std::vector<std::string>& mailboxes,
+                  const net::params& params, const reply_fn& reply) {
+  auto limit = page_limit(params);
   if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
   auto n = std::get<std::size_t>(limit);
-  auto after = net::find_param(query.params, "after").value_or("");
-  // Each mailbox's next emails after the cursor; email ids sort by the time they were
-  // queued, across mailboxes too.
+  auto after = net::find_param(params, "after").value_or("");
   std::vector<storage::outbox_email> all;
   for (const auto& id : mailboxes) {
-    auto emails = self->state.ingest.outbox->emails(id, after, n + 1);
+    auto emails = self->state.stores.outbox->emails(id, after, n + 1);
     if (!emails) return reply(storage_failure(emails.error()));
     all.insert(all.end(), std::make_move_iterator(emails->begin()),
                std::make_move_iterator(emails->end()));
@@ -278,9 +262,27 @@ void list_outbox(api_pointer self, const caller& who, const http_request& req,
   json list = json::array();
   for (const auto& e : all)
     list.push_back(storage::outbox_view(e));
-  reply(rest::json_response(
-      200,
-      {{"emails", list}, {"next", more ? json(all.back().email_id) : json(nullptr)}}));
+  reply(json_response(200, {{"emails", list},
+                            {"next", more ? json(all.back().email_id) : json(nullptr)}}));
 }
 
-} // namespace exc::api_detail
+} // namespace
+
+void list_outbox(rest_pointer self, const caller& who, const http_request& req,
+                 const reply_fn& reply) {
+  read_listing_query(self, who, req, reply, [=](listing_query query) {
+    if (!query.mailbox.empty())
+      return reply_outbox(self, {query.mailbox}, query.params, reply);
+    self->request(registry(self), registry_timeout, atom::mailboxes_v, who.account_id)
+        .then(
+            [=](const std::vector<mailbox_entry>& entries) {
+              std::vector<std::string> ids;
+              for (const auto& e : entries)
+                ids.push_back(e.record.id);
+              reply_outbox(self, ids, query.params, reply);
+            },
+            refuse_with(reply));
+  });
+}
+
+} // namespace exc::rest

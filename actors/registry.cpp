@@ -1,0 +1,913 @@
+#include "actors/registry.hpp"
+
+#include "actors/graph.hpp"
+#include "actors/mailbox.hpp"
+#include "messages/error.hpp"
+#include "messages/services.hpp"
+#include "net/pkce.hpp"
+#include "net/time_format.hpp"
+#include "net/url.hpp"
+#include "storage/secret_file.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/spawn_options.hpp>
+#include <caf/system_messages.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace exc {
+
+namespace {
+
+using self_ptr = registry_pointer;
+
+// --- time, names, storage ---------------------------------------------------------
+
+/// Now, RFC 3339, on the wall clock as moved by the actor's clock.
+std::string now(self_ptr self) {
+  const auto& st = self->state;
+  auto wall =
+      st.wall_base + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                         self->clock().now() - st.clock_base);
+  return net::format_rfc3339(wall);
+}
+
+/// "<account id>/<mailbox id>": how log lines name a mailbox.
+std::string log_name(self_ptr self, const std::string& id) {
+  auto i = self->state.mailboxes.find(id);
+  return (i == self->state.mailboxes.end() ? std::string{"?"} : i->second.account_id) +
+         "/" + id;
+}
+
+void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb) {
+  changes.put(storage::family::mailboxes, mb.id, storage::to_json(mb).dump());
+}
+
+void stage_account(storage::batch& changes, const storage::account_record& a) {
+  changes.put(storage::family::accounts, storage::account_key(a.id),
+              storage::to_json(a).dump());
+}
+
+/// Commits durably; the error to answer with if that fails.
+caf::error commit(self_ptr self, storage::batch& changes) {
+  if (auto err = self->state.stores.db->commit(changes, storage::durability::durable)) {
+    spdlog::error("registry: storage write failed: {}", render(err));
+    return make_error(ec::storage_failure,
+                      "the change could not be stored; nothing was changed");
+  }
+  return {};
+}
+
+/// Keeps the gauges of accounts and mailboxes by status current.
+void update_gauges(self_ptr self) {
+  auto& st = self->state;
+  std::map<std::string, int> by_status = {{"pending_authorization", 0},
+                                          {"connected", 0},
+                                          {"paused", 0},
+                                          {"reauthorization_required", 0},
+                                          {"error", 0}};
+  for (const auto& [id, mb] : st.mailboxes)
+    ++by_status[mb.status];
+  for (const auto& [status, n] : by_status)
+    st.stores.metrics->set("exconnect_mailboxes", {{"status", status}}, n);
+  st.stores.metrics->set("exconnect_accounts", {},
+                         static_cast<double>(st.accounts.size()));
+}
+
+/// Writes a status change of a mailbox; logs (does not throw) if storage fails.
+void save_status(self_ptr self, const storage::mailbox_record& mb) {
+  auto changes = self->state.stores.db->start_batch();
+  stage_mailbox(changes, mb);
+  if (auto err = self->state.stores.db->commit(changes, storage::durability::durable))
+    spdlog::error("registry: cannot store the status of mailbox {}/{}: {}", mb.account_id,
+                  mb.id, render(err));
+  update_gauges(self);
+}
+
+/// The caller's mailbox `id`; nullptr if there is none or it is another account's.
+storage::mailbox_record* find_mailbox(self_ptr self, const std::string& account,
+                                      const std::string& id) {
+  auto i = self->state.mailboxes.find(id);
+  if (i == self->state.mailboxes.end() || i->second.account_id != account) return nullptr;
+  return &i->second;
+}
+
+caf::error no_such_mailbox() {
+  return make_error(ec::not_found, "no such mailbox");
+}
+
+mailbox_entry entry_of(self_ptr self, const storage::mailbox_record& mb) {
+  auto& st = self->state;
+  mailbox_entry out;
+  out.record = mb;
+  auto rt = st.runtime.find(mb.id);
+  if (rt != st.runtime.end()) {
+    out.actor = rt->second.actor;
+    out.restarts = rt->second.restarts;
+    out.last_poll_at = rt->second.last_poll_at;
+  }
+  if (st.app_error) out.app_error = *st.app_error;
+  return out;
+}
+
+label_settings labels_of(self_ptr self, const std::string& account_id) {
+  label_settings out;
+  auto a = self->state.accounts.find(account_id);
+  if (a == self->state.accounts.end()) return out;
+  out.processed = a->second.settings.processed_label;
+  out.rejected = a->second.settings.rejected_label;
+  out.mark_as_read = a->second.settings.mark_as_read;
+  return out;
+}
+
+// --- address holds ------------------------------------------------------------------
+
+/// The mailbox's address is held by nobody else: either free, held by `mb` itself, or
+/// by a pending mailbox without a live state (expired, or its link used and failed). That
+/// one gives the address up: its new record is staged in `changes` and returned in
+/// `released`, to be applied once `changes` are committed.
+bool address_free_for(self_ptr self, const storage::mailbox_record& mb,
+                      storage::batch& changes,
+                      std::optional<storage::mailbox_record>& released) {
+  auto& st = self->state;
+  auto held = st.addresses.find(net::to_lower(mb.address));
+  if (held == st.addresses.end() || held->second == mb.id) return true;
+  auto other = st.mailboxes.find(held->second);
+  if (other == st.mailboxes.end()) return true;
+  auto o = other->second;
+  bool live_state = (!o.state_expires_at.empty() && o.state_expires_at > now(self)) ||
+                    st.signing_in.count(o.id) > 0;
+  if (o.status != "pending_authorization" || live_state) return false;
+  // A pending mailbox gives its address up when its state expires, or once its one
+  // sign-in link was used without connecting it. An expired state record stays until
+  // its link is used or the next start, to say "expired".
+  bool expired = !o.state_expires_at.empty();
+  o.state_hash.clear();
+  o.state_expires_at.clear();
+  o.last_error = storage::error_record{
+      "authorization_expired",
+      expired ? "the sign-in was not finished in time; the address was given up"
+              : "the sign-in link was used without connecting the mailbox; the address "
+                "was given up",
+      now(self), "authorization"};
+  stage_mailbox(changes, o);
+  released = std::move(o);
+  return true;
+}
+
+/// Applies what address_free_for released, after the commit.
+void apply_release(self_ptr self, std::optional<storage::mailbox_record>& released) {
+  if (!released) return;
+  auto id = released->id;
+  self->state.mailboxes[id] = std::move(*released);
+  released.reset();
+}
+
+caf::error address_in_use(const std::string& address, const char* how) {
+  return make_error(ec::address_in_use, address + how);
+}
+
+// --- the MAILBOX lifecycle ----------------------------------------------------------
+
+/// Starts the MAILBOX of a mailbox that should poll. `spread`: its first poll comes at a
+/// random point of its interval (many mailboxes starting at once).
+void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
+  auto& st = self->state;
+  auto mb = st.mailboxes.find(id);
+  if (mb == st.mailboxes.end() || mb->second.status == "paused" ||
+      mb->second.status == "pending_authorization" ||
+      mb->second.status == "reauthorization_required")
+    return;
+  auto& rt = st.runtime[id];
+  if (rt.actor) return;
+  if (rt.stopping) { // the old one first
+    rt.start_when_down = true;
+    return;
+  }
+  const auto& record = mb->second;
+  mailbox_config cfg;
+  cfg.id = id;
+  cfg.account_id = record.account_id;
+  cfg.address = record.address;
+  cfg.graph_url = st.cfg.graph_url;
+  cfg.poll_interval = record.poll_interval_s > 0
+                          ? std::chrono::seconds{record.poll_interval_s}
+                          : st.cfg.poll_interval;
+  // New mail: received since the connection (Graph's clock), or backfill_days before.
+  auto connected = net::parse_rfc3339(record.connected_at);
+  cfg.since =
+      net::format_rfc3339((connected ? *connected : std::chrono::system_clock::now()) -
+                          std::chrono::hours{24 * record.backfill_days});
+  cfg.max_message_size = st.cfg.max_message_size;
+  cfg.max_attempts = st.cfg.max_attempts;
+  cfg.retry_initial = st.cfg.retry_initial;
+  if (spread) {
+    std::uniform_int_distribution<std::int64_t> draw{
+        0,
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval).count() -
+            1};
+    cfg.first_poll = std::chrono::milliseconds{draw(st.rng)};
+  }
+  cfg.fetch_rate = st.cfg.fetch_rate;
+  cfg.labels = labels_of(self, record.account_id);
+  cfg.send.rate = st.cfg.send_rate;
+  cfg.send.bytes = st.cfg.send_bytes;
+  cfg.send.recipients = st.cfg.send_recipients;
+  cfg.send.sent_items_grace = st.cfg.sent_items_grace;
+  mailbox_peers peers;
+  peers.listener = caf::actor_cast<poll_listener_actor>(self);
+  peers.converter = static_cast<std::uint32_t>(std::hash<std::string>{}(id) %
+                                               std::max(st.cfg.converters, 1u));
+  peers.store = st.stores.helpdesk;
+  peers.throttle = st.stores.throttle;
+  peers.outbox = st.stores.outbox;
+  peers.metrics = st.stores.metrics;
+  rt.actor = self->spawn<caf::monitored>(mailbox, std::move(cfg), std::move(peers));
+  rt.started = self->clock().now();
+  st.by_actor[rt.actor.address()] = id;
+}
+
+/// Stops the MAILBOX; it stays known until it is down, and no replacement starts
+/// before that.
+void stop_mailbox(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto rt = st.runtime.find(id);
+  if (rt == st.runtime.end() || !rt->second.actor) return;
+  self->send_exit(rt->second.actor, caf::exit_reason::user_shutdown);
+  rt->second.stopping = std::move(rt->second.actor);
+  rt->second.actor = nullptr;
+  rt->second.start_when_down = false;
+}
+
+void on_mailbox_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto i = st.by_actor.find(dm.source);
+  if (i == st.by_actor.end()) return;
+  auto id = i->second;
+  st.by_actor.erase(i);
+  auto found = st.runtime.find(id);
+  if (found == st.runtime.end()) return; // deleted
+  auto& rt = found->second;
+  if (rt.stopping && rt.stopping.address() == dm.source) {
+    rt.stopping = nullptr;
+    if (rt.start_when_down) {
+      rt.start_when_down = false;
+      start_mailbox(self, id);
+    }
+    return;
+  }
+  rt.actor = nullptr;
+  if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown) return;
+  spdlog::error("registry: mailbox {} failed: {}", log_name(self, id), render(dm.reason));
+  st.stores.metrics->add("exconnect_actor_restarts_total", {{"kind", "mailbox"}});
+  ++rt.restarts;
+  if (self->clock().now() - rt.started > std::chrono::seconds{60}) rt.failures = 0;
+  auto delay = std::min(std::chrono::milliseconds{100 << std::min(rt.failures, 9u)},
+                        std::chrono::milliseconds{60'000});
+  ++rt.failures;
+  self->delayed_send(self, delay, atom::internal_v, atom::restart_v, id);
+}
+
+// --- sign-in --------------------------------------------------------------------------
+
+std::string redirect_uri(self_ptr self) {
+  return self->state.cfg.public_url + "/oauth/callback";
+}
+
+/// A fresh state and PKCE pair for the mailbox, staged in `changes`; the authorize URL
+/// to send the browser to.
+caf::expected<std::string> begin_authorization(self_ptr self, storage::mailbox_record& mb,
+                                               storage::batch& changes) {
+  auto& st = self->state;
+  auto state = storage::random_token(32);
+  auto hash = storage::token_hash(state);
+  auto verifier = net::make_code_verifier();
+  auto sealed = st.stores.vault->seal(storage::oauth_state_key(hash), verifier);
+  if (!sealed) {
+    spdlog::error("registry: cannot seal a PKCE verifier: {}", render(sealed.error()));
+    return make_error(ec::crypto_failure, "cannot start the sign-in");
+  }
+  if (!mb.state_hash.empty())
+    changes.erase(storage::family::meta, storage::oauth_state_key(mb.state_hash));
+  storage::oauth_state_record rec;
+  rec.account_id = mb.account_id;
+  rec.mailbox_id = mb.id;
+  rec.sealed_verifier = *sealed;
+  auto expires = st.wall_base +
+                 std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                     self->clock().now() - st.clock_base) +
+                 st.cfg.state_lifetime;
+  rec.expires_at = net::format_rfc3339(expires);
+  changes.put(storage::family::meta, storage::oauth_state_key(hash),
+              storage::to_json(rec).dump());
+  mb.state_hash = hash;
+  mb.state_expires_at = rec.expires_at;
+  return st.cfg.authorize_url + "?" +
+         net::encode_query({{"client_id", st.cfg.client_id},
+                            {"response_type", "code"},
+                            {"redirect_uri", redirect_uri(self)},
+                            {"response_mode", "query"},
+                            {"scope", st.cfg.scope},
+                            {"state", state},
+                            {"code_challenge", net::code_challenge_s256(verifier)},
+                            {"code_challenge_method", "S256"},
+                            {"login_hint", mb.address}});
+}
+
+/// Deletes a stored grant nobody will use.
+void drop_grant(self_ptr self, const std::string& id) {
+  self->request(service::get<token_service_actor>(self->system()),
+                std::chrono::seconds{30}, atom::forget_v, id)
+      .then([](bool) {},
+            [=](const caf::error& err) {
+              spdlog::error("registry: cannot drop the grant of mailbox {}: {}",
+                            log_name(self, id), render(err));
+            });
+}
+
+using entry_promise = caf::typed_response_promise<mailbox_entry>;
+
+/// The last step: the grant is proven; store it and mark the mailbox connected.
+void finish_connect(self_ptr self, const std::string& id, const token_grant& grant,
+                    const std::string& graph_date, entry_promise rp) {
+  self->request(service::get<token_service_actor>(self->system()),
+                std::chrono::seconds{30}, atom::adopt_v, id, grant)
+      .then(
+          [=](bool) mutable {
+            self->state.signing_in.erase(id);
+            auto i = self->state.mailboxes.find(id);
+            if (i == self->state.mailboxes.end()) {
+              drop_grant(self, id);
+              rp.deliver(
+                  make_error(ec::mailbox_deleted, "the mailbox was deleted meanwhile"));
+              return;
+            }
+            auto updated = i->second;
+            std::optional<storage::mailbox_record> released;
+            auto changes = self->state.stores.db->start_batch();
+            if (!address_free_for(self, updated, changes, released)) {
+              drop_grant(self, id);
+              rp.deliver(address_in_use(updated.address, " was connected meanwhile"));
+              return;
+            }
+            if (updated.status != "paused") updated.status = "connected";
+            if (updated.connected_at.empty()) updated.connected_at = graph_date;
+            updated.last_error.reset();
+            changes.put(storage::family::meta, storage::address_key(updated.address), id);
+            stage_mailbox(changes, updated);
+            if (auto err = commit(self, changes)) {
+              rp.deliver(std::move(err));
+              return;
+            }
+            apply_release(self, released);
+            self->state.addresses[net::to_lower(updated.address)] = id;
+            self->state.stores.connected->add(updated.address);
+            i->second = std::move(updated);
+            update_gauges(self);
+            spdlog::info("registry: mailbox {} connected", log_name(self, id));
+            start_mailbox(self, id);
+            rp.deliver(entry_of(self, i->second));
+          },
+          [=](const caf::error& err) mutable {
+            self->state.signing_in.erase(id);
+            spdlog::error("registry: cannot store the grant of mailbox {}: {}",
+                          log_name(self, id), render(err));
+            rp.deliver(make_error(ec::storage_failure, "the grant could not be stored"));
+          });
+}
+
+/// Proves that the grant opens the mailbox: GET its inbox with $top=1.
+void check_grant(self_ptr self, const std::string& id, const token_grant& grant,
+                 entry_promise rp) {
+  auto i = self->state.mailboxes.find(id);
+  if (i == self->state.mailboxes.end()) {
+    self->state.signing_in.erase(id);
+    rp.deliver(make_error(ec::mailbox_deleted, "the mailbox was deleted meanwhile"));
+    return;
+  }
+  auto req = graph::inbox_probe(self->state.cfg.graph_url, grant.access_token,
+                                i->second.address);
+  auto fail = [self, id](entry_promise& rp, caf::error err) {
+    self->state.signing_in.erase(id);
+    rp.deliver(std::move(err));
+  };
+  self->request(service::get<http_actor>(self->system()), std::chrono::seconds{90},
+                std::move(req))
+      .then(
+          [=](const net::client_response& res) mutable {
+            if (!res.ok() || res.status == 429 || res.status >= 500)
+              return fail(rp, make_error(ec::graph_failure,
+                                         "Graph could not check the mailbox (" +
+                                             (res.ok() ? std::to_string(res.status)
+                                                       : res.error_message) +
+                                             "); open the sign-in link again later"));
+            if (res.status != 200) {
+              auto e = graph::read_error(res);
+              spdlog::warn("registry: the grant for mailbox {} does not open it: {} {}",
+                           log_name(self, id), e.code, e.message);
+              return fail(rp, make_error(ec::grant_refused,
+                                         "the account that signed in cannot open this "
+                                         "mailbox (" +
+                                             e.code + ": " + e.message + ")"));
+            }
+            // "New mail" starts at the connection, on Microsoft's clock.
+            auto date = net::parse_http_date(res.header("Date"));
+            auto at =
+                net::format_rfc3339(date ? *date : std::chrono::system_clock::now());
+            finish_connect(self, id, grant, at, rp);
+          },
+          [=](const caf::error& err) mutable {
+            fail(rp,
+                 make_error(ec::graph_failure, "Graph did not answer: " + render(err)));
+          });
+}
+
+/// The browser is back from Microsoft: the state is used up at once (single use);
+/// then the code is redeemed, the grant proven and the mailbox connected.
+caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& back) {
+  auto& st = self->state;
+  auto* db = st.stores.db;
+  auto hash = storage::token_hash(back.state);
+  auto stored = db->get(storage::family::meta, storage::oauth_state_key(hash));
+  if (!stored) return make_error(ec::storage_failure, "cannot read the sign-in state");
+  auto rec = *stored ? storage::oauth_state_from_json(**stored) : std::nullopt;
+  if (!rec)
+    return make_error(ec::sign_in_unknown,
+                      "this sign-in link is unknown or was already used; start again");
+  auto changes = db->start_batch();
+  changes.erase(storage::family::meta, storage::oauth_state_key(hash));
+  auto mb = st.mailboxes.find(rec->mailbox_id);
+  bool bound = mb != st.mailboxes.end() && mb->second.account_id == rec->account_id;
+  std::optional<storage::mailbox_record> updated;
+  if (bound && mb->second.state_hash == hash) {
+    updated = mb->second;
+    updated->state_hash.clear();
+    updated->state_expires_at.clear();
+    stage_mailbox(changes, *updated);
+  }
+  if (auto err = commit(self, changes)) return err;
+  if (updated) mb->second = std::move(*updated);
+  if (rec->expires_at <= now(self))
+    return make_error(ec::sign_in_expired,
+                      "this sign-in link has expired (after " +
+                          std::to_string(st.cfg.state_lifetime.count()) +
+                          " s); start again");
+  if (!bound)
+    return make_error(ec::sign_in_unknown,
+                      "the mailbox of this sign-in no longer exists");
+  if (!back.error.empty())
+    return make_error(ec::consent_refused,
+                      "Microsoft refused the sign-in: " + (back.error_description.empty()
+                                                               ? back.error
+                                                               : back.error_description));
+  if (back.code.empty())
+    return make_error(ec::invalid_argument, "the sign-in carries no code");
+  std::optional<storage::mailbox_record> released;
+  auto probe = db->start_batch();
+  if (!address_free_for(self, mb->second, probe, released))
+    return address_in_use(mb->second.address, " was connected meanwhile");
+  auto verifier =
+      st.stores.vault->open(storage::oauth_state_key(hash), rec->sealed_verifier);
+  if (!verifier) return make_error(ec::crypto_failure, "cannot open the PKCE verifier");
+  auto id = rec->mailbox_id;
+  // Until the sign-in ends, one way or the other, the mailbox keeps its address.
+  st.signing_in.insert(id);
+  auto rp = self->make_response_promise<mailbox_entry>();
+  self->request(service::get<token_service_actor>(self->system()),
+                std::chrono::seconds{60}, atom::redeem_v, back.code, *verifier,
+                redirect_uri(self))
+      .then([=](const token_grant& grant) { check_grant(self, id, grant, rp); },
+            [=](const caf::error& err) mutable {
+              self->state.signing_in.erase(id);
+              spdlog::warn("registry: code exchange for mailbox {} failed: {}",
+                           log_name(self, id), render(err));
+              if (is(err, ec::code_refused)) {
+                rp.deliver(make_error(ec::code_refused,
+                                      "Microsoft refused the code: " + context_of(err)));
+                return;
+              }
+              if (is(err, ec::app_credentials_rejected)) {
+                rp.deliver(make_error(ec::app_credentials_rejected,
+                                      "the login service refused the "
+                                      "connector's own credentials: " +
+                                          context_of(err)));
+                return;
+              }
+              rp.deliver(make_error(ec::token_unavailable,
+                                    "the login service did not answer: " + render(err)));
+            });
+  return rp;
+}
+
+// --- the mailbox operations ----------------------------------------------------------
+
+caf::result<mailbox_entry> connect_mailbox(self_ptr self, storage::mailbox_record mb) {
+  auto& st = self->state;
+  mb.id = "mbx_" + storage::random_token(12);
+  mb.status = "pending_authorization";
+  mb.created_at = now(self);
+  auto changes = st.stores.db->start_batch();
+  std::optional<storage::mailbox_record> released;
+  if (!address_free_for(self, mb, changes, released))
+    return address_in_use(mb.address, " is already connected or being connected");
+  auto url = begin_authorization(self, mb, changes);
+  if (!url) return url.error();
+  changes.put(storage::family::meta, storage::address_key(mb.address), mb.id);
+  stage_mailbox(changes, mb);
+  if (auto err = commit(self, changes)) return err;
+  apply_release(self, released);
+  st.addresses[net::to_lower(mb.address)] = mb.id;
+  auto out = entry_of(self, mb);
+  out.authorize_url = std::move(*url);
+  st.mailboxes[mb.id] = std::move(mb);
+  update_gauges(self);
+  return out;
+}
+
+caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
+                                     const std::string& id) {
+  auto* mb = find_mailbox(self, account, id);
+  if (!mb) return no_such_mailbox();
+  auto updated = *mb;
+  auto changes = self->state.stores.db->start_batch();
+  std::optional<storage::mailbox_record> released;
+  if (!address_free_for(self, updated, changes, released))
+    return address_in_use(updated.address, " is already connected or being connected");
+  auto url = begin_authorization(self, updated, changes);
+  if (!url) return url.error();
+  changes.put(storage::family::meta, storage::address_key(updated.address), updated.id);
+  stage_mailbox(changes, updated);
+  if (auto err = commit(self, changes)) return err;
+  apply_release(self, released);
+  self->state.addresses[net::to_lower(updated.address)] = updated.id;
+  *mb = std::move(updated);
+  return std::move(*url);
+}
+
+/// Sets a stored status; the error to answer with if it cannot be stored.
+caf::error set_status(self_ptr self, storage::mailbox_record& mb, const char* status) {
+  auto updated = mb;
+  updated.status = status;
+  auto changes = self->state.stores.db->start_batch();
+  stage_mailbox(changes, updated);
+  if (auto err = commit(self, changes)) return err;
+  mb = std::move(updated);
+  update_gauges(self);
+  return {};
+}
+
+caf::result<mailbox_entry> pause(self_ptr self, const std::string& account,
+                                 const std::string& id) {
+  auto* mb = find_mailbox(self, account, id);
+  if (!mb) return no_such_mailbox();
+  if (mb->status == "pending_authorization")
+    return make_error(ec::invalid_state, "a mailbox is paused once it is connected");
+  // It does not poll anyway; pausing it would let resume skip the new consent.
+  if (mb->status == "reauthorization_required")
+    return make_error(ec::invalid_state, "this mailbox needs a new consent (reauthorize) "
+                                         "before it can be paused or resumed");
+  if (mb->status != "paused") {
+    if (auto err = set_status(self, *mb, "paused")) return err;
+    stop_mailbox(self, id);
+  }
+  return entry_of(self, *mb);
+}
+
+caf::result<mailbox_entry> resume(self_ptr self, const std::string& account,
+                                  const std::string& id) {
+  auto* mb = find_mailbox(self, account, id);
+  if (!mb) return no_such_mailbox();
+  if (mb->status != "paused" && mb->status != "connected" && mb->status != "error")
+    return make_error(ec::invalid_state, "a mailbox in status " + mb->status +
+                                             " needs a new consent (reauthorize)");
+  if (mb->status == "paused")
+    if (auto err = set_status(self, *mb, "connected")) return err;
+  start_mailbox(self, id);
+  return entry_of(self, *mb);
+}
+
+caf::result<bool> remove(self_ptr self, const std::string& account,
+                         const std::string& id) {
+  if (!find_mailbox(self, account, id)) return no_such_mailbox();
+  stop_mailbox(self, id);
+  auto rp = self->make_response_promise<bool>();
+  // The grant goes first: a mailbox record without credentials is harmless, the
+  // reverse would leave a refresh token nobody can delete through the API.
+  self->request(service::get<token_service_actor>(self->system()),
+                std::chrono::seconds{30}, atom::forget_v, id)
+      .then(
+          [=](bool) mutable {
+            auto& st = self->state;
+            auto i = st.mailboxes.find(id);
+            if (i == st.mailboxes.end()) {
+              rp.deliver(true);
+              return;
+            }
+            auto changes = st.stores.db->start_batch();
+            changes.erase(storage::family::mailboxes, id);
+            auto held = st.addresses.find(net::to_lower(i->second.address));
+            bool holds = held != st.addresses.end() && held->second == id;
+            if (holds)
+              changes.erase(storage::family::meta,
+                            storage::address_key(i->second.address));
+            if (!i->second.state_hash.empty())
+              changes.erase(storage::family::meta,
+                            storage::oauth_state_key(i->second.state_hash));
+            if (auto err = commit(self, changes)) {
+              rp.deliver(std::move(err));
+              return;
+            }
+            if (holds) st.addresses.erase(held);
+            if (!i->second.connected_at.empty())
+              st.stores.connected->remove(i->second.address);
+            st.mailboxes.erase(i);
+            // A MAILBOX still stopping is forgotten: nothing replaces it.
+            st.runtime.erase(id);
+            update_gauges(self);
+            rp.deliver(true);
+          },
+          [=](const caf::error& err) mutable {
+            spdlog::error("registry: cannot delete the grant of mailbox {}: {}",
+                          log_name(self, id), render(err));
+            rp.deliver(make_error(ec::storage_failure,
+                                  "the mailbox's credentials could not be deleted"));
+          });
+  return rp;
+}
+
+// --- reports from the MAILBOXes and the TOKEN SERVICE --------------------------------
+
+void on_polled(self_ptr self, const std::string& id, const poll_result& r) {
+  auto i = self->state.mailboxes.find(id);
+  if (i == self->state.mailboxes.end()) return;
+  auto& mb = i->second;
+  auto& rt = self->state.runtime[id];
+  rt.restarts += r.restarts;
+  if (r.ok) {
+    rt.last_poll_at = r.at;
+    const auto& f = r.failed_message;
+    // A message that failed does not stop the mailbox: it stays connected, and the
+    // error shows until a poll goes by without one.
+    std::optional<storage::error_record> error;
+    if (!f.step.empty()) error = storage::error_record{f.code, f.message, f.at, f.step};
+    bool same = error && mb.last_error && mb.last_error->code == error->code &&
+                mb.last_error->step == error->step;
+    if (mb.status == "error" || (mb.last_error.has_value() != error.has_value()) ||
+        (error && !same)) {
+      if (mb.status == "error") mb.status = "connected";
+      mb.last_error = std::move(error);
+      save_status(self, mb);
+    }
+    return;
+  }
+  if (r.grant_gone || r.code == "app_credentials_rejected") return;
+  bool persistent = r.code == "ErrorAccessDenied" || r.code == "ErrorInvalidUser" ||
+                    r.code == "MailboxNotEnabledForRESTAPI";
+  auto status = persistent && mb.status == "connected" ? "error" : mb.status;
+  // A failing mailbox fails on every poll: write only when something changes, keeping
+  // the time the error began.
+  if (mb.last_error && mb.last_error->code == r.code &&
+      mb.last_error->message == r.message && mb.status == status)
+    return;
+  mb.last_error = storage::error_record{r.code, r.message, r.at, r.step};
+  mb.status = status;
+  save_status(self, mb);
+}
+
+void on_grant_gone(self_ptr self, const std::string& id, const std::string& reason) {
+  auto i = self->state.mailboxes.find(id);
+  if (i == self->state.mailboxes.end()) return;
+  auto& mb = i->second;
+  stop_mailbox(self, id);
+  if (mb.status == "reauthorization_required" || mb.status == "pending_authorization")
+    return;
+  spdlog::warn("registry: mailbox {} needs a new consent: {}", log_name(self, id),
+               reason);
+  // Even a paused mailbox: resume must not skip the new consent.
+  mb.last_error =
+      storage::error_record{"reauthorization_required", reason, now(self), "token"};
+  mb.status = "reauthorization_required";
+  save_status(self, mb);
+}
+
+/// Loads accounts, API key hashes, mailboxes and address holders from storage.
+caf::error load(self_ptr self) {
+  auto& st = self->state;
+  auto* db = st.stores.db;
+  auto err = db->scan(storage::family::accounts, storage::account_prefix,
+                      [&](std::string_view, std::string_view value) {
+                        if (auto a = storage::account_from_json(std::string{value})) {
+                          for (const auto& h : a->api_key_hashes)
+                            st.api_keys[h] = a->id;
+                          st.accounts[a->id] = std::move(*a);
+                        }
+                        return true;
+                      });
+  if (err) return err;
+  err = db->scan(storage::family::mailboxes, "",
+                 [&](std::string_view, std::string_view value) {
+                   if (auto m = storage::mailbox_from_json(std::string{value})) {
+                     if (!m->connected_at.empty()) st.stores.connected->add(m->address);
+                     st.mailboxes[m->id] = std::move(*m);
+                   }
+                   return true;
+                 });
+  if (err) return err;
+  err = db->scan(storage::family::meta, "address/",
+                 [&](std::string_view key, std::string_view value) {
+                   st.addresses[std::string{key.substr(8)}] = std::string{value};
+                   return true;
+                 });
+  if (err) return err;
+  // Expired sign-in states are of no use any more.
+  auto expired = db->start_batch();
+  auto at = now(self);
+  err = db->scan(storage::family::meta, storage::oauth_state_prefix,
+                 [&](std::string_view key, std::string_view value) {
+                   auto rec = storage::oauth_state_from_json(std::string{value});
+                   if (!rec || rec->expires_at <= at)
+                     expired.erase(storage::family::meta, key);
+                   return true;
+                 });
+  if (err || expired.size() == 0) return err;
+  return db->commit(expired, storage::durability::relaxed);
+}
+
+} // namespace
+
+registry_actor::behavior_type registry(registry_pointer self, registry_config cfg,
+                                       registry_stores stores) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.stores = stores;
+  st.wall_base = std::chrono::system_clock::now();
+  st.clock_base = self->clock().now();
+  stores.metrics->describe("exconnect_mailboxes", "gauge", "Mailboxes by status.");
+  stores.metrics->describe("exconnect_accounts", "gauge", "Accounts.");
+  stores.metrics->describe("exconnect_actor_restarts_total", "counter",
+                           "Actors restarted after a failure, by kind (mailbox, sender, "
+                           "helpdesk, token_service, converter, http_client, rest).");
+  if (auto err = load(self)) {
+    spdlog::error("registry: cannot load accounts and mailboxes: {}", render(err));
+    self->quit(err);
+    return registry_actor::behavior_type::make_empty_behavior();
+  }
+  spdlog::info("registry: {} accounts, {} mailboxes", st.accounts.size(),
+               st.mailboxes.size());
+  update_gauges(self);
+  // Registered by name where it is spawned; the TOKEN SERVICE also finds its listener
+  // by that name after a restart of its own.
+  self->send(service::get<token_service_actor>(self->system()), atom::subscribe_v,
+             caf::actor_cast<token_events_actor>(self));
+  for (const auto& [id, mb] : st.mailboxes)
+    if (mb.status == "connected" || mb.status == "error")
+      start_mailbox(self, id, true); // spread over the interval, not in lockstep
+  self->set_down_handler([=](caf::down_msg& dm) { on_mailbox_down(self, dm); });
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    // MAILBOXes are monitored, not linked: stop them explicitly.
+    for (auto& [id, rt] : self->state.runtime) {
+      if (rt.actor) self->send_exit(rt.actor, em.reason);
+      if (rt.stopping) self->send_exit(rt.stopping, em.reason);
+    }
+    self->quit(em.reason);
+  });
+  return {
+      [=](atom::authenticate, const std::string& key_hash) -> caf::result<std::string> {
+        auto i = self->state.api_keys.find(key_hash);
+        if (i == self->state.api_keys.end() ||
+            !storage::constant_time_equal(i->first, key_hash))
+          return make_error(ec::not_found, "no account has this API key");
+        return i->second;
+      },
+      [=](atom::create, const std::string& name) -> caf::result<new_account> {
+        new_account out;
+        auto& a = out.account;
+        a.id = "acc_" + storage::random_token(12);
+        a.name = name;
+        a.created_at = now(self);
+        out.api_key = "exk_" + storage::random_token(32);
+        a.api_key_hashes.push_back(storage::token_hash(out.api_key));
+        auto changes = self->state.stores.db->start_batch();
+        stage_account(changes, a);
+        changes.put(storage::family::accounts, storage::api_key_key(a.api_key_hashes[0]),
+                    a.id);
+        if (auto err = commit(self, changes)) return err;
+        self->state.api_keys[a.api_key_hashes[0]] = a.id;
+        self->state.accounts[a.id] = a;
+        update_gauges(self);
+        return out;
+      },
+      [=](atom::accounts) {
+        std::vector<storage::account_record> out;
+        for (const auto& [id, a] : self->state.accounts)
+          out.push_back(a);
+        return out;
+      },
+      [=](atom::account, const std::string& id) -> caf::result<storage::account_record> {
+        auto i = self->state.accounts.find(id);
+        if (i == self->state.accounts.end())
+          return make_error(ec::not_found, "no such account");
+        return i->second;
+      },
+      [=](atom::settings, const std::string& id, const storage::account_settings& read,
+          const storage::account_settings& settings)
+          -> caf::result<storage::account_record> {
+        auto i = self->state.accounts.find(id);
+        if (i == self->state.accounts.end())
+          return make_error(ec::not_found, "no such account");
+        if (storage::to_json(i->second.settings) != storage::to_json(read))
+          return make_error(ec::conflict, "the settings changed meanwhile");
+        auto updated = i->second;
+        updated.settings = settings;
+        auto changes = self->state.stores.db->start_batch();
+        stage_account(changes, updated);
+        if (auto err = commit(self, changes)) return err;
+        i->second = std::move(updated);
+        // Running mailboxes label with the new names from their next message on.
+        auto labels = labels_of(self, id);
+        for (const auto& [mid, mb] : self->state.mailboxes) {
+          auto rt = self->state.runtime.find(mid);
+          if (mb.account_id == id && rt != self->state.runtime.end() && rt->second.actor)
+            self->send(rt->second.actor, atom::settings_v, labels);
+        }
+        return i->second;
+      },
+      [=](atom::connect, storage::mailbox_record& draft) {
+        return connect_mailbox(self, std::move(draft));
+      },
+      [=](atom::mailboxes, const std::string& account) {
+        std::vector<mailbox_entry> out;
+        for (const auto& [id, mb] : self->state.mailboxes)
+          if (mb.account_id == account) out.push_back(entry_of(self, mb));
+        return out;
+      },
+      [=](atom::mailbox, const std::string& account,
+          const std::string& id) -> caf::result<mailbox_entry> {
+        auto* mb = find_mailbox(self, account, id);
+        if (!mb) return no_such_mailbox();
+        return entry_of(self, *mb);
+      },
+      [=](atom::reauthorize, const std::string& account, const std::string& id) {
+        return reauthorize(self, account, id);
+      },
+      [=](atom::pause, const std::string& account, const std::string& id) {
+        return pause(self, account, id);
+      },
+      [=](atom::resume, const std::string& account, const std::string& id) {
+        return resume(self, account, id);
+      },
+      [=](atom::remove, const std::string& account, const std::string& id) {
+        return remove(self, account, id);
+      },
+      [=](atom::callback, const sign_in_return& back) {
+        return finish_sign_in(self, back);
+      },
+      [=](atom::origin, const std::string& account,
+          const std::string& id) -> caf::result<outbound_origin> {
+        auto* mb = find_mailbox(self, account, id);
+        if (!mb) return no_such_mailbox();
+        outbound_origin o;
+        o.account_id = mb->account_id;
+        o.mailbox_id = mb->id;
+        o.address = mb->address;
+        auto a = self->state.accounts.find(mb->account_id);
+        if (a != self->state.accounts.end()) {
+          auto& h = a->second.settings.headers;
+          o.headers.account_id = h["account_id"];
+          o.headers.email_id = h["email_id"];
+          o.headers.mailer = h["mailer"];
+        }
+        return o;
+      },
+      [=](atom::wake, const std::string& id) {
+        // Its SENDER drains the outbox; one not running drains it when it starts.
+        auto rt = self->state.runtime.find(id);
+        if (rt != self->state.runtime.end() && rt->second.actor)
+          self->send(rt->second.actor, atom::wake_v);
+      },
+      [=](atom::health) {
+        return self->state.app_error.value_or(storage::error_record{});
+      },
+      [=](atom::reauth, const std::string& id, const std::string& reason) {
+        on_grant_gone(self, id, reason);
+      },
+      [=](atom::app_status, const std::string& code, const std::string& message) {
+        if (code.empty())
+          self->state.app_error.reset();
+        else
+          self->state.app_error = storage::error_record{
+              "app_credentials_rejected",
+              "the login service refuses the connector's own app credentials (" + code +
+                  "): " + message + " — fix the client secret; every grant is kept",
+              now(self), "token"};
+      },
+      [=](atom::polled, const std::string& id, const poll_result& r) {
+        on_polled(self, id, r);
+      },
+      [=](atom::internal, atom::restart, const std::string& id) {
+        start_mailbox(self, id);
+      },
+  };
+}
+
+} // namespace exc

@@ -1,0 +1,111 @@
+#pragma once
+
+#include "storage/address_book.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/rate_limit.hpp"
+#include "net/metrics.hpp"
+#include "storage/db.hpp"
+#include "storage/helpdesk.hpp"
+#include "storage/outbox.hpp"
+#include "storage/records.hpp"
+#include "storage/throttle.hpp"
+#include "storage/vault.hpp"
+
+#include <caf/actor_clock.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+/// The REGISTRY: the accounts, their API keys, the mailboxes, who holds which address
+/// and which sign-ins are under way, in memory and written through to storage. It runs
+/// one MAILBOX per connected mailbox (monitored: it restarts a failed one with
+/// backoff, and starts a replacement only once the old one is down), hears the TOKEN
+/// SERVICE's events and the MAILBOXes' poll reports, and keeps the mailbox statuses
+/// and their gauges. The REST front asks it; it knows nothing of HTTP. Spawn it
+/// detached: its writes wait for fsync.
+namespace exc {
+
+struct registry_config {
+  std::string public_url;    ///< browsers reach the REST front here (redirect URI base)
+  std::string authorize_url; ///< {login}/{tenant}/oauth2/v2.0/authorize
+  std::string graph_url;
+  std::string client_id;
+  std::string scope;
+  std::chrono::seconds poll_interval{60};
+  std::chrono::seconds state_lifetime{600}; ///< of a sign-in link
+  rate_limit fetch_rate{25, std::chrono::seconds{60}};
+  rate_limit send_rate{10, std::chrono::seconds{60}};
+  rate_limit send_bytes{52'428'800, std::chrono::seconds{300}};
+  rate_limit send_recipients{10'000, std::chrono::seconds{86'400}};
+  std::chrono::milliseconds sent_items_grace{120'000};
+  std::uint64_t max_message_size = 52'428'800;
+  std::uint32_t max_attempts = 5; ///< tries of a failing message before quarantine
+  std::chrono::milliseconds retry_initial{30'000}; ///< its first backoff
+  /// The CONVERTERs in the pool (found by name); a mailbox uses one, by its id's hash.
+  std::uint32_t converters = 1;
+};
+
+/// What the REGISTRY reads and writes; each must outlive it.
+struct registry_stores {
+  storage::db* db = nullptr;             ///< accounts, mailboxes, sign-in states
+  const storage::vault* vault = nullptr; ///< seals PKCE verifiers at rest
+  net::metrics* metrics = nullptr;
+  const storage::helpdesk_store* helpdesk = nullptr; ///< the MAILBOXes' journal
+  storage::throttle_store* throttle = nullptr;       ///< the MAILBOXes' fetch windows
+  storage::outbox_store* outbox = nullptr;           ///< the SENDERs drain it
+  address_book* connected = nullptr;                 ///< kept current here
+};
+
+/// What the REGISTRY knows about a mailbox's MAILBOX actor.
+struct mailbox_runtime {
+  mailbox_actor actor;
+  /// The previous MAILBOX, told to stop and not down yet: its replacement starts only
+  /// once it is down (else two SENDERs could drain one outbox).
+  mailbox_actor stopping;
+  bool start_when_down = false;
+  unsigned failures = 0; ///< restarts in a row, for the backoff
+  unsigned restarts = 0; ///< of the MAILBOX and its children since the process started
+  std::string last_poll_at; ///< RFC 3339: its last poll that worked
+  caf::actor_clock::time_point started{};
+};
+
+struct registry_state {
+  static inline const char* name = "registry";
+  registry_config cfg;
+  registry_stores stores;
+  std::map<std::string, storage::account_record> accounts;
+  std::unordered_map<std::string, std::string> api_keys; ///< key hash -> account id
+  std::map<std::string, storage::mailbox_record> mailboxes;
+  std::unordered_map<std::string, std::string> addresses; ///< lower-case -> mailbox id
+  /// Mailboxes whose sign-in is being finished (code exchange, grant check): they hold
+  /// their address although their state is spent.
+  std::unordered_set<std::string> signing_in;
+  std::unordered_map<std::string, mailbox_runtime> runtime;
+  std::unordered_map<caf::actor_addr, std::string> by_actor;
+  std::optional<storage::error_record> app_error;
+  /// The wall clock and the actor's clock at the start: "now" moves with the actor's
+  /// clock (virtual in tests), e.g. for sign-in links that expire.
+  std::chrono::system_clock::time_point wall_base;
+  caf::actor_clock::time_point clock_base;
+  std::minstd_rand rng{std::random_device{}()}; ///< spreads first polls
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+/// @param self the actor
+/// @param cfg URLs, the app's client id, the mailboxes' defaults and limits
+/// @param stores storage, vault, metrics and the address book it keeps
+/// The TOKEN SERVICE, the HTTP CLIENT and the HELPDESK it finds by name
+/// (messages/services.hpp); it registers itself as the TOKEN SERVICE's listener.
+registry_actor::behavior_type registry(registry_pointer self, registry_config cfg,
+                                       registry_stores stores);
+
+} // namespace exc

@@ -1,0 +1,211 @@
+#include "actors/rest_front.hpp"
+
+#include "app/rest/routes.hpp"
+#include "messages/error.hpp"
+#include "messages/services.hpp"
+#include "net/url.hpp"
+#include "storage/secret_file.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace exc {
+
+using nlohmann::json;
+using namespace rest;
+
+namespace {
+
+/// The caller, from its token: the admin token, or an API key the REGISTRY knows;
+/// else a 401.
+void authenticate(rest_pointer self, const http_request& req, const reply_fn& reply,
+                  std::function<void(caller)> then) {
+  auto value = header(req, "Authorization");
+  auto unauthorized = [] {
+    auto res = error_response(401, "unauthorized", "send Authorization: Bearer <token>");
+    res.set(boost::beast::http::field::www_authenticate, "Bearer");
+    return res;
+  };
+  if (value.size() < 8 || !net::iequals(value.substr(0, 7), "Bearer "))
+    return reply(unauthorized());
+  auto token = value.substr(7);
+  while (!token.empty() && token.front() == ' ')
+    token.remove_prefix(1);
+  if (token.empty()) return reply(unauthorized());
+  if (storage::constant_time_equal(token, self->state.cfg.admin_token))
+    return then(caller{true, {}});
+  self->request(registry(self), registry_timeout, atom::authenticate_v,
+                storage::token_hash(token))
+      .then(
+          [then](const std::string& account) {
+            then(caller{false, account});
+          },
+          [reply, unauthorized](const caf::error& err) {
+            if (is(err, ec::not_found)) return reply(unauthorized());
+            reply(refusal(err));
+          });
+}
+
+struct route_match {
+  std::string name; ///< the route as metrics label it, e.g. "/api/v1/mailboxes/{id}"
+  std::vector<std::string> methods;
+  enum kind { open, admin, account } access = open;
+  std::string id; ///< the {id} part, if any
+};
+
+std::optional<route_match> match_route(std::string_view path) {
+  using k = route_match::kind;
+  if (path == "/healthz") return route_match{"/healthz", {"GET"}, k::open, {}};
+  if (path == "/metrics") return route_match{"/metrics", {"GET"}, k::open, {}};
+  if (path == "/oauth/callback")
+    return route_match{"/oauth/callback", {"GET"}, k::open, {}};
+  if (path == "/api/v1/accounts")
+    return route_match{"/api/v1/accounts", {"GET", "POST"}, k::admin, {}};
+  if (path == "/api/v1/account")
+    return route_match{"/api/v1/account", {"GET", "PATCH"}, k::account, {}};
+  if (path == "/api/v1/mailboxes")
+    return route_match{"/api/v1/mailboxes", {"GET", "POST"}, k::account, {}};
+  if (path == "/api/v1/tickets")
+    return route_match{"/api/v1/tickets", {"GET"}, k::account, {}};
+  if (path == "/api/v1/rejections")
+    return route_match{"/api/v1/rejections", {"GET"}, k::account, {}};
+  if (path == "/api/v1/outbox")
+    return route_match{"/api/v1/outbox", {"GET"}, k::account, {}};
+  static const std::string tickets = "/api/v1/tickets/";
+  if (path.substr(0, tickets.size()) == tickets && path.size() > tickets.size()) {
+    auto rest = path.substr(tickets.size());
+    auto slash = rest.find('/');
+    auto id = std::string{rest.substr(0, slash)};
+    if (id.empty()) return std::nullopt;
+    if (slash == std::string_view::npos)
+      return route_match{"/api/v1/tickets/{id}", {"GET"}, k::account, id};
+    if (rest.substr(slash) == "/comments")
+      return route_match{"/api/v1/tickets/{id}/comments", {"POST"}, k::account, id};
+    return std::nullopt;
+  }
+  static const std::string prefix = "/api/v1/mailboxes/";
+  if (path.substr(0, prefix.size()) == prefix) {
+    auto rest = path.substr(prefix.size());
+    auto slash = rest.find('/');
+    auto id = std::string{rest.substr(0, slash)};
+    if (id.empty()) return std::nullopt;
+    if (slash == std::string_view::npos)
+      return route_match{"/api/v1/mailboxes/{id}", {"GET", "DELETE"}, k::account, id};
+    auto action = rest.substr(slash + 1);
+    if (action == "reauthorize" || action == "pause" || action == "resume" ||
+        action == "outbound")
+      return route_match{
+          "/api/v1/mailboxes/{id}/" + std::string{action}, {"POST"}, k::account, id};
+  }
+  return std::nullopt;
+}
+
+void route_to(rest_pointer self, const route_match& route, const caller& c,
+              const http_request& req, const reply_fn& reply);
+
+void dispatch(rest_pointer self, const http_request& req, const net::responder_ptr& out) {
+  auto [raw_path, query] = net::split_target(req.target);
+  auto route = match_route(raw_path);
+  auto route_name = route ? route->name : std::string{"unknown"};
+  auto metrics = self->state.stores.metrics;
+  reply_fn reply = [metrics, out, route_name, method = req.method](net::response res) {
+    metrics->add("exconnect_http_requests_total",
+                 {{"route", route_name},
+                  {"method", method},
+                  {"status", std::to_string(res.result_int())}});
+    out->send(std::move(res));
+  };
+  if (!route)
+    return reply(
+        error_response(404, "not_found", "no route for " + std::string{raw_path}));
+  if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
+      route->methods.end()) {
+    std::string allowed;
+    for (const auto& m : route->methods)
+      allowed += (allowed.empty() ? "" : ", ") + m;
+    auto res = error_response(405, "method_not_allowed",
+                              req.method + " is not allowed here; use " + allowed);
+    res.set(boost::beast::http::field::allow, allowed);
+    return reply(std::move(res));
+  }
+  if (route->access == route_match::open) {
+    if (route->name == "/healthz") {
+      auto up = std::chrono::steady_clock::now() - self->state.started;
+      auto uptime = std::chrono::duration_cast<std::chrono::seconds>(up).count();
+      self->request(registry(self), std::chrono::seconds{5}, atom::health_v)
+          .then(
+              [reply, uptime](const storage::error_record& app) {
+                json body = {
+                    {"status", "ok"}, {"uptime_s", uptime}, {"app_error", nullptr}};
+                if (!app.code.empty())
+                  body["app_error"] = {
+                      {"code", app.code}, {"message", app.message}, {"at", app.at}};
+                reply(json_response(200, body));
+              },
+              refuse_with(reply));
+      return;
+    }
+    if (route->name == "/metrics") {
+      net::response res{boost::beast::http::status::ok, 11};
+      res.set(boost::beast::http::field::content_type,
+              "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = self->state.stores.metrics->render();
+      return reply(std::move(res));
+    }
+    return oauth_callback(self, req, reply);
+  }
+  authenticate(self, req, reply,
+               [=](caller c) { route_to(self, *route, c, req, reply); });
+}
+
+/// Calls the route's handler for an authenticated caller.
+void route_to(rest_pointer self, const route_match& route, const caller& c,
+              const http_request& req, const reply_fn& reply) {
+  if ((route.access == route_match::admin) != c.admin)
+    return reply(error_response(403, "forbidden",
+                                c.admin ? "the admin token cannot use account routes"
+                                        : "this route needs the admin token"));
+  const auto& m = req.method;
+  const auto& name = route.name;
+  if (name == "/api/v1/accounts")
+    return m == "POST" ? create_account(self, req, reply) : list_accounts(self, reply);
+  if (name == "/api/v1/account")
+    return m == "GET" ? get_account(self, c, reply) : patch_account(self, c, req, reply);
+  if (name == "/api/v1/mailboxes")
+    return m == "POST" ? create_mailbox(self, c, req, reply)
+                       : list_mailboxes(self, c, reply);
+  if (name == "/api/v1/mailboxes/{id}")
+    return m == "GET" ? get_mailbox(self, c, route.id, reply)
+                      : delete_mailbox(self, c, route.id, reply);
+  if (name == "/api/v1/tickets") return list_tickets(self, c, req, reply);
+  if (name == "/api/v1/tickets/{id}") return get_ticket(self, c, route.id, reply);
+  if (name == "/api/v1/tickets/{id}/comments")
+    return post_comment(self, c, route.id, req, reply);
+  if (name == "/api/v1/outbox") return list_outbox(self, c, req, reply);
+  if (name == "/api/v1/mailboxes/{id}/outbound")
+    return queue_outbound(self, c, route.id, req, reply);
+  if (name == "/api/v1/rejections") return list_rejections(self, c, req, reply);
+  if (name == "/api/v1/mailboxes/{id}/reauthorize")
+    return reauthorize_mailbox(self, c, route.id, reply);
+  if (name == "/api/v1/mailboxes/{id}/pause")
+    return pause_mailbox(self, c, route.id, reply);
+  return resume_mailbox(self, c, route.id, reply);
+}
+
+} // namespace
+
+rest_actor::behavior_type rest_front(rest_pointer self, rest_config cfg,
+                                     rest_stores stores) {
+  self->state.cfg = std::move(cfg);
+  self->state.stores = stores;
+  stores.metrics->describe("exconnect_http_requests_total", "counter",
+                           "REST API requests by route, method and status.");
+  return {
+      [=](const http_request& req, const net::responder_ptr& out) {
+        dispatch(self, req, out);
+      },
+  };
+}
+
+} // namespace exc

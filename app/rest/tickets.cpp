@@ -1,0 +1,98 @@
+// The read side of the embedded helpdesk: tickets (cursor paging) and rejections, read
+// from storage directly (the HELPDESK is their one writer).
+#include "app/rest/routes.hpp"
+
+#include "messages/error.hpp"
+#include "net/url.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace exc::rest {
+
+using nlohmann::json;
+
+namespace {
+
+net::response storage_failure(const caf::error& err) {
+  spdlog::error("api: reading the helpdesk failed: {}", render(err));
+  return error_response(500, "storage_failure", "the helpdesk could not be read");
+}
+
+/// The ticket as the contract shows it.
+json ticket_view(json ticket) {
+  ticket.erase("account_id");
+  return ticket;
+}
+
+} // namespace
+
+void read_listing_query(rest_pointer self, const caller& who, const http_request& req,
+                        const reply_fn& reply, std::function<void(listing_query)> then) {
+  auto query = net::parse_query(net::split_target(req.target).second);
+  if (!query)
+    return reply(error_response(400, "invalid_query", "the query string is malformed"));
+  listing_query out{std::move(*query), {}};
+  auto id = net::find_param(out.params, "mailbox_id");
+  if (!id) return then(std::move(out));
+  out.mailbox = *id;
+  self->request(registry(self), registry_timeout, atom::mailbox_v, who.account_id, *id)
+      .then([out, then](const mailbox_entry&) { then(out); }, refuse_with(reply));
+}
+
+std::variant<std::size_t, net::response> page_limit(const net::params& params) {
+  auto text = net::find_param(params, "limit");
+  if (!text) return std::size_t{50};
+  bool digits = !text->empty() && text->size() <= 3 &&
+                std::all_of(text->begin(), text->end(),
+                            [](unsigned char c) { return std::isdigit(c); });
+  auto n = digits ? std::stoi(*text) : 0;
+  if (n < 1 || n > 100)
+    return error_response(400, "invalid_field", "limit must be an integer from 1 to 100",
+                          "limit");
+  return static_cast<std::size_t>(n);
+}
+
+void list_tickets(rest_pointer self, const caller& who, const http_request& req,
+                  const reply_fn& reply) {
+  read_listing_query(self, who, req, reply, [=](listing_query query) {
+    auto limit = page_limit(query.params);
+    if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
+    auto after = net::find_param(query.params, "after").value_or("");
+    auto page = self->state.stores.helpdesk->tickets(who.account_id, query.mailbox, after,
+                                                     std::get<std::size_t>(limit));
+    if (!page) return reply(storage_failure(page.error()));
+    json tickets = json::array();
+    for (auto& t : page->tickets)
+      tickets.push_back(ticket_view(std::move(t)));
+    reply(json_response(
+        200, {{"tickets", tickets},
+              {"next", page->next.empty() ? json(nullptr) : json(page->next)}}));
+  });
+}
+
+void get_ticket(rest_pointer self, const caller& who, const std::string& id,
+                const reply_fn& reply) {
+  auto ticket = self->state.stores.helpdesk->ticket(who.account_id, id);
+  if (!ticket) return reply(storage_failure(ticket.error()));
+  if (!*ticket) return reply(not_found());
+  reply(json_response(200, ticket_view(std::move(**ticket))));
+}
+
+void list_rejections(rest_pointer self, const caller& who, const http_request& req,
+                     const reply_fn& reply) {
+  read_listing_query(self, who, req, reply, [=](listing_query query) {
+    auto found = self->state.stores.helpdesk->rejections(who.account_id, query.mailbox);
+    if (!found) return reply(storage_failure(found.error()));
+    json list = json::array();
+    for (auto& r : *found) {
+      r.erase("id");
+      list.push_back(std::move(r));
+    }
+    reply(json_response(200, {{"rejections", list}}));
+  });
+}
+
+} // namespace exc::rest

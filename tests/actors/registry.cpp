@@ -1,0 +1,216 @@
+#define CAF_SUITE registry
+// 0.17.6's dsl.hpp uses an undefined FAIL macro.
+#define FAIL(msg) CAF_FAIL(msg)
+#include <caf/test/dsl.hpp>
+
+#include "mock_http.hpp"
+#include "mock_peers.hpp"
+#include "temp_db.hpp"
+#include "temp_dir.hpp"
+
+#include "actors/registry.hpp"
+#include "messages/error.hpp"
+#include "messages/services.hpp"
+#include "storage/vault.hpp"
+
+#include <optional>
+#include <string>
+
+using namespace exc;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture : test_coordinator_fixture<> {
+  test::temp_dir dir;
+  std::unique_ptr<storage::db> db;
+  std::unique_ptr<storage::helpdesk_store> helpdesk;
+  std::unique_ptr<storage::throttle_store> throttle;
+  std::unique_ptr<storage::outbox_store> outbox;
+  storage::vault vault{*storage::master_key::from_hex(std::string(64, 'a'))};
+  net::metrics metrics;
+  address_book connected;
+  token_service_actor tokens;
+  test::mock_http_actor http;
+  registry_actor aut;
+  registry_config cfg;
+
+  fixture() {
+    db = open_temp_db(dir);
+    helpdesk = std::make_unique<storage::helpdesk_store>(*db);
+    throttle = std::make_unique<storage::throttle_store>(*db);
+    outbox = std::make_unique<storage::outbox_store>(*db);
+    tokens = sys.spawn(test::token_mock, 0);
+    http = sys.spawn(test::mock_http, 0);
+    service::put(sys, tokens);
+    service::put(sys, caf::actor_cast<http_actor>(http));
+    cfg.public_url = "https://connector.test";
+    cfg.authorize_url = "https://login.test/common/oauth2/v2.0/authorize";
+    cfg.graph_url = "https://graph.test/v1.0";
+    cfg.client_id = "app";
+    cfg.scope = "offline_access Mail.ReadWrite";
+    cfg.state_lifetime = 600s;
+    // Its MAILBOXes wait a day for their first poll: these tests only start and stop
+    // them.
+    cfg.poll_interval = 86'400s;
+  }
+
+  ~fixture() {
+    for (const caf::actor& a :
+         {caf::actor_cast<caf::actor>(aut), caf::actor_cast<caf::actor>(tokens),
+          caf::actor_cast<caf::actor>(http)})
+      if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+    service::forget_all(sys, 0);
+  }
+
+  void start() {
+    aut = sys.spawn(registry, cfg,
+                    registry_stores{db.get(), &vault, &metrics, helpdesk.get(),
+                                    throttle.get(), outbox.get(), &connected});
+    service::put(sys, aut);
+    sched.run();
+  }
+
+  /// A connected mailbox in storage, as an earlier run left it.
+  void store_connected(const std::string& id, const std::string& address) {
+    storage::mailbox_record mb;
+    mb.id = id;
+    mb.account_id = "acc_1";
+    mb.address = address;
+    mb.status = "connected";
+    mb.created_at = "2026-12-01T00:00:00Z";
+    mb.connected_at = "2026-12-01T00:00:00Z";
+    auto changes = db->start_batch();
+    changes.put(storage::family::mailboxes, id, storage::to_json(mb).dump());
+    changes.put(storage::family::meta, storage::address_key(address), id);
+    CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+  }
+
+  /// Asks the REGISTRY; the answer, or the error.
+  template <class T, class... Ts>
+  std::variant<T, caf::error> ask(Ts&&... xs) {
+    std::optional<std::variant<T, caf::error>> out;
+    auto answer = self->request(aut, caf::infinite, std::forward<Ts>(xs)...);
+    sched.run();
+    answer.receive([&](T& x) { out = std::move(x); },
+                   [&](caf::error& err) { out = std::move(err); });
+    CAF_REQUIRE(out);
+    return std::move(*out);
+  }
+
+  mailbox_entry connect(const std::string& account, const std::string& address) {
+    storage::mailbox_record draft;
+    draft.account_id = account;
+    draft.address = address;
+    auto out = ask<mailbox_entry>(atom::connect_v, draft);
+    if (auto* err = std::get_if<caf::error>(&out))
+      CAF_FAIL("connect failed: " << render(*err));
+    return std::get<mailbox_entry>(out);
+  }
+
+  mailbox_runtime& runtime(const std::string& id) {
+    return deref<registry_actor::stateful_base<registry_state>>(aut).state.runtime[id];
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(registry_tests, fixture)
+
+CAF_TEST(a pending mailbox holds its address until its sign - in link expires) {
+  start();
+  auto first = connect("acc_1", "support@contoso.test");
+  CAF_CHECK_EQUAL(first.record.status, "pending_authorization");
+  CAF_CHECK(first.authorize_url.find("login_hint=support%40contoso.test") !=
+            std::string::npos);
+  // Another account (any case of the address) is refused while the link lives.
+  storage::mailbox_record draft;
+  draft.account_id = "acc_2";
+  draft.address = "Support@Contoso.test";
+  auto refused = ask<mailbox_entry>(atom::connect_v, draft);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(refused));
+  CAF_CHECK(is(std::get<caf::error>(refused), ec::address_in_use));
+  // Past the link's lifetime the address is free, and the first mailbox says why it
+  // lost it.
+  sched.advance_time(601s);
+  auto second = connect("acc_2", "Support@Contoso.test");
+  CAF_CHECK_EQUAL(second.record.status, "pending_authorization");
+  auto lost = ask<mailbox_entry>(atom::mailbox_v, std::string{"acc_1"}, first.record.id);
+  CAF_REQUIRE(std::holds_alternative<mailbox_entry>(lost));
+  const auto& record = std::get<mailbox_entry>(lost).record;
+  CAF_REQUIRE(record.last_error);
+  CAF_CHECK_EQUAL(record.last_error->code, "authorization_expired");
+  // Another account does not see the mailbox at all.
+  auto hidden =
+      ask<mailbox_entry>(atom::mailbox_v, std::string{"acc_2"}, first.record.id);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(hidden));
+  CAF_CHECK(is(std::get<caf::error>(hidden), ec::not_found));
+}
+
+CAF_TEST(
+    a mailbox paused and resumed at once is replaced only after the old one is down) {
+  store_connected("mbx_1", "support@contoso.test");
+  start();
+  auto old = runtime("mbx_1").actor;
+  CAF_REQUIRE(old);
+  // Both requests reach the REGISTRY before the old MAILBOX has handled its exit.
+  self->send(aut, atom::pause_v, std::string{"acc_1"}, std::string{"mbx_1"});
+  self->send(aut, atom::resume_v, std::string{"acc_1"}, std::string{"mbx_1"});
+  sched.run_once(); // the REGISTRY: pause
+  sched.run_once(); // the REGISTRY: resume
+  auto& rt = runtime("mbx_1");
+  CAF_CHECK(!rt.actor);          // no second MAILBOX yet
+  CAF_CHECK(rt.stopping == old); // the old one is still on its way out
+  CAF_CHECK(rt.start_when_down); // and the replacement waits for it
+  sched.run();                   // the old one ends; its down message arrives
+  CAF_REQUIRE(rt.actor);
+  CAF_CHECK(rt.actor != old);
+  CAF_CHECK(!rt.stopping);
+  auto entry =
+      ask<mailbox_entry>(atom::mailbox_v, std::string{"acc_1"}, std::string{"mbx_1"});
+  CAF_REQUIRE(std::holds_alternative<mailbox_entry>(entry));
+  CAF_CHECK_EQUAL(std::get<mailbox_entry>(entry).record.status, "connected");
+}
+
+CAF_TEST(a failed mailbox is restarted after a backoff and counted) {
+  store_connected("mbx_1", "support@contoso.test");
+  start();
+  auto old = runtime("mbx_1").actor;
+  CAF_REQUIRE(old);
+  self->send_exit(old, caf::make_error(caf::sec::runtime_error, "boom"));
+  sched.run();
+  CAF_CHECK(!runtime("mbx_1").actor); // waits for its backoff
+  sched.advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE(runtime("mbx_1").actor);
+  CAF_CHECK(runtime("mbx_1").actor != old);
+  CAF_CHECK_EQUAL(runtime("mbx_1").restarts, 1u);
+  CAF_CHECK_EQUAL(metrics.value("exconnect_actor_restarts_total", {{"kind", "mailbox"}}),
+                  1.0);
+}
+
+CAF_TEST(settings changed meanwhile are not overwritten) {
+  start();
+  auto created = ask<new_account>(atom::create_v, std::string{"Contoso"});
+  CAF_REQUIRE(std::holds_alternative<new_account>(created));
+  auto account = std::get<new_account>(created).account;
+  auto read = account.settings;
+  auto first = read;
+  first.mark_as_read = true;
+  auto stored = ask<storage::account_record>(atom::settings_v, account.id, read, first);
+  CAF_REQUIRE(std::holds_alternative<storage::account_record>(stored));
+  // A second writer that read before the first one wrote must read again.
+  auto second = read;
+  second.processed_label = "Helpdesk";
+  auto stale = ask<storage::account_record>(atom::settings_v, account.id, read, second);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(stale));
+  CAF_CHECK(is(std::get<caf::error>(stale), ec::conflict));
+  auto now = ask<storage::account_record>(atom::account_v, account.id);
+  CAF_REQUIRE(std::holds_alternative<storage::account_record>(now));
+  CAF_CHECK(std::get<storage::account_record>(now).settings.mark_as_read);
+  CAF_CHECK_EQUAL(std::get<storage::account_record>(now).settings.processed_label,
+                  "Zendesk");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
