@@ -1,7 +1,7 @@
 #pragma once
 
-#include "storage/address_book.hpp"
 #include "messages/interfaces.hpp"
+#include "storage/address_book.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 

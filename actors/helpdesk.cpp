@@ -1,6 +1,6 @@
 #include "actors/helpdesk.hpp"
 
-#include "actors/outbound_mail.hpp"
+#include "mail/outbound.hpp"
 #include "messages/error.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
@@ -135,7 +135,7 @@ void stage_rejected(self_ptr self, storage::batch& changes, const inbound_mail& 
                     storage::journal_entry& entry, const std::string& reason,
                     const std::string& detail, json& counters) {
   const auto& store = *self->state.store;
-  entry.outcome = "rejected";
+  entry.outcome = message_outcome::rejected;
   entry.reason = reason;
   json record = {{"id", storage::time_ordered_id("rej_")},
                  {"mailbox_id", m.mailbox_id},
@@ -168,7 +168,7 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
       auto owner = store.ticket_of_message(m.account_id, m.message_id);
       if (!owner) return owner.error();
       if (*owner) {
-        entry.outcome = "duplicate";
+        entry.outcome = message_outcome::duplicate;
         entry.ticket_id = **owner;
         count(counters, "duplicates");
         store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
@@ -191,7 +191,7 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   json ticket;
   if (thread) {
     ticket = std::move(*thread);
-    entry.outcome = "comment";
+    entry.outcome = message_outcome::comment;
     auto cap = self->state.attachment_cap;
     auto used = stored_bytes(ticket);
     ticket["comments"].push_back(
@@ -199,7 +199,7 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
     if (!m.auto_generated) ticket["status"] = "open"; // the customer wrote again
     ticket["updated_at"] = now();
   } else {
-    entry.outcome = "ticket";
+    entry.outcome = message_outcome::ticket;
     auto id = storage::time_ordered_id("t");
     json cc = json::array();
     std::vector<std::string> seen{net::to_lower(m.from.email)};
@@ -488,9 +488,10 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
         if (!outcome) return outcome.error();
         st.store->stage_counters(changes, m.mailbox_id, *counters);
         auto answer = commit_and_answer(self, changes, *outcome);
-        st.metrics->add("exconnect_messages_total", {{"outcome", outcome->outcome}});
+        st.metrics->add("exconnect_messages_total",
+                        {{"outcome", to_string(outcome->outcome)}});
         spdlog::info("mailbox {}/{}: message {} -> {} {}", m.account_id, m.mailbox_id,
-                     m.graph_id, outcome->outcome,
+                     m.graph_id, to_string(outcome->outcome),
                      outcome->rejected() ? outcome->reason : outcome->ticket_id);
         return answer;
       },

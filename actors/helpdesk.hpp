@@ -1,8 +1,8 @@
 #pragma once
 
-#include "storage/address_book.hpp"
 #include "messages/interfaces.hpp"
 #include "net/metrics.hpp"
+#include "storage/address_book.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/outbox.hpp"
 

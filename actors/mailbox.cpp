@@ -1,10 +1,10 @@
 #include "actors/mailbox.hpp"
 
-#include "actors/backoff.hpp"
-#include "actors/graph.hpp"
-#include "actors/graph_call.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "net/graph/call.hpp"
+#include "net/graph/requests.hpp"
+#include "net/limits/backoff.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
 
@@ -516,10 +516,10 @@ void start_sender(self_ptr self) {
   send.account_id = st.cfg.account_id;
   send.address = st.cfg.address;
   send.graph_url = st.cfg.graph_url;
-  st.sender = self->spawn<caf::monitored>(
-      sender, std::move(send),
-      sender_peers{caf::actor_cast<send_listener_actor>(self), st.outbox, st.metrics,
-                   st.throttle});
+  st.sender =
+      self->spawn<caf::monitored>(sender, std::move(send),
+                                  sender_peers{caf::actor_cast<send_listener_actor>(self),
+                                               st.outbox, st.metrics, st.throttle});
 }
 
 } // namespace
@@ -595,7 +595,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       },
       [=](atom::status) {
         auto& st = self->state;
-        mailbox_status out;
+        live_status out;
         auto now = self->clock().now();
         if (st.paused_until > now) out.paused_until = wall_time(st.paused_until, now);
         out.fetch_used = fetch_used(self);

@@ -65,7 +65,7 @@ struct mailbox_state {
   sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
   storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
-  send_status sending; ///< the SENDER's last report
+  send_status sending;              ///< the SENDER's last report
   unsigned sender_failures = 0;     ///< SENDER failures, for its restart backoff
   std::uint32_t child_restarts = 0; ///< children restarted since the last report
   bool stopping = false;            ///< told to stop: waits for its children

@@ -1,9 +1,9 @@
 #include "actors/registry.hpp"
 
-#include "actors/graph.hpp"
 #include "actors/mailbox.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "net/graph/requests.hpp"
 #include "net/pkce.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
@@ -61,15 +61,12 @@ caf::error commit(self_ptr self, storage::batch& changes) {
 /// Keeps the gauges of accounts and mailboxes by status current.
 void update_gauges(self_ptr self) {
   auto& st = self->state;
-  std::map<std::string, int> by_status = {{"pending_authorization", 0},
-                                          {"connected", 0},
-                                          {"paused", 0},
-                                          {"reauthorization_required", 0},
-                                          {"error", 0}};
+  std::map<storage::mailbox_status, int> by_status;
   for (const auto& [id, mb] : st.mailboxes)
     ++by_status[mb.status];
-  for (const auto& [status, n] : by_status)
-    st.stores.metrics->set("exconnect_mailboxes", {{"status", status}}, n);
+  for (auto status : storage::mailbox_statuses)
+    st.stores.metrics->set("exconnect_mailboxes", {{"status", to_string(status)}},
+                           by_status[status]);
   st.stores.metrics->set("exconnect_accounts", {},
                          static_cast<double>(st.accounts.size()));
 }
@@ -137,7 +134,8 @@ bool address_free_for(self_ptr self, const storage::mailbox_record& mb,
   auto o = other->second;
   bool live_state = (!o.state_expires_at.empty() && o.state_expires_at > now(self)) ||
                     st.signing_in.count(o.id) > 0;
-  if (o.status != "pending_authorization" || live_state) return false;
+  if (o.status != storage::mailbox_status::pending_authorization || live_state)
+    return false;
   // A pending mailbox gives its address up when its state expires, or once its one
   // sign-in link was used without connecting it. An expired state record stays until
   // its link is used or the next start, to say "expired".
@@ -174,10 +172,7 @@ caf::error address_in_use(const std::string& address, const char* how) {
 void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   auto& st = self->state;
   auto mb = st.mailboxes.find(id);
-  if (mb == st.mailboxes.end() || mb->second.status == "paused" ||
-      mb->second.status == "pending_authorization" ||
-      mb->second.status == "reauthorization_required")
-    return;
+  if (mb == st.mailboxes.end() || !storage::polls(mb->second.status)) return;
   auto& rt = st.runtime[id];
   if (rt.actor) return;
   if (rt.stopping) { // the old one first
@@ -350,7 +345,8 @@ void finish_connect(self_ptr self, const std::string& id, const token_grant& gra
               rp.deliver(address_in_use(updated.address, " was connected meanwhile"));
               return;
             }
-            if (updated.status != "paused") updated.status = "connected";
+            if (updated.status != storage::mailbox_status::paused)
+              updated.status = storage::mailbox_status::connected;
             if (updated.connected_at.empty()) updated.connected_at = graph_date;
             updated.last_error.reset();
             changes.put(storage::family::meta, storage::address_key(updated.address), id);
@@ -504,7 +500,7 @@ caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& b
 caf::result<mailbox_entry> connect_mailbox(self_ptr self, storage::mailbox_record mb) {
   auto& st = self->state;
   mb.id = "mbx_" + storage::random_token(12);
-  mb.status = "pending_authorization";
+  mb.status = storage::mailbox_status::pending_authorization;
   mb.created_at = now(self);
   auto changes = st.stores.db->start_batch();
   std::optional<storage::mailbox_record> released;
@@ -545,7 +541,8 @@ caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
 }
 
 /// Sets a stored status; the error to answer with if it cannot be stored.
-caf::error set_status(self_ptr self, storage::mailbox_record& mb, const char* status) {
+caf::error set_status(self_ptr self, storage::mailbox_record& mb,
+                      storage::mailbox_status status) {
   auto updated = mb;
   updated.status = status;
   auto changes = self->state.stores.db->start_batch();
@@ -560,14 +557,14 @@ caf::result<mailbox_entry> pause(self_ptr self, const std::string& account,
                                  const std::string& id) {
   auto* mb = find_mailbox(self, account, id);
   if (!mb) return no_such_mailbox();
-  if (mb->status == "pending_authorization")
+  if (mb->status == storage::mailbox_status::pending_authorization)
     return make_error(ec::invalid_state, "a mailbox is paused once it is connected");
   // It does not poll anyway; pausing it would let resume skip the new consent.
-  if (mb->status == "reauthorization_required")
+  if (mb->status == storage::mailbox_status::reauthorization_required)
     return make_error(ec::invalid_state, "this mailbox needs a new consent (reauthorize) "
                                          "before it can be paused or resumed");
-  if (mb->status != "paused") {
-    if (auto err = set_status(self, *mb, "paused")) return err;
+  if (mb->status != storage::mailbox_status::paused) {
+    if (auto err = set_status(self, *mb, storage::mailbox_status::paused)) return err;
     stop_mailbox(self, id);
   }
   return entry_of(self, *mb);
@@ -577,11 +574,12 @@ caf::result<mailbox_entry> resume(self_ptr self, const std::string& account,
                                   const std::string& id) {
   auto* mb = find_mailbox(self, account, id);
   if (!mb) return no_such_mailbox();
-  if (mb->status != "paused" && mb->status != "connected" && mb->status != "error")
-    return make_error(ec::invalid_state, "a mailbox in status " + mb->status +
+  if (mb->status != storage::mailbox_status::paused && !storage::polls(mb->status))
+    return make_error(ec::invalid_state, std::string{"a mailbox in status "} +
+                                             to_string(mb->status) +
                                              " needs a new consent (reauthorize)");
-  if (mb->status == "paused")
-    if (auto err = set_status(self, *mb, "connected")) return err;
+  if (mb->status == storage::mailbox_status::paused)
+    if (auto err = set_status(self, *mb, storage::mailbox_status::connected)) return err;
   start_mailbox(self, id);
   return entry_of(self, *mb);
 }
@@ -652,9 +650,10 @@ void on_polled(self_ptr self, const std::string& id, const poll_result& r) {
     if (!f.step.empty()) error = storage::error_record{f.code, f.message, f.at, f.step};
     bool same = error && mb.last_error && mb.last_error->code == error->code &&
                 mb.last_error->step == error->step;
-    if (mb.status == "error" || (mb.last_error.has_value() != error.has_value()) ||
-        (error && !same)) {
-      if (mb.status == "error") mb.status = "connected";
+    if (mb.status == storage::mailbox_status::error ||
+        (mb.last_error.has_value() != error.has_value()) || (error && !same)) {
+      if (mb.status == storage::mailbox_status::error)
+        mb.status = storage::mailbox_status::connected;
       mb.last_error = std::move(error);
       save_status(self, mb);
     }
@@ -663,7 +662,9 @@ void on_polled(self_ptr self, const std::string& id, const poll_result& r) {
   if (r.grant_gone || r.code == "app_credentials_rejected") return;
   bool persistent = r.code == "ErrorAccessDenied" || r.code == "ErrorInvalidUser" ||
                     r.code == "MailboxNotEnabledForRESTAPI";
-  auto status = persistent && mb.status == "connected" ? "error" : mb.status;
+  auto status = persistent && mb.status == storage::mailbox_status::connected
+                    ? storage::mailbox_status::error
+                    : mb.status;
   // A failing mailbox fails on every poll: write only when something changes, keeping
   // the time the error began.
   if (mb.last_error && mb.last_error->code == r.code &&
@@ -679,14 +680,15 @@ void on_grant_gone(self_ptr self, const std::string& id, const std::string& reas
   if (i == self->state.mailboxes.end()) return;
   auto& mb = i->second;
   stop_mailbox(self, id);
-  if (mb.status == "reauthorization_required" || mb.status == "pending_authorization")
+  if (mb.status == storage::mailbox_status::reauthorization_required ||
+      mb.status == storage::mailbox_status::pending_authorization)
     return;
   spdlog::warn("registry: mailbox {} needs a new consent: {}", log_name(self, id),
                reason);
   // Even a paused mailbox: resume must not skip the new consent.
   mb.last_error =
       storage::error_record{"reauthorization_required", reason, now(self), "token"};
-  mb.status = "reauthorization_required";
+  mb.status = storage::mailbox_status::reauthorization_required;
   save_status(self, mb);
 }
 
@@ -760,7 +762,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
   self->send(service::get<token_service_actor>(self->system()), atom::subscribe_v,
              caf::actor_cast<token_events_actor>(self));
   for (const auto& [id, mb] : st.mailboxes)
-    if (mb.status == "connected" || mb.status == "error")
+    if (storage::polls(mb.status))
       start_mailbox(self, id, true); // spread over the interval, not in lockstep
   self->set_down_handler([=](caf::down_msg& dm) { on_mailbox_down(self, dm); });
   self->set_exit_handler([=](caf::exit_msg& em) {

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "storage/address_book.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/rate_limit.hpp"
 #include "net/metrics.hpp"
+#include "storage/address_book.hpp"
 #include "storage/db.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/outbox.hpp"
@@ -71,8 +71,8 @@ struct mailbox_runtime {
   /// once it is down (else two SENDERs could drain one outbox).
   mailbox_actor stopping;
   bool start_when_down = false;
-  unsigned failures = 0; ///< restarts in a row, for the backoff
-  unsigned restarts = 0; ///< of the MAILBOX and its children since the process started
+  unsigned failures = 0;    ///< restarts in a row, for the backoff
+  unsigned restarts = 0;    ///< of the MAILBOX and its children since the process started
   std::string last_poll_at; ///< RFC 3339: its last poll that worked
   caf::actor_clock::time_point started{};
 };

@@ -1,10 +1,10 @@
 #include "actors/sender.hpp"
 
-#include "actors/backoff.hpp"
-#include "actors/graph.hpp"
-#include "actors/graph_call.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "net/graph/call.hpp"
+#include "net/graph/requests.hpp"
+#include "net/limits/backoff.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
 
@@ -125,7 +125,7 @@ void mark_sent(
     self_ptr self, outbox_email e,
     const std::pair<storage::send_record, storage::send_record>* recount = nullptr) {
   auto& st = self->state;
-  e.state = "sent";
+  e.state = storage::email_state::sent;
   e.sent_at = net::format_rfc3339(wall_now());
   if (!finish(self, e, "sent", recount)) return;
   st.failures = 0;
@@ -141,7 +141,7 @@ void mark_sent(
 /// The email can never be sent: it leaves the queue with the reason.
 void mark_failed(self_ptr self, outbox_email e, std::string code, std::string message) {
   auto& st = self->state;
-  e.state = "failed";
+  e.state = storage::email_state::failed;
   e.error_code = std::move(code);
   e.error_message = std::move(message);
   if (!finish(self, e, "failed")) return;
@@ -249,7 +249,7 @@ void try_send(self_ptr self, outbox_email e) {
   if (!mime) return storage_trouble(self, mime.error());
   if (!*mime) return mark_failed(self, e, "mime_missing", "the stored MIME is gone");
   // Stored before the request leaves: after a crash the email is looked up, not resent.
-  e.state = "sending";
+  e.state = storage::email_state::sending;
   e.attempted_at = net::format_rfc3339(wall_now());
   ++e.attempts;
   storage::send_record counted{wall_now(), e.size, recipients, e.email_id};
@@ -317,7 +317,7 @@ void drain(self_ptr self) {
     return;
   }
   auto& e = **next;
-  if (e.state == "sending" && e.email_id != st.known_unsent) {
+  if (e.state == storage::email_state::sending && e.email_id != st.known_unsent) {
     if (st.doubt_id != e.email_id) {
       // Left by an earlier run: the grace period runs from its last attempt.
       auto attempted = net::parse_rfc3339(e.attempted_at).value_or(wall_now());

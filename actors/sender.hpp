@@ -1,8 +1,8 @@
 #pragma once
 
-#include "actors/send_budget.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/rate_limit.hpp"
+#include "net/limits/send_budget.hpp"
 #include "net/metrics.hpp"
 #include "storage/outbox.hpp"
 #include "storage/throttle.hpp"
@@ -46,7 +46,7 @@ struct sender_config {
 /// HELPDESK, whose group commit makes the `sending` state durable before a request
 /// leaves) it finds by name (messages/services.hpp).
 struct sender_peers {
-  send_listener_actor listener; ///< its MAILBOX
+  send_listener_actor listener;            ///< its MAILBOX
   storage::outbox_store* outbox = nullptr; ///< must outlive the actor
   net::metrics* metrics = nullptr;         ///< must outlive the actor
   /// Where a pause Graph asked for survives a restart; none keeps it in memory only.

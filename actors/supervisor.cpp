@@ -1,7 +1,7 @@
 #include "actors/supervisor.hpp"
 
-#include "actors/backoff.hpp"
 #include "messages/error.hpp"
+#include "net/limits/backoff.hpp"
 
 #include <caf/system_messages.hpp>
 

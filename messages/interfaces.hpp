@@ -117,7 +117,7 @@ using mailbox_actor = caf::typed_actor<
     /// From its SENDER: how sending goes (mailbox id, status).
     caf::reacts_to<atom::sent, std::string, send_status>,
     /// Its live status, for the mailbox view.
-    caf::replies_to<atom::status>::with<mailbox_status>,
+    caf::replies_to<atom::status>::with<live_status>,
     /// INTERNAL: start the SENDER again after it failed.
     caf::reacts_to<atom::internal, atom::restart>>;
 

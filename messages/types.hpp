@@ -7,6 +7,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -156,9 +157,23 @@ struct failure_outcome {
   bool quarantined = false;
 };
 
+/// What became of an inbound message.
+enum class message_outcome : std::uint8_t {
+  pending,   ///< nothing yet (its tries may have failed)
+  ticket,    ///< a new ticket
+  comment,   ///< a comment on an existing ticket
+  duplicate, ///< the same mail was stored already (another copy, another mailbox)
+  rejected,  ///< a recorded rejection; the message gets the rejected label
+};
+
+/// "", "ticket", "comment", "duplicate", "rejected" (as stored and in metrics).
+const char* to_string(message_outcome o);
+/// The outcome so spelled; nullopt if none is.
+std::optional<message_outcome> message_outcome_from(const std::string& name);
+
 /// What the HELPDESK did with an inbound mail, once it is durable.
 struct ingest_outcome {
-  std::string outcome;   ///< "ticket", "comment", "duplicate" or "rejected"
+  message_outcome outcome = message_outcome::pending;
   std::string ticket_id; ///< "" if rejected
   std::string reason;    ///< the rejection reason; the message gets the rejected label
   bool rejected() const { return !reason.empty(); }
@@ -229,7 +244,7 @@ struct send_status {
 };
 
 /// What a MAILBOX tells about itself when asked (the mailbox view's live part).
-struct mailbox_status {
+struct live_status {
   std::string paused_until;     ///< RFC 3339: Graph throttled or failed; "" if not
   std::uint64_t fetch_used = 0; ///< downloads in the current fetch window
   send_status sending;          ///< its SENDER's last report
@@ -255,5 +270,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::agent_comment)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::outbound_mail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::queued_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::send_status)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::mailbox_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::live_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::outbound_origin)

@@ -31,7 +31,7 @@ caf::expected<std::optional<json>> get_json(const db& d, family f,
 } // namespace
 
 json to_json(const journal_entry& x) {
-  json j = {{"outcome", x.outcome},
+  json j = {{"outcome", exc::to_string(x.outcome)},
             {"ticket_id", x.ticket_id},
             {"reason", x.reason},
             {"internet_message_id", x.internet_message_id},
@@ -53,7 +53,9 @@ std::optional<journal_entry> journal_from_json(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
   if (!j.is_object()) return std::nullopt;
   journal_entry x;
-  x.outcome = str(j, "outcome");
+  auto outcome = exc::message_outcome_from(str(j, "outcome"));
+  if (!outcome) return std::nullopt;
+  x.outcome = *outcome;
   x.ticket_id = str(j, "ticket_id");
   x.reason = str(j, "reason");
   x.internet_message_id = str(j, "internet_message_id");
@@ -68,7 +70,7 @@ std::optional<journal_entry> journal_from_json(const std::string& text) {
   }
   x.retry_at_ms = detail::num(j, "retry_at_ms");
   x.label_quarantined = j.value("label_quarantined", false);
-  if (x.outcome.empty() && x.attempts == 0) return std::nullopt;
+  if (x.pending() && x.attempts == 0) return std::nullopt;
   return x;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "messages/types.hpp"
 #include "storage/db.hpp"
 
 #include <nlohmann/json.hpp>
@@ -21,8 +22,8 @@ namespace storage {
 /// What became of one Graph message of a mailbox, and how often taking it through
 /// ingest or labelling it has failed.
 struct journal_entry {
-  /// "ticket", "comment", "duplicate" or "rejected"; "" while it is still being tried.
-  std::string outcome;
+  /// Pending while it is still being tried.
+  exc::message_outcome outcome = exc::message_outcome::pending;
   std::string ticket_id; ///< the ticket it opened, joined or copied ("" if rejected)
   std::string reason;    ///< the rejection reason ("" unless rejected)
   std::string internet_message_id;
@@ -42,8 +43,8 @@ struct journal_entry {
   /// Labelling failed too often: it is no longer tried on every poll, only after the
   /// longest backoff, and counted as quarantined.
   bool label_quarantined = false;
-  bool pending() const { return outcome.empty(); }
-  bool rejected() const { return outcome == "rejected"; }
+  bool pending() const { return outcome == exc::message_outcome::pending; }
+  bool rejected() const { return outcome == exc::message_outcome::rejected; }
 };
 
 nlohmann::json to_json(const journal_entry& x);

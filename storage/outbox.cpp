@@ -56,7 +56,7 @@ json to_json(const outbox_email& x) {
           {"account_id", x.account_id},
           {"ticket_id", x.ticket_id},
           {"comment_id", x.comment_id},
-          {"state", x.state},
+          {"state", to_string(x.state)},
           {"to", x.to},
           {"cc", x.cc},
           {"subject", x.subject},
@@ -70,6 +70,27 @@ json to_json(const outbox_email& x) {
           {"attempts", x.attempts}};
 }
 
+const char* to_string(email_state s) {
+  switch (s) {
+  case email_state::queued:
+    return "queued";
+  case email_state::sending:
+    return "sending";
+  case email_state::sent:
+    return "sent";
+  case email_state::failed:
+    return "failed";
+  }
+  return "queued";
+}
+
+std::optional<email_state> email_state_from(const std::string& name) {
+  for (auto s : {email_state::queued, email_state::sending, email_state::sent,
+                 email_state::failed})
+    if (name == to_string(s)) return s;
+  return std::nullopt;
+}
+
 std::optional<outbox_email> outbox_email_from_json(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
   if (!j.is_object() || str(j, "email_id").empty()) return std::nullopt;
@@ -79,7 +100,9 @@ std::optional<outbox_email> outbox_email_from_json(const std::string& text) {
   x.account_id = str(j, "account_id");
   x.ticket_id = str(j, "ticket_id");
   x.comment_id = str(j, "comment_id");
-  x.state = str(j, "state");
+  auto state = email_state_from(str(j, "state"));
+  if (!state) return std::nullopt;
+  x.state = *state;
   x.to = strings(j, "to");
   x.cc = strings(j, "cc");
   x.subject = str(j, "subject");
@@ -96,11 +119,12 @@ std::optional<outbox_email> outbox_email_from_json(const std::string& text) {
 
 json outbox_view(const outbox_email& x) {
   json error = nullptr;
-  if (x.state == "failed") error = {{"code", x.error_code}, {"message", x.error_message}};
+  if (x.state == email_state::failed)
+    error = {{"code", x.error_code}, {"message", x.error_message}};
   return {{"email_id", x.email_id},
           {"mailbox_id", x.mailbox_id},
           {"ticket_id", or_null(x.ticket_id)},
-          {"state", x.state},
+          {"state", to_string(x.state)},
           {"to", x.to},
           {"cc", x.cc},
           {"subject", x.subject},

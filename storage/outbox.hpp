@@ -23,14 +23,27 @@
 /// {"bytes","to"}.
 namespace storage {
 
+/// Where an outbound email is.
+enum class email_state : std::uint8_t {
+  queued,  ///< waits for its turn
+  sending, ///< an attempt went out, its outcome is not known yet
+  sent,
+  failed, ///< Graph refused it for good
+};
+
+/// "queued", "sending", "sent", "failed" (as stored and in the contract).
+const char* to_string(email_state s);
+/// The state so spelled; nullopt if none is.
+std::optional<email_state> email_state_from(const std::string& name);
+
 struct outbox_email {
   std::string email_id;
   std::string mailbox_id;
   std::string account_id;
-  std::string ticket_id;        ///< "" for mail queued for an external helpdesk
-  std::string comment_id;       ///< the agent comment it notifies of ("" if none)
-  std::string state = "queued"; ///< queued, sending, sent, failed
-  std::vector<std::string> to;  ///< addresses
+  std::string ticket_id;  ///< "" for mail queued for an external helpdesk
+  std::string comment_id; ///< the agent comment it notifies of ("" if none)
+  email_state state = email_state::queued;
+  std::vector<std::string> to; ///< addresses
   std::vector<std::string> cc;
   std::string subject;
   std::uint64_t size = 0;          ///< MIME bytes
@@ -44,7 +57,9 @@ struct outbox_email {
   std::string attempted_at;
   std::uint64_t attempts = 0;
 
-  bool pending() const { return state == "queued" || state == "sending"; }
+  bool pending() const {
+    return state == email_state::queued || state == email_state::sending;
+  }
 };
 
 nlohmann::json to_json(const outbox_email& x);

@@ -37,7 +37,7 @@ json to_json(const mailbox_record& x) {
   json j = {{"id", x.id},
             {"account_id", x.account_id},
             {"address", x.address},
-            {"status", x.status},
+            {"status", to_string(x.status)},
             {"created_at", x.created_at},
             {"poll_interval_s", x.poll_interval_s},
             {"backfill_days", x.backfill_days},
@@ -85,6 +85,28 @@ std::optional<account_record> account_from_json(const std::string& text) {
   return x;
 }
 
+const char* to_string(mailbox_status s) {
+  switch (s) {
+  case mailbox_status::pending_authorization:
+    return "pending_authorization";
+  case mailbox_status::connected:
+    return "connected";
+  case mailbox_status::paused:
+    return "paused";
+  case mailbox_status::reauthorization_required:
+    return "reauthorization_required";
+  case mailbox_status::error:
+    return "error";
+  }
+  return "error";
+}
+
+std::optional<mailbox_status> mailbox_status_from(const std::string& name) {
+  for (auto s : mailbox_statuses)
+    if (name == to_string(s)) return s;
+  return std::nullopt;
+}
+
 std::optional<mailbox_record> mailbox_from_json(const std::string& text) {
   auto j = parse_object(text);
   if (str(j, "id").empty() || str(j, "account_id").empty()) return std::nullopt;
@@ -92,7 +114,9 @@ std::optional<mailbox_record> mailbox_from_json(const std::string& text) {
   x.id = str(j, "id");
   x.account_id = str(j, "account_id");
   x.address = str(j, "address");
-  x.status = str(j, "status");
+  auto status = mailbox_status_from(str(j, "status"));
+  if (!status) return std::nullopt;
+  x.status = *status;
   x.created_at = str(j, "created_at");
   x.poll_interval_s = num(j, "poll_interval_s");
   x.backfill_days = num(j, "backfill_days");

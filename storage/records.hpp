@@ -41,11 +41,36 @@ struct error_record {
   std::string step;
 };
 
+/// Where a mailbox is in its life.
+enum class mailbox_status : std::uint8_t {
+  pending_authorization,    ///< waits for its sign-in
+  connected,                ///< polls and sends
+  paused,                   ///< by its account; keeps its grant
+  reauthorization_required, ///< its grant is gone: a person must sign in again
+  error,                    ///< Graph refuses it for good (no access, no mailbox)
+};
+
+/// Every status, in the order above.
+constexpr mailbox_status mailbox_statuses[] = {
+    mailbox_status::pending_authorization, mailbox_status::connected,
+    mailbox_status::paused, mailbox_status::reauthorization_required,
+    mailbox_status::error};
+
+/// "pending_authorization", "connected", … (as the contract and storage spell them).
+const char* to_string(mailbox_status s);
+/// The status so spelled; nullopt if none is.
+std::optional<mailbox_status> mailbox_status_from(const std::string& name);
+
+/// It should poll and send: connected, or failing (error) but still tried.
+inline bool polls(mailbox_status s) {
+  return s == mailbox_status::connected || s == mailbox_status::error;
+}
+
 struct mailbox_record {
   std::string id;
   std::string account_id;
   std::string address; ///< as the admin wrote it; compared case-insensitively
-  std::string status;  ///< pending_authorization, connected, paused, …
+  mailbox_status status = mailbox_status::pending_authorization;
   std::string created_at;
   std::int64_t poll_interval_s = 0; ///< 0: the daemon's default
   std::int64_t backfill_days = 0;

@@ -53,11 +53,11 @@ std::optional<net::response> integer_field(const json& j, const char* name,
 /// MAILBOXes (one that does not answer in time shows without it); then `done`.
 void with_status(rest_pointer self, std::vector<mailbox_entry> entries,
                  std::function<void(const std::vector<mailbox_entry>&,
-                                    const std::vector<std::optional<mailbox_status>>&)>
+                                    const std::vector<std::optional<live_status>>&)>
                      done) {
   struct join {
     std::vector<mailbox_entry> entries;
-    std::vector<std::optional<mailbox_status>> status;
+    std::vector<std::optional<live_status>> status;
     std::size_t left = 0;
   };
   auto j = std::make_shared<join>();
@@ -73,7 +73,7 @@ void with_status(rest_pointer self, std::vector<mailbox_entry> entries,
     if (!j->entries[i].actor) continue;
     self->request(j->entries[i].actor, std::chrono::seconds{5}, atom::status_v)
         .then(
-            [j, i, finish](const mailbox_status& s) {
+            [j, i, finish](const live_status& s) {
               j->status[i] = s;
               finish();
             },
@@ -82,7 +82,7 @@ void with_status(rest_pointer self, std::vector<mailbox_entry> entries,
 }
 
 json mailbox_view(rest_pointer self, const mailbox_entry& e,
-                  const std::optional<mailbox_status>& live) {
+                  const std::optional<live_status>& live) {
   const auto& st = self->state;
   const auto& mb = e.record;
   auto error_view = [](const storage::error_record& r) {
@@ -98,14 +98,14 @@ json mailbox_view(rest_pointer self, const mailbox_entry& e,
     app_error = error_view(e.app_error);
     // Only a mailbox that should be polling is stopped by the app's error; a paused
     // one or one that needs a new consent keeps its own, truer state.
-    if (mb.status == "connected" || mb.status == "error") last_error = app_error;
+    if (storage::polls(mb.status)) last_error = app_error;
   }
   auto window = [](const rate_limit& r, std::uint64_t used) {
     return json{{"used", used},
                 {"limit", r.count},
                 {"window_s", std::chrono::duration<double>(r.window).count()}};
   };
-  mailbox_status now = live.value_or(mailbox_status{});
+  live_status now = live.value_or(live_status{});
   auto poll = mb.poll_interval_s > 0 ? mb.poll_interval_s : st.cfg.poll_interval.count();
   auto stored = st.stores.helpdesk->counters(mb.id);
   json counters = stored ? *stored : json::object();
@@ -120,7 +120,7 @@ json mailbox_view(rest_pointer self, const mailbox_entry& e,
   return {
       {"id", mb.id},
       {"address", mb.address},
-      {"status", mb.status},
+      {"status", to_string(mb.status)},
       {"created_at", mb.created_at},
       {"connected_at", mb.connected_at.empty() ? json(nullptr) : json(mb.connected_at)},
       {"poll_interval_s", poll},
@@ -163,7 +163,7 @@ void render_mailbox(rest_pointer self, const mailbox_entry& e,
                     std::function<void(nlohmann::json)> done) {
   with_status(self, {e},
               [self, done](const std::vector<mailbox_entry>& entries,
-                           const std::vector<std::optional<mailbox_status>>& s) {
+                           const std::vector<std::optional<live_status>>& s) {
                 auto view = mailbox_view(self, entries[0], s[0]);
                 if (!entries[0].authorize_url.empty())
                   view["authorize_url"] = entries[0].authorize_url;
@@ -200,15 +200,14 @@ void list_mailboxes(rest_pointer self, const caller& who, const reply_fn& reply)
   self->request(registry(self), registry_timeout, atom::mailboxes_v, who.account_id)
       .then(
           [=](std::vector<mailbox_entry>& entries) {
-            with_status(
-                self, std::move(entries),
-                [self, reply](const std::vector<mailbox_entry>& entries,
-                              const std::vector<std::optional<mailbox_status>>& s) {
-                  json list = json::array();
-                  for (std::size_t i = 0; i < entries.size(); ++i)
-                    list.push_back(mailbox_view(self, entries[i], s[i]));
-                  reply(json_response(200, {{"mailboxes", list}}));
-                });
+            with_status(self, std::move(entries),
+                        [self, reply](const std::vector<mailbox_entry>& entries,
+                                      const std::vector<std::optional<live_status>>& s) {
+                          json list = json::array();
+                          for (std::size_t i = 0; i < entries.size(); ++i)
+                            list.push_back(mailbox_view(self, entries[i], s[i]));
+                          reply(json_response(200, {{"mailboxes", list}}));
+                        });
           },
           refuse_with(reply));
 }

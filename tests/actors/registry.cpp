@@ -78,7 +78,7 @@ struct fixture : test_coordinator_fixture<> {
     mb.id = id;
     mb.account_id = "acc_1";
     mb.address = address;
-    mb.status = "connected";
+    mb.status = storage::mailbox_status::connected;
     mb.created_at = "2026-12-01T00:00:00Z";
     mb.connected_at = "2026-12-01T00:00:00Z";
     auto changes = db->start_batch();
@@ -121,7 +121,7 @@ CAF_TEST_FIXTURE_SCOPE(registry_tests, fixture)
 CAF_TEST(a pending mailbox holds its address until its sign - in link expires) {
   start();
   auto first = connect("acc_1", "support@contoso.test");
-  CAF_CHECK_EQUAL(first.record.status, "pending_authorization");
+  CAF_CHECK(first.record.status == storage::mailbox_status::pending_authorization);
   CAF_CHECK(first.authorize_url.find("login_hint=support%40contoso.test") !=
             std::string::npos);
   // Another account (any case of the address) is refused while the link lives.
@@ -135,7 +135,7 @@ CAF_TEST(a pending mailbox holds its address until its sign - in link expires) {
   // lost it.
   sched.advance_time(601s);
   auto second = connect("acc_2", "Support@Contoso.test");
-  CAF_CHECK_EQUAL(second.record.status, "pending_authorization");
+  CAF_CHECK(second.record.status == storage::mailbox_status::pending_authorization);
   auto lost = ask<mailbox_entry>(atom::mailbox_v, std::string{"acc_1"}, first.record.id);
   CAF_REQUIRE(std::holds_alternative<mailbox_entry>(lost));
   const auto& record = std::get<mailbox_entry>(lost).record;
@@ -170,7 +170,8 @@ CAF_TEST(
   auto entry =
       ask<mailbox_entry>(atom::mailbox_v, std::string{"acc_1"}, std::string{"mbx_1"});
   CAF_REQUIRE(std::holds_alternative<mailbox_entry>(entry));
-  CAF_CHECK_EQUAL(std::get<mailbox_entry>(entry).record.status, "connected");
+  CAF_CHECK(std::get<mailbox_entry>(entry).record.status ==
+            storage::mailbox_status::connected);
 }
 
 CAF_TEST(a failed mailbox is restarted after a backoff and counted) {

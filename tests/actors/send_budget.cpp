@@ -1,7 +1,7 @@
 #define CAF_SUITE send_budget
 #include <caf/test/unit_test.hpp>
 
-#include "actors/send_budget.hpp"
+#include "net/limits/send_budget.hpp"
 
 using namespace exc;
 using namespace std::chrono_literals;

@@ -70,7 +70,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     e.to = {to};
     e.subject = "About " + id;
     e.internet_message_id = id + "@contoso.test";
-    e.state = state;
+    e.state = *storage::email_state_from(state);
     e.attempted_at = attempted_at;
     auto mime = "From: support@contoso.test\r\nTo: " + to + "\r\nMessage-ID: <" + id +
                 "@contoso.test>\r\n\r\nHello\r\n";
@@ -97,7 +97,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   std::string state_of(const std::string& id) {
     auto e = outbox.email(cfg.id, id);
     CAF_REQUIRE(e && *e);
-    return (*e)->state;
+    return to_string((*e)->state);
   }
   /// The MIME the request sent (base64 text/plain).
   std::string sent_mime(std::size_t i) {
@@ -206,7 +206,7 @@ CAF_TEST(a pause graph asked for is stored and holds after a restart) {
   auto changes = db->start_batch();
   auto e1 = outbox.email(cfg.id, "e1");
   CAF_REQUIRE(e1 && *e1);
-  (*e1)->state = "sent"; // out of the way: e2 is next
+  (*e1)->state = storage::email_state::sent; // out of the way: e2 is next
   outbox.stage_update(changes, **e1);
   CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
   start();
@@ -259,7 +259,7 @@ CAF_TEST(a refusal that will not heal fails the email and the next one goes) {
   reply(0, graph_error(400, "ErrorInvalidRecipients"));
   auto e1 = outbox.email(cfg.id, "e1");
   CAF_REQUIRE(e1 && *e1);
-  CAF_CHECK_EQUAL((*e1)->state, "failed");
+  CAF_CHECK((*e1)->state == storage::email_state::failed);
   CAF_CHECK_EQUAL((*e1)->error_code, "ErrorInvalidRecipients");
   CAF_CHECK_EQUAL((*e1)->error_message, "ErrorInvalidRecipients said Graph");
   CAF_REQUIRE_EQUAL(exchanges(), 2u);
@@ -273,7 +273,7 @@ CAF_TEST(mail that can never be sent fails without a request) {
   CAF_CHECK_EQUAL(exchanges(), 0u);
   auto e1 = outbox.email(cfg.id, "e1");
   CAF_REQUIRE(e1 && *e1);
-  CAF_CHECK_EQUAL((*e1)->state, "failed");
+  CAF_CHECK((*e1)->state == storage::email_state::failed);
   CAF_CHECK_EQUAL((*e1)->error_code, "message_too_large");
 }
 

@@ -1,7 +1,7 @@
-#include "actors/backoff.hpp"
+#include "net/limits/backoff.hpp"
 
-#include "actors/graph.hpp"
 #include "messages/error.hpp"
+#include "net/graph/requests.hpp"
 #include "net/time_format.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "actors/send_budget.hpp"
+#include "net/limits/send_budget.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "actors/outbound_mail.hpp"
+#include "mail/outbound.hpp"
 
 #include "mail/compose.hpp"
 #include "net/time_format.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "actors/graph.hpp"
 #include "messages/interfaces.hpp"
+#include "net/graph/requests.hpp"
 
 #include <chrono>
 #include <functional>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "storage/address_book.hpp"
 #include "messages/types.hpp"
+#include "storage/address_book.hpp"
 #include "storage/outbox.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "actors/graph.hpp"
+#include "net/graph/requests.hpp"
 
 #include "net/time_format.hpp"
 #include "net/url.hpp"
