@@ -746,9 +746,6 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
   st.clock_base = self->clock().now();
   stores.metrics->describe("exconnect_mailboxes", "gauge", "Mailboxes by status.");
   stores.metrics->describe("exconnect_accounts", "gauge", "Accounts.");
-  stores.metrics->describe("exconnect_actor_restarts_total", "counter",
-                           "Actors restarted after a failure, by kind (mailbox, sender, "
-                           "helpdesk, token_service, converter, http_client, rest).");
   if (auto err = load(self)) {
     spdlog::error("registry: cannot load accounts and mailboxes: {}", render(err));
     self->quit(err);

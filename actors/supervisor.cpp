@@ -81,7 +81,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
   if (metrics)
     metrics->describe("exconnect_actor_restarts_total", "counter",
                       "Actors restarted after a failure, by kind (mailbox, sender, "
-                      "helpdesk, token_service, converter, http_client).");
+                      "helpdesk, token_service, converter, http_client, rest).");
   for (auto& spec : services)
     st.services.push_back(supervised_service{std::move(spec), {}, {}, 0, {}});
   for (std::size_t i = 0; i < st.services.size(); ++i)

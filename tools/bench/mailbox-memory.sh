@@ -19,5 +19,5 @@ memory of the process before and after; $(nproc) cores.
 $out
 \`\`\`
 
-This is the MAILBOX and its SENDER; the API's record of the mailbox (a few hundred bytes)
+This is the MAILBOX and its SENDER; the REGISTRY's record of the mailbox (a few hundred bytes)
 and the journal in RocksDB come on top. The design allows 10 KiB per mailbox."
