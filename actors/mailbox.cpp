@@ -71,7 +71,23 @@ void load_windows(self_ptr self) {
   for (auto t : *stored)
     if (t <= wall)
       st.downloads.push_back(now - std::chrono::duration_cast<caf::timespan>(wall - t));
+  // A download was in flight when the previous run ended: Graph may have counted it,
+  // at a time no later than now.
+  auto pending = st.throttle->load(st.cfg.id, "fetch-pending");
+  if (pending && !pending->empty()) st.downloads.push_back(now);
   fetch_used(self);
+}
+
+/// Marks a download as in flight (set: before the request leaves) or answered, so a
+/// restart in between counts it (relaxed writes: they survive a crash of the process).
+void mark_download_pending(self_ptr self, bool pending) {
+  auto& st = self->state;
+  if (!st.throttle) return;
+  std::vector<storage::throttle_store::time_point> marker;
+  if (pending) marker.push_back(std::chrono::system_clock::now());
+  if (auto err = st.throttle->save(st.cfg.id, "fetch-pending", marker))
+    spdlog::warn("mailbox {}/{}: cannot store a pending download: {}", st.cfg.account_id,
+                 st.cfg.id, render(err));
 }
 
 /// How long until the fetch window has room for one more download (zero: now).
@@ -112,6 +128,7 @@ std::int64_t wall_ms(self_ptr self) {
 void report(self_ptr self, poll_result r) {
   auto& st = self->state;
   st.polling = false;
+  st.in_try = false;
   st.queue.clear();
   st.queue.shrink_to_fit(); // idle mailboxes stay small
   st.next = 0;
@@ -205,6 +222,7 @@ bool has_category(const message_ref& ref, const std::string& name) {
 
 /// Marks the current message done in this cycle and takes the next.
 void advance(self_ptr self) {
+  self->state.in_try = false;
   ++self->state.next;
   process(self);
 }
@@ -229,6 +247,7 @@ void label(self_ptr self, bool rejected);
 void message_failed(self_ptr self, ingest_step step, std::string code,
                     std::string message, bool counts = true) {
   auto& st = self->state;
+  if (step != ingest_step::labelling) st.in_try = false;
   const auto& ref = st.queue[st.next];
   message_failure f;
   f.account_id = st.cfg.account_id;
@@ -340,14 +359,18 @@ void label(self_ptr self, bool rejected) {
 /// Hands the mail to the HELPDESK; once it is durable, labels it.
 void store(self_ptr self, inbound_mail m) {
   self->request(the_helpdesk(self), std::chrono::minutes{5}, atom::ingest_v, std::move(m))
-      .then([=](const ingest_outcome& out) { label(self, out.rejected()); },
-            [=](const caf::error& err) {
-              message_failed(self, ingest_step::storing,
-                             err.category() == error_category
-                                 ? to_string(static_cast<ec>(err.code()))
-                                 : "storing_failed",
-                             render(err));
-            });
+      .then(
+          [=](const ingest_outcome& out) {
+            self->state.in_try = false; // the message has its outcome
+            label(self, out.rejected());
+          },
+          [=](const caf::error& err) {
+            message_failed(self, ingest_step::storing,
+                           err.category() == error_category
+                               ? to_string(static_cast<ec>(err.code()))
+                               : "storing_failed",
+                           render(err));
+          });
 }
 
 /// The parts of an inbound mail the mailbox knows before anything is downloaded.
@@ -372,6 +395,7 @@ void download(self_ptr self) {
   call_graph(
       self,
       [=](const std::string& token) {
+        mark_download_pending(self, true); // the request leaves now
         const auto& cfg = self->state.cfg;
         return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
       },
@@ -380,6 +404,7 @@ void download(self_ptr self) {
         // arrival, which lies in between, so the window can never hold one too many.
         self->state.downloads.push_back(self->clock().now());
         save_fetch_window(self);
+        mark_download_pending(self, false);
         if (res.ok() && res.status == 404) return advance(self); // deleted meanwhile
         if (!res.ok() || res.status != 200)
           return message_answer_failed(self, res, ingest_step::download,
@@ -417,6 +442,7 @@ void begin_try(self_ptr self) {
           [=](std::uint32_t tries) {
             if (tries == 0) return advance(self); // it has an outcome already
             self->state.tries = tries;
+            self->state.in_try = true;
             download(self);
           },
           [=](const caf::error& err) { fail(self, err); });
@@ -425,6 +451,7 @@ void begin_try(self_ptr self) {
 /// Takes the next message of the cycle through whatever it still needs.
 void process(self_ptr self) {
   auto& st = self->state;
+  if (st.stopping) return; // nothing new once told to stop
   while (st.next < st.queue.size()) {
     const auto& ref = st.queue[st.next];
     auto known = st.store->journal(st.cfg.id, ref.graph_id);
@@ -522,6 +549,38 @@ void start_sender(self_ptr self) {
                                                st.outbox, st.metrics, st.throttle});
 }
 
+/// Stopping: the SENDER first (its down message then ends the MAILBOX), else at once.
+void stop_children(self_ptr self) {
+  auto& st = self->state;
+  if (!st.sender) return self->quit(st.stop_reason);
+  self->send_exit(st.sender, st.stop_reason);
+}
+
+/// A graceful stop during a counted try: the try is given back in the journal (it
+/// failed through no fault of the message; the next start takes the message up again
+/// at once), then the MAILBOX stops. Bounded: the HELPDESK has a second to answer.
+void park(self_ptr self) {
+  auto& st = self->state;
+  st.in_try = false;
+  const auto& ref = st.queue[st.next];
+  message_failure f;
+  f.account_id = st.cfg.account_id;
+  f.mailbox_id = st.cfg.id;
+  f.graph_id = ref.graph_id;
+  f.internet_message_id = ref.internet_message_id;
+  f.received_at = ref.received_at;
+  f.code = "shutdown";
+  f.max_attempts = st.cfg.max_attempts;
+  f.counts = false;
+  self->request(the_helpdesk(self), std::chrono::seconds{1}, atom::failed_v, std::move(f))
+      .then([=](const failure_outcome&) { stop_children(self); },
+            [=](const caf::error& err) {
+              spdlog::warn("mailbox {}/{}: cannot park its try on shutdown: {}",
+                           self->state.cfg.account_id, self->state.cfg.id, render(err));
+              stop_children(self);
+            });
+}
+
 } // namespace
 
 mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_state> self,
@@ -557,10 +616,12 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   });
   self->set_exit_handler([=](caf::exit_msg& em) {
     auto& st = self->state;
-    if (!st.sender) return self->quit(em.reason);
+    if (st.stopping) return;
     st.stopping = true;
     st.stop_reason = em.reason;
-    self->send_exit(st.sender, em.reason);
+    ++st.generation; // no more polls
+    if (st.in_try && em.reason == caf::exit_reason::user_shutdown) return park(self);
+    stop_children(self);
   });
   // Mailboxes started together are spread over their interval (first_poll).
   if (st.cfg.first_poll > std::chrono::milliseconds{0})

@@ -68,7 +68,7 @@ struct mailbox_state {
   send_status sending;              ///< the SENDER's last report
   unsigned sender_failures = 0;     ///< SENDER failures, for its restart backoff
   std::uint32_t child_restarts = 0; ///< children restarted since the last report
-  bool stopping = false;            ///< told to stop: waits for its children
+  bool stopping = false; ///< told to stop: parks its try, then waits for its children
   caf::error stop_reason;
   std::uint64_t generation = 0; ///< ignores stale timer ticks
   bool polling = false;
@@ -87,6 +87,9 @@ struct mailbox_state {
   caf::actor_clock::time_point clock_base;
   /// Tries of the current message so far (from the journal), for its backoff.
   std::uint32_t tries = 0;
+  /// A counted try of the current message is under way (download to storing): on a
+  /// graceful stop it is given back (parked), not left to count against the message.
+  bool in_try = false;
   /// The earliest time a message skipped in this cycle may be tried again.
   caf::actor_clock::time_point next_retry = caf::actor_clock::time_point::max();
   /// The last failure of one message in this cycle (reported with the poll).

@@ -240,6 +240,10 @@ void on_mailbox_down(self_ptr self, const caf::down_msg& dm) {
   if (i == st.by_actor.end()) return;
   auto id = i->second;
   st.by_actor.erase(i);
+  if (st.stopping) {
+    if (st.by_actor.empty()) self->quit(st.stop_reason);
+    return;
+  }
   auto found = st.runtime.find(id);
   if (found == st.runtime.end()) return; // deleted
   auto& rt = found->second;
@@ -763,12 +767,17 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
       start_mailbox(self, id, true); // spread over the interval, not in lockstep
   self->set_down_handler([=](caf::down_msg& dm) { on_mailbox_down(self, dm); });
   self->set_exit_handler([=](caf::exit_msg& em) {
-    // MAILBOXes are monitored, not linked: stop them explicitly.
-    for (auto& [id, rt] : self->state.runtime) {
+    // MAILBOXes are monitored, not linked: stop them explicitly, and quit once they
+    // are down (they may park their tries with the HELPDESK meanwhile).
+    auto& st = self->state;
+    if (st.stopping) return;
+    st.stopping = true;
+    st.stop_reason = em.reason;
+    for (auto& [id, rt] : st.runtime) {
       if (rt.actor) self->send_exit(rt.actor, em.reason);
       if (rt.stopping) self->send_exit(rt.stopping, em.reason);
     }
-    self->quit(em.reason);
+    if (st.by_actor.empty()) self->quit(em.reason);
   });
   return {
       [=](atom::authenticate, const std::string& key_hash) -> caf::result<std::string> {

@@ -91,6 +91,8 @@ struct registry_state {
   std::unordered_map<std::string, mailbox_runtime> runtime;
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::optional<storage::error_record> app_error;
+  bool stopping = false; ///< told to stop: quits once every MAILBOX is down
+  caf::error stop_reason;
   /// The wall clock and the actor's clock at the start: "now" moves with the actor's
   /// clock (virtual in tests), e.g. for sign-in links that expire.
   std::chrono::system_clock::time_point wall_base;

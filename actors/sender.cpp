@@ -201,6 +201,7 @@ void sent_answer(self_ptr self, outbox_email e, const storage::send_record& coun
   if (res.ok() && res.status >= 200 && res.status < 300) {
     auto answered = counted;
     answered.at = wall_now();
+    answered.answered = true;
     std::pair<storage::send_record, storage::send_record> recount{counted, answered};
     return mark_sent(self, e, &recount);
   }
@@ -348,10 +349,14 @@ void load_budget(self_ptr self) {
     return;
   }
   auto now = self->clock().now();
-  for (const auto& s : *sends)
-    if (s.at <= wall)
-      budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - s.at),
+  for (const auto& s : *sends) {
+    // A send without an answer (the process died meanwhile) may have been counted by
+    // Graph later than it left: it counts from now, never earlier than Graph's count.
+    auto at = s.answered ? s.at : wall;
+    if (at <= wall)
+      budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - at),
                           s.bytes, s.recipients);
+  }
 }
 
 } // namespace

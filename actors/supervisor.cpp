@@ -20,18 +20,22 @@ void start(self_ptr self, std::size_t i) {
   spdlog::info("supervisor: {} started", s.spec.kind);
 }
 
-/// Stops every service; the SUPERVISOR quits once all are down.
+/// Stops the last service still running; once none is left, the SUPERVISOR quits.
+/// One at a time, in the reverse order of their start: each service may still use
+/// those started before it while it stops (a MAILBOX parks its try with the HELPDESK).
+void stop_next(self_ptr self) {
+  auto& st = self->state;
+  for (auto s = st.services.rbegin(); s != st.services.rend(); ++s)
+    if (s->handle) return self->send_exit(s->handle, caf::exit_reason::user_shutdown);
+  self->quit(st.stop_reason);
+}
+
+/// Stops every service, the last started first.
 void stop_all(self_ptr self, caf::error reason) {
   auto& st = self->state;
   st.stopping = true;
   st.stop_reason = std::move(reason);
-  bool any = false;
-  for (auto& s : st.services)
-    if (s.handle) {
-      self->send_exit(s.handle, caf::exit_reason::user_shutdown);
-      any = true;
-    }
-  if (!any) self->quit(st.stop_reason);
+  stop_next(self);
 }
 
 /// Service `i` went down while it should run: restart it after a backoff, or give up
@@ -92,11 +96,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       auto& s = st.services[i];
       if (!s.handle || s.handle.address() != dm.source) continue;
       s.handle = nullptr;
-      if (st.stopping) {
-        for (const auto& other : st.services)
-          if (other.handle) return;
-        return self->quit(st.stop_reason);
-      }
+      if (st.stopping) return stop_next(self);
       // A service never ends by itself: even a normal exit is a failure here.
       return failed(self, i, dm.reason);
     }

@@ -216,6 +216,7 @@ outbox_store::sends_since(const std::string& mailbox,
         if (j.is_object()) {
           s.bytes = static_cast<std::uint64_t>(num(j, "bytes"));
           s.recipients = strings(j, "to");
+          s.answered = j.value("answered", false);
         }
         out.push_back(std::move(s));
         return true;
@@ -248,8 +249,10 @@ void outbox_store::stage_counters(batch& changes, const std::string& mailbox,
 
 void outbox_store::stage_send(batch& changes, const std::string& mailbox,
                               const send_record& send) const {
-  changes.put(family::throttle, send_key(mailbox, send),
-              json{{"bytes", send.bytes}, {"to", send.recipients}}.dump());
+  changes.put(
+      family::throttle, send_key(mailbox, send),
+      json{{"bytes", send.bytes}, {"to", send.recipients}, {"answered", send.answered}}
+          .dump());
 }
 
 void outbox_store::stage_forget_send(batch& changes, const std::string& mailbox,

@@ -73,6 +73,10 @@ struct send_record {
   std::uint64_t bytes = 0;
   std::vector<std::string> recipients;
   std::string email_id;
+  /// Graph answered: `at` is when the answer came, no earlier than Graph counted the
+  /// send. Until then `at` is when the request left, which may be a little earlier
+  /// than Graph's count: a restart counts such a record from its own start.
+  bool answered = false;
 };
 
 class outbox_store {

@@ -294,6 +294,34 @@ CAF_TEST(the fetch window survives a restart) {
   CAF_CHECK_EQUAL(stored->size(), 1u);
 }
 
+CAF_TEST(a download in flight when the process died counts from the restart) {
+  windows = std::make_unique<storage::throttle_store>(*db);
+  cfg.fetch_rate = {1, 60s};
+  // The previous run sent a download 59 s ago and died before the answer: Graph may
+  // have counted it any time since, so it counts as made at the restart.
+  CAF_REQUIRE(
+      !windows->save("mbx_1", "fetch-pending", {std::chrono::system_clock::now() - 59s}));
+  start();
+  reply(0, page({item("m1", 100)}));
+  sched.advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 1u); // still inside the window
+  sched.advance_time(59s);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  reply(1, page({item("m1", 100)}));
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  CAF_CHECK_EQUAL(request(2).url, messages + "m1/$value");
+  // While it is out it is marked; the answer clears the mark.
+  auto marked = windows->load("mbx_1", "fetch-pending");
+  CAF_REQUIRE(marked);
+  CAF_CHECK_EQUAL(marked->size(), 1u);
+  reply(2, answer(200, raw_mail("m1")));
+  marked = windows->load("mbx_1", "fetch-pending");
+  CAF_REQUIRE(marked);
+  CAF_CHECK(marked->empty());
+}
+
 CAF_TEST(a 429 pauses the mailbox for its retry after) {
   start();
   auto throttled =
@@ -521,6 +549,30 @@ CAF_TEST(a try the process did not survive counts) {
   auto m1 = journal("m1");
   CAF_CHECK_EQUAL(m1->reason, "processing_failed");
   CAF_CHECK_EQUAL(m1->error_code, "interrupted");
+}
+
+CAF_TEST(a graceful stop gives the try in flight back) {
+  cfg.fetch_rate = {100, 60s};
+  start();
+  reply(0, page({item("m1", 100)}));
+  CAF_REQUIRE_EQUAL(exchanges(), 2u); // the download is out: the try is counted
+  CAF_CHECK_EQUAL(attempts_of("m1"), 1u);
+  self->monitor(box);
+  self->send_exit(box, caf::exit_reason::user_shutdown); // SIGTERM
+  sched.run();
+  bool down = false;
+  self->receive([&](const caf::down_msg& dm) { down = dm.source == box.address(); });
+  CAF_CHECK(down);
+  auto parked = journal("m1"); // parked: the try does not count
+  CAF_CHECK(!parked || parked->attempts == 0);
+  CAF_CHECK_EQUAL(exchanges(), 2u); // and nothing new started
+  // The next start takes it up at once.
+  start();
+  auto listing = exchanges() - 1;
+  reply(listing, page({item("m1", 100)}));
+  CAF_REQUIRE_EQUAL(exchanges(), listing + 2);
+  CAF_CHECK_EQUAL(request(listing + 1).url, messages + "m1/$value");
+  CAF_CHECK_EQUAL(attempts_of("m1"), 1u);
 }
 
 CAF_TEST(a conversion that fails is retried and then quarantined) {

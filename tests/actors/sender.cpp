@@ -189,6 +189,30 @@ CAF_TEST(a 429 waits for Retry-After and sends again without a lookup) {
   CAF_CHECK_EQUAL(state_of("e1"), "sent");
 }
 
+CAF_TEST(a send without an answer counts from the restart) {
+  cfg.rate = {1, 60s};
+  // The previous run sent 59 s ago and died before Graph's answer.
+  storage::send_record unanswered{
+      std::chrono::system_clock::now() - 59s, 100, {"jana@customer.test"}, "e0"};
+  auto changes = db->start_batch();
+  outbox.stage_send(changes, cfg.id, unanswered);
+  CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+  queue("e1");
+  start();
+  advance(2s);
+  CAF_CHECK_EQUAL(exchanges(), 0u); // it may have been counted just now
+  advance(59s);
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  reply(0, test::answer(202, ""));
+  // The answered send is stored as such.
+  auto sends = outbox.sends_since(cfg.id, std::chrono::system_clock::now() - 120s);
+  CAF_REQUIRE(sends);
+  bool answered = false;
+  for (const auto& s : *sends)
+    if (s.email_id == "e1") answered = s.answered;
+  CAF_CHECK(answered);
+}
+
 CAF_TEST(a pause graph asked for is stored and holds after a restart) {
   queue("e1");
   start();

@@ -120,6 +120,37 @@ CAF_TEST(a service that ran long enough starts its backoff over) {
   CAF_CHECK_NOT_EQUAL(service("helpdesk"), before);
 }
 
+CAF_TEST(on shutdown the services stop one at a time the last started first) {
+  std::vector<std::string> stopped;
+  // "slow" takes a second to stop (as a REGISTRY waits for its MAILBOXes).
+  auto recording = [&stopped](const std::string& kind, bool slow) {
+    return service_spec{kind, true, [&stopped, kind, slow](caf::local_actor* self) {
+                          auto h = self->spawn<caf::monitored>(
+                              [&stopped, kind, slow](caf::event_based_actor* a, int) {
+                                a->set_exit_handler([=, &stopped](caf::exit_msg& em) {
+                                  stopped.push_back(kind);
+                                  if (!slow) return a->quit(em.reason);
+                                  a->delayed_send(a, 1s, std::string{"done"});
+                                });
+                                return caf::behavior{
+                                    [a](const std::string&) { a->quit(); }};
+                              },
+                              0);
+                          service::put(self->system(), caf::atom_from_string(kind), h);
+                          return h;
+                        }};
+  };
+  start({recording("helpdesk", false), recording("registry", true)});
+  self->send_exit(aut, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK_EQUAL(stopped, (std::vector<std::string>{"registry"})); // not yet the other
+  sched.advance_time(1s);
+  sched.run();
+  CAF_CHECK_EQUAL(stopped, (std::vector<std::string>{"registry", "helpdesk"}));
+  CAF_CHECK(gave_up.empty());
+  aut = nullptr; // down already
+}
+
 CAF_TEST(past the restart budget it gives up and stops everything) {
   start({spec("helpdesk"), spec("tokens")});
   auto tokens = service("tokens");
