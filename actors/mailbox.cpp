@@ -59,7 +59,10 @@ void save_fetch_window(self_ptr self) {
 void load_windows(self_ptr self) {
   auto& st = self->state;
   if (!st.throttle) return;
-  st.paused_until = self->clock().now() + stored_pause(st.throttle, st.cfg.id, "pause");
+  // Its own pause, and one Graph asked of its SENDER ("graph-pause").
+  st.paused_until =
+      self->clock().now() + std::max(stored_pause(st.throttle, st.cfg.id, "pause"),
+                                     stored_pause(st.throttle, st.cfg.id, "graph-pause"));
   auto stored = st.throttle->load(st.cfg.id, "fetch");
   if (!stored) {
     spdlog::warn("mailbox {}/{}: cannot read the fetch window: {}", st.cfg.account_id,
@@ -163,6 +166,12 @@ void back_off(self_ptr self, std::optional<caf::timespan> asked, bool heals) {
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
   store_pause(st.throttle, st.cfg.id, "pause", wait);
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
+  // Graph throttles the mailbox, not the request: its SENDER waits as well, also
+  // after a restart.
+  if (asked) {
+    store_pause(st.throttle, st.cfg.id, "graph-pause", wait);
+    if (st.sender) self->send(st.sender, atom::pause_v, wait);
+  }
 }
 
 /// A mailbox-wide failure that is not Graph's answer (no token, storage trouble).
@@ -493,6 +502,12 @@ void process(self_ptr self) {
                  std::to_string(st.cfg.max_message_size);
       return store(self, std::move(m));
     }
+    if (self->clock().now() < st.paused_until) {
+      // Graph paused the mailbox meanwhile (its SENDER was told so): go on after it.
+      self->delayed_send(self, st.paused_until - self->clock().now(), atom::internal_v,
+                         atom::poll_v, st.generation);
+      return report(self, succeeded());
+    }
     auto wait = fetch_wait(self);
     if (wait > caf::timespan{0}) {
       // The fetch rate is spent: poll again when it has room, not a whole interval on.
@@ -653,6 +668,10 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       },
       [=](atom::sent, const std::string&, send_status& s) {
         self->state.sending = std::move(s);
+      },
+      [=](atom::pause, caf::timespan wait) {
+        auto& st = self->state;
+        st.paused_until = std::max(st.paused_until, self->clock().now() + wait);
       },
       [=](atom::status) {
         auto& st = self->state;

@@ -73,6 +73,10 @@ void pause(self_ptr self, const net::client_response& res) {
   if (auto asked = asked_pause(res)) {
     ++st.failures;
     wait = *asked;
+    // Graph throttles the mailbox, not the request: fetching waits as well, also after
+    // a restart.
+    store_pause(st.peers.throttle, st.cfg.id, "graph-pause", wait);
+    self->send(st.peers.listener, atom::pause_v, wait);
   } else {
     wait = backoff(self);
   }
@@ -337,8 +341,10 @@ void drain(self_ptr self) {
 /// clock.
 void load_budget(self_ptr self) {
   auto& st = self->state;
-  st.paused_until =
-      self->clock().now() + stored_pause(st.peers.throttle, st.cfg.id, "send-pause");
+  // Its own pause, and one Graph asked of its MAILBOX ("graph-pause").
+  st.paused_until = self->clock().now() +
+                    std::max(stored_pause(st.peers.throttle, st.cfg.id, "send-pause"),
+                             stored_pause(st.peers.throttle, st.cfg.id, "graph-pause"));
   auto longest =
       std::max({st.cfg.rate.window, st.cfg.bytes.window, st.cfg.recipients.window});
   auto wall = wall_now();
@@ -377,6 +383,12 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
         auto& st = self->state;
         if (st.busy || st.waiting) return; // the drain will get to it
         drain(self);
+      },
+      [=](atom::pause, caf::timespan wait) {
+        // A drain under way or waiting checks the pause before its next request.
+        auto& st = self->state;
+        st.paused_until = std::max(st.paused_until, self->clock().now() + wait);
+        report(self);
       },
       [=](atom::internal, atom::wake, std::uint64_t generation) {
         auto& st = self->state;

@@ -5,6 +5,7 @@
 #include "messages/types.hpp"
 
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <cstdint>
@@ -55,7 +56,10 @@ using poll_listener_actor = caf::typed_actor<
 /// Who hears how a mailbox's sending goes: its MAILBOX.
 using send_listener_actor = caf::typed_actor<
     /// From a SENDER: how sending goes (mailbox id, status).
-    caf::reacts_to<atom::sent, std::string, send_status>>;
+    caf::reacts_to<atom::sent, std::string, send_status>,
+    /// From a SENDER: Graph asked the mailbox to pause this long (Retry-After); fetching
+    /// waits too (one pause per mailbox, as Graph throttles the mailbox).
+    caf::reacts_to<atom::pause, caf::timespan>>;
 
 /// The REST front: routing, authentication and rendering of the REST API, /healthz,
 /// /metrics and /oauth/callback. It asks the REGISTRY, the HELPDESK and the MAILBOXes.
@@ -102,6 +106,8 @@ using helpdesk_actor = caf::typed_actor<
 using sender_actor = caf::typed_actor<
     /// The outbox has new mail.
     caf::reacts_to<atom::wake>,
+    /// From its MAILBOX: Graph asked the mailbox to pause this long; sending waits too.
+    caf::reacts_to<atom::pause, caf::timespan>,
     /// INTERNAL: a timer (generation).
     caf::reacts_to<atom::internal, atom::wake, std::uint64_t>>;
 
@@ -116,6 +122,8 @@ using mailbox_actor = caf::typed_actor<
     caf::reacts_to<atom::wake>,
     /// From its SENDER: how sending goes (mailbox id, status).
     caf::reacts_to<atom::sent, std::string, send_status>,
+    /// From its SENDER: Graph asked the mailbox to pause this long; fetching waits too.
+    caf::reacts_to<atom::pause, caf::timespan>,
     /// Its live status, for the mailbox view.
     caf::replies_to<atom::status>::with<live_status>,
     /// INTERNAL: start the SENDER again after it failed.

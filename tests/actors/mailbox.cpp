@@ -343,6 +343,35 @@ CAF_TEST(a 429 pauses the mailbox for its retry after) {
   CAF_CHECK_EQUAL(polls()[1].paused_until, "");
 }
 
+CAF_TEST(fetching and sending share one pause graph asked for) {
+  outbox_peers = true;
+  start();
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  CAF_REQUIRE(st.sender);
+  auto& sending = deref<sender_actor::stateful_base<exc::sender_state>>(st.sender).state;
+  // A 429 on the listing pauses the SENDER too.
+  auto throttled =
+      answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
+  throttled.headers = {{"Retry-After", "30"}};
+  reply(0, throttled);
+  CAF_CHECK(sending.paused_until >= st.paused_until - 1ms);
+  CAF_CHECK(sending.paused_until > self->clock().now() + 29s);
+  // The SENDER's pause holds the MAILBOX's next poll back.
+  sched.advance_time(31s);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  reply(1, page({}));
+  // Its next poll is due in 600 s; Graph asks the SENDER for a 700 s pause.
+  self->send(box, atom::pause_v, caf::timespan{700s}); // as from its SENDER
+  sched.run();
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 2u); // the poll waits for the pause
+  sched.advance_time(101s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 3u);
+}
+
 CAF_TEST(a pause graph asked for survives a restart) {
   windows = std::make_unique<storage::throttle_store>(*db);
   start();

@@ -41,6 +41,7 @@ token_mock(exc::token_service_actor::stateful_pointer<token_mock_state> self, in
 struct listener_state {
   std::vector<exc::poll_result> polls;
   std::vector<exc::send_status> sends;
+  std::vector<caf::timespan> pauses; ///< pauses Graph asked of a SENDER
 };
 
 /// Hears polls (as a MAILBOX's REGISTRY) and sends (as a SENDER's MAILBOX).
@@ -57,6 +58,7 @@ poll_listener(listener_actor::stateful_pointer<listener_state> self, int) {
       [=](atom::sent, const std::string&, const send_status& s) {
         self->state.sends.push_back(s);
       },
+      [=](atom::pause, caf::timespan wait) { self->state.pauses.push_back(wait); },
   };
 }
 
