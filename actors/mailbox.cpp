@@ -71,9 +71,12 @@ void load_windows(self_ptr self) {
   }
   auto wall = std::chrono::system_clock::now();
   auto now = self->clock().now();
+  // Stored in whole milliseconds, cut off: counted 10 ms later, never earlier than
+  // they happened (a window that frees early crosses Graph's limit).
   for (auto t : *stored)
     if (t <= wall)
-      st.downloads.push_back(now - std::chrono::duration_cast<caf::timespan>(wall - t));
+      st.downloads.push_back(now - std::chrono::duration_cast<caf::timespan>(wall - t) +
+                             std::chrono::milliseconds{10});
   // A download was in flight when the previous run ended: Graph may have counted it,
   // at a time no later than now.
   auto pending = st.throttle->load(st.cfg.id, "fetch-pending");
@@ -418,11 +421,19 @@ void download(self_ptr self) {
         if (!res.ok() || res.status != 200)
           return message_answer_failed(self, res, ingest_step::download,
                                        "downloading a message");
-        self->request(service::converter(self->system(), self->state.converter),
-                      std::chrono::minutes{5}, atom::convert_v, std::move(res.body), base)
+        // The least loaded CONVERTER, leased until the answer (or the MAILBOX's end).
+        auto& st = self->state;
+        auto lease = st.converters ? st.converters->acquire() : nullptr;
+        auto which = lease ? lease->index() : st.converter;
+        self->request(service::converter(self->system(), which), std::chrono::minutes{5},
+                      atom::convert_v, std::move(res.body), base)
             .then(
-                [=](inbound_mail& m) { store(self, std::move(m)); }, // moved, not copied
+                [=](inbound_mail& m) { // moved, not copied
+                  (void)lease;
+                  store(self, std::move(m));
+                },
                 [=](const caf::error& err) {
+                  (void)lease;
                   message_failed(self, ingest_step::conversion, "conversion_failed",
                                  render(err));
                 });
@@ -604,6 +615,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.cfg = std::move(cfg);
   st.listener = std::move(peers.listener);
   st.converter = peers.converter;
+  st.converters = peers.converters;
   st.store = peers.store;
   st.throttle = peers.throttle;
   st.outbox = peers.outbox;

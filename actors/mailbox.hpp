@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/sender.hpp"
+#include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/rate_limit.hpp"
 #include "storage/helpdesk.hpp"
@@ -59,7 +60,8 @@ struct mailbox_state {
   static inline const char* name = "mailbox";
   mailbox_config cfg;
   poll_listener_actor listener;
-  std::uint32_t converter = 0; ///< which CONVERTER of the pool it uses
+  std::uint32_t converter = 0;          ///< the CONVERTER it uses if it has no pool
+  converter_load* converters = nullptr; ///< the pool's load: it takes the least loaded
   const storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr;
   sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
@@ -102,7 +104,7 @@ struct mailbox_state {
 /// always reaches their current instance.
 struct mailbox_peers {
   poll_listener_actor listener;
-  std::uint32_t converter = 0;                    ///< which CONVERTER of the pool it uses
+  std::uint32_t converter = 0; ///< the CONVERTER to use without a pool (tests)
   const storage::helpdesk_store* store = nullptr; ///< the journal, read directly
   /// Where the fetch window survives restarts (a relaxed write per download); none
   /// keeps it in memory only.
@@ -110,6 +112,9 @@ struct mailbox_peers {
   /// The outbox the SENDER drains; none: the mailbox only ingests.
   storage::outbox_store* outbox = nullptr;
   net::metrics* metrics = nullptr; ///< for the SENDER
+  /// The CONVERTER pool's load, shared by every MAILBOX: each mail goes to the least
+  /// loaded CONVERTER. None: always `converter`.
+  converter_load* converters = nullptr;
 };
 
 /// @param self the actor

@@ -211,8 +211,7 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   cfg.send.sent_items_grace = st.cfg.sent_items_grace;
   mailbox_peers peers;
   peers.listener = caf::actor_cast<poll_listener_actor>(self);
-  peers.converter = static_cast<std::uint32_t>(std::hash<std::string>{}(id) %
-                                               std::max(st.cfg.converters, 1u));
+  peers.converters = st.stores.converters;
   peers.store = st.stores.helpdesk;
   peers.throttle = st.stores.throttle;
   peers.outbox = st.stores.outbox;

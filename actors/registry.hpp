@@ -1,5 +1,6 @@
 #pragma once
 
+#include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/rate_limit.hpp"
 #include "net/metrics.hpp"
@@ -49,8 +50,6 @@ struct registry_config {
   std::uint64_t max_message_size = 52'428'800;
   std::uint32_t max_attempts = 5; ///< tries of a failing message before quarantine
   std::chrono::milliseconds retry_initial{30'000}; ///< its first backoff
-  /// The CONVERTERs in the pool (found by name); a mailbox uses one, by its id's hash.
-  std::uint32_t converters = 1;
 };
 
 /// What the REGISTRY reads and writes; each must outlive it.
@@ -62,6 +61,7 @@ struct registry_stores {
   storage::throttle_store* throttle = nullptr;       ///< the MAILBOXes' fetch windows
   storage::outbox_store* outbox = nullptr;           ///< the SENDERs drain it
   address_book* connected = nullptr;                 ///< kept current here
+  converter_load* converters = nullptr; ///< the CONVERTER pool's load, for the MAILBOXes
 };
 
 /// What the REGISTRY knows about a mailbox's MAILBOX actor.

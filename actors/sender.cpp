@@ -358,9 +358,11 @@ void load_budget(self_ptr self) {
   for (const auto& s : *sends) {
     // A send without an answer (the process died meanwhile) may have been counted by
     // Graph later than it left: it counts from now, never earlier than Graph's count.
+    // Stored in whole milliseconds, cut off: counted 10 ms later, never earlier.
     auto at = s.answered ? s.at : wall;
     if (at <= wall)
-      budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - at),
+      budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - at) +
+                              std::chrono::milliseconds{10},
                           s.bytes, s.recipients);
   }
 }

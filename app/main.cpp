@@ -154,6 +154,7 @@ int run(const app::config& cfg) {
   exc::address_book connected;
   // Two CONVERTERs: parsing runs on their own threads, beside the scheduler's.
   const std::uint32_t converter_count = 2;
+  exc::converter_load converter_load{converter_count};
   std::atomic<bool> gave_up{false};
   exc::supervisor_actor supervisor;
   net::metrics metrics;
@@ -218,10 +219,9 @@ int run(const app::config& cfg) {
     registry_cfg.max_message_size = cfg.max_message_size;
     registry_cfg.max_attempts = cfg.max_attempts;
     registry_cfg.retry_initial = cfg.retry_initial;
-    registry_cfg.converters = converter_count;
     exc::registry_stores registry_stores{db->get(),       &vault,          &metrics,
                                          &helpdesk_store, &throttle_store, &outbox_store,
-                                         &connected};
+                                         &connected,      &converter_load};
     exc::rest_config rest_cfg;
     rest_cfg.admin_token = admin_token;
     rest_cfg.poll_interval = cfg.poll_interval;

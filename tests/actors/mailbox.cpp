@@ -105,7 +105,8 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
 
   std::unique_ptr<storage::throttle_store> windows;
 
-  bool outbox_peers = false; ///< give the MAILBOX an outbox (and so a SENDER)
+  bool outbox_peers = false;      ///< give the MAILBOX an outbox (and so a SENDER)
+  converter_load* pool = nullptr; ///< the CONVERTER pool's load (none: converter 0)
 
   /// Starts the MAILBOX; its first poll runs at once.
   void start() {
@@ -115,6 +116,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     service::put(sys, desk);
     service::put(sys, service::converter_name(0), conv);
     mailbox_peers peers{listener, 0, store.get(), windows.get()};
+    peers.converters = pool;
     if (outbox_peers) {
       peers.outbox = outbox;
       peers.metrics = &metrics;
@@ -628,6 +630,34 @@ CAF_TEST(a conversion that fails is retried and then quarantined) {
   auto counters = store->counters("mbx_1");
   CAF_REQUIRE(counters);
   CAF_CHECK_EQUAL(counters->at("quarantined_by_step").at("conversion"), 1);
+}
+
+CAF_TEST(a mail goes to the least loaded converter) {
+  // Converter 0 is busy with a slow mail (and would fail this one); 1 is idle.
+  converter_load load{2};
+  auto slow = load.acquire();
+  CAF_REQUIRE_EQUAL(slow->index(), 0u);
+  pool = &load;
+  auto idle = conv;
+  service::put(sys, service::converter_name(1), idle);
+  conv = sys.spawn(
+      [](converter_actor::pointer, int) -> converter_actor::behavior_type {
+        return {[](atom::convert, const std::string&,
+                   const inbound_mail&) -> caf::result<inbound_mail> {
+          return caf::make_error(caf::sec::runtime_error, "not this one");
+        }};
+      },
+      0);
+  start(); // registers the failing one as converter 0
+  reply(0, page({item("m1", 100)}));
+  reply(1, answer(200, raw_mail("m1")));
+  categories(2, "m1");
+  CAF_CHECK_EQUAL(patched_categories(3), (std::vector<std::string>{"Zendesk"}));
+  CAF_CHECK(journal("m1")->outcome == message_outcome::ticket);
+  CAF_CHECK_EQUAL(load.in_flight(1), 0u); // its lease ended with the answer
+  CAF_CHECK_EQUAL(load.in_flight(0), 1u);
+  sys.registry().erase(service::converter_name(1));
+  self->send_exit(idle, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(the mailbox restarts its sender and stops only after it) {

@@ -234,7 +234,8 @@ CAF_TEST(a pause graph asked for is stored and holds after a restart) {
   // A restart with a queued email and a pause that ends in 60 s: nothing before then.
   queue("e2");
   for (const char* name : {"send-pause", "graph-pause"})
-    CAF_REQUIRE(!windows.save_pause(cfg.id, name, std::chrono::system_clock::now() + 60s));
+    CAF_REQUIRE(
+        !windows.save_pause(cfg.id, name, std::chrono::system_clock::now() + 60s));
   auto changes = db->start_batch();
   auto e1 = outbox.email(cfg.id, "e1");
   CAF_REQUIRE(e1 && *e1);
