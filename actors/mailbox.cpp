@@ -569,10 +569,21 @@ void start_sender(self_ptr self) {
   send.account_id = st.cfg.account_id;
   send.address = st.cfg.address;
   send.graph_url = st.cfg.graph_url;
-  st.sender =
-      self->spawn<caf::monitored>(sender, std::move(send),
-                                  sender_peers{caf::actor_cast<send_listener_actor>(self),
-                                               st.outbox, st.metrics, st.throttle});
+  if (st.present) {
+    // A SENDER of this mailbox may outlive its MAILBOX by a moment (a crash): wait.
+    if (st.present->contains(sender_key(st.cfg.id))) {
+      self->delayed_send(self, std::chrono::milliseconds{100}, atom::internal_v,
+                         atom::restart_v);
+      return;
+    }
+    st.present->enter(sender_key(st.cfg.id));
+  }
+  // Monitored: restarted here; ended by the MAILBOX's end, however that comes.
+  st.sender = self->spawn<caf::monitored>(
+      sender, std::move(send),
+      sender_peers{caf::actor_cast<send_listener_actor>(self), st.outbox, st.metrics,
+                   st.throttle, st.present});
+  *st.child = caf::actor_cast<caf::actor>(st.sender);
 }
 
 /// Stopping: the SENDER first (its down message then ends the MAILBOX), else at once.
@@ -616,6 +627,12 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.listener = std::move(peers.listener);
   st.converter = peers.converter;
   st.converters = peers.converters;
+  st.present = peers.present;
+  // However it ends: it leaves, and its SENDER (if still there) is told to end too.
+  self->attach_functor([p = st.present, key = mailbox_key(st.cfg.id), child = st.child] {
+    if (*child) caf::anon_send_exit(*child, caf::exit_reason::user_shutdown);
+    if (p) p->leave(key);
+  });
   st.store = peers.store;
   st.throttle = peers.throttle;
   st.outbox = peers.outbox;
@@ -630,6 +647,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     auto& st = self->state;
     if (!st.sender || dm.source != st.sender.address()) return;
     st.sender = nullptr;
+    *st.child = nullptr;
     if (st.stopping) return self->quit(st.stop_reason);
     ++st.sender_failures;
     ++st.child_restarts;

@@ -3,6 +3,7 @@
 #include "actors/sender.hpp"
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/throttle.hpp"
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -62,9 +64,13 @@ struct mailbox_state {
   poll_listener_actor listener;
   std::uint32_t converter = 0;          ///< the CONVERTER it uses if it has no pool
   converter_load* converters = nullptr; ///< the pool's load: it takes the least loaded
+  presence* present = nullptr;          ///< which MAILBOXes and SENDERs exist
   const storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr;
   sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
+  /// The SENDER, shared with a functor that stops it if the MAILBOX ends any other way
+  /// than by stopping it first (a crash).
+  std::shared_ptr<caf::actor> child = std::make_shared<caf::actor>();
   storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
   send_status sending;              ///< the SENDER's last report
@@ -115,6 +121,9 @@ struct mailbox_peers {
   /// The CONVERTER pool's load, shared by every MAILBOX: each mail goes to the least
   /// loaded CONVERTER. None: always `converter`.
   converter_load* converters = nullptr;
+  /// Which MAILBOXes and SENDERs exist: it leaves when it ends, and starts a SENDER only
+  /// once the previous one has left. None: not tracked (tests).
+  presence* present = nullptr;
 };
 
 /// @param self the actor

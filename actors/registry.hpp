@@ -2,6 +2,7 @@
 
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
 #include "net/metrics.hpp"
 #include "storage/address_book.hpp"
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -62,6 +64,7 @@ struct registry_stores {
   storage::outbox_store* outbox = nullptr;           ///< the SENDERs drain it
   address_book* connected = nullptr;                 ///< kept current here
   converter_load* converters = nullptr; ///< the CONVERTER pool's load, for the MAILBOXes
+  presence* present = nullptr; ///< which MAILBOXes and SENDERs exist (none: not tracked)
 };
 
 /// What the REGISTRY knows about a mailbox's MAILBOX actor.
@@ -91,6 +94,10 @@ struct registry_state {
   std::unordered_map<std::string, mailbox_runtime> runtime;
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::optional<storage::error_record> app_error;
+  /// Every MAILBOX running, shared with a functor that stops them if the REGISTRY ends
+  /// any other way than by stopping them first (a crash).
+  std::shared_ptr<std::unordered_map<caf::actor_addr, caf::actor>> children =
+      std::make_shared<std::unordered_map<caf::actor_addr, caf::actor>>();
   bool stopping = false; ///< told to stop: quits once every MAILBOX is down
   caf::error stop_reason;
   /// The wall clock and the actor's clock at the start: "now" moves with the actor's

@@ -378,6 +378,8 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
                                    sender_config cfg, sender_peers peers) {
   self->state.cfg = std::move(cfg);
   self->state.peers = std::move(peers);
+  if (auto* p = self->state.peers.present) // however it ends
+    self->attach_functor([p, key = sender_key(self->state.cfg.id)] { p->leave(key); });
   load_budget(self);
   self->send(self, atom::wake_v);
   return {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
 #include "net/limits/send_budget.hpp"
 #include "net/metrics.hpp"
@@ -51,6 +52,9 @@ struct sender_peers {
   net::metrics* metrics = nullptr;         ///< must outlive the actor
   /// Where a pause Graph asked for survives a restart; none keeps it in memory only.
   storage::throttle_store* throttle = nullptr;
+  /// Which SENDERs exist: its MAILBOX entered it before spawning it, it leaves when it
+  /// ends. None: not tracked (tests).
+  presence* present = nullptr;
 };
 
 struct sender_state {

@@ -155,6 +155,7 @@ int run(const app::config& cfg) {
   // Two CONVERTERs: parsing runs on their own threads, beside the scheduler's.
   const std::uint32_t converter_count = 2;
   exc::converter_load converter_load{converter_count};
+  exc::presence present; // which MAILBOXes and SENDERs exist
   std::atomic<bool> gave_up{false};
   exc::supervisor_actor supervisor;
   net::metrics metrics;
@@ -221,7 +222,7 @@ int run(const app::config& cfg) {
     registry_cfg.retry_initial = cfg.retry_initial;
     exc::registry_stores registry_stores{db->get(),       &vault,          &metrics,
                                          &helpdesk_store, &throttle_store, &outbox_store,
-                                         &connected,      &converter_load};
+                                         &connected,      &converter_load, &present};
     exc::rest_config rest_cfg;
     rest_cfg.admin_token = admin_token;
     rest_cfg.poll_interval = cfg.poll_interval;
@@ -261,10 +262,9 @@ int run(const app::config& cfg) {
              exc::service::put(self->system(), exc::service::converter_name(i), h);
              return caf::actor_cast<caf::actor>(h);
            }});
-    // Not restarted: the MAILBOXes it runs would outlive it, and a new one could
-    // start beside them. If it fails, the SUPERVISOR gives up and the service manager
-    // restarts the process.
-    services.push_back({"registry", false, [&](caf::local_actor* self) {
+    // Restarted like any service: its MAILBOXes are linked to it and end with it, and
+    // the new one starts a mailbox's MAILBOX only once the old one is gone (presence).
+    services.push_back({"registry", true, [&](caf::local_actor* self) {
                           auto h = self->spawn<caf::monitored + caf::detached>(
                               exc::registry, registry_cfg, registry_stores);
                           exc::service::put(self->system(), h);

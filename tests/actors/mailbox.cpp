@@ -107,6 +107,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
 
   bool outbox_peers = false;      ///< give the MAILBOX an outbox (and so a SENDER)
   converter_load* pool = nullptr; ///< the CONVERTER pool's load (none: converter 0)
+  presence* present = nullptr;    ///< which MAILBOXes and SENDERs exist (none: untracked)
 
   /// Starts the MAILBOX; its first poll runs at once.
   void start() {
@@ -117,6 +118,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     service::put(sys, service::converter_name(0), conv);
     mailbox_peers peers{listener, 0, store.get(), windows.get()};
     peers.converters = pool;
+    peers.present = present;
     if (outbox_peers) {
       peers.outbox = outbox;
       peers.metrics = &metrics;
@@ -686,6 +688,37 @@ CAF_TEST(the mailbox restarts its sender and stops only after it) {
   CAF_REQUIRE_EQUAL(order.size(), 2u);
   CAF_CHECK_EQUAL(order[0], second.address());
   CAF_CHECK_EQUAL(order[1], box.address());
+}
+
+CAF_TEST(a sender starts once the previous one is gone and ends with its mailbox) {
+  presence here;
+  present = &here;
+  outbox_peers = true;
+  here.enter(sender_key("mbx_1")); // a SENDER of a MAILBOX that crashed, still ending
+  start();
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  CAF_CHECK(!st.sender);
+  CAF_CHECK(here.contains(mailbox_key("mbx_1")) == false); // entered by its REGISTRY
+  sched.advance_time(100ms);
+  sched.run();
+  CAF_CHECK(!st.sender);
+  here.leave(sender_key("mbx_1"));
+  sched.advance_time(100ms);
+  sched.run();
+  auto snd = st.sender;
+  CAF_REQUIRE(snd);
+  CAF_CHECK(here.contains(sender_key("mbx_1")));
+  // A MAILBOX that dies without a word (kill: no exit handler runs) takes its SENDER
+  // with it; the SENDER leaves as it ends.
+  self->monitor(snd);
+  self->send_exit(box, caf::exit_reason::kill);
+  sched.run();
+  bool down = false;
+  self->receive([&](const caf::down_msg& dm) { down = dm.source == snd.address(); });
+  CAF_CHECK(down);
+  CAF_CHECK(!here.contains(sender_key("mbx_1")));
+  box = nullptr;
+  present = nullptr;
 }
 
 CAF_TEST(a retry after of zero backs off instead of looping) {

@@ -30,6 +30,7 @@ struct fixture : test_coordinator_fixture<> {
   storage::vault vault{*storage::master_key::from_hex(std::string(64, 'a'))};
   net::metrics metrics;
   address_book connected;
+  presence present;
   token_service_actor tokens;
   test::mock_http_actor http;
   registry_actor aut;
@@ -67,7 +68,8 @@ struct fixture : test_coordinator_fixture<> {
   void start() {
     aut = sys.spawn(registry, cfg,
                     registry_stores{db.get(), &vault, &metrics, helpdesk.get(),
-                                    throttle.get(), outbox.get(), &connected});
+                                    throttle.get(), outbox.get(), &connected, nullptr,
+                                    &present});
     service::put(sys, aut);
     sched.run();
   }
@@ -189,6 +191,33 @@ CAF_TEST(a failed mailbox is restarted after a backoff and counted) {
   CAF_CHECK_EQUAL(runtime("mbx_1").restarts, 1u);
   CAF_CHECK_EQUAL(metrics.value("exconnect_actor_restarts_total", {{"kind", "mailbox"}}),
                   1.0);
+}
+
+CAF_TEST(a mailbox whose previous MAILBOX still exists starts once it is gone) {
+  store_connected("mbx_1", "support@contoso.test");
+  // The MAILBOX of a REGISTRY that crashed is still ending.
+  present.enter(mailbox_key("mbx_1"));
+  start();
+  CAF_CHECK(!runtime("mbx_1").actor);
+  sched.advance_time(100ms);
+  sched.run();
+  CAF_CHECK(!runtime("mbx_1").actor); // still there: still waiting
+  present.leave(mailbox_key("mbx_1"));
+  sched.advance_time(100ms);
+  sched.run();
+  auto box = runtime("mbx_1").actor;
+  CAF_REQUIRE(box);
+  CAF_CHECK(present.contains(mailbox_key("mbx_1"))); // the new one
+  // A REGISTRY that dies without a word (kill: no exit handler runs) takes its
+  // MAILBOXes with it; each leaves as it ends.
+  self->monitor(box);
+  self->send_exit(aut, caf::exit_reason::kill);
+  sched.run();
+  bool down = false;
+  self->receive([&](const caf::down_msg& dm) { down = dm.source == box.address(); });
+  CAF_CHECK(down);
+  CAF_CHECK(!present.contains(mailbox_key("mbx_1")));
+  aut = nullptr;
 }
 
 CAF_TEST(settings changed meanwhile are not overwritten) {
