@@ -252,14 +252,10 @@ bool not_yet(self_ptr self, std::int64_t retry_at_ms) {
 
 void label(self_ptr self, bool rejected);
 
-/// The current message failed at `step`: the HELPDESK counts it, with the message's
-/// own backoff; the cycle goes on with the next message (or labels a quarantined one
-/// as rejected). `counts` false takes back a counted try that failed through no fault
-/// of the message.
-void message_failed(self_ptr self, ingest_step step, std::string code,
-                    std::string message, bool counts = true) {
-  auto& st = self->state;
-  if (step != ingest_step::labelling) st.in_try = false;
+/// A failed try of the current message, for the HELPDESK.
+message_failure failure_of(self_ptr self, ingest_step step, std::string code,
+                           std::string message, bool counts) {
+  const auto& st = self->state;
   const auto& ref = st.queue[st.next];
   message_failure f;
   f.account_id = st.cfg.account_id;
@@ -272,6 +268,18 @@ void message_failed(self_ptr self, ingest_step step, std::string code,
   f.message = std::move(message);
   f.max_attempts = st.cfg.max_attempts;
   f.counts = counts;
+  return f;
+}
+
+/// The current message failed at `step`: the HELPDESK counts it, with the message's
+/// own backoff; the cycle goes on with the next message (or labels a quarantined one
+/// as rejected). `counts` false takes back a counted try that failed through no fault
+/// of the message.
+void message_failed(self_ptr self, ingest_step step, std::string code,
+                    std::string message, bool counts = true) {
+  auto& st = self->state;
+  if (step != ingest_step::labelling) st.in_try = false;
+  auto f = failure_of(self, step, std::move(code), std::move(message), counts);
   auto delay = backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max,
                              std::max<std::uint32_t>(st.tries, 1), st.rng);
   f.retry_at_ms = wall_ms(self) + delay.count();
@@ -599,16 +607,7 @@ void stop_children(self_ptr self) {
 void park(self_ptr self) {
   auto& st = self->state;
   st.in_try = false;
-  const auto& ref = st.queue[st.next];
-  message_failure f;
-  f.account_id = st.cfg.account_id;
-  f.mailbox_id = st.cfg.id;
-  f.graph_id = ref.graph_id;
-  f.internet_message_id = ref.internet_message_id;
-  f.received_at = ref.received_at;
-  f.code = "shutdown";
-  f.max_attempts = st.cfg.max_attempts;
-  f.counts = false;
+  auto f = failure_of(self, ingest_step::download, "shutdown", {}, false);
   self->request(the_helpdesk(self), std::chrono::seconds{1}, atom::failed_v, std::move(f))
       .then([=](const failure_outcome&) { stop_children(self); },
             [=](const caf::error& err) {

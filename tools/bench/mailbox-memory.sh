@@ -10,7 +10,7 @@ out=$(build/tools/bench/bench-mailbox-memory "$n")
 echo "$out"
 source tools/bench/write-section.sh
 write_section mailbox-memory "Idle mailbox memory" "Measured $(date -u +%Y-%m-%d) by \`tools/bench/mailbox-memory.sh $n\`: $n MAILBOX actors spawned as the
-API spawns them (config with real-length ids and addresses, poll timer, peers, and each
+REGISTRY spawns them (config with real-length ids and addresses, poll timer, peers, and each
 with its SENDER child, which found an empty outbox), each after a first poll that failed
 at once, so every one is idle on its timer. Resident
 memory of the process before and after; $(nproc) cores.

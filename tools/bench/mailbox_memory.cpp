@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
   storage::helpdesk_store store{**db};
   storage::outbox_store outbox{**db};
   net::metrics metrics;
+  exc::converter_load converters{2}; // outlive the actor system: its actors use them
+  exc::presence present;
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 2);
   {
@@ -108,6 +110,9 @@ int main(int argc, char** argv) {
       mc.graph_url = "https://graph.microsoft.com/v1.0";
       mc.since = "2026-11-25T00:00:00Z";
       mailbox_peers peers{listener, 0, &store, nullptr, &outbox, &metrics};
+      peers.converters = &converters;
+      peers.present = &present; // its entries (MAILBOX, SENDER) count too
+      present.enter(mailbox_key(mc.id));
       boxes.push_back(sys.spawn(mailbox, std::move(mc), std::move(peers)));
     }
     // Every mailbox has polled once (and failed at once): all idle on their timers.
