@@ -37,7 +37,7 @@
 
 namespace {
 
-/// Turns a net::request into the API actor's message.
+/// Turns a net::request into the REST front's message.
 exc::http_request to_message(net::request&& req) {
   exc::http_request out;
   out.method = std::string{req.method_string()};
@@ -230,9 +230,9 @@ int run(const app::config& cfg) {
     rest_cfg.send_rate = cfg.send_rate;
     exc::rest_stores rest_stores{&metrics, &helpdesk_store, &outbox_store, &connected};
 
-    // The services, in the order they start (each may use those before it). Detached:
-    // the TOKEN SERVICE, the HELPDESK and the API write with fsync, the CONVERTERs parse
-    // large mail.
+    // The services, in the order they start (each may use those before it; they stop
+    // in the reverse order). Detached: the TOKEN SERVICE, the HELPDESK and the REGISTRY
+    // write with fsync, the CONVERTERs parse large mail.
     std::vector<exc::service_spec> services;
     services.push_back(
         {"http_client", true, [&](caf::local_actor* self) {

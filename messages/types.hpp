@@ -44,7 +44,7 @@ typename Inspector::result_type inspect(Inspector& f, token_grant& x) {
            x.expires_in, x.scope);
 }
 
-/// The outcome of one poll of a mailbox, reported by the MAILBOX to the API.
+/// The outcome of one poll of a mailbox, reported by the MAILBOX to the REGISTRY.
 struct poll_result {
   /// One message's failure at a step.
   struct failure {
