@@ -586,12 +586,12 @@ void start_sender(self_ptr self) {
     }
     st.present->enter(sender_key(st.cfg.id));
   }
-  // Monitored: restarted here; ended by the MAILBOX's end, however that comes.
+  // Monitored: restarted here. It watches this MAILBOX and ends with it, however that
+  // comes.
   st.sender = self->spawn<caf::monitored>(
       sender, std::move(send),
       sender_peers{caf::actor_cast<send_listener_actor>(self), st.outbox, st.metrics,
                    st.throttle, st.present});
-  *st.child = caf::actor_cast<caf::actor>(st.sender);
 }
 
 /// Stopping: the SENDER first (its down message then ends the MAILBOX), else at once.
@@ -617,6 +617,18 @@ void park(self_ptr self) {
             });
 }
 
+/// Told to stop (or its REGISTRY is gone): parks a try in flight on a graceful stop,
+/// then stops its children and itself.
+void begin_stop(self_ptr self, caf::error reason) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  st.stopping = true;
+  st.stop_reason = std::move(reason);
+  ++st.generation; // no more polls
+  if (st.in_try && st.stop_reason == caf::exit_reason::user_shutdown) return park(self);
+  stop_children(self);
+}
+
 } // namespace
 
 mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_state> self,
@@ -627,11 +639,9 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.converter = peers.converter;
   st.converters = peers.converters;
   st.present = peers.present;
-  // However it ends: it leaves, and its SENDER (if still there) is told to end too.
-  self->attach_functor([p = st.present, key = mailbox_key(st.cfg.id), child = st.child] {
-    if (*child) caf::anon_send_exit(*child, caf::exit_reason::user_shutdown);
-    if (p) p->leave(key);
-  });
+  if (st.present) // however it ends
+    self->attach_functor(
+        [p = st.present, key = mailbox_key(st.cfg.id)] { p->leave(key); });
   st.store = peers.store;
   st.throttle = peers.throttle;
   st.outbox = peers.outbox;
@@ -640,13 +650,17 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.clock_base = self->clock().now();
   load_windows(self);
   start_sender(self);
+  // It ends with its REGISTRY, however that ends (a REGISTRY that stops normally stops
+  // its MAILBOXes first).
+  if (st.listener) self->monitor(st.listener);
   // A child that fails is restarted here, after a backoff; the MAILBOX itself stops
   // only once its children are down, so that its replacement never runs beside them.
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
+    if (st.listener && dm.source == st.listener.address())
+      return begin_stop(self, caf::exit_reason::user_shutdown);
     if (!st.sender || dm.source != st.sender.address()) return;
     st.sender = nullptr;
-    *st.child = nullptr;
     if (st.stopping) return self->quit(st.stop_reason);
     ++st.sender_failures;
     ++st.child_restarts;
@@ -658,15 +672,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
                   st.cfg.account_id, st.cfg.id, render(dm.reason), delay.count());
     self->delayed_send(self, delay, atom::internal_v, atom::restart_v);
   });
-  self->set_exit_handler([=](caf::exit_msg& em) {
-    auto& st = self->state;
-    if (st.stopping) return;
-    st.stopping = true;
-    st.stop_reason = em.reason;
-    ++st.generation; // no more polls
-    if (st.in_try && em.reason == caf::exit_reason::user_shutdown) return park(self);
-    stop_children(self);
-  });
+  self->set_exit_handler([=](caf::exit_msg& em) { begin_stop(self, em.reason); });
   // Mailboxes started together are spread over their interval (first_poll).
   if (st.cfg.first_poll > std::chrono::milliseconds{0})
     self->delayed_send(self, st.cfg.first_poll, atom::internal_v, atom::poll_v,

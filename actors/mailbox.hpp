@@ -68,9 +68,6 @@ struct mailbox_state {
   const storage::helpdesk_store* store = nullptr;
   storage::throttle_store* throttle = nullptr;
   sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
-  /// The SENDER, shared with a functor that stops it if the MAILBOX ends any other way
-  /// than by stopping it first (a crash).
-  std::shared_ptr<caf::actor> child = std::make_shared<caf::actor>();
   storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
   send_status sending;              ///< the SENDER's last report

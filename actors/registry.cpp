@@ -228,9 +228,9 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   peers.throttle = st.stores.throttle;
   peers.outbox = st.stores.outbox;
   peers.metrics = st.stores.metrics;
-  // Monitored: restarted here; ended by the REGISTRY's end, however that comes.
+  // Monitored: restarted here. It watches the REGISTRY and ends with it, however that
+  // comes; a restarted REGISTRY starts a new one once it is gone (presence).
   rt.actor = self->spawn<caf::monitored>(mailbox, std::move(cfg), std::move(peers));
-  st.children->emplace(rt.actor.address(), caf::actor_cast<caf::actor>(rt.actor));
   rt.started = self->clock().now();
   st.by_actor[rt.actor.address()] = id;
 }
@@ -253,7 +253,6 @@ void on_mailbox_down(self_ptr self, const caf::down_msg& dm) {
   if (i == st.by_actor.end()) return;
   auto id = i->second;
   st.by_actor.erase(i);
-  st.children->erase(dm.source);
   if (st.stopping) {
     if (st.by_actor.empty()) self->quit(st.stop_reason);
     return;
@@ -780,12 +779,6 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
     if (storage::polls(mb.status))
       start_mailbox(self, id, true); // spread over the interval, not in lockstep
   self->set_down_handler([=](caf::down_msg& dm) { on_mailbox_down(self, dm); });
-  // Its MAILBOXes end with it, however it ends: a restarted REGISTRY starts new ones
-  // once these are gone (presence).
-  self->attach_functor([children = st.children] {
-    for (const auto& [addr, child] : *children)
-      caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
-  });
   self->set_exit_handler([=](caf::exit_msg& em) {
     // MAILBOXes are monitored, not linked: stop them explicitly, and quit once they
     // are down (they may park their tries with the HELPDESK meanwhile).

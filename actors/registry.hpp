@@ -20,7 +20,6 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -94,10 +93,6 @@ struct registry_state {
   std::unordered_map<std::string, mailbox_runtime> runtime;
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::optional<storage::error_record> app_error;
-  /// Every MAILBOX running, shared with a functor that stops them if the REGISTRY ends
-  /// any other way than by stopping them first (a crash).
-  std::shared_ptr<std::unordered_map<caf::actor_addr, caf::actor>> children =
-      std::make_shared<std::unordered_map<caf::actor_addr, caf::actor>>();
   bool stopping = false; ///< told to stop: quits once every MAILBOX is down
   caf::error stop_reason;
   /// The wall clock and the actor's clock at the start: "now" moves with the actor's

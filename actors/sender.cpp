@@ -380,6 +380,15 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
   self->state.peers = std::move(peers);
   if (auto* p = self->state.peers.present) // however it ends
     self->attach_functor([p, key = sender_key(self->state.cfg.id)] { p->leave(key); });
+  // It ends with its MAILBOX, however that ends (a MAILBOX that stops normally stops
+  // its SENDER first).
+  if (self->state.peers.listener) {
+    self->monitor(self->state.peers.listener);
+    self->set_down_handler([=](caf::down_msg& dm) {
+      if (dm.source == self->state.peers.listener.address())
+        self->quit(caf::exit_reason::user_shutdown);
+    });
+  }
   load_budget(self);
   self->send(self, atom::wake_v);
   return {
