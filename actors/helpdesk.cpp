@@ -2,6 +2,7 @@
 
 #include "mail/outbound.hpp"
 #include "messages/error.hpp"
+#include "messages/storage_requests.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
 #include "storage/secret_file.hpp"
@@ -29,7 +30,7 @@ std::string ticket_token(const std::string& key, const std::string& ticket_id) {
 
 namespace {
 
-using self_ptr = helpdesk_self_actor::stateful_pointer<helpdesk_state>;
+using self_ptr = helpdesk_actor::stateful_pointer<helpdesk_state>;
 
 std::string now() {
   return net::format_rfc3339(std::chrono::system_clock::now());
@@ -234,44 +235,44 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   return ingest_outcome{entry.outcome, entry.ticket_id, ""};
 }
 
-/// Makes everything written so far durable, then answers everyone waiting.
-void sync_and_answer(self_ptr self) {
-  auto& st = self->state;
-  st.sync_scheduled = false;
-  auto waiting = std::move(st.unsynced);
-  st.unsynced.clear();
-  auto err = st.store->database().sync();
-  if (err) spdlog::error("helpdesk: cannot sync the journal: {}", render(err));
-  for (auto& answer : waiting)
-    answer(err);
-}
-
-/// Answers `value` once the next sync has made everything written so far durable.
+/// Answers `value` once everything committed so far is durable.
 template <class T>
 caf::result<T> answer_after_sync(self_ptr self, T value) {
-  auto& st = self->state;
   auto rp = self->make_response_promise<T>();
-  st.unsynced.emplace_back([rp, value = std::move(value)](const caf::error& err) mutable {
+  storage_requests::sync(self, [=](const caf::error& err) mutable {
     if (err)
       rp.deliver(err);
     else
       rp.deliver(std::move(value));
   });
-  if (!st.sync_scheduled) {
-    // Behind every request already queued: they share this sync.
-    st.sync_scheduled = true;
-    self->send(self, atom::internal_v, atom::step_v);
-  }
   return rp;
 }
 
-/// Commits `changes` (relaxed) and answers `value` once the next sync made them durable.
+/// Commits `changes` and answers `value` once they are durable, or only applied if
+/// `d` is relaxed. Nothing else is handled until they are applied, so the next
+/// message reads what this one wrote; the syncs of many messages are one fsync.
 template <class T>
-caf::result<T> commit_and_answer(self_ptr self, storage::batch& changes, T value) {
-  if (auto err =
-          self->state.store->database().commit(changes, storage::durability::relaxed))
-    return err;
-  return answer_after_sync(self, std::move(value));
+caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
+                                 storage::durability d = storage::durability::durable) {
+  auto rp = self->make_response_promise<T>();
+  storage_requests::commit_awaited(
+      self, std::move(changes), storage::durability::relaxed,
+      [=](const caf::error& err) mutable {
+        if (err) {
+          spdlog::error("helpdesk: cannot write: {}", render(err));
+          rp.deliver(err);
+        } else if (d == storage::durability::relaxed) {
+          rp.deliver(std::move(value));
+        } else {
+          storage_requests::sync(self, [=](const caf::error& err) mutable {
+            if (err)
+              rp.deliver(err);
+            else
+              rp.deliver(std::move(value));
+          });
+        }
+      });
+  return rp;
 }
 
 /// What an earlier request with the same Idempotency-Key stored for `target` (a ticket or
@@ -314,7 +315,7 @@ caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& 
   if (!*found) return make_error(ec::not_found, "no ticket " + c.ticket_id);
   auto ticket = std::move(**found);
   queued_reply out{storage::time_ordered_id("c_"), "", false};
-  auto changes = st.store->database().start_batch();
+  storage::batch changes;
   json message_id = nullptr;
   if (c.is_public) {
     out.email_id = storage::time_ordered_id("e");
@@ -344,7 +345,7 @@ caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& 
                c.origin.mailbox_id, out.comment_id, c.ticket_id,
                out.email_id.empty() ? "" : " -> email " + out.email_id);
   remember(self, changes, c.origin.account_id, c.idempotency_key, target, out);
-  return commit_and_answer(self, changes, std::move(out));
+  return commit_and_answer(self, std::move(changes), std::move(out));
 }
 
 caf::result<queued_reply> queue_outbound(self_ptr self, const outbound_mail& m) {
@@ -354,13 +355,13 @@ caf::result<queued_reply> queue_outbound(self_ptr self, const outbound_mail& m) 
   if (!earlier) return earlier.error();
   if (*earlier) return answer_after_sync(self, **earlier); // durable like the first
   auto mail = external_mail(m, storage::time_ordered_id("e"));
-  auto changes = st.store->database().start_batch();
+  storage::batch changes;
   st.outbox->stage_new(changes, mail.email, mail.mime);
   queued_reply out{"", mail.email.email_id, false};
   remember(self, changes, m.origin.account_id, m.idempotency_key, target, out);
   spdlog::info("mailbox {}/{}: email {} queued for an external helpdesk",
                m.origin.account_id, m.origin.mailbox_id, mail.email.email_id);
-  return commit_and_answer(self, changes, std::move(out));
+  return commit_and_answer(self, std::move(changes), std::move(out));
 }
 
 caf::result<std::uint32_t> count_attempt(self_ptr self, const std::string& mailbox,
@@ -375,13 +376,12 @@ caf::result<std::uint32_t> count_attempt(self_ptr self, const std::string& mailb
   ++entry.attempts;
   entry.retry_at_ms = retry_at_ms;
   if (entry.internet_message_id.empty()) entry.internet_message_id = internet_message_id;
-  auto changes = st.store->database().start_batch();
+  storage::batch changes;
   st.store->stage_journal(changes, mailbox, graph_id, entry);
   // Relaxed: a crash of the process keeps it (the OS has it); only a power cut loses
   // the count of one try.
-  if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
-    return err;
-  return entry.attempts;
+  return commit_and_answer(self, std::move(changes), entry.attempts,
+                           storage::durability::relaxed);
 }
 
 /// Counts a quarantine in the mailbox's counters and the metrics.
@@ -399,15 +399,15 @@ caf::result<failure_outcome> record_failure(self_ptr self, const message_failure
   bool labelling = f.step == ingest_step::labelling;
   // Only the steps before an outcome fail a pending message, only labelling a done one.
   if (entry.pending() == labelling) return failure_outcome{entry.attempts, false};
-  auto changes = st.store->database().start_batch();
+  storage::batch changes;
   if (!f.counts) {
     if (labelling || entry.attempts == 0) return failure_outcome{entry.attempts, false};
     --entry.attempts;
     entry.retry_at_ms = 0;
     st.store->stage_journal(changes, f.mailbox_id, f.graph_id, entry);
-    if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
-      return err;
-    return failure_outcome{entry.attempts, false};
+    return commit_and_answer(self, std::move(changes),
+                             failure_outcome{entry.attempts, false},
+                             storage::durability::relaxed);
   }
   entry.step = to_string(f.step);
   entry.error_code = f.code;
@@ -421,9 +421,8 @@ caf::result<failure_outcome> record_failure(self_ptr self, const message_failure
   bool quarantine = tries >= f.max_attempts && !entry.label_quarantined;
   if (!quarantine) {
     st.store->stage_journal(changes, f.mailbox_id, f.graph_id, entry);
-    if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
-      return err;
-    return failure_outcome{tries, false};
+    return commit_and_answer(self, std::move(changes), failure_outcome{tries, false},
+                             storage::durability::relaxed);
   }
   auto counters = st.store->counters(f.mailbox_id);
   if (!counters) return counters.error();
@@ -450,14 +449,14 @@ caf::result<failure_outcome> record_failure(self_ptr self, const message_failure
     st.metrics->add("exconnect_messages_total", {{"outcome", "rejected"}});
   }
   st.store->stage_counters(changes, f.mailbox_id, *counters);
-  return commit_and_answer(self, changes, failure_outcome{tries, true});
+  return commit_and_answer(self, std::move(changes), failure_outcome{tries, true});
 }
 
 } // namespace
 
-helpdesk_self_actor::behavior_type
-helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
-         storage::helpdesk_store* store, storage::outbox_store* outbox,
+helpdesk_actor::behavior_type
+helpdesk(helpdesk_actor::stateful_pointer<helpdesk_state> self,
+         const storage::helpdesk_store* store, const storage::outbox_store* outbox,
          const address_book* connected, net::metrics* metrics, std::string token_key,
          std::uint64_t attachment_cap) {
   self->state.store = store;
@@ -466,6 +465,9 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
   self->state.attachment_cap = attachment_cap;
   self->state.metrics = metrics;
   self->state.token_key = std::move(token_key);
+  // A HELPDESK that failed may have left its last batch queued at the STORAGE WRITER:
+  // its replacement reads nothing before that batch is applied.
+  storage_requests::await_earlier_writes(self, [] {});
   metrics->describe("exconnect_quarantined_total", "counter",
                     "Messages quarantined after failing too often, by the step that "
                     "failed (download, conversion, storing, labelling).");
@@ -478,16 +480,18 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
         // Asked again (a retry after a crash or a lost answer): the journal knows.
         auto known = st.store->journal(m.mailbox_id, m.graph_id);
         if (!known) return known.error();
-        if (*known && !(*known)->pending())
-          return ingest_outcome{(*known)->outcome, (*known)->ticket_id, (*known)->reason};
+        if (*known && !(*known)->pending()) // durable like the first answer
+          return answer_after_sync(
+              self,
+              ingest_outcome{(*known)->outcome, (*known)->ticket_id, (*known)->reason});
         auto counters = st.store->counters(m.mailbox_id);
         if (!counters) return counters.error();
-        auto changes = st.store->database().start_batch();
+        storage::batch changes;
         auto outcome =
             stage(self, changes, m, *counters, known->value_or(storage::journal_entry{}));
         if (!outcome) return outcome.error();
         st.store->stage_counters(changes, m.mailbox_id, *counters);
-        auto answer = commit_and_answer(self, changes, *outcome);
+        auto answer = commit_and_answer(self, std::move(changes), *outcome);
         st.metrics->add("exconnect_messages_total",
                         {{"outcome", to_string(outcome->outcome)}});
         spdlog::info("mailbox {}/{}: message {} -> {} {}", m.account_id, m.mailbox_id,
@@ -502,12 +506,11 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
         if (!known) return known.error();
         if (!*known || (*known)->labelled) return true;
         (*known)->labelled = true;
-        auto changes = st.store->database().start_batch();
+        storage::batch changes;
         st.store->stage_journal(changes, mailbox, graph_id, **known);
         // Relaxed: if it is lost, the label is set again, which changes nothing.
-        if (auto err = st.store->database().commit(changes, storage::durability::relaxed))
-          return err;
-        return true;
+        return commit_and_answer(self, std::move(changes), true,
+                                 storage::durability::relaxed);
       },
       [=](atom::attempt, const std::string& mailbox, const std::string& graph_id,
           const std::string& internet_message_id,
@@ -517,8 +520,6 @@ helpdesk(helpdesk_self_actor::stateful_pointer<helpdesk_state> self,
       [=](atom::failed, const message_failure& f) { return record_failure(self, f); },
       [=](atom::comment, const agent_comment& c) { return add_agent_comment(self, c); },
       [=](atom::outbound, const outbound_mail& m) { return queue_outbound(self, m); },
-      [=](atom::sync) { return answer_after_sync(self, true); },
-      [=](atom::internal, atom::step) { sync_and_answer(self); },
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "messages/storage_requests.hpp"
 #include "net/graph/call.hpp"
 #include "net/graph/requests.hpp"
 #include "net/limits/backoff.hpp"
@@ -39,8 +40,8 @@ std::size_t fetch_used(self_ptr self) {
   return d.size();
 }
 
-/// The fetch window on the wall clock, so a restart does not start it empty.
-void save_fetch_window(self_ptr self) {
+/// Stages the fetch window on the wall clock, so a restart does not start it empty.
+void stage_fetch_window(self_ptr self, storage::batch& changes) {
   auto& st = self->state;
   if (!st.throttle) return;
   fetch_used(self); // drops what left the window
@@ -50,9 +51,24 @@ void save_fetch_window(self_ptr self) {
   for (auto t : st.downloads)
     events.push_back(
         wall - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - t));
-  if (auto err = st.throttle->save(st.cfg.id, "fetch", events))
-    spdlog::warn("mailbox {}/{}: cannot store the fetch window: {}", st.cfg.account_id,
-                 st.cfg.id, render(err));
+  st.throttle->stage(changes, st.cfg.id, "fetch", events);
+}
+
+/// Stages the marker of a download in flight (set before the request leaves), or its
+/// end, so that a restart in between counts the download.
+void stage_download_pending(self_ptr self, storage::batch& changes, bool pending) {
+  auto& st = self->state;
+  if (!st.throttle) return;
+  std::vector<storage::throttle_store::time_point> marker;
+  if (pending) marker.push_back(std::chrono::system_clock::now());
+  st.throttle->stage(changes, st.cfg.id, "fetch-pending", marker);
+}
+
+/// Writes `changes` without waiting (relaxed: they survive a crash of the process).
+void write(self_ptr self, storage::batch changes, const char* what) {
+  storage_requests::commit_or_log(
+      self, std::move(changes),
+      "mailbox " + self->state.cfg.account_id + "/" + self->state.cfg.id, what);
 }
 
 /// The fetch window and the pause a previous run left, on this actor's clock.
@@ -82,18 +98,6 @@ void load_windows(self_ptr self) {
   auto pending = st.throttle->load(st.cfg.id, "fetch-pending");
   if (pending && !pending->empty()) st.downloads.push_back(now);
   fetch_used(self);
-}
-
-/// Marks a download as in flight (set: before the request leaves) or answered, so a
-/// restart in between counts it (relaxed writes: they survive a crash of the process).
-void mark_download_pending(self_ptr self, bool pending) {
-  auto& st = self->state;
-  if (!st.throttle) return;
-  std::vector<storage::throttle_store::time_point> marker;
-  if (pending) marker.push_back(std::chrono::system_clock::now());
-  if (auto err = st.throttle->save(st.cfg.id, "fetch-pending", marker))
-    spdlog::warn("mailbox {}/{}: cannot store a pending download: {}", st.cfg.account_id,
-                 st.cfg.id, render(err));
 }
 
 /// How long until the fetch window has room for one more download (zero: now).
@@ -167,14 +171,16 @@ void back_off(self_ptr self, std::optional<caf::timespan> asked, bool heals) {
   if (!heals) wait = std::max(wait, caf::timespan{st.cfg.poll_interval});
   st.paused_until = self->clock().now() + wait;
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
-  store_pause(st.throttle, st.cfg.id, "pause", wait);
+  storage::batch changes;
+  stage_pause(changes, st.throttle, st.cfg.id, "pause", wait);
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
   // Graph throttles the mailbox, not the request: its SENDER waits as well, also
   // after a restart.
   if (asked) {
-    store_pause(st.throttle, st.cfg.id, "graph-pause", wait);
+    stage_pause(changes, st.throttle, st.cfg.id, "graph-pause", wait);
     if (st.sender) self->send(st.sender, atom::pause_v, wait);
   }
+  write(self, std::move(changes), "a pause");
 }
 
 /// A mailbox-wide failure that is not Graph's answer (no token, storage trouble).
@@ -407,15 +413,14 @@ inbound_mail base_mail(self_ptr self, const message_ref& ref) {
   return m;
 }
 
-/// Downloads the raw MIME, has it converted and stored.
-void download(self_ptr self) {
+/// The download itself, once it is marked.
+void request_download(self_ptr self) {
   auto& st = self->state;
   auto base = base_mail(self, st.queue[st.next]);
   auto graph_id = base.graph_id;
   call_graph(
       self,
       [=](const std::string& token) {
-        mark_download_pending(self, true); // the request leaves now
         const auto& cfg = self->state.cfg;
         return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
       },
@@ -423,8 +428,10 @@ void download(self_ptr self) {
         // Counted when the answer is in, not when the request left: Graph counts on
         // arrival, which lies in between, so the window can never hold one too many.
         self->state.downloads.push_back(self->clock().now());
-        save_fetch_window(self);
-        mark_download_pending(self, false);
+        storage::batch changes;
+        stage_fetch_window(self, changes);
+        stage_download_pending(self, changes, false);
+        write(self, std::move(changes), "the fetch window");
         if (res.ok() && res.status == 404) return advance(self); // deleted meanwhile
         if (!res.ok() || res.status != 200)
           return message_answer_failed(self, res, ingest_step::download,
@@ -447,7 +454,24 @@ void download(self_ptr self) {
                 });
       },
       [=](const caf::error&) { // no token: not the message's fault
+        storage::batch changes;
+        stage_download_pending(self, changes, false);
+        write(self, std::move(changes), "the end of a download");
         message_failed(self, ingest_step::download, {}, {}, false);
+      });
+}
+
+/// Downloads the raw MIME, has it converted and stored. The download is marked as in
+/// flight before its request can leave, so that a restart counts it in the window.
+void download(self_ptr self) {
+  storage::batch marker;
+  stage_download_pending(self, marker, true);
+  storage_requests::commit(
+      self, std::move(marker), storage::durability::relaxed, [=](const caf::error& err) {
+        if (err) // not the message's fault either
+          return message_failed(self, ingest_step::download, "storage_failure",
+                                render(err), false);
+        if (!self->state.stopping) request_download(self);
       });
 }
 
@@ -648,8 +672,12 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.metrics = peers.metrics;
   st.wall_base = std::chrono::system_clock::now();
   st.clock_base = self->clock().now();
-  load_windows(self);
-  start_sender(self);
+  // A MAILBOX that failed may have left writes queued at the STORAGE WRITER: its
+  // windows are read after them.
+  storage_requests::await_earlier_writes(self, [=] {
+    load_windows(self);
+    start_sender(self);
+  });
   // It ends with its REGISTRY, however that ends (a REGISTRY that stops normally stops
   // its MAILBOXes first).
   if (st.listener) self->monitor(st.listener);

@@ -66,9 +66,9 @@ struct mailbox_state {
   converter_load* converters = nullptr; ///< the pool's load: it takes the least loaded
   presence* present = nullptr;          ///< which MAILBOXes and SENDERs exist
   const storage::helpdesk_store* store = nullptr;
-  storage::throttle_store* throttle = nullptr;
+  const storage::throttle_store* throttle = nullptr;
   sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
-  storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
+  const storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
   send_status sending;              ///< the SENDER's last report
   unsigned sender_failures = 0;     ///< SENDER failures, for its restart backoff
@@ -111,9 +111,9 @@ struct mailbox_peers {
   const storage::helpdesk_store* store = nullptr; ///< the journal, read directly
   /// Where the fetch window survives restarts (a relaxed write per download); none
   /// keeps it in memory only.
-  storage::throttle_store* throttle = nullptr;
+  const storage::throttle_store* throttle = nullptr;
   /// The outbox the SENDER drains; none: the mailbox only ingests.
-  storage::outbox_store* outbox = nullptr;
+  const storage::outbox_store* outbox = nullptr;
   net::metrics* metrics = nullptr; ///< for the SENDER
   /// The CONVERTER pool's load, shared by every MAILBOX: each mail goes to the least
   /// loaded CONVERTER. None: always `converter`.

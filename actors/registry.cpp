@@ -3,6 +3,7 @@
 #include "actors/mailbox.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "messages/storage_requests.hpp"
 #include "net/graph/requests.hpp"
 #include "net/pkce.hpp"
 #include "net/time_format.hpp"
@@ -48,14 +49,33 @@ void stage_account(storage::batch& changes, const storage::account_record& a) {
               storage::to_json(a).dump());
 }
 
-/// Commits durably; the error to answer with if that fails.
-caf::error commit(self_ptr self, storage::batch& changes) {
-  if (auto err = self->state.stores.db->commit(changes, storage::durability::durable)) {
-    spdlog::error("registry: storage write failed: {}", render(err));
-    return make_error(ec::storage_failure,
-                      "the change could not be stored; nothing was changed");
-  }
-  return {};
+/// Commits durably through the STORAGE WRITER, then runs `next` with the error to
+/// answer with (none if it worked). Nothing else is handled meanwhile, so the next
+/// request never sees memory and disk disagree.
+template <class Next>
+void commit(self_ptr self, storage::batch changes, Next next) {
+  storage_requests::commit_awaited(
+      self, std::move(changes), storage::durability::durable,
+      [=](const caf::error& err) mutable {
+        if (!err) return next(caf::error{});
+        spdlog::error("registry: storage write failed: {}", render(err));
+        next(make_error(ec::storage_failure,
+                        "the change could not be stored; nothing was changed"));
+      });
+}
+
+/// Commits as above and answers with what `apply` returns once the change is stored
+/// (`apply` changes the REGISTRY's memory to match), or with the error.
+template <class T, class Apply>
+caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, Apply apply) {
+  auto rp = self->make_response_promise<T>();
+  commit(self, std::move(changes), [=](caf::error err) mutable {
+    if (err)
+      rp.deliver(std::move(err));
+    else
+      rp.deliver(apply());
+  });
+  return rp;
 }
 
 /// Keeps the gauges of accounts and mailboxes by status current.
@@ -73,11 +93,17 @@ void update_gauges(self_ptr self) {
 
 /// Writes a status change of a mailbox; logs (does not throw) if storage fails.
 void save_status(self_ptr self, const storage::mailbox_record& mb) {
-  auto changes = self->state.stores.db->start_batch();
+  storage::batch changes;
   stage_mailbox(changes, mb);
-  if (auto err = self->state.stores.db->commit(changes, storage::durability::durable))
-    spdlog::error("registry: cannot store the status of mailbox {}/{}: {}", mb.account_id,
-                  mb.id, render(err));
+  // Not awaited: the next status of this mailbox is queued behind it.
+  storage_requests::commit(
+      self, std::move(changes), storage::durability::durable,
+      [=, account = mb.account_id, id = mb.id](const caf::error& err) {
+        if (err)
+          spdlog::error("registry: cannot store the status of "
+                        "mailbox {}/{}: {}",
+                        account, id, render(err));
+      });
   update_gauges(self);
 }
 
@@ -154,11 +180,9 @@ bool address_free_for(self_ptr self, const storage::mailbox_record& mb,
 }
 
 /// Applies what address_free_for released, after the commit.
-void apply_release(self_ptr self, std::optional<storage::mailbox_record>& released) {
-  if (!released) return;
-  auto id = released->id;
-  self->state.mailboxes[id] = std::move(*released);
-  released.reset();
+void apply_release(self_ptr self,
+                   const std::optional<storage::mailbox_record>& released) {
+  if (released) self->state.mailboxes[released->id] = *released;
 }
 
 caf::error address_in_use(const std::string& address, const char* how) {
@@ -356,7 +380,7 @@ void finish_connect(self_ptr self, const std::string& id, const token_grant& gra
             }
             auto updated = i->second;
             std::optional<storage::mailbox_record> released;
-            auto changes = self->state.stores.db->start_batch();
+            storage::batch changes;
             if (!address_free_for(self, updated, changes, released)) {
               drop_grant(self, id);
               rp.deliver(address_in_use(updated.address, " was connected meanwhile"));
@@ -368,18 +392,26 @@ void finish_connect(self_ptr self, const std::string& id, const token_grant& gra
             updated.last_error.reset();
             changes.put(storage::family::meta, storage::address_key(updated.address), id);
             stage_mailbox(changes, updated);
-            if (auto err = commit(self, changes)) {
-              rp.deliver(std::move(err));
-              return;
-            }
-            apply_release(self, released);
-            self->state.addresses[net::to_lower(updated.address)] = id;
-            self->state.stores.connected->add(updated.address);
-            i->second = std::move(updated);
-            update_gauges(self);
-            spdlog::info("registry: mailbox {} connected", log_name(self, id));
-            start_mailbox(self, id);
-            rp.deliver(entry_of(self, i->second));
+            commit(self, std::move(changes), [=](caf::error err) mutable {
+              if (err) {
+                rp.deliver(std::move(err));
+                return;
+              }
+              auto i = self->state.mailboxes.find(id);
+              if (i == self->state.mailboxes.end()) // not while the commit was awaited
+              {
+                rp.deliver(make_error(ec::mailbox_deleted, "deleted meanwhile"));
+                return;
+              }
+              apply_release(self, released);
+              self->state.addresses[net::to_lower(updated.address)] = id;
+              self->state.stores.connected->add(updated.address);
+              i->second = updated;
+              update_gauges(self);
+              spdlog::info("registry: mailbox {} connected", log_name(self, id));
+              start_mailbox(self, id);
+              rp.deliver(entry_of(self, i->second));
+            });
           },
           [=](const caf::error& err) mutable {
             self->state.signing_in.erase(id);
@@ -435,57 +467,40 @@ void check_grant(self_ptr self, const std::string& id, const token_grant& grant,
           });
 }
 
-/// The browser is back from Microsoft: the state is used up at once (single use);
-/// then the code is redeemed, the grant proven and the mailbox connected.
-caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& back) {
+/// The sign-in's state is used up: checks what came back, then redeems the code.
+void redeem_code(self_ptr self, const sign_in_return& back,
+                 const storage::oauth_state_record& rec, const std::string& hash,
+                 entry_promise rp) {
   auto& st = self->state;
-  auto* db = st.stores.db;
-  auto hash = storage::token_hash(back.state);
-  auto stored = db->get(storage::family::meta, storage::oauth_state_key(hash));
-  if (!stored) return make_error(ec::storage_failure, "cannot read the sign-in state");
-  auto rec = *stored ? storage::oauth_state_from_json(**stored) : std::nullopt;
-  if (!rec)
-    return make_error(ec::sign_in_unknown,
-                      "this sign-in link is unknown or was already used; start again");
-  auto changes = db->start_batch();
-  changes.erase(storage::family::meta, storage::oauth_state_key(hash));
-  auto mb = st.mailboxes.find(rec->mailbox_id);
-  bool bound = mb != st.mailboxes.end() && mb->second.account_id == rec->account_id;
-  std::optional<storage::mailbox_record> updated;
-  if (bound && mb->second.state_hash == hash) {
-    updated = mb->second;
-    updated->state_hash.clear();
-    updated->state_expires_at.clear();
-    stage_mailbox(changes, *updated);
-  }
-  if (auto err = commit(self, changes)) return err;
-  if (updated) mb->second = std::move(*updated);
-  if (rec->expires_at <= now(self))
-    return make_error(ec::sign_in_expired,
-                      "this sign-in link has expired (after " +
-                          std::to_string(st.cfg.state_lifetime.count()) +
-                          " s); start again");
+  auto fail = [&](caf::error err) { rp.deliver(std::move(err)); };
+  auto mb = st.mailboxes.find(rec.mailbox_id);
+  bool bound = mb != st.mailboxes.end() && mb->second.account_id == rec.account_id;
+  if (rec.expires_at <= now(self))
+    return fail(make_error(ec::sign_in_expired,
+                           "this sign-in link has expired (after " +
+                               std::to_string(st.cfg.state_lifetime.count()) +
+                               " s); start again"));
   if (!bound)
-    return make_error(ec::sign_in_unknown,
-                      "the mailbox of this sign-in no longer exists");
+    return fail(
+        make_error(ec::sign_in_unknown, "the mailbox of this sign-in no longer exists"));
   if (!back.error.empty())
-    return make_error(ec::consent_refused,
-                      "Microsoft refused the sign-in: " + (back.error_description.empty()
-                                                               ? back.error
-                                                               : back.error_description));
+    return fail(make_error(
+        ec::consent_refused,
+        "Microsoft refused the sign-in: " +
+            (back.error_description.empty() ? back.error : back.error_description)));
   if (back.code.empty())
-    return make_error(ec::invalid_argument, "the sign-in carries no code");
+    return fail(make_error(ec::invalid_argument, "the sign-in carries no code"));
   std::optional<storage::mailbox_record> released;
-  auto probe = db->start_batch();
+  storage::batch probe;
   if (!address_free_for(self, mb->second, probe, released))
-    return address_in_use(mb->second.address, " was connected meanwhile");
+    return fail(address_in_use(mb->second.address, " was connected meanwhile"));
   auto verifier =
-      st.stores.vault->open(storage::oauth_state_key(hash), rec->sealed_verifier);
-  if (!verifier) return make_error(ec::crypto_failure, "cannot open the PKCE verifier");
-  auto id = rec->mailbox_id;
+      st.stores.vault->open(storage::oauth_state_key(hash), rec.sealed_verifier);
+  if (!verifier)
+    return fail(make_error(ec::crypto_failure, "cannot open the PKCE verifier"));
+  auto id = rec.mailbox_id;
   // Until the sign-in ends, one way or the other, the mailbox keeps its address.
   st.signing_in.insert(id);
-  auto rp = self->make_response_promise<mailbox_entry>();
   self->request(service::get<token_service_actor>(self->system()),
                 std::chrono::seconds{60}, atom::redeem_v, back.code, *verifier,
                 redirect_uri(self))
@@ -494,32 +509,63 @@ caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& b
               self->state.signing_in.erase(id);
               spdlog::warn("registry: code exchange for mailbox {} failed: {}",
                            log_name(self, id), render(err));
-              if (is(err, ec::code_refused)) {
+              if (is(err, ec::code_refused))
                 rp.deliver(make_error(ec::code_refused,
                                       "Microsoft refused the code: " + context_of(err)));
-                return;
-              }
-              if (is(err, ec::app_credentials_rejected)) {
+              else if (is(err, ec::app_credentials_rejected))
                 rp.deliver(make_error(ec::app_credentials_rejected,
                                       "the login service refused the "
                                       "connector's own credentials: " +
                                           context_of(err)));
-                return;
-              }
-              rp.deliver(make_error(ec::token_unavailable,
-                                    "the login service did not answer: " + render(err)));
+              else
+                rp.deliver(
+                    make_error(ec::token_unavailable,
+                               "the login service did not answer: " + render(err)));
             });
+}
+
+/// The browser is back from Microsoft: the state is used up at once (single use);
+/// then the code is redeemed, the grant proven and the mailbox connected.
+caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& back) {
+  auto& st = self->state;
+  auto hash = storage::token_hash(back.state);
+  auto stored = st.stores.db->get(storage::family::meta, storage::oauth_state_key(hash));
+  if (!stored) return make_error(ec::storage_failure, "cannot read the sign-in state");
+  auto rec = *stored ? storage::oauth_state_from_json(**stored) : std::nullopt;
+  if (!rec)
+    return make_error(ec::sign_in_unknown,
+                      "this sign-in link is unknown or was already used; start again");
+  storage::batch changes;
+  changes.erase(storage::family::meta, storage::oauth_state_key(hash));
+  auto mb = st.mailboxes.find(rec->mailbox_id);
+  std::optional<storage::mailbox_record> updated;
+  if (mb != st.mailboxes.end() && mb->second.account_id == rec->account_id &&
+      mb->second.state_hash == hash) {
+    updated = mb->second;
+    updated->state_hash.clear();
+    updated->state_expires_at.clear();
+    stage_mailbox(changes, *updated);
+  }
+  auto rp = self->make_response_promise<mailbox_entry>();
+  commit(self, std::move(changes), [=](caf::error err) mutable {
+    if (err) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    auto i = self->state.mailboxes.find(rec->mailbox_id);
+    if (updated && i != self->state.mailboxes.end()) i->second = *updated;
+    redeem_code(self, back, *rec, hash, rp);
+  });
   return rp;
 }
 
 // --- the mailbox operations ----------------------------------------------------------
 
 caf::result<mailbox_entry> connect_mailbox(self_ptr self, storage::mailbox_record mb) {
-  auto& st = self->state;
   mb.id = "mbx_" + storage::random_token(12);
   mb.status = storage::mailbox_status::pending_authorization;
   mb.created_at = now(self);
-  auto changes = st.stores.db->start_batch();
+  storage::batch changes;
   std::optional<storage::mailbox_record> released;
   if (!address_free_for(self, mb, changes, released))
     return address_in_use(mb.address, " is already connected or being connected");
@@ -527,14 +573,17 @@ caf::result<mailbox_entry> connect_mailbox(self_ptr self, storage::mailbox_recor
   if (!url) return url.error();
   changes.put(storage::family::meta, storage::address_key(mb.address), mb.id);
   stage_mailbox(changes, mb);
-  if (auto err = commit(self, changes)) return err;
-  apply_release(self, released);
-  st.addresses[net::to_lower(mb.address)] = mb.id;
-  auto out = entry_of(self, mb);
-  out.authorize_url = std::move(*url);
-  st.mailboxes[mb.id] = std::move(mb);
-  update_gauges(self);
-  return out;
+  return commit_and_answer<mailbox_entry>(
+      self, std::move(changes), [=, url = std::move(*url)] {
+        auto& st = self->state;
+        apply_release(self, released);
+        st.addresses[net::to_lower(mb.address)] = mb.id;
+        auto out = entry_of(self, mb);
+        out.authorize_url = url;
+        st.mailboxes[mb.id] = mb;
+        update_gauges(self);
+        return out;
+      });
 }
 
 caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
@@ -542,7 +591,7 @@ caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
   auto* mb = find_mailbox(self, account, id);
   if (!mb) return no_such_mailbox();
   auto updated = *mb;
-  auto changes = self->state.stores.db->start_batch();
+  storage::batch changes;
   std::optional<storage::mailbox_record> released;
   if (!address_free_for(self, updated, changes, released))
     return address_in_use(updated.address, " is already connected or being connected");
@@ -550,24 +599,30 @@ caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
   if (!url) return url.error();
   changes.put(storage::family::meta, storage::address_key(updated.address), updated.id);
   stage_mailbox(changes, updated);
-  if (auto err = commit(self, changes)) return err;
-  apply_release(self, released);
-  self->state.addresses[net::to_lower(updated.address)] = updated.id;
-  *mb = std::move(updated);
-  return std::move(*url);
+  return commit_and_answer<std::string>(
+      self, std::move(changes), [=, url = std::move(*url)] {
+        apply_release(self, released);
+        self->state.addresses[net::to_lower(updated.address)] = updated.id;
+        self->state.mailboxes[updated.id] = updated;
+        return url;
+      });
 }
 
-/// Sets a stored status; the error to answer with if it cannot be stored.
-caf::error set_status(self_ptr self, storage::mailbox_record& mb,
-                      storage::mailbox_status status) {
+/// Stores the mailbox's new status, then answers with its entry; `then` runs once it
+/// is stored (it starts or stops the MAILBOX).
+template <class Then>
+caf::result<mailbox_entry> set_status(self_ptr self, const storage::mailbox_record& mb,
+                                      storage::mailbox_status status, Then then) {
   auto updated = mb;
   updated.status = status;
-  auto changes = self->state.stores.db->start_batch();
+  storage::batch changes;
   stage_mailbox(changes, updated);
-  if (auto err = commit(self, changes)) return err;
-  mb = std::move(updated);
-  update_gauges(self);
-  return {};
+  return commit_and_answer<mailbox_entry>(self, std::move(changes), [=] {
+    self->state.mailboxes[updated.id] = updated;
+    update_gauges(self);
+    then();
+    return entry_of(self, updated);
+  });
 }
 
 caf::result<mailbox_entry> pause(self_ptr self, const std::string& account,
@@ -580,11 +635,9 @@ caf::result<mailbox_entry> pause(self_ptr self, const std::string& account,
   if (mb->status == storage::mailbox_status::reauthorization_required)
     return make_error(ec::invalid_state, "this mailbox needs a new consent (reauthorize) "
                                          "before it can be paused or resumed");
-  if (mb->status != storage::mailbox_status::paused) {
-    if (auto err = set_status(self, *mb, storage::mailbox_status::paused)) return err;
-    stop_mailbox(self, id);
-  }
-  return entry_of(self, *mb);
+  if (mb->status == storage::mailbox_status::paused) return entry_of(self, *mb);
+  return set_status(self, *mb, storage::mailbox_status::paused,
+                    [=] { stop_mailbox(self, id); });
 }
 
 caf::result<mailbox_entry> resume(self_ptr self, const std::string& account,
@@ -596,7 +649,8 @@ caf::result<mailbox_entry> resume(self_ptr self, const std::string& account,
                                              to_string(mb->status) +
                                              " needs a new consent (reauthorize)");
   if (mb->status == storage::mailbox_status::paused)
-    if (auto err = set_status(self, *mb, storage::mailbox_status::connected)) return err;
+    return set_status(self, *mb, storage::mailbox_status::connected,
+                      [=] { start_mailbox(self, id); });
   start_mailbox(self, id);
   return entry_of(self, *mb);
 }
@@ -618,7 +672,7 @@ caf::result<bool> remove(self_ptr self, const std::string& account,
               rp.deliver(true);
               return;
             }
-            auto changes = st.stores.db->start_batch();
+            storage::batch changes;
             changes.erase(storage::family::mailboxes, id);
             auto held = st.addresses.find(net::to_lower(i->second.address));
             bool holds = held != st.addresses.end() && held->second == id;
@@ -628,18 +682,26 @@ caf::result<bool> remove(self_ptr self, const std::string& account,
             if (!i->second.state_hash.empty())
               changes.erase(storage::family::meta,
                             storage::oauth_state_key(i->second.state_hash));
-            if (auto err = commit(self, changes)) {
-              rp.deliver(std::move(err));
-              return;
-            }
-            if (holds) st.addresses.erase(held);
-            if (!i->second.connected_at.empty())
-              st.stores.connected->remove(i->second.address);
-            st.mailboxes.erase(i);
-            // A MAILBOX still stopping is forgotten: nothing replaces it.
-            st.runtime.erase(id);
-            update_gauges(self);
-            rp.deliver(true);
+            commit(self, std::move(changes), [=](caf::error err) mutable {
+              if (err) {
+                rp.deliver(std::move(err));
+                return;
+              }
+              auto& st = self->state;
+              auto i = st.mailboxes.find(id);
+              if (i != st.mailboxes.end()) {
+                auto held = st.addresses.find(net::to_lower(i->second.address));
+                if (held != st.addresses.end() && held->second == id)
+                  st.addresses.erase(held);
+                if (!i->second.connected_at.empty())
+                  st.stores.connected->remove(i->second.address);
+                st.mailboxes.erase(i);
+              }
+              // A MAILBOX still stopping is forgotten: nothing replaces it.
+              st.runtime.erase(id);
+              update_gauges(self);
+              rp.deliver(true);
+            });
           },
           [=](const caf::error& err) mutable {
             spdlog::error("registry: cannot delete the grant of mailbox {}: {}",
@@ -739,7 +801,7 @@ caf::error load(self_ptr self) {
                  });
   if (err) return err;
   // Expired sign-in states are of no use any more.
-  auto expired = db->start_batch();
+  storage::batch expired;
   auto at = now(self);
   err = db->scan(storage::family::meta, storage::oauth_state_prefix,
                  [&](std::string_view key, std::string_view value) {
@@ -748,8 +810,10 @@ caf::error load(self_ptr self) {
                      expired.erase(storage::family::meta, key);
                    return true;
                  });
-  if (err || expired.size() == 0) return err;
-  return db->commit(expired, storage::durability::relaxed);
+  if (err) return err;
+  storage_requests::commit_or_log(self, std::move(expired), "registry",
+                                  "the end of expired sign-ins");
+  return {};
 }
 
 } // namespace
@@ -763,21 +827,26 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
   st.clock_base = self->clock().now();
   stores.metrics->describe("exconnect_mailboxes", "gauge", "Mailboxes by status.");
   stores.metrics->describe("exconnect_accounts", "gauge", "Accounts.");
-  if (auto err = load(self)) {
-    spdlog::error("registry: cannot load accounts and mailboxes: {}", render(err));
-    self->quit(err);
-    return registry_actor::behavior_type::make_empty_behavior();
-  }
-  spdlog::info("registry: {} accounts, {} mailboxes", st.accounts.size(),
-               st.mailboxes.size());
-  update_gauges(self);
-  // Registered by name where it is spawned; the TOKEN SERVICE also finds its listener
-  // by that name after a restart of its own.
-  self->send(service::get<token_service_actor>(self->system()), atom::subscribe_v,
-             caf::actor_cast<token_events_actor>(self));
-  for (const auto& [id, mb] : st.mailboxes)
-    if (storage::polls(mb.status))
-      start_mailbox(self, id, true); // spread over the interval, not in lockstep
+  // A REGISTRY that failed may have left a status queued at the STORAGE WRITER: the
+  // replacement loads after it.
+  storage_requests::await_earlier_writes(self, [=] {
+    auto& st = self->state;
+    if (auto err = load(self)) {
+      spdlog::error("registry: cannot load accounts and mailboxes: {}", render(err));
+      self->quit(err);
+      return;
+    }
+    spdlog::info("registry: {} accounts, {} mailboxes", st.accounts.size(),
+                 st.mailboxes.size());
+    update_gauges(self);
+    // Registered by name where it is spawned; the TOKEN SERVICE also finds its listener
+    // by that name after a restart of its own.
+    self->send(service::get<token_service_actor>(self->system()), atom::subscribe_v,
+               caf::actor_cast<token_events_actor>(self));
+    for (const auto& [id, mb] : st.mailboxes)
+      if (storage::polls(mb.status))
+        start_mailbox(self, id, true); // spread over the interval, not in lockstep
+  });
   self->set_down_handler([=](caf::down_msg& dm) { on_mailbox_down(self, dm); });
   self->set_exit_handler([=](caf::exit_msg& em) {
     // MAILBOXes are monitored, not linked: stop them explicitly, and quit once they
@@ -808,15 +877,16 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
         a.created_at = now(self);
         out.api_key = "exk_" + storage::random_token(32);
         a.api_key_hashes.push_back(storage::token_hash(out.api_key));
-        auto changes = self->state.stores.db->start_batch();
+        storage::batch changes;
         stage_account(changes, a);
         changes.put(storage::family::accounts, storage::api_key_key(a.api_key_hashes[0]),
                     a.id);
-        if (auto err = commit(self, changes)) return err;
-        self->state.api_keys[a.api_key_hashes[0]] = a.id;
-        self->state.accounts[a.id] = a;
-        update_gauges(self);
-        return out;
+        return commit_and_answer<new_account>(self, std::move(changes), [=] {
+          self->state.api_keys[out.account.api_key_hashes[0]] = out.account.id;
+          self->state.accounts[out.account.id] = out.account;
+          update_gauges(self);
+          return out;
+        });
       },
       [=](atom::accounts) {
         std::vector<storage::account_record> out;
@@ -840,18 +910,20 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
           return make_error(ec::conflict, "the settings changed meanwhile");
         auto updated = i->second;
         updated.settings = settings;
-        auto changes = self->state.stores.db->start_batch();
+        storage::batch changes;
         stage_account(changes, updated);
-        if (auto err = commit(self, changes)) return err;
-        i->second = std::move(updated);
-        // Running mailboxes label with the new names from their next message on.
-        auto labels = labels_of(self, id);
-        for (const auto& [mid, mb] : self->state.mailboxes) {
-          auto rt = self->state.runtime.find(mid);
-          if (mb.account_id == id && rt != self->state.runtime.end() && rt->second.actor)
-            self->send(rt->second.actor, atom::settings_v, labels);
-        }
-        return i->second;
+        return commit_and_answer<storage::account_record>(self, std::move(changes), [=] {
+          self->state.accounts[id] = updated;
+          // Running mailboxes label with the new names from their next message on.
+          auto labels = labels_of(self, id);
+          for (const auto& [mid, mb] : self->state.mailboxes) {
+            auto rt = self->state.runtime.find(mid);
+            if (mb.account_id == id && rt != self->state.runtime.end() &&
+                rt->second.actor)
+              self->send(rt->second.actor, atom::settings_v, labels);
+          }
+          return updated;
+        });
       },
       [=](atom::connect, storage::mailbox_record& draft) {
         return connect_mailbox(self, std::move(draft));

@@ -55,12 +55,12 @@ struct registry_config {
 
 /// What the REGISTRY reads and writes; each must outlive it.
 struct registry_stores {
-  storage::db* db = nullptr;             ///< accounts, mailboxes, sign-in states
+  const storage::db* db = nullptr;       ///< accounts, mailboxes, sign-in states (read)
   const storage::vault* vault = nullptr; ///< seals PKCE verifiers at rest
   net::metrics* metrics = nullptr;
   const storage::helpdesk_store* helpdesk = nullptr; ///< the MAILBOXes' journal
-  storage::throttle_store* throttle = nullptr;       ///< the MAILBOXes' fetch windows
-  storage::outbox_store* outbox = nullptr;           ///< the SENDERs drain it
+  const storage::throttle_store* throttle = nullptr; ///< the MAILBOXes' fetch windows
+  const storage::outbox_store* outbox = nullptr;     ///< the SENDERs drain it
   address_book* connected = nullptr;                 ///< kept current here
   converter_load* converters = nullptr; ///< the CONVERTER pool's load, for the MAILBOXes
   presence* present = nullptr; ///< which MAILBOXes and SENDERs exist (none: not tracked)

@@ -2,6 +2,7 @@
 
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "messages/storage_requests.hpp"
 #include "net/graph/call.hpp"
 #include "net/graph/requests.hpp"
 #include "net/limits/backoff.hpp"
@@ -70,19 +71,22 @@ caf::timespan backoff(self_ptr self) {
 void pause(self_ptr self, const net::client_response& res) {
   auto& st = self->state;
   caf::timespan wait;
+  storage::batch changes;
   if (auto asked = asked_pause(res)) {
     ++st.failures;
     wait = *asked;
     // Graph throttles the mailbox, not the request: fetching waits as well, also after
     // a restart.
-    store_pause(st.peers.throttle, st.cfg.id, "graph-pause", wait);
+    stage_pause(changes, st.peers.throttle, st.cfg.id, "graph-pause", wait);
     self->send(st.peers.listener, atom::pause_v, wait);
   } else {
     wait = backoff(self);
   }
   st.paused_until = self->clock().now() + wait;
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
-  store_pause(st.peers.throttle, st.cfg.id, "send-pause", wait);
+  stage_pause(changes, st.peers.throttle, st.cfg.id, "send-pause", wait);
+  storage_requests::commit_or_log(self, std::move(changes), "sender " + name_of(self),
+                                  "a pause");
   later(self, wait);
 }
 
@@ -92,68 +96,64 @@ void storage_trouble(self_ptr self, const caf::error& err) {
   later(self, backoff(self));
 }
 
-/// Makes what this actor committed durable through the HELPDESK's group commit, so that
-/// no scheduler thread waits for fsync, then runs `next`.
-void after_sync(self_ptr self, std::function<void()> next) {
-  self->request(service::get<helpdesk_actor>(self->system()), std::chrono::seconds{60},
-                atom::sync_v)
-      .then([=](bool) { next(); },
-            [=](const caf::error& err) { storage_trouble(self, err); });
-}
-
-/// Records the email's final state (and counters) in one batch; `recount` moves a send
-/// the limits count to the time Graph answered. Relaxed: if a crash loses it, a sent
-/// email is found in Sent Items and marked again, a failed one fails again.
-bool finish(
-    self_ptr self, outbox_email& e, const char* counter,
-    const std::pair<storage::send_record, storage::send_record>* recount = nullptr) {
+/// Records the email's final state (and counters) in one batch, then runs `next`;
+/// `recount` moves a send the limits count to the time Graph answered. Relaxed: if a
+/// crash loses it, a sent email is found in Sent Items and marked again, a failed one
+/// fails again.
+template <class Next>
+void finish(self_ptr self, const outbox_email& e, const char* counter,
+            const std::pair<storage::send_record, storage::send_record>* recount,
+            Next next) {
   auto& st = self->state;
   auto* outbox = st.peers.outbox;
   auto counters = outbox->counters(st.cfg.id);
-  if (!counters) return storage_trouble(self, counters.error()), false;
+  if (!counters) return storage_trouble(self, counters.error());
   (*counters)[counter] = (*counters)[counter].get<std::int64_t>() + 1;
-  auto changes = outbox->database().start_batch();
+  storage::batch changes;
   outbox->stage_update(changes, e);
   outbox->stage_counters(changes, st.cfg.id, *counters);
   if (recount) {
     outbox->stage_forget_send(changes, st.cfg.id, recount->first);
     outbox->stage_send(changes, st.cfg.id, recount->second);
   }
-  if (auto err = outbox->database().commit(changes, storage::durability::relaxed))
-    return storage_trouble(self, err), false;
-  return true;
+  storage_requests::commit(self, std::move(changes), storage::durability::relaxed,
+                           [=](const caf::error& err) mutable {
+                             if (err) return storage_trouble(self, err);
+                             next();
+                           });
 }
 
 /// `recount`: the send as stored before the request, and as Graph answered it.
 void mark_sent(
     self_ptr self, outbox_email e,
     const std::pair<storage::send_record, storage::send_record>* recount = nullptr) {
-  auto& st = self->state;
   e.state = storage::email_state::sent;
   e.sent_at = net::format_rfc3339(wall_now());
-  if (!finish(self, e, "sent", recount)) return;
-  st.failures = 0;
-  st.last_code.clear();
-  st.last_message.clear();
-  st.peers.metrics->add("exconnect_outbound_emails_total", {{"state", "sent"}});
-  spdlog::info("sender {}: email {} sent ({} bytes, {} recipients)", name_of(self),
-               e.email_id, e.size, e.to.size() + e.cc.size());
-  report(self);
-  drain(self);
+  finish(self, e, "sent", recount, [=] {
+    auto& st = self->state;
+    st.failures = 0;
+    st.last_code.clear();
+    st.last_message.clear();
+    st.peers.metrics->add("exconnect_outbound_emails_total", {{"state", "sent"}});
+    spdlog::info("sender {}: email {} sent ({} bytes, {} recipients)", name_of(self),
+                 e.email_id, e.size, e.to.size() + e.cc.size());
+    report(self);
+    drain(self);
+  });
 }
 
 /// The email can never be sent: it leaves the queue with the reason.
 void mark_failed(self_ptr self, outbox_email e, std::string code, std::string message) {
-  auto& st = self->state;
   e.state = storage::email_state::failed;
   e.error_code = std::move(code);
   e.error_message = std::move(message);
-  if (!finish(self, e, "failed")) return;
-  st.peers.metrics->add("exconnect_outbound_emails_total",
-                        {{"state", "failed"}, {"code", e.error_code}});
-  spdlog::warn("sender {}: email {} failed: {} {}", name_of(self), e.email_id,
-               e.error_code, e.error_message);
-  drain(self);
+  finish(self, e, "failed", nullptr, [=] {
+    self->state.peers.metrics->add("exconnect_outbound_emails_total",
+                                   {{"state", "failed"}, {"code", e.error_code}});
+    spdlog::warn("sender {}: email {} failed: {} {}", name_of(self), e.email_id,
+                 e.error_code, e.error_message);
+    drain(self);
+  });
 }
 
 /// The mailbox cannot send at all for now (no token, no permission): every email
@@ -258,25 +258,26 @@ void try_send(self_ptr self, outbox_email e) {
   e.attempted_at = net::format_rfc3339(wall_now());
   ++e.attempts;
   storage::send_record counted{wall_now(), e.size, recipients, e.email_id};
-  auto changes = outbox->database().start_batch();
+  storage::batch changes;
   outbox->stage_update(changes, e);
   outbox->stage_send(changes, st.cfg.id, counted);
-  if (auto err = outbox->database().commit(changes, storage::durability::relaxed))
-    return storage_trouble(self, err);
   st.known_unsent.clear();
   st.doubt_id = e.email_id;
   st.doubt_until =
       now + std::chrono::duration_cast<caf::timespan>(st.cfg.sent_items_grace);
   auto body = std::make_shared<std::string>(std::move(**mime));
-  after_sync(self, [=] {
-    call(
-        self,
-        [=](const std::string& token) {
-          const auto& cfg = self->state.cfg;
-          return graph::send_mime(cfg.graph_url, token, cfg.address, *body);
-        },
-        [=](net::client_response& res) { sent_answer(self, e, counted, res); });
-  });
+  // Durable before the request leaves: no scheduler thread waits for the fsync.
+  storage_requests::commit(
+      self, std::move(changes), storage::durability::durable, [=](const caf::error& err) {
+        if (err) return storage_trouble(self, err);
+        call(
+            self,
+            [=](const std::string& token) {
+              const auto& cfg = self->state.cfg;
+              return graph::send_mime(cfg.graph_url, token, cfg.address, *body);
+            },
+            [=](net::client_response& res) { sent_answer(self, e, counted, res); });
+      });
 }
 
 /// `e` may have reached Graph: it is sent already if Sent Items has its Message-ID.
@@ -348,7 +349,10 @@ void load_budget(self_ptr self) {
   auto longest =
       std::max({st.cfg.rate.window, st.cfg.bytes.window, st.cfg.recipients.window});
   auto wall = wall_now();
-  auto sends = st.peers.outbox->sends_since(st.cfg.id, wall - longest);
+  storage::batch expired;
+  auto sends = st.peers.outbox->sends_since(st.cfg.id, wall - longest, expired);
+  storage_requests::commit_or_log(self, std::move(expired), "sender " + name_of(self),
+                                  "the end of old sends");
   if (!sends) {
     spdlog::error("sender {}: cannot read the send windows: {}", name_of(self),
                   render(sends.error()));
@@ -389,8 +393,12 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
         self->quit(caf::exit_reason::user_shutdown);
     });
   }
-  load_budget(self);
-  self->send(self, atom::wake_v);
+  // A SENDER that failed may have left writes queued at the STORAGE WRITER: read
+  // after them.
+  storage_requests::await_earlier_writes(self, [=] {
+    load_budget(self);
+    self->send(self, atom::wake_v);
+  });
   return {
       [=](atom::wake) {
         auto& st = self->state;

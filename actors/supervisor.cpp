@@ -83,9 +83,10 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
   st.metrics = metrics;
   st.on_give_up = std::move(on_give_up);
   if (metrics)
-    metrics->describe("exconnect_actor_restarts_total", "counter",
-                      "Actors restarted after a failure, by kind (mailbox, sender, "
-                      "helpdesk, token_service, converter, http_client, rest).");
+    metrics->describe(
+        "exconnect_actor_restarts_total", "counter",
+        "Actors restarted after a failure, by kind (storage_writer, http_client, "
+        "token_service, helpdesk, converter, registry, rest, mailbox, sender).");
   for (auto& spec : services)
     st.services.push_back(supervised_service{std::move(spec), {}, {}, 0, {}});
   for (std::size_t i = 0; i < st.services.size(); ++i)

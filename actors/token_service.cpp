@@ -2,6 +2,7 @@
 
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "messages/storage_requests.hpp"
 #include "net/url.hpp"
 #include "storage/secret_file.hpp"
 
@@ -220,6 +221,27 @@ void mark_grant_gone(self_ptr self, const std::string& id, token_entry& e,
   finish(self, e, make_error(ec::reauthorization_required, e.reauth_reason));
 }
 
+/// The refresh worked: the mailbox has its access token.
+void accept_grant(self_ptr self, token_entry& e, const token_grant& grant) {
+  e.access_token = grant.access_token;
+  e.expires_at = self->clock().now() + std::chrono::seconds{grant.expires_in};
+  e.failures = 0;
+  e.last_error = {};
+  clear_app_error(self);
+  finish(self, e, {});
+}
+
+/// The rotated refresh token could not be stored: tried again after a backoff.
+void rotation_failed(self_ptr self, const std::string& id, token_entry& e,
+                     const caf::error& err) {
+  spdlog::error("token-service: cannot store the rotated refresh token of {}: {}", id,
+                render(err));
+  ++e.failures;
+  e.retry_at = self->clock().now() + backoff(self, e.failures);
+  e.last_error = make_error(ec::token_unavailable, render(err));
+  finish(self, e, e.last_error);
+}
+
 void on_refreshed(self_ptr self, const std::string& id, const std::string& old_refresh,
                   const net::client_response& res) {
   auto& st = self->state;
@@ -230,25 +252,23 @@ void on_refreshed(self_ptr self, const std::string& id, const std::string& old_r
   count(self, "refresh", r.outcome);
   switch (r.outcome) {
   case token_outcome::granted: {
-    // Rotation: the new refresh token is stored durably before the new access token
-    // is handed to anyone. If that fails the old one still works at Microsoft.
-    if (!r.grant.refresh_token.empty() && r.grant.refresh_token != old_refresh) {
-      if (auto err = st.credentials->store(id, r.grant.refresh_token)) {
-        spdlog::error("token-service: cannot store the rotated refresh token of {}: {}",
-                      id, render(err));
-        ++e.failures;
-        e.retry_at = self->clock().now() + backoff(self, e.failures);
-        e.last_error = make_error(ec::token_unavailable, render(err));
-        finish(self, e, e.last_error);
-        return;
-      }
-    }
-    e.access_token = r.grant.access_token;
-    e.expires_at = self->clock().now() + std::chrono::seconds{r.grant.expires_in};
-    e.failures = 0;
-    e.last_error = {};
-    clear_app_error(self);
-    finish(self, e, {});
+    // Rotation: the new refresh token is durable before the new access token is
+    // handed to anyone. If that fails the old one still works at Microsoft.
+    if (r.grant.refresh_token.empty() || r.grant.refresh_token == old_refresh)
+      return accept_grant(self, e, r.grant);
+    storage::batch changes;
+    if (auto err = st.credentials->stage_store(changes, id, r.grant.refresh_token))
+      return rotation_failed(self, id, e, err);
+    storage_requests::commit_awaited(self, std::move(changes),
+                                     storage::durability::durable,
+                                     [=, grant = r.grant](const caf::error& err) {
+                                       auto i = self->state.entries.find(id);
+                                       if (i == self->state.entries.end())
+                                         return; // forgotten meanwhile
+                                       if (err)
+                                         return rotation_failed(self, id, i->second, err);
+                                       accept_grant(self, i->second, grant);
+                                     });
     return;
   }
   case token_outcome::grant_gone:
@@ -272,7 +292,16 @@ void on_refreshed(self_ptr self, const std::string& id, const std::string& old_r
 void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
   auto& st = self->state;
   e.refreshing = true;
-  auto stored = st.credentials->load(id);
+  storage::batch reseal;
+  auto stored = st.credentials->load(id, reseal);
+  // A record sealed with a retired master key: sealed again, durably, in passing.
+  storage_requests::commit(self, std::move(reseal), storage::durability::durable,
+                           [id](const caf::error& err) {
+                             if (err)
+                               spdlog::warn("token-service: cannot reseal the grant of "
+                                            "{}: {}",
+                                            id, render(err));
+                           });
   if (!stored) {
     e.last_error = make_error(ec::token_unavailable, render(stored.error()));
     ++e.failures;
@@ -306,7 +335,7 @@ void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
 
 token_service_actor::behavior_type
 token_service(token_service_actor::stateful_pointer<token_service_state> self,
-              token_service_config cfg, storage::credential_store* credentials,
+              token_service_config cfg, const storage::credential_store* credentials,
               net::metrics* metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -393,16 +422,28 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
       },
       [=](atom::adopt, const std::string& id,
           const token_grant& grant) -> caf::result<bool> {
-        if (auto err = self->state.credentials->store(id, grant.refresh_token))
+        storage::batch changes;
+        if (auto err =
+                self->state.credentials->stage_store(changes, id, grant.refresh_token))
           return err;
-        auto& e = self->state.entries[id];
-        e.access_token = grant.access_token;
-        e.expires_at = self->clock().now() + std::chrono::seconds{grant.expires_in};
-        e.reauth_reason.clear();
-        e.failures = 0;
-        e.last_error = {};
-        finish(self, e, {});
-        return true;
+        auto rp = self->make_response_promise<bool>();
+        storage_requests::commit_awaited(
+            self, std::move(changes), storage::durability::durable,
+            [=](const caf::error& err) mutable {
+              if (err) {
+                rp.deliver(err);
+                return;
+              }
+              auto& e = self->state.entries[id];
+              e.access_token = grant.access_token;
+              e.expires_at = self->clock().now() + std::chrono::seconds{grant.expires_in};
+              e.reauth_reason.clear();
+              e.failures = 0;
+              e.last_error = {};
+              finish(self, e, {});
+              rp.deliver(true);
+            });
+        return rp;
       },
       [=](atom::invalidate, const std::string& id, const std::string& access_token) {
         auto i = self->state.entries.find(id);
@@ -417,8 +458,18 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
           e.access_token.clear();
           finish(self, e, make_error(ec::reauthorization_required, "mailbox deleted"));
         }
-        if (auto err = self->state.credentials->erase(id)) return err;
-        return true;
+        storage::batch changes;
+        self->state.credentials->stage_erase(changes, id);
+        auto rp = self->make_response_promise<bool>();
+        storage_requests::commit_awaited(self, std::move(changes),
+                                         storage::durability::durable,
+                                         [=](const caf::error& err) mutable {
+                                           if (err)
+                                             rp.deliver(err);
+                                           else
+                                             rp.deliver(true);
+                                         });
+        return rp;
       },
       [=](atom::subscribe, const token_events_actor& listener) {
         self->state.listener = listener;

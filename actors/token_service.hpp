@@ -75,7 +75,7 @@ struct token_entry {
 struct token_service_state {
   static inline const char* name = "token-service";
   token_service_config cfg;
-  storage::credential_store* credentials = nullptr;
+  const storage::credential_store* credentials = nullptr;
   net::metrics* metrics = nullptr;
   token_events_actor listener; ///< from atom::subscribe; else found by name
   std::unordered_map<std::string, token_entry> entries;
@@ -96,7 +96,7 @@ struct token_service_state {
 /// @param metrics counters of refreshes by outcome class; must outlive the actor
 token_service_actor::behavior_type
 token_service(token_service_actor::stateful_pointer<token_service_state> self,
-              token_service_config cfg, storage::credential_store* credentials,
+              token_service_config cfg, const storage::credential_store* credentials,
               net::metrics* metrics);
 
 } // namespace exc

@@ -6,6 +6,7 @@
 #include "actors/registry.hpp"
 #include "actors/rest_front.hpp"
 #include "actors/sender.hpp"
+#include "actors/storage_writer.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/token_service.hpp"
 #include "app/config.hpp"
@@ -231,9 +232,17 @@ int run(const app::config& cfg) {
     exc::rest_stores rest_stores{&metrics, &helpdesk_store, &outbox_store, &connected};
 
     // The services, in the order they start (each may use those before it; they stop
-    // in the reverse order). Detached: the TOKEN SERVICE, the HELPDESK and the REGISTRY
-    // write with fsync, the CONVERTERs parse large mail.
+    // in the reverse order). Detached: the STORAGE WRITER waits for fsync, the HELPDESK
+    // reads and rewrites whole tickets, the CONVERTERs parse large mail.
     std::vector<exc::service_spec> services;
+    services.push_back(
+        {"storage_writer", true, [&](caf::local_actor* self) {
+           auto h = self->spawn<caf::monitored + caf::detached>(exc::storage_writer,
+                                                                db->get(), &metrics);
+           exc::service::put(self->system(),
+                             caf::actor_cast<exc::storage_writer_actor>(h));
+           return caf::actor_cast<caf::actor>(h);
+         }});
     services.push_back(
         {"http_client", true, [&](caf::local_actor* self) {
            auto h = self->spawn<caf::monitored>(exc::http_client, outbound.get());
@@ -241,7 +250,7 @@ int run(const app::config& cfg) {
            return caf::actor_cast<caf::actor>(h);
          }});
     services.push_back({"token_service", true, [&](caf::local_actor* self) {
-                          auto h = self->spawn<caf::monitored + caf::detached>(
+                          auto h = self->spawn<caf::monitored>(
                               exc::token_service, token_cfg, &credentials, &metrics);
                           exc::service::put(self->system(), h);
                           return caf::actor_cast<caf::actor>(h);
@@ -265,7 +274,7 @@ int run(const app::config& cfg) {
     // Restarted like any service: its MAILBOXes are linked to it and end with it, and
     // the new one starts a mailbox's MAILBOX only once the old one is gone (presence).
     services.push_back({"registry", true, [&](caf::local_actor* self) {
-                          auto h = self->spawn<caf::monitored + caf::detached>(
+                          auto h = self->spawn<caf::monitored>(
                               exc::registry, registry_cfg, registry_stores);
                           exc::service::put(self->system(), h);
                           return caf::actor_cast<caf::actor>(h);

@@ -75,6 +75,12 @@ constexpr outbound outbound_v{};
 /// Asks for everything written so far to be made durable (a share of a group commit).
 using sync = caf::atom_constant<caf::atom("sync")>;
 constexpr sync sync_v{};
+/// The STORAGE WRITER's requests: commit a batch; answer once every write queued before
+/// is applied.
+using commit = caf::atom_constant<caf::atom("commit")>;
+constexpr commit commit_v{};
+using barrier = caf::atom_constant<caf::atom("barrier")>;
+constexpr barrier barrier_v{};
 /// A SENDER reports how its mailbox's sending goes.
 using sent = caf::atom_constant<caf::atom("sent")>;
 constexpr sent sent_v{};

@@ -73,9 +73,22 @@ using converter_actor = caf::typed_actor<
     /// (raw MIME, the mail with its ids filled in) -> the mail with everything else.
     caf::replies_to<atom::convert, std::string, inbound_mail>::with<inbound_mail>>;
 
-/// The HELPDESK: the one writer of tickets, comments, rejections and the journal.
-/// Spawned detached: it group-commits (one fsync for all it wrote meanwhile) and
-/// answers only once what it wrote is durable.
+/// The STORAGE WRITER: the one actor that writes the database (detached: it alone waits
+/// for the disk). Others read RocksDB directly and send it their batches. Commits are
+/// applied in the order they arrive; durable ones share one fsync (group commit).
+using storage_writer_actor = caf::typed_actor<
+    /// Applies the batch at once (readers see it when the answer comes); answers then if
+    /// relaxed, else once the next sync made it durable.
+    caf::replies_to<atom::commit, storage::batch, storage::durability>::with<bool>,
+    /// Answers once everything committed so far, by anyone, is durable.
+    caf::replies_to<atom::sync>::with<bool>,
+    /// Answers once everything sent to it before is applied (no fsync): a restarted
+    /// actor reads what its predecessor wrote.
+    caf::replies_to<atom::barrier>::with<bool>>;
+
+/// The HELPDESK: the one author of tickets, comments, rejections and the journal, so
+/// its read-modify-writes never race. It waits for each of its commits to be applied
+/// and answers only once the STORAGE WRITER made it durable.
 using helpdesk_actor = caf::typed_actor<
     /// Stores the mail as a new ticket, a comment, a duplicate or a rejection, with its
     /// journal entry, in one batch.
@@ -96,11 +109,7 @@ using helpdesk_actor = caf::typed_actor<
     /// ec::conflict (the idempotency key was used for another ticket or mailbox).
     caf::replies_to<atom::comment, agent_comment>::with<queued_reply>,
     /// Queues a mail for an external helpdesk. Errors: ec::conflict as above.
-    caf::replies_to<atom::outbound, outbound_mail>::with<queued_reply>,
-    /// Answers once everything committed so far, by anyone, is durable: actors on the
-    /// scheduler commit without fsync and share the HELPDESK's group commit instead of
-    /// blocking a scheduler thread.
-    caf::replies_to<atom::sync>::with<bool>>;
+    caf::replies_to<atom::outbound, outbound_mail>::with<queued_reply>>;
 
 /// A SENDER: drains one mailbox's outbox through Graph sendMail within the send limits.
 using sender_actor = caf::typed_actor<

@@ -20,6 +20,10 @@ template <class Handle>
 struct name_of;
 
 template <>
+struct name_of<storage_writer_actor> {
+  static constexpr caf::atom_value value = caf::atom("storage");
+};
+template <>
 struct name_of<helpdesk_actor> {
   static constexpr caf::atom_value value = caf::atom("helpdesk");
 };
@@ -75,9 +79,9 @@ void put(caf::actor_system& sys, caf::atom_value name, const Handle& handle) {
 /// references, and a detached actor's thread ends only when its last one is gone (the
 /// actor system's destructor waits for those threads).
 inline void forget_all(caf::actor_system& sys, std::size_t converters) {
-  for (auto name : {name_of<helpdesk_actor>::value, name_of<token_service_actor>::value,
-                    name_of<http_actor>::value, name_of<registry_actor>::value,
-                    name_of<rest_actor>::value})
+  for (auto name : {name_of<storage_writer_actor>::value, name_of<helpdesk_actor>::value,
+                    name_of<token_service_actor>::value, name_of<http_actor>::value,
+                    name_of<registry_actor>::value, name_of<rest_actor>::value})
     sys.registry().erase(name);
   for (std::size_t i = 0; i < converters; ++i)
     sys.registry().erase(converter_name(i));

@@ -2,6 +2,7 @@
 
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "storage/db.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
@@ -255,6 +256,10 @@ struct live_status {
 // The way back to an HTTP connection: a process-local pointer that never leaves the
 // process, and whose send() is safe from any thread.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::responder_ptr)
+
+// Writes on their way to the STORAGE WRITER, in this process's database.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::storage::batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::storage::durability)
 
 // HTTP exchanges handed to and from the HTTP client actor: they never leave the process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_request)

@@ -16,20 +16,22 @@ namespace storage {
 class credential_store {
 public:
   /// Both must outlive the store.
-  credential_store(db& database, const vault& keys) : db_(database), vault_(keys) {}
+  credential_store(const db& database, const vault& keys) : db_(database), vault_(keys) {}
 
   /// The mailbox's refresh token, or nullopt if it has none. A record sealed with a
-  /// previous master key is resealed with the current one on the way.
-  caf::expected<std::optional<std::string>> load(const std::string& mailbox_id);
+  /// previous master key is resealed with the current one in `reseal`.
+  caf::expected<std::optional<std::string>> load(const std::string& mailbox_id,
+                                                 batch& reseal) const;
 
-  /// Seals and writes the refresh token durably (fsync) before returning.
-  caf::error store(const std::string& mailbox_id, const std::string& refresh_token);
+  /// Seals the refresh token and stages it (commit it durably).
+  caf::error stage_store(batch& changes, const std::string& mailbox_id,
+                         const std::string& refresh_token) const;
 
-  /// Deletes the mailbox's refresh token durably.
-  caf::error erase(const std::string& mailbox_id);
+  /// Stages the deletion of the mailbox's refresh token.
+  void stage_erase(batch& changes, const std::string& mailbox_id) const;
 
 private:
-  db& db_;
+  const db& db_;
   const vault& vault_;
 };
 

@@ -52,24 +52,12 @@ const char* family_name(family f) {
   return family_names[static_cast<std::size_t>(f)];
 }
 
-batch::batch(const db& owner)
-    : owner_(&owner), writes_(std::make_unique<rocksdb::WriteBatch>()) {}
-
-batch::~batch() = default;
-batch::batch(batch&&) noexcept = default;
-batch& batch::operator=(batch&&) noexcept = default;
-
 void batch::put(family f, std::string_view key, std::string_view value) {
-  writes_->Put(owner_->handle(f), rocksdb::Slice{key.data(), key.size()},
-               rocksdb::Slice{value.data(), value.size()});
+  changes_.push_back({f, false, std::string{key}, std::string{value}});
 }
 
 void batch::erase(family f, std::string_view key) {
-  writes_->Delete(owner_->handle(f), rocksdb::Slice{key.data(), key.size()});
-}
-
-std::size_t batch::size() const {
-  return static_cast<std::size_t>(writes_->Count());
+  changes_.push_back({f, true, std::string{key}, {}});
 }
 
 caf::expected<std::unique_ptr<db>> db::open(const std::string& dir) {
@@ -134,11 +122,18 @@ caf::expected<std::optional<std::string>> db::get(family f, std::string_view key
   return std::optional<std::string>{std::move(value)};
 }
 
-caf::error db::commit(batch& b, durability d) {
+caf::error db::commit(const batch& b, durability d) {
+  rocksdb::WriteBatch writes;
+  for (const auto& c : b.changes()) {
+    rocksdb::Slice key{c.key.data(), c.key.size()};
+    if (c.erase)
+      writes.Delete(handle(c.where), key);
+    else
+      writes.Put(handle(c.where), key, rocksdb::Slice{c.value.data(), c.value.size()});
+  }
   rocksdb::WriteOptions options;
   options.sync = d == durability::durable;
-  auto status = rocks_->Write(options, b.writes_.get());
-  b.writes_->Clear();
+  auto status = rocks_->Write(options, &writes);
   if (!status.ok()) return storage_error(status, "writing a batch");
   return {};
 }
@@ -150,7 +145,7 @@ caf::error db::sync() {
 }
 
 caf::error db::put(family f, std::string_view key, std::string_view value) {
-  auto b = start_batch();
+  batch b;
   b.put(f, key, value);
   return commit(b, durability::durable);
 }

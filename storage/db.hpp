@@ -10,11 +10,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
-class WriteBatch;
 } // namespace rocksdb
 
 /// exconnect's one RocksDB database: a column family per kind of record.
@@ -44,26 +44,27 @@ enum class durability {
   relaxed, ///< the OS decides: state that may be rebuilt (throttle windows)
 };
 
-class db;
-
-/// A set of changes that commit together or not at all, across families. Made by
-/// db::start_batch(); must not outlive its db.
+/// A set of changes that commit together or not at all, across families. A plain
+/// value: actors build one and hand it to the STORAGE WRITER, the only one that commits.
 class batch {
 public:
-  ~batch();
-  batch(batch&&) noexcept;
-  batch& operator=(batch&&) noexcept;
+  /// One change: a put, or an erase when `erase` is set.
+  struct change {
+    family where = family::meta;
+    bool erase = false;
+    std::string key;
+    std::string value;
+  };
 
   void put(family f, std::string_view key, std::string_view value);
   void erase(family f, std::string_view key);
   /// Changes recorded so far.
-  std::size_t size() const;
+  std::size_t size() const { return changes_.size(); }
+  bool empty() const { return changes_.empty(); }
+  const std::vector<change>& changes() const { return changes_; }
 
 private:
-  friend class db;
-  explicit batch(const db& owner);
-  const db* owner_;
-  std::unique_ptr<rocksdb::WriteBatch> writes_;
+  std::vector<change> changes_;
 };
 
 class db {
@@ -83,17 +84,14 @@ public:
   /// The value under `key`, or nullopt if there is none.
   caf::expected<std::optional<std::string>> get(family f, std::string_view key) const;
 
-  /// An empty batch for this database.
-  batch start_batch() const { return batch{*this}; }
-
-  /// Writes a batch atomically; the batch is empty afterwards.
-  caf::error commit(batch& b, durability d);
+  /// Writes a batch atomically. Only the STORAGE WRITER commits while actors run.
+  caf::error commit(const batch& b, durability d);
 
   /// Makes every commit so far durable with one fsync of the write-ahead log: many
   /// relaxed commits followed by one sync are a group commit.
   caf::error sync();
 
-  /// One key-value write, durably (a batch of one).
+  /// One key-value write, durably (a batch of one): for start-up, before the actors run.
   caf::error put(family f, std::string_view key, std::string_view value);
 
   /// Calls `visit` for each key starting with `prefix`, in key order, until it returns
@@ -106,7 +104,6 @@ public:
   const std::string& dir() const { return dir_; }
 
 private:
-  friend class batch;
   db() = default;
   rocksdb::ColumnFamilyHandle* handle(family f) const;
 

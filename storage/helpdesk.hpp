@@ -78,7 +78,7 @@ struct ticket_page {
 
 class helpdesk_store {
 public:
-  explicit helpdesk_store(db& d) : db_{d} {}
+  explicit helpdesk_store(const db& d) : db_{d} {}
 
   caf::expected<std::optional<journal_entry>> journal(const std::string& mailbox,
                                                       const std::string& graph_id) const;
@@ -116,10 +116,8 @@ public:
   void stage_idempotent(batch& changes, const std::string& account,
                         const std::string& key, const nlohmann::json& stored) const;
 
-  db& database() const { return db_; }
-
 private:
-  db& db_;
+  const db& db_;
 };
 
 } // namespace storage

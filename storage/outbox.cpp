@@ -194,9 +194,9 @@ caf::expected<json> outbox_store::counters(const std::string& mailbox) const {
 
 caf::expected<std::vector<send_record>>
 outbox_store::sends_since(const std::string& mailbox,
-                          std::chrono::system_clock::time_point since) {
+                          std::chrono::system_clock::time_point since,
+                          batch& expired) const {
   std::vector<send_record> out;
-  auto expired = db_.start_batch();
   auto prefix = sends_prefix(mailbox);
   auto err = db_.scan(
       family::throttle, prefix, [&](std::string_view key, std::string_view value) {
@@ -222,8 +222,6 @@ outbox_store::sends_since(const std::string& mailbox,
         return true;
       });
   if (err) return err;
-  if (expired.size() > 0)
-    if (auto err = db_.commit(expired, durability::relaxed)) return err;
   return out;
 }
 

@@ -81,7 +81,7 @@ struct send_record {
 
 class outbox_store {
 public:
-  explicit outbox_store(db& d) : db_{d} {}
+  explicit outbox_store(const db& d) : db_{d} {}
 
   /// The mailbox's first email still queued or sending, if any.
   caf::expected<std::optional<outbox_email>>
@@ -96,9 +96,11 @@ public:
   emails(const std::string& mailbox, const std::string& after, std::size_t limit) const;
   /// {"sent","failed"} (zeros if none yet).
   caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
-  /// The sends of the mailbox at or after `since`; older ones are erased.
+  /// The sends of the mailbox at or after `since`; the erasure of older ones is staged
+  /// in `expired`.
   caf::expected<std::vector<send_record>>
-  sends_since(const std::string& mailbox, std::chrono::system_clock::time_point since);
+  sends_since(const std::string& mailbox, std::chrono::system_clock::time_point since,
+              batch& expired) const;
 
   /// A new email and its MIME, queued.
   void stage_new(batch& changes, const outbox_email& email,
@@ -112,10 +114,8 @@ public:
   void stage_forget_send(batch& changes, const std::string& mailbox,
                          const send_record& send) const;
 
-  db& database() const { return db_; }
-
 private:
-  db& db_;
+  const db& db_;
 };
 
 } // namespace storage

@@ -26,16 +26,15 @@ throttle_store::load(const std::string& mailbox, const std::string& window) cons
   return out;
 }
 
-caf::error throttle_store::save(const std::string& mailbox, const std::string& window,
-                                const std::vector<time_point>& events) {
+void throttle_store::stage(batch& changes, const std::string& mailbox,
+                           const std::string& window,
+                           const std::vector<time_point>& events) const {
   auto j = nlohmann::json::array();
   for (auto t : events)
     j.push_back(
         std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
             .count());
-  auto changes = db_.start_batch();
   changes.put(family::throttle, key(mailbox, window), j.dump());
-  return db_.commit(changes, durability::relaxed);
 }
 
 caf::expected<std::optional<throttle_store::time_point>>
@@ -46,9 +45,9 @@ throttle_store::load_pause(const std::string& mailbox, const std::string& name) 
   return std::optional<time_point>{stored->back()};
 }
 
-caf::error throttle_store::save_pause(const std::string& mailbox, const std::string& name,
-                                      time_point until) {
-  return save(mailbox, name, {until});
+void throttle_store::stage_pause(batch& changes, const std::string& mailbox,
+                                 const std::string& name, time_point until) const {
+  stage(changes, mailbox, name, {until});
 }
 
 } // namespace storage

@@ -19,23 +19,24 @@ class throttle_store {
 public:
   using time_point = std::chrono::system_clock::time_point;
 
-  explicit throttle_store(db& d) : db_{d} {}
+  explicit throttle_store(const db& d) : db_{d} {}
 
   /// The window's events, oldest first (empty if none are stored).
   caf::expected<std::vector<time_point>> load(const std::string& mailbox,
                                               const std::string& window) const;
 
-  caf::error save(const std::string& mailbox, const std::string& window,
-                  const std::vector<time_point>& events);
+  /// Stages the window's events, replacing what is stored.
+  void stage(batch& changes, const std::string& mailbox, const std::string& window,
+             const std::vector<time_point>& events) const;
 
   /// A pause Graph asked for ("<mailbox>/<name>"): the time it ends, if one is stored.
   caf::expected<std::optional<time_point>> load_pause(const std::string& mailbox,
                                                       const std::string& name) const;
-  caf::error save_pause(const std::string& mailbox, const std::string& name,
-                        time_point until);
+  void stage_pause(batch& changes, const std::string& mailbox, const std::string& name,
+                   time_point until) const;
 
 private:
-  db& db_;
+  const db& db_;
 };
 
 } // namespace storage

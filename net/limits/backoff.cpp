@@ -4,8 +4,6 @@
 #include "net/graph/requests.hpp"
 #include "net/time_format.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cstdint>
 
@@ -30,13 +28,12 @@ std::optional<caf::timespan> asked_pause(const net::client_response& res) {
   return caf::timespan{std::min(*asked, std::chrono::milliseconds{3'600'000})};
 }
 
-void store_pause(storage::throttle_store* throttle, const std::string& mailbox,
-                 const char* name, caf::timespan wait) {
+void stage_pause(storage::batch& changes, const storage::throttle_store* throttle,
+                 const std::string& mailbox, const char* name, caf::timespan wait) {
   if (!throttle) return;
   auto until = std::chrono::system_clock::now() +
                std::chrono::duration_cast<std::chrono::system_clock::duration>(wait);
-  if (auto err = throttle->save_pause(mailbox, name, until))
-    spdlog::warn("mailbox {}: cannot store a pause: {}", mailbox, render(err));
+  throttle->stage_pause(changes, mailbox, name, until);
 }
 
 caf::timespan stored_pause(const storage::throttle_store* throttle,

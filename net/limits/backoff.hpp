@@ -26,10 +26,10 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
 /// hour; nullopt otherwise (a Retry-After of zero would make a loop: back off instead).
 std::optional<caf::timespan> asked_pause(const net::client_response& res);
 
-/// Stores the end of a pause of `wait` from now under "<mailbox>/<name>" (logs if it
-/// cannot); no store, no-op.
-void store_pause(storage::throttle_store* throttle, const std::string& mailbox,
-                 const char* name, caf::timespan wait);
+/// Stages the end of a pause of `wait` from now under "<mailbox>/<name>"; no store,
+/// no change.
+void stage_pause(storage::batch& changes, const storage::throttle_store* throttle,
+                 const std::string& mailbox, const char* name, caf::timespan wait);
 
 /// What is left of the pause stored under "<mailbox>/<name>" (zero if none or over).
 caf::timespan stored_pause(const storage::throttle_store* throttle,

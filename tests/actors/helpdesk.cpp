@@ -23,10 +23,12 @@ struct fixture : test_coordinator_fixture<> {
   address_book connected;
   net::metrics metrics;
   helpdesk_actor desk;
+  storage_writer_actor writer;
   std::uint64_t cap = 8; ///< attachment bytes per ticket: one 5-byte attachment fits
 
   fixture() {
     db = open_temp_db(dir);
+    writer = start_storage_writer(sys, *db);
     store = std::make_unique<storage::helpdesk_store>(*db);
     outbox = std::make_unique<storage::outbox_store>(*db);
     desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox.get(),
@@ -36,6 +38,7 @@ struct fixture : test_coordinator_fixture<> {
 
   ~fixture() {
     self->send_exit(desk, caf::exit_reason::user_shutdown);
+    self->send_exit(writer, caf::exit_reason::user_shutdown);
     sched.run();
   }
 

@@ -71,9 +71,11 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   converter_actor conv;
   mailbox_actor box;
   mailbox_config cfg;
+  storage_writer_actor writer;
 
   fixture() {
     db = open_temp_db(dir);
+    writer = start_storage_writer(sys, *db);
     store = std::make_unique<storage::helpdesk_store>(*db);
     outbox_holder = std::make_unique<storage::outbox_store>(*db);
     outbox = outbox_holder.get();
@@ -98,7 +100,8 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     for (const caf::actor& a :
          {caf::actor_cast<caf::actor>(box), caf::actor_cast<caf::actor>(http),
           caf::actor_cast<caf::actor>(tokens), caf::actor_cast<caf::actor>(listener),
-          caf::actor_cast<caf::actor>(desk), caf::actor_cast<caf::actor>(conv)})
+          caf::actor_cast<caf::actor>(desk), caf::actor_cast<caf::actor>(conv),
+          caf::actor_cast<caf::actor>(writer)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -280,7 +283,9 @@ CAF_TEST(the fetch window survives a restart) {
   windows = std::make_unique<storage::throttle_store>(*db);
   // A previous run downloaded twice 10 s ago: the window (2 per 60 s) is full.
   auto ten_ago = std::chrono::system_clock::now() - 10s;
-  CAF_REQUIRE(!windows->save("mbx_1", "fetch", {ten_ago, ten_ago}));
+  storage::batch earlier;
+  windows->stage(earlier, "mbx_1", "fetch", {ten_ago, ten_ago});
+  commit_now(*db, earlier);
   start();
   reply(0, page({item("m1", 100)}));
   CAF_CHECK_EQUAL(exchanges(), 1u); // no download yet
@@ -303,8 +308,10 @@ CAF_TEST(a download in flight when the process died counts from the restart) {
   cfg.fetch_rate = {1, 60s};
   // The previous run sent a download 59 s ago and died before the answer: Graph may
   // have counted it any time since, so it counts as made at the restart.
-  CAF_REQUIRE(
-      !windows->save("mbx_1", "fetch-pending", {std::chrono::system_clock::now() - 59s}));
+  storage::batch earlier;
+  windows->stage(earlier, "mbx_1", "fetch-pending",
+                 {std::chrono::system_clock::now() - 59s});
+  commit_now(*db, earlier);
   start();
   reply(0, page({item("m1", 100)}));
   sched.advance_time(2s);

@@ -36,8 +36,11 @@ struct fixture : test_coordinator_fixture<> {
   registry_actor aut;
   registry_config cfg;
 
+  storage_writer_actor writer;
+
   fixture() {
     db = open_temp_db(dir);
+    writer = start_storage_writer(sys, *db);
     helpdesk = std::make_unique<storage::helpdesk_store>(*db);
     throttle = std::make_unique<storage::throttle_store>(*db);
     outbox = std::make_unique<storage::outbox_store>(*db);
@@ -59,7 +62,7 @@ struct fixture : test_coordinator_fixture<> {
   ~fixture() {
     for (const caf::actor& a :
          {caf::actor_cast<caf::actor>(aut), caf::actor_cast<caf::actor>(tokens),
-          caf::actor_cast<caf::actor>(http)})
+          caf::actor_cast<caf::actor>(http), caf::actor_cast<caf::actor>(writer)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
     service::forget_all(sys, 0);
@@ -83,7 +86,7 @@ struct fixture : test_coordinator_fixture<> {
     mb.status = storage::mailbox_status::connected;
     mb.created_at = "2026-12-01T00:00:00Z";
     mb.connected_at = "2026-12-01T00:00:00Z";
-    auto changes = db->start_batch();
+    storage::batch changes;
     changes.put(storage::family::mailboxes, id, storage::to_json(mb).dump());
     changes.put(storage::family::meta, storage::address_key(address), id);
     CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
@@ -159,8 +162,10 @@ CAF_TEST(
   // Both requests reach the REGISTRY before the old MAILBOX has handled its exit.
   self->send(aut, atom::pause_v, std::string{"acc_1"}, std::string{"mbx_1"});
   self->send(aut, atom::resume_v, std::string{"acc_1"}, std::string{"mbx_1"});
-  sched.run_once(); // the REGISTRY: pause
-  sched.run_once(); // the REGISTRY: resume
+  // The REGISTRY (pause, resume) and the STORAGE WRITER (their statuses) run; the old
+  // MAILBOX does not.
+  while (sched.prioritize(aut) || sched.prioritize(writer))
+    sched.run_once();
   auto& rt = runtime("mbx_1");
   CAF_CHECK(!rt.actor);          // no second MAILBOX yet
   CAF_CHECK(rt.stopping == old); // the old one is still on its way out

@@ -28,6 +28,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   using test::mock_http_access<fixture>::request; // not the fixture's own
   test::temp_dir dir;
   std::unique_ptr<storage::db> db = open_temp_db(dir);
+  storage_writer_actor writer = start_storage_writer(sys, *db);
   storage::outbox_store outbox{*db};
   storage::throttle_store windows{*db};
   storage::helpdesk_store tickets{*db};
@@ -55,7 +56,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     for (const caf::actor& a :
          {caf::actor_cast<caf::actor>(snd), caf::actor_cast<caf::actor>(http),
           caf::actor_cast<caf::actor>(desk), caf::actor_cast<caf::actor>(tokens),
-          caf::actor_cast<caf::actor>(listener)})
+          caf::actor_cast<caf::actor>(listener), caf::actor_cast<caf::actor>(writer)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -75,7 +76,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     auto mime = "From: support@contoso.test\r\nTo: " + to + "\r\nMessage-ID: <" + id +
                 "@contoso.test>\r\n\r\nHello\r\n";
     e.size = mime.size();
-    auto changes = db->start_batch();
+    storage::batch changes;
     outbox.stage_new(changes, e, mime);
     CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
   }
@@ -194,7 +195,7 @@ CAF_TEST(a send without an answer counts from the restart) {
   // The previous run sent 59 s ago and died before Graph's answer.
   storage::send_record unanswered{
       std::chrono::system_clock::now() - 59s, 100, {"jana@customer.test"}, "e0"};
-  auto changes = db->start_batch();
+  storage::batch changes;
   outbox.stage_send(changes, cfg.id, unanswered);
   CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
   queue("e1");
@@ -205,7 +206,9 @@ CAF_TEST(a send without an answer counts from the restart) {
   CAF_CHECK_EQUAL(exchanges(), 1u);
   reply(0, test::answer(202, ""));
   // The answered send is stored as such.
-  auto sends = outbox.sends_since(cfg.id, std::chrono::system_clock::now() - 120s);
+  storage::batch expired;
+  auto sends =
+      outbox.sends_since(cfg.id, std::chrono::system_clock::now() - 120s, expired);
   CAF_REQUIRE(sends);
   bool answered = false;
   for (const auto& s : *sends)
@@ -233,10 +236,9 @@ CAF_TEST(a pause graph asked for is stored and holds after a restart) {
   sched.run();
   // A restart with a queued email and a pause that ends in 60 s: nothing before then.
   queue("e2");
+  storage::batch changes;
   for (const char* name : {"send-pause", "graph-pause"})
-    CAF_REQUIRE(
-        !windows.save_pause(cfg.id, name, std::chrono::system_clock::now() + 60s));
-  auto changes = db->start_batch();
+    windows.stage_pause(changes, cfg.id, name, std::chrono::system_clock::now() + 60s);
   auto e1 = outbox.email(cfg.id, "e1");
   CAF_REQUIRE(e1 && *e1);
   (*e1)->state = storage::email_state::sent; // out of the way: e2 is next

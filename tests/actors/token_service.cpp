@@ -60,13 +60,14 @@ struct asker_state {
 };
 
 caf::behavior asker(caf::stateful_actor<asker_state>* self, token_service_actor aut,
-                    storage::credential_store* credentials) {
+                    const storage::credential_store* credentials) {
   return {
       [=](atom::token, const std::string& id) {
         self->request(aut, caf::infinite, atom::token_v, id)
             .then(
                 [=](const std::string& token) {
-                  auto stored = credentials->load(id);
+                  storage::batch reseal;
+                  auto stored = credentials->load(id, reseal);
                   self->state.answers.push_back(
                       {token, {}, stored && *stored ? **stored : std::string{}});
                 },
@@ -111,9 +112,11 @@ struct fixture : test_coordinator_fixture<> {
   token_events_actor events;
   token_service_actor aut;
   token_service_config cfg;
+  storage_writer_actor writer;
 
   fixture() {
     db = open_temp_db(dir);
+    writer = start_storage_writer(sys, *db);
     credentials = std::make_unique<storage::credential_store>(*db, vault);
     cfg.token_url = "https://login.test/organizations/oauth2/v2.0/token";
     cfg.client_id = "client-1";
@@ -139,6 +142,7 @@ struct fixture : test_coordinator_fixture<> {
     self->send_exit(aut, caf::exit_reason::user_shutdown);
     self->send_exit(http, caf::exit_reason::user_shutdown);
     self->send_exit(events, caf::exit_reason::user_shutdown);
+    self->send_exit(writer, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
@@ -178,7 +182,8 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   std::string stored(const std::string& id) {
-    auto s = credentials->load(id);
+    storage::batch reseal;
+    auto s = credentials->load(id, reseal);
     return s && *s ? **s : std::string{"<none>"};
   }
 
@@ -187,9 +192,16 @@ struct fixture : test_coordinator_fixture<> {
                          {{"kind", kind}, {"result", result}});
   }
 
+  /// Stores `id`'s refresh token, as an earlier run left it.
+  void store_grant(const std::string& id, const std::string& refresh_token) {
+    storage::batch changes;
+    CAF_REQUIRE(!credentials->stage_store(changes, id, refresh_token));
+    commit_now(*db, changes);
+  }
+
   /// A mailbox with a stored grant whose access token `at1` is cached.
   void connected(const std::string& id) {
-    CAF_REQUIRE(!credentials->store(id, "rt0-" + id));
+    store_grant(id, "rt0-" + id);
     auto a = ask(id);
     auto i = exchanges() - 1;
     reply(i, granted("at1-" + id, "rt1-" + id));
@@ -202,7 +214,7 @@ struct fixture : test_coordinator_fixture<> {
 CAF_TEST_FIXTURE_SCOPE(token_service_tests, fixture)
 
 CAF_TEST(one refresh is in flight per mailbox however many ask) {
-  CAF_REQUIRE(!credentials->store("m1", "rt0"));
+  store_grant("m1", "rt0");
   std::vector<caf::actor> waiting;
   for (int i = 0; i < 5; ++i)
     waiting.push_back(ask("m1"));
@@ -222,7 +234,7 @@ CAF_TEST(one refresh is in flight per mailbox however many ask) {
   }
   CAF_CHECK_EQUAL(counted("refresh", "ok"), 1);
   // Another mailbox refreshes on its own.
-  CAF_REQUIRE(!credentials->store("m2", "rt0-m2"));
+  store_grant("m2", "rt0-m2");
   ask("m2");
   CAF_CHECK_EQUAL(exchanges(), 2u);
 }

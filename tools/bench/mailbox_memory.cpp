@@ -4,6 +4,7 @@
 // and prints the resident memory per mailbox.
 // Usage: bench-mailbox-memory [N]   (default 100000)
 #include "actors/mailbox.hpp"
+#include "actors/storage_writer.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
 #include "storage/db.hpp"
@@ -13,6 +14,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/spawn_options.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -94,8 +96,10 @@ int main(int argc, char** argv) {
     auto tokens = sys.spawn(no_tokens);
     auto listener = sys.spawn(counting_listener);
     auto http = sys.spawn(no_http);
+    auto writer = sys.spawn<caf::detached>(exc::storage_writer, db->get(), &metrics);
     exc::service::put(sys, tokens);
     exc::service::put(sys, http);
+    exc::service::put(sys, caf::actor_cast<exc::storage_writer_actor>(writer));
     std::vector<mailbox_actor> boxes;
     boxes.reserve(n);
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // let the system settle
@@ -132,6 +136,8 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(tokens, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(http, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    exc::service::forget_all(sys, 0); // the writer's thread ends with its last handle
   }
   db->reset();
   std::filesystem::remove_all(dir);

@@ -1,0 +1,75 @@
+#pragma once
+
+#include "messages/error.hpp"
+#include "messages/services.hpp"
+#include "storage/db.hpp"
+
+#include <caf/error.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+/// How actors ask the STORAGE WRITER. Each call finds the writer as it runs now; while
+/// it restarts the request fails at once, and `done` hears the error.
+namespace exc::storage_requests {
+
+/// How long a write may take before its requester gives up (a stalled disk).
+constexpr auto write_timeout = std::chrono::seconds{60};
+
+/// Commits `changes`; `done(error)` runs once they are applied (relaxed) or durable.
+/// The actor handles other messages meanwhile.
+template <class Self, class Done>
+void commit(Self* self, storage::batch changes, storage::durability d, Done done) {
+  if (changes.empty()) return done(caf::error{});
+  self->request(service::get<storage_writer_actor>(self->system()), write_timeout,
+                atom::commit_v, std::move(changes), d)
+      .then([=](bool) mutable { done(caf::error{}); },
+            [=](caf::error& err) mutable { done(std::move(err)); });
+}
+
+/// As commit, but the actor handles nothing else until the answer, so its next message
+/// reads what this one wrote (a read-modify-write).
+template <class Self, class Done>
+void commit_awaited(Self* self, storage::batch changes, storage::durability d,
+                    Done done) {
+  if (changes.empty()) return done(caf::error{});
+  self->request(service::get<storage_writer_actor>(self->system()), write_timeout,
+                atom::commit_v, std::move(changes), d)
+      .await([=](bool) mutable { done(caf::error{}); },
+             [=](caf::error& err) mutable { done(std::move(err)); });
+}
+
+/// `done(error)` runs once everything committed so far, by anyone, is durable.
+template <class Self, class Done>
+void sync(Self* self, Done done) {
+  self->request(service::get<storage_writer_actor>(self->system()), write_timeout,
+                atom::sync_v)
+      .then([=](bool) mutable { done(caf::error{}); },
+            [=](caf::error& err) mutable { done(std::move(err)); });
+}
+
+/// Commits `changes` relaxed and goes on without waiting; a failure is only logged
+/// ("<who>: cannot store <what>"): for state that is rebuilt if lost.
+template <class Self>
+void commit_or_log(Self* self, storage::batch changes, std::string who,
+                   std::string what) {
+  commit(self, std::move(changes), storage::durability::relaxed,
+         [who = std::move(who), what = std::move(what)](const caf::error& err) {
+           if (err) spdlog::warn("{}: cannot store {}: {}", who, what, render(err));
+         });
+}
+
+/// Handles nothing else until every write sent to the STORAGE WRITER before this is
+/// applied, then runs `next`: a restarted actor reads what its predecessor wrote last.
+template <class Self, class Next>
+void await_earlier_writes(Self* self, Next next) {
+  // No writer (it restarts): what was queued at it is lost anyway.
+  self->request(service::get<storage_writer_actor>(self->system()), write_timeout,
+                atom::barrier_v)
+      .await([=](bool) mutable { next(); }, [=](caf::error&) mutable { next(); });
+}
+
+} // namespace exc::storage_requests
