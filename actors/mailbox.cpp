@@ -75,10 +75,10 @@ void write(self_ptr self, storage::batch changes, const char* what) {
 void load_windows(self_ptr self) {
   auto& st = self->state;
   if (!st.throttle) return;
-  // Its own pause, and one Graph asked of its SENDER ("graph-pause").
-  st.paused_until =
-      self->clock().now() + std::max(stored_pause(st.throttle, st.cfg.id, "pause"),
-                                     stored_pause(st.throttle, st.cfg.id, "graph-pause"));
+  // Its own pause, and one Graph asked of the mailbox ("graph-pause"), at the gate.
+  st.paused_until = self->clock().now() + stored_pause(st.throttle, st.cfg.id, "pause");
+  st.gate.pause(self->clock().now() +
+                stored_pause(st.throttle, st.cfg.id, "graph-pause"));
   auto stored = st.throttle->load(st.cfg.id, "fetch");
   if (!stored) {
     spdlog::warn("mailbox {}/{}: cannot read the fetch window: {}", st.cfg.account_id,
@@ -106,6 +106,33 @@ caf::timespan fetch_wait(self_ptr self) {
   if (fetch_used(self) < st.cfg.fetch_rate.count) return caf::timespan{0};
   auto window = std::chrono::duration_cast<caf::timespan>(st.cfg.fetch_rate.window);
   return st.downloads.front() + window - self->clock().now();
+}
+
+/// No Graph request of the mailbox before this: its own backoff, or a pause Graph asked
+/// for (at the gate).
+caf::actor_clock::time_point paused_until(self_ptr self) {
+  return std::max(self->state.paused_until, self->state.gate.paused_until());
+}
+
+/// Lets the Graph requests that wait at the gate go; those a pause holds get a timer.
+void admit(self_ptr self) {
+  auto& st = self->state;
+  auto again = st.gate.admit(self->clock().now());
+  if (again && !st.gate_timer) {
+    st.gate_timer = true;
+    self->delayed_send(self, *again - self->clock().now(), atom::internal_v,
+                       atom::acquire_v);
+  }
+}
+
+/// Graph asked the mailbox to wait (Retry-After): every request of the mailbox waits at
+/// the gate, its SENDER's too, also after a restart (stored).
+void graph_paused(self_ptr self, caf::timespan wait) {
+  auto& st = self->state;
+  st.gate.pause(self->clock().now() + wait);
+  storage::batch changes;
+  stage_pause(changes, st.throttle, st.cfg.id, "graph-pause", wait);
+  write(self, std::move(changes), "a pause");
 }
 
 poll_result succeeded() {
@@ -144,7 +171,7 @@ void report(self_ptr self, poll_result r) {
   st.next = 0;
   auto now = self->clock().now();
   if (st.next_retry != caf::actor_clock::time_point::max()) {
-    auto at = std::max(st.next_retry, st.paused_until);
+    auto at = std::max(st.next_retry, paused_until(self));
     self->delayed_send(self, std::max(at - now, caf::timespan{0}), atom::internal_v,
                        atom::poll_v, st.generation);
     st.next_retry = caf::actor_clock::time_point::max();
@@ -154,7 +181,7 @@ void report(self_ptr self, poll_result r) {
   r.failed_message = std::move(st.last_failure);
   st.last_failure = {};
   auto wall = std::chrono::system_clock::now();
-  if (st.paused_until > now) r.paused_until = wall_time(st.paused_until, now);
+  if (paused_until(self) > now) r.paused_until = wall_time(paused_until(self), now);
   r.at = net::format_rfc3339(wall);
   self->send(st.listener, atom::polled_v, st.cfg.id, std::move(r));
 }
@@ -174,13 +201,9 @@ void back_off(self_ptr self, std::optional<caf::timespan> asked, bool heals) {
   storage::batch changes;
   stage_pause(changes, st.throttle, st.cfg.id, "pause", wait);
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
-  // Graph throttles the mailbox, not the request: its SENDER waits as well, also
-  // after a restart.
-  if (asked) {
-    stage_pause(changes, st.throttle, st.cfg.id, "graph-pause", wait);
-    if (st.sender) self->send(st.sender, atom::pause_v, wait);
-  }
   write(self, std::move(changes), "a pause");
+  // Graph throttles the mailbox, not the request: its SENDER waits as well.
+  if (asked) graph_paused(self, wait);
 }
 
 /// A mailbox-wide failure that is not Graph's answer (no token, storage trouble).
@@ -221,16 +244,29 @@ bool mailbox_wide(const net::client_response& res) {
   return res.ok() && (res.status == 429 || res.status == 401 || asked_pause(res));
 }
 
-/// A Graph call of this mailbox; a token that cannot be had ends the cycle.
+/// A Graph call of this mailbox, through its gate like its children's; a token that
+/// cannot be had ends the cycle.
 void call_graph(self_ptr self, request_maker make, response_handler on_response,
                 error_handler on_error = {}) {
-  const auto& st = self->state;
-  exc::call_graph(self, service::get<token_service_actor>(self->system()),
-                  service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
-                  std::move(on_response), [=](const caf::error& err) {
-                    if (on_error) on_error(err);
-                    fail(self, err);
-                  });
+  auto me = self->address();
+  self->state.gate.wait(me, [=] {
+    exc::call_graph(
+        self, service::get<token_service_actor>(self->system()),
+        service::get<http_actor>(self->system()), self->state.cfg.id, make,
+        [=](net::client_response& res) {
+          self->state.gate.leave(me);
+          if (auto asked = asked_pause(res)) graph_paused(self, *asked);
+          admit(self);
+          on_response(res);
+        },
+        [=](const caf::error& err) {
+          self->state.gate.leave(me);
+          admit(self);
+          if (on_error) on_error(err);
+          fail(self, err);
+        });
+  });
+  admit(self);
 }
 
 bool has_category(const message_ref& ref, const std::string& name) {
@@ -545,9 +581,9 @@ void process(self_ptr self) {
                  std::to_string(st.cfg.max_message_size);
       return store(self, std::move(m));
     }
-    if (self->clock().now() < st.paused_until) {
-      // Graph paused the mailbox meanwhile (its SENDER was told so): go on after it.
-      self->delayed_send(self, st.paused_until - self->clock().now(), atom::internal_v,
+    if (self->clock().now() < paused_until(self)) {
+      // Graph paused the mailbox meanwhile (its SENDER asked, say): go on after it.
+      self->delayed_send(self, paused_until(self) - self->clock().now(), atom::internal_v,
                          atom::poll_v, st.generation);
       return report(self, succeeded());
     }
@@ -689,6 +725,8 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       return begin_stop(self, caf::exit_reason::user_shutdown);
     if (!st.sender || dm.source != st.sender.address()) return;
     st.sender = nullptr;
+    st.gate.forget(dm.source); // what it held or waited for
+    admit(self);
     if (st.stopping) return self->quit(st.stop_reason);
     ++st.sender_failures;
     ++st.child_restarts;
@@ -712,9 +750,9 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         auto& st = self->state;
         if (generation != st.generation || st.stopping) return;
         auto now = self->clock().now();
-        if (now < st.paused_until) { // throttled: poll when the pause ends
-          self->delayed_send(self, st.paused_until - now, atom::internal_v, atom::poll_v,
-                             ++st.generation);
+        if (now < paused_until(self)) { // throttled: poll when the pause ends
+          self->delayed_send(self, paused_until(self) - now, atom::internal_v,
+                             atom::poll_v, ++st.generation);
           return;
         }
         self->delayed_send(self, st.cfg.poll_interval, atom::internal_v, atom::poll_v,
@@ -732,15 +770,30 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       [=](atom::sent, const std::string&, send_status& s) {
         self->state.sending = std::move(s);
       },
-      [=](atom::pause, caf::timespan wait) {
-        auto& st = self->state;
-        st.paused_until = std::max(st.paused_until, self->clock().now() + wait);
+      [=](atom::acquire) -> caf::result<bool> {
+        // A child's Graph request waits at the gate until it may leave. (Its address
+        // first: the promise takes the sender out of the message.)
+        auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        auto rp = self->make_response_promise<bool>();
+        self->state.gate.wait(who, [rp]() mutable { rp.deliver(true); });
+        admit(self);
+        return rp;
+      },
+      [=](atom::release, caf::timespan pause) {
+        self->state.gate.leave(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        if (pause > caf::timespan{0}) graph_paused(self, pause);
+        admit(self);
+      },
+      [=](atom::internal, atom::acquire) {
+        self->state.gate_timer = false;
+        admit(self);
       },
       [=](atom::status) {
         auto& st = self->state;
         live_status out;
         auto now = self->clock().now();
-        if (st.paused_until > now) out.paused_until = wall_time(st.paused_until, now);
+        if (paused_until(self) > now)
+          out.paused_until = wall_time(paused_until(self), now);
         out.fetch_used = fetch_used(self);
         out.sending = st.sending;
         return out;

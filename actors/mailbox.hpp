@@ -5,6 +5,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "net/limits/graph_gate.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/throttle.hpp"
 
@@ -28,9 +29,8 @@
 /// for labelling: tried rarely). Only what concerns the whole mailbox ends a cycle:
 /// a failed listing, throttling, no token, storage trouble; those back the mailbox off
 /// (the gate), and only a listing that works ends that backoff.
-/// One message at a time and one Graph request in flight, so a mailbox never has more
-/// than one of Exchange's four concurrent requests; idle, it is a timer and a few
-/// strings.
+/// One message at a time; its Graph requests and its SENDER's pass the mailbox's Graph
+/// gate (at most 4 in flight, one pause for all). Idle, it is a timer and a few strings.
 namespace exc {
 
 struct mailbox_config {
@@ -82,8 +82,12 @@ struct mailbox_state {
   std::size_t next = 0;
   /// When the last downloads happened, oldest first (at most fetch_rate.count).
   std::vector<caf::actor_clock::time_point> downloads;
-  /// Graph throttled or failed: no request before this. Only this mailbox waits.
+  /// The mailbox's own backoff (a failed listing, no token): no poll before this.
   caf::actor_clock::time_point paused_until{};
+  /// Every Graph request of the mailbox passes here, its SENDER's too: at most 4 in
+  /// flight, and a pause Graph asked for holds them all.
+  graph_gate gate;
+  bool gate_timer = false; ///< a timer will let go what a pause holds
   /// Mailbox-wide failures in a row (listing, throttling, token, storage), for the
   /// gate's backoff; only a listing that works resets it.
   unsigned gate_failures = 0;

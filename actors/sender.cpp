@@ -67,22 +67,19 @@ caf::timespan backoff(self_ptr self) {
 }
 
 /// Graph throttled (429, 503 with Retry-After) or failed in a way that heals: only this
-/// mailbox waits.
+/// mailbox waits. A pause Graph asked for holds the whole mailbox at its gate (the
+/// MAILBOX keeps and stores it); sending waits it out as well.
 void pause(self_ptr self, const net::client_response& res) {
   auto& st = self->state;
   caf::timespan wait;
-  storage::batch changes;
   if (auto asked = asked_pause(res)) {
     ++st.failures;
     wait = *asked;
-    // Graph throttles the mailbox, not the request: fetching waits as well, also after
-    // a restart.
-    stage_pause(changes, st.peers.throttle, st.cfg.id, "graph-pause", wait);
-    self->send(st.peers.listener, atom::pause_v, wait);
   } else {
     wait = backoff(self);
   }
   st.paused_until = self->clock().now() + wait;
+  storage::batch changes;
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
   stage_pause(changes, st.peers.throttle, st.cfg.id, "send-pause", wait);
   storage_requests::commit_or_log(self, std::move(changes), "sender " + name_of(self),
@@ -180,8 +177,8 @@ std::vector<std::string> recipients_of(const outbox_email& e) {
 /// works says nothing of whether sending does.
 void call(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
-  exc::call_graph(
-      self, service::get<token_service_actor>(self->system()),
+  exc::call_graph_gated(
+      self, st.peers.listener, service::get<token_service_actor>(self->system()),
       service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
       [=](net::client_response& res) { on_response(res); },
       [=](const caf::error& err) {
@@ -342,10 +339,9 @@ void drain(self_ptr self) {
 /// clock.
 void load_budget(self_ptr self) {
   auto& st = self->state;
-  // Its own pause, and one Graph asked of its MAILBOX ("graph-pause").
-  st.paused_until = self->clock().now() +
-                    std::max(stored_pause(st.peers.throttle, st.cfg.id, "send-pause"),
-                             stored_pause(st.peers.throttle, st.cfg.id, "graph-pause"));
+  // Its own pause (a pause Graph asked for is kept at its MAILBOX's gate).
+  st.paused_until =
+      self->clock().now() + stored_pause(st.peers.throttle, st.cfg.id, "send-pause");
   auto longest =
       std::max({st.cfg.rate.window, st.cfg.bytes.window, st.cfg.recipients.window});
   auto wall = wall_now();
@@ -404,12 +400,6 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
         auto& st = self->state;
         if (st.busy || st.waiting) return; // the drain will get to it
         drain(self);
-      },
-      [=](atom::pause, caf::timespan wait) {
-        // A drain under way or waiting checks the pause before its next request.
-        auto& st = self->state;
-        st.paused_until = std::max(st.paused_until, self->clock().now() + wait);
-        report(self);
       },
       [=](atom::internal, atom::wake, std::uint64_t generation) {
         auto& st = self->state;

@@ -47,10 +47,10 @@ struct sender_config {
 /// HELPDESK, whose group commit makes the `sending` state durable before a request
 /// leaves) it finds by name (messages/services.hpp).
 struct sender_peers {
-  send_listener_actor listener;                  ///< its MAILBOX
+  send_listener_actor listener; ///< its MAILBOX, also the mailbox's Graph gate
   const storage::outbox_store* outbox = nullptr; ///< must outlive the actor
   net::metrics* metrics = nullptr;               ///< must outlive the actor
-  /// Where a pause Graph asked for survives a restart; none keeps it in memory only.
+  /// Where its own pause survives a restart; none keeps it in memory only.
   const storage::throttle_store* throttle = nullptr;
   /// Which SENDERs exist: its MAILBOX entered it before spawning it, it leaves when it
   /// ends. None: not tracked (tests).

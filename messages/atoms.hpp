@@ -81,6 +81,11 @@ using commit = caf::atom_constant<caf::atom("commit")>;
 constexpr commit commit_v{};
 using barrier = caf::atom_constant<caf::atom("barrier")>;
 constexpr barrier barrier_v{};
+/// A mailbox's Graph gate: a slot for one request, and its return.
+using acquire = caf::atom_constant<caf::atom("acquire")>;
+constexpr acquire acquire_v{};
+using release = caf::atom_constant<caf::atom("release")>;
+constexpr release release_v{};
 /// A SENDER reports how its mailbox's sending goes.
 using sent = caf::atom_constant<caf::atom("sent")>;
 constexpr sent sent_v{};

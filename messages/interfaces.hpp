@@ -53,13 +53,21 @@ using poll_listener_actor = caf::typed_actor<
     /// From a MAILBOX: the outcome of a poll (mailbox id, result).
     caf::reacts_to<atom::polled, std::string, poll_result>>;
 
-/// Who hears how a mailbox's sending goes: its MAILBOX.
+/// A mailbox's Graph gate (net/limits/graph_gate.hpp), kept by its MAILBOX: every
+/// Graph request of the mailbox's actors passes it, at most 4 at a time.
+using graph_gate_actor = caf::typed_actor<
+    /// Answers once one request of the caller may leave: a slot is free and no pause
+    /// Graph asked for lasts.
+    caf::replies_to<atom::acquire>::with<bool>,
+    /// The caller's request is done. A positive timespan is the pause Graph asked for
+    /// (Retry-After on 429 or 503): every request of the mailbox waits it out, fetching
+    /// and sending alike.
+    caf::reacts_to<atom::release, caf::timespan>>;
+
+/// Who hears how a mailbox's sending goes and lets its requests go: its MAILBOX.
 using send_listener_actor = caf::typed_actor<
     /// From a SENDER: how sending goes (mailbox id, status).
-    caf::reacts_to<atom::sent, std::string, send_status>,
-    /// From a SENDER: Graph asked the mailbox to pause this long (Retry-After); fetching
-    /// waits too (one pause per mailbox, as Graph throttles the mailbox).
-    caf::reacts_to<atom::pause, caf::timespan>>;
+    caf::reacts_to<atom::sent, std::string, send_status>>::extend_with<graph_gate_actor>;
 
 /// The REST front: routing, authentication and rendering of the REST API, /healthz,
 /// /metrics and /oauth/callback. It asks the REGISTRY, the HELPDESK and the MAILBOXes.
@@ -115,8 +123,6 @@ using helpdesk_actor = caf::typed_actor<
 using sender_actor = caf::typed_actor<
     /// The outbox has new mail.
     caf::reacts_to<atom::wake>,
-    /// From its MAILBOX: Graph asked the mailbox to pause this long; sending waits too.
-    caf::reacts_to<atom::pause, caf::timespan>,
     /// INTERNAL: a timer (generation).
     caf::reacts_to<atom::internal, atom::wake, std::uint64_t>>;
 
@@ -131,12 +137,12 @@ using mailbox_actor = caf::typed_actor<
     caf::reacts_to<atom::wake>,
     /// From its SENDER: how sending goes (mailbox id, status).
     caf::reacts_to<atom::sent, std::string, send_status>,
-    /// From its SENDER: Graph asked the mailbox to pause this long; fetching waits too.
-    caf::reacts_to<atom::pause, caf::timespan>,
     /// Its live status, for the mailbox view.
     caf::replies_to<atom::status>::with<live_status>,
     /// INTERNAL: start the SENDER again after it failed.
-    caf::reacts_to<atom::internal, atom::restart>>;
+    caf::reacts_to<atom::internal, atom::restart>,
+    /// INTERNAL: a pause of the Graph gate ended.
+    caf::reacts_to<atom::internal, atom::acquire>>::extend_with<graph_gate_actor>;
 
 /// A mailbox as the REGISTRY knows it: its record, its MAILBOX if one runs, and what
 /// the REST front shows besides (the MAILBOX's live status it asks the MAILBOX for).

@@ -2,6 +2,7 @@
 
 #include "messages/interfaces.hpp"
 #include "net/graph/requests.hpp"
+#include "net/limits/backoff.hpp"
 
 #include <chrono>
 #include <functional>
@@ -9,7 +10,7 @@
 
 /// One Graph call on behalf of a mailbox, for the actors that talk to Graph (MAILBOX,
 /// SENDER): the access token comes from the TOKEN SERVICE; a 401 gets one fresh token
-/// and one more try.
+/// and one more try. A MAILBOX's children call through its Graph gate.
 namespace exc {
 
 using request_maker = std::function<net::client_request(const std::string& token)>;
@@ -41,6 +42,35 @@ void call_graph(Self self, const token_service_actor& tokens, const http_actor& 
                       on_response(res);
                     },
                     [=](const caf::error& err) { on_error(err); });
+          },
+          [=](const caf::error& err) { on_error(err); });
+}
+
+/// How long a request may wait at its mailbox's gate: longer than any pause Graph can
+/// ask for (asked_pause caps it at an hour).
+constexpr auto gate_wait = std::chrono::minutes{90};
+
+/// As call_graph, through the mailbox's Graph gate: waits for a slot, and gives it
+/// back with the pause Graph asked for, if any.
+template <class Self>
+void call_graph_gated(Self self, const graph_gate_actor& gate,
+                      const token_service_actor& tokens, const http_actor& http,
+                      const std::string& mailbox, request_maker make,
+                      response_handler on_response, error_handler on_error) {
+  self->request(gate, gate_wait, atom::acquire_v)
+      .then(
+          [=](bool) {
+            call_graph(
+                self, tokens, http, mailbox, make,
+                [=](net::client_response& res) {
+                  self->send(gate, atom::release_v,
+                             asked_pause(res).value_or(caf::timespan{0}));
+                  on_response(res);
+                },
+                [=](const caf::error& err) {
+                  self->send(gate, atom::release_v, caf::timespan{0});
+                  on_error(err);
+                });
           },
           [=](const caf::error& err) { on_error(err); });
 }

@@ -54,6 +54,7 @@ std::string raw_mail(const std::string& id) {
 
 const std::string graph = "https://graph.test/v1.0";
 const std::string messages = graph + "/users/support%40contoso.test/messages/";
+const std::string send_url = graph + "/users/support%40contoso.test/sendMail";
 
 struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   using test::mock_http_access<fixture>::request; // not the fixture's own
@@ -354,33 +355,50 @@ CAF_TEST(a 429 pauses the mailbox for its retry after) {
   CAF_CHECK_EQUAL(polls()[1].paused_until, "");
 }
 
-CAF_TEST(fetching and sending share one pause graph asked for) {
+CAF_TEST(fetching and sending share one pause graph asked for at the gate) {
   outbox_peers = true;
   start();
   auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
   CAF_REQUIRE(st.sender);
-  auto& sending = deref<sender_actor::stateful_base<exc::sender_state>>(st.sender).state;
-  // A 429 on the listing pauses the SENDER too.
+  // A 429 on the listing pauses every request of the mailbox.
   auto throttled =
       answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
   throttled.headers = {{"Retry-After", "30"}};
   reply(0, throttled);
-  CAF_CHECK(sending.paused_until >= st.paused_until - 1ms);
-  CAF_CHECK(sending.paused_until > self->clock().now() + 29s);
-  // The SENDER's pause holds the MAILBOX's next poll back.
-  sched.advance_time(31s);
+  // An email queued now: the SENDER's request waits at the gate.
+  storage::outbox_email e;
+  e.email_id = "e1";
+  e.mailbox_id = cfg.id;
+  e.account_id = cfg.account_id;
+  e.to = {"jana@customer.test"};
+  e.internet_message_id = "e1@contoso.test";
+  e.size = 10;
+  storage::batch changes;
+  outbox->stage_new(changes, e, "Subject: x\r\n\r\nHello");
+  commit_now(*db, changes);
+  self->send(box, atom::wake_v);
   sched.run();
-  CAF_REQUIRE_EQUAL(exchanges(), 2u);
-  reply(1, page({}));
-  // Its next poll is due in 600 s; Graph asks the SENDER for a 700 s pause.
-  self->send(box, atom::pause_v, caf::timespan{700s}); // as from its SENDER
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  CAF_CHECK_EQUAL(st.gate.waiting(), 1u);
+  sched.advance_time(31s); // the pause is over: the send goes, then the next listing
   sched.run();
-  sched.advance_time(cfg.poll_interval);
-  sched.run();
-  CAF_CHECK_EQUAL(exchanges(), 2u); // the poll waits for the pause
-  sched.advance_time(101s);
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  std::size_t send = request(1).url == send_url ? 1 : 2;
+  CAF_CHECK(request(send).url == send_url);
+  CAF_CHECK_EQUAL(st.gate.in_flight(), 2u);
+  // Graph asks the SENDER for a 700 s pause; the listing is answered meanwhile.
+  auto asked = answer(429, R"({"error":{"code":"ErrorExceededMessageLimit"}})");
+  asked.headers = {{"Retry-After", "700"}};
+  reply(send, asked);
+  CAF_CHECK_EQUAL(st.gate.in_flight(), 1u); // the listing's
+  reply(3 - send, page({}));
+  CAF_CHECK_EQUAL(st.gate.in_flight(), 0u);
+  sched.advance_time(cfg.poll_interval); // the next poll is due, but held
   sched.run();
   CAF_CHECK_EQUAL(exchanges(), 3u);
+  sched.advance_time(101s);
+  sched.run();
+  CAF_CHECK(exchanges() >= 4u); // the listing (and the send again) after the pause
 }
 
 CAF_TEST(a pause graph asked for survives a restart) {

@@ -41,10 +41,12 @@ token_mock(exc::token_service_actor::stateful_pointer<token_mock_state> self, in
 struct listener_state {
   std::vector<exc::poll_result> polls;
   std::vector<exc::send_status> sends;
-  std::vector<caf::timespan> pauses; ///< pauses Graph asked of a SENDER
+  std::vector<caf::timespan> pauses; ///< pauses Graph asked for, given back at the gate
+  int in_flight = 0;                 ///< slots of the gate held now
 };
 
-/// Hears polls (as a MAILBOX's REGISTRY) and sends (as a SENDER's MAILBOX).
+/// Hears polls (as a MAILBOX's REGISTRY) and sends (as a SENDER's MAILBOX, also its
+/// Graph gate: it lets every request go at once).
 using listener_actor = exc::poll_listener_actor::extend_with<exc::send_listener_actor>;
 
 /// Keeps every report.
@@ -58,7 +60,14 @@ poll_listener(listener_actor::stateful_pointer<listener_state> self, int) {
       [=](atom::sent, const std::string&, const send_status& s) {
         self->state.sends.push_back(s);
       },
-      [=](atom::pause, caf::timespan wait) { self->state.pauses.push_back(wait); },
+      [=](atom::acquire) {
+        ++self->state.in_flight;
+        return true;
+      },
+      [=](atom::release, caf::timespan pause) {
+        --self->state.in_flight;
+        if (pause > caf::timespan{0}) self->state.pauses.push_back(pause);
+      },
   };
 }
 
