@@ -1,5 +1,6 @@
 #include "actors/mailbox.hpp"
 
+#include "actors/labeler.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
@@ -149,15 +150,10 @@ poll_result failed(std::string step, std::string code, std::string message) {
   return r;
 }
 
-/// The wall clock (ms since the epoch) as this actor's clock moves it on from the
-/// start: message retry times are stored on the wall clock, and are compared on the
-/// actor's clock (virtual in tests).
+/// The wall clock now, in ms, as this actor's clock sees it (see wall_ms_at).
 std::int64_t wall_ms(self_ptr self) {
   const auto& st = self->state;
-  auto wall = st.wall_base + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 self->clock().now() - st.clock_base);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch())
-      .count();
+  return wall_ms_at(st.wall_base, st.clock_base, self->clock().now());
 }
 
 /// Ends the poll cycle and tells the listener how it went. A message skipped for its
@@ -237,11 +233,6 @@ void fail_graph(self_ptr self, const net::client_response& res, const char* doin
   spdlog::warn("mailbox {}/{}: {} failed: {} {} (the mailbox waits)",
                self->state.cfg.account_id, self->state.cfg.id, doing, e.code, e.message);
   report(self, failed("listing", e.code, e.message));
-}
-
-/// Throttling or a refused token: the mailbox's trouble, not the message's.
-bool mailbox_wide(const net::client_response& res) {
-  return res.ok() && (res.status == 429 || res.status == 401 || asked_pause(res));
 }
 
 /// A Graph call of this mailbox, through its gate like its children's; a token that
@@ -345,8 +336,10 @@ void message_failed(self_ptr self, ingest_step step, std::string code,
                 std::move(f))
       .then(
           [=](const failure_outcome& out) {
-            if (out.quarantined && step != ingest_step::labelling)
-              return label(self, true); // a processing_failed rejection now
+            if (out.quarantined && step != ingest_step::labelling) {
+              label(self, true); // a processing_failed rejection now
+              return advance(self);
+            }
             not_yet(self, retry_at);
             advance(self);
           },
@@ -365,66 +358,40 @@ void message_answer_failed(self_ptr self, const net::client_response& res,
   message_failed(self, step, e.code, e.message);
 }
 
-/// The journal learns that the message is labelled; then the next message.
-void labelled(self_ptr self, const std::string& graph_id) {
-  self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::labelled_v,
-                self->state.cfg.id, graph_id)
-      .then([=](bool) { advance(self); },
-            [=](const caf::error& err) { fail(self, err); });
-}
-
-/// PATCH the categories the message has now plus our labels. They are read again
-/// first: the listing may be minutes old, and a PATCH replaces the whole list.
+/// Hands the current message to the LABELER, spawned if none runs (monitored: this
+/// MAILBOX ends it when it is idle, and it ends with this MAILBOX).
 void label(self_ptr self, bool rejected) {
-  auto graph_id = self->state.queue[self->state.next].graph_id;
-  call_graph(
-      self,
-      [=](const std::string& token) {
-        const auto& cfg = self->state.cfg;
-        return graph::categories_of(cfg.graph_url, token, cfg.address, graph_id);
-      },
-      [=](net::client_response& res) {
-        // Deleted meanwhile: there is nothing left to label.
-        if (res.ok() && res.status == 404) return labelled(self, graph_id);
-        if (!res.ok() || res.status != 200)
-          return message_answer_failed(self, res, ingest_step::labelling,
-                                       "reading a message's categories");
-        auto current = graph::read_categories(res.body);
-        if (!current)
-          return message_failed(self, ingest_step::labelling, "graph_failure",
-                                "Graph answered a message that has no categories");
-        auto categories = *current;
-        const auto& labels = self->state.cfg.labels;
-        for (const auto* name : {&labels.processed, &labels.rejected}) {
-          if (name == &labels.rejected && !rejected) continue;
-          if (std::none_of(categories.begin(), categories.end(),
-                           [&](const std::string& c) { return net::iequals(c, *name); }))
-            categories.push_back(*name);
-        }
-        call_graph(
-            self,
-            [=](const std::string& token) {
-              const auto& cfg = self->state.cfg;
-              return graph::set_categories(cfg.graph_url, token, cfg.address, graph_id,
-                                           categories, cfg.labels.mark_as_read);
-            },
-            [=](net::client_response& res) {
-              if (res.ok() && res.status == 404) return labelled(self, graph_id);
-              if (!res.ok() || res.status != 200)
-                return message_answer_failed(self, res, ingest_step::labelling,
-                                             "labelling a message");
-              labelled(self, graph_id);
-            });
-      });
+  auto& st = self->state;
+  const auto& ref = st.queue[st.next];
+  if (!st.labeler) {
+    labeler_config lc;
+    lc.id = st.cfg.id;
+    lc.account_id = st.cfg.account_id;
+    lc.address = st.cfg.address;
+    lc.graph_url = st.cfg.graph_url;
+    lc.labels = st.cfg.labels;
+    lc.retry_initial = st.cfg.retry_initial;
+    lc.backoff_max = st.cfg.backoff_max;
+    lc.max_attempts = st.cfg.max_attempts;
+    st.labeler = self->spawn<caf::monitored>(labeler, std::move(lc),
+                                             caf::actor_cast<graph_gate_actor>(self),
+                                             caf::actor_cast<label_listener_actor>(self));
+    st.labels_sent = 0;
+  }
+  ++st.labels_sent;
+  self->send(st.labeler, atom::label_v,
+             label_task{ref.graph_id, ref.internet_message_id, ref.received_at, rejected,
+                        st.tries});
 }
 
-/// Hands the mail to the HELPDESK; once it is durable, labels it.
+/// Hands the mail to the HELPDESK; once it is durable, has it labelled and goes on.
 void store(self_ptr self, inbound_mail m) {
   self->request(the_helpdesk(self), std::chrono::minutes{5}, atom::ingest_v, std::move(m))
       .then(
           [=](const ingest_outcome& out) {
             self->state.in_try = false; // the message has its outcome
             label(self, out.rejected());
+            advance(self);
           },
           [=](const caf::error& err) {
             message_failed(self, ingest_step::storing,
@@ -555,7 +522,9 @@ void process(self_ptr self) {
         continue;
       }
       st.tries = entry.label_attempts + 1;
-      return label(self, entry.rejected());
+      label(self, entry.rejected());
+      ++st.next;
+      continue;
     }
     if (*known) { // tried before without an outcome
       const auto& entry = **known;
@@ -654,11 +623,18 @@ void start_sender(self_ptr self) {
                    st.throttle, st.present});
 }
 
-/// Stopping: the SENDER first (its down message then ends the MAILBOX), else at once.
+/// Stopping: once its children are down, the MAILBOX ends.
+void stop_if_done(self_ptr self) {
+  auto& st = self->state;
+  if (!st.sender && !st.labeler) self->quit(st.stop_reason);
+}
+
+/// Stopping: the children first (their down messages then end the MAILBOX).
 void stop_children(self_ptr self) {
   auto& st = self->state;
-  if (!st.sender) return self->quit(st.stop_reason);
-  self->send_exit(st.sender, st.stop_reason);
+  if (st.labeler) self->send_exit(st.labeler, st.stop_reason);
+  if (st.sender) self->send_exit(st.sender, st.stop_reason);
+  stop_if_done(self);
 }
 
 /// A graceful stop during a counted try: the try is given back in the journal (it
@@ -723,11 +699,24 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     auto& st = self->state;
     if (st.listener && dm.source == st.listener.address())
       return begin_stop(self, caf::exit_reason::user_shutdown);
+    st.gate.forget(dm.source); // what a child held or waited for
+    admit(self);
+    if (st.labeler && dm.source == st.labeler.address()) {
+      st.labeler = nullptr;
+      if (st.stopping) return stop_if_done(self);
+      if (dm.reason) { // a new one starts with the next message to label
+        ++st.child_restarts;
+        if (st.metrics)
+          st.metrics->add("exconnect_actor_restarts_total", {{"kind", "labeler"}});
+        spdlog::error("mailbox {}/{}: its LABELER failed ({}); the journal keeps what "
+                      "it had to do",
+                      st.cfg.account_id, st.cfg.id, render(dm.reason));
+      }
+      return;
+    }
     if (!st.sender || dm.source != st.sender.address()) return;
     st.sender = nullptr;
-    st.gate.forget(dm.source); // what it held or waited for
-    admit(self);
-    if (st.stopping) return self->quit(st.stop_reason);
+    if (st.stopping) return stop_if_done(self);
     ++st.sender_failures;
     ++st.child_restarts;
     if (st.metrics)
@@ -763,6 +752,20 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       },
       [=](atom::settings, const label_settings& labels) {
         self->state.cfg.labels = labels;
+        if (self->state.labeler)
+          self->send(self->state.labeler, atom::settings_v, labels);
+      },
+      [=](atom::failed, const std::string&, const poll_result::failure& f) {
+        self->state.last_failure = f; // reported with the next poll
+      },
+      [=](atom::idle, std::uint64_t received) {
+        // Nothing sent since: it ends (a new one starts with the next message).
+        auto& st = self->state;
+        if (!st.labeler || received != st.labels_sent ||
+            self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.labeler))
+          return;
+        self->send_exit(st.labeler, caf::exit_reason::user_shutdown);
+        st.labeler = nullptr;
       },
       [=](atom::wake) {
         if (self->state.sender) self->send(self->state.sender, atom::wake_v);

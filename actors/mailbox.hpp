@@ -67,7 +67,9 @@ struct mailbox_state {
   presence* present = nullptr;          ///< which MAILBOXes and SENDERs exist
   const storage::helpdesk_store* store = nullptr;
   const storage::throttle_store* throttle = nullptr;
-  sender_actor sender; ///< the child that drains the outbox (none in ingest-only tests)
+  sender_actor sender;   ///< the child that drains the outbox (none in ingest-only tests)
+  labeler_actor labeler; ///< the child that labels, while it has work (none: idle)
+  std::uint64_t labels_sent = 0;                 ///< tasks sent to the current LABELER
   const storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
   send_status sending;              ///< the SENDER's last report
@@ -118,7 +120,7 @@ struct mailbox_peers {
   const storage::throttle_store* throttle = nullptr;
   /// The outbox the SENDER drains; none: the mailbox only ingests.
   const storage::outbox_store* outbox = nullptr;
-  net::metrics* metrics = nullptr; ///< for the SENDER
+  net::metrics* metrics = nullptr; ///< counts children's restarts; for the SENDER
   /// The CONVERTER pool's load, shared by every MAILBOX: each mail goes to the least
   /// loaded CONVERTER. None: always `converter`.
   converter_load* converters = nullptr;

@@ -54,6 +54,11 @@ constexpr attempt attempt_v{};
 using failed = caf::atom_constant<caf::atom("failed")>;
 constexpr failed failed_v{};
 /// Records that a message carries its labels in Exchange.
+using label = caf::atom_constant<caf::atom("label")>;
+constexpr label label_v{};
+/// A child has nothing left to do.
+using idle = caf::atom_constant<caf::atom("idle")>;
+constexpr idle idle_v{};
 using labelled = caf::atom_constant<caf::atom("labelled")>;
 constexpr labelled labelled_v{};
 /// New account settings for a mailbox (labels, mark-as-read).

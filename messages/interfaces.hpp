@@ -126,8 +126,23 @@ using sender_actor = caf::typed_actor<
     /// INTERNAL: a timer (generation).
     caf::reacts_to<atom::internal, atom::wake, std::uint64_t>>;
 
+/// A LABELER: sets the labels of a mailbox's processed messages in Exchange.
+using labeler_actor = caf::typed_actor<
+    /// Label the message: queued behind the others (once, however often it comes).
+    caf::reacts_to<atom::label, label_task>,
+    /// The account's label settings changed.
+    caf::reacts_to<atom::settings, label_settings>>;
+
+/// Who hears how labelling goes: its MAILBOX.
+using label_listener_actor = caf::typed_actor<
+    /// A message's labels failed (mailbox id, what failed): the mailbox's last error.
+    caf::reacts_to<atom::failed, std::string, poll_result::failure>,
+    /// The LABELER has done every task (the count of tasks it got): the MAILBOX ends it
+    /// unless it sent more meanwhile.
+    caf::reacts_to<atom::idle, std::uint64_t>>;
+
 /// A MAILBOX: polls one connected mailbox on its timer, fetches its new mail, has it
-/// converted and stored, and labels it in Exchange.
+/// converted and stored, and has its LABELER label it in Exchange.
 using mailbox_actor = caf::typed_actor<
     /// INTERNAL: the poll timer (generation).
     caf::reacts_to<atom::internal, atom::poll, std::uint64_t>,
@@ -142,7 +157,11 @@ using mailbox_actor = caf::typed_actor<
     /// INTERNAL: start the SENDER again after it failed.
     caf::reacts_to<atom::internal, atom::restart>,
     /// INTERNAL: a pause of the Graph gate ended.
-    caf::reacts_to<atom::internal, atom::acquire>>::extend_with<graph_gate_actor>;
+    caf::reacts_to<atom::internal, atom::acquire>,
+    /// From its LABELER: a message's labels failed.
+    caf::reacts_to<atom::failed, std::string, poll_result::failure>,
+    /// From its LABELER: it has done every task it got (their count).
+    caf::reacts_to<atom::idle, std::uint64_t>>::extend_with<graph_gate_actor>;
 
 /// A mailbox as the REGISTRY knows it: its record, its MAILBOX if one runs, and what
 /// the REST front shows besides (the MAILBOX's live status it asks the MAILBOX for).

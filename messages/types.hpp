@@ -187,6 +187,15 @@ struct label_settings {
   bool mark_as_read = false;
 };
 
+/// A processed message whose labels are to be set: from a MAILBOX to its LABELER.
+struct label_task {
+  std::string graph_id;
+  std::string internet_message_id;
+  std::string received_at;
+  bool rejected = false;   ///< also the rejected label
+  std::uint32_t tries = 0; ///< tries of the message so far, for the backoff of a failure
+};
+
 /// The names of the headers outbound mail carries, and the X-Mailer value (account
 /// settings).
 struct outbound_headers {
@@ -268,6 +277,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::inbound_mail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::ingest_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_task)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::message_failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::failure_outcome)
 // Outbound mail on its way into the outbox, and the SENDER's reports.

@@ -28,6 +28,10 @@ std::optional<caf::timespan> asked_pause(const net::client_response& res) {
   return caf::timespan{std::min(*asked, std::chrono::milliseconds{3'600'000})};
 }
 
+bool mailbox_wide(const net::client_response& res) {
+  return res.ok() && (res.status == 429 || res.status == 401 || asked_pause(res));
+}
+
 void stage_pause(storage::batch& changes, const storage::throttle_store* throttle,
                  const std::string& mailbox, const char* name, caf::timespan wait) {
   if (!throttle) return;
@@ -50,6 +54,15 @@ std::string wall_time(caf::actor_clock::time_point t, caf::actor_clock::time_poi
       std::chrono::system_clock::now() +
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           t - now + std::chrono::milliseconds{999}));
+}
+
+std::int64_t wall_ms_at(std::chrono::system_clock::time_point wall_base,
+                        caf::actor_clock::time_point clock_base,
+                        caf::actor_clock::time_point now) {
+  auto wall =
+      wall_base + std::chrono::duration_cast<std::chrono::milliseconds>(now - clock_base);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch())
+      .count();
 }
 
 } // namespace exc

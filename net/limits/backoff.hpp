@@ -26,6 +26,9 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
 /// hour; nullopt otherwise (a Retry-After of zero would make a loop: back off instead).
 std::optional<caf::timespan> asked_pause(const net::client_response& res);
 
+/// Throttling or a refused token: the mailbox's trouble, not the message's.
+bool mailbox_wide(const net::client_response& res);
+
 /// Stages the end of a pause of `wait` from now under "<mailbox>/<name>"; no store,
 /// no change.
 void stage_pause(storage::batch& changes, const storage::throttle_store* throttle,
@@ -38,5 +41,12 @@ caf::timespan stored_pause(const storage::throttle_store* throttle,
 /// `t` on an actor clock whose present is `now`, as RFC 3339 on the wall clock, rounded
 /// up to the second (for status reports).
 std::string wall_time(caf::actor_clock::time_point t, caf::actor_clock::time_point now);
+
+/// The wall clock (ms since the epoch) at `now`, on an actor clock that read
+/// `clock_base` when the wall clock read `wall_base`: message retry times are stored on
+/// the wall clock and compared on the actor's clock (virtual in tests).
+std::int64_t wall_ms_at(std::chrono::system_clock::time_point wall_base,
+                        caf::actor_clock::time_point clock_base,
+                        caf::actor_clock::time_point now);
 
 } // namespace exc

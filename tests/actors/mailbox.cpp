@@ -123,10 +123,8 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     mailbox_peers peers{listener, 0, store.get(), windows.get()};
     peers.converters = pool;
     peers.present = present;
-    if (outbox_peers) {
-      peers.outbox = outbox;
-      peers.metrics = &metrics;
-    }
+    peers.metrics = &metrics;
+    if (outbox_peers) peers.outbox = outbox;
     box = sys.spawn(mailbox, cfg, peers);
     sched.run();
   }
@@ -151,24 +149,58 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     return e->attempts;
   }
 
-  /// Answers a read of a message's categories (exchange i) with `now`.
-  void categories(std::size_t i, const std::string& id,
-                  const std::vector<std::string>& now = {}) {
-    CAF_REQUIRE_GREATER(exchanges(), i);
-    CAF_CHECK_EQUAL(request(i).url, messages + id + "?%24select=categories");
-    reply(i, answer(200, json{{"id", id}, {"categories", now}}.dump()));
+  /// Whether a request to `url` (with `method`, if given) waits for its answer. The
+  /// MAILBOX and its LABELER work side by side, so tests find requests by URL.
+  std::optional<std::size_t> find_open(const std::string& url,
+                                       const std::string& method = {}) {
+    const auto& ex = http_state().exchanges;
+    for (auto i = ex.size(); i-- > 0;) // the latest: an older one may be a dead actor's
+      if (!ex[i].answered && ex[i].request.url == url &&
+          (method.empty() || ex[i].request.method == method))
+        return i;
+    return std::nullopt;
   }
 
-  /// Answers the download of `id` (exchange i), the read of its categories (i + 1) and
-  /// its label (i + 2).
-  void deliver_and_label(std::size_t i, const std::string& id) {
-    CAF_REQUIRE_EQUAL(exchanges(), i + 1);
-    CAF_CHECK_EQUAL(request(i).url, messages + id + "/$value");
-    reply(i, answer(200, raw_mail(id)));
-    categories(i + 1, id);
-    CAF_REQUIRE_EQUAL(exchanges(), i + 3);
-    CAF_CHECK_EQUAL(request(i + 2).url, messages + id);
-    reply(i + 2, answer(200, "{}"));
+  /// The open request to `url` (with `method`, if given).
+  std::size_t open(const std::string& url, const std::string& method = {}) {
+    auto i = find_open(url, method);
+    if (!i) CAF_FAIL("no open request " << method << " " << url);
+    return *i;
+  }
+
+  /// Requests that wait for their answer.
+  std::size_t open_count() {
+    std::size_t n = 0;
+    for (const auto& ex : http_state().exchanges)
+      n += ex.answered ? 0 : 1;
+    return n;
+  }
+
+  static std::string categories_url(const std::string& id) {
+    return messages + id + "?%24select=categories";
+  }
+
+  /// Answers the read of `id`'s categories with `now`.
+  void categories(const std::string& id, const std::vector<std::string>& now = {}) {
+    reply(open(categories_url(id)),
+          answer(200, json{{"id", id}, {"categories", now}}.dump()));
+  }
+
+  /// The categories of the open PATCH of `id`.
+  std::vector<std::string> patched(const std::string& id) {
+    return patched_categories(open(messages + id, "PATCH"));
+  }
+
+  /// Reads `id`'s categories (none) and answers its label.
+  void label_ok(const std::string& id) {
+    categories(id);
+    reply(open(messages + id, "PATCH"), answer(200, "{}"));
+  }
+
+  /// Answers the download of `id`, the read of its categories and its label.
+  void deliver_and_label(const std::string& id) {
+    reply(open(messages + id + "/$value"), answer(200, raw_mail(id)));
+    label_ok(id);
   }
 };
 
@@ -196,32 +228,36 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   // Stored durably before the label: the journal has it before any label goes out.
   CAF_CHECK(journal("m1")->outcome == message_outcome::ticket);
   CAF_CHECK(!journal("m1")->labelled);
+  // Its LABELER reads m1's categories while m2 downloads: labels never hold up
+  // fetching.
+  CAF_CHECK(find_open(categories_url("m1")));
+  CAF_CHECK(find_open(messages + "m2/$value"));
   // Someone added "Red" since the listing: the label keeps it.
-  categories(3, "m1", {"Blue", "Red"});
-  CAF_REQUIRE_EQUAL(exchanges(), 5u);
-  CAF_CHECK_EQUAL(patched_categories(4),
-                  (std::vector<std::string>{"Blue", "Red", "Zendesk"}));
-  reply(4, answer(200, "{}"));
+  categories("m1", {"Blue", "Red"});
+  CAF_CHECK_EQUAL(patched("m1"), (std::vector<std::string>{"Blue", "Red", "Zendesk"}));
+  reply(open(messages + "m1", "PATCH"), answer(200, "{}"));
   CAF_CHECK(journal("m1")->labelled);
-  deliver_and_label(5, "m2");
+  deliver_and_label("m2");
   CAF_CHECK(journal("m2")->labelled);
   CAF_REQUIRE_EQUAL(polls().size(), 1u);
   CAF_CHECK(polls()[0].ok);
   CAF_CHECK_EQUAL(exchanges(), 8u); // nothing more until the next tick
+  // Idle, the mailbox has no LABELER.
+  CAF_CHECK(!deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.labeler);
 }
 
 CAF_TEST(known mail is not downloaded again and a removed label is put back) {
   start();
   reply(0, page({item("m1", 100)}));
-  deliver_and_label(1, "m1");
+  deliver_and_label("m1");
   sched.advance_time(cfg.poll_interval);
   sched.run();
   CAF_REQUIRE_EQUAL(exchanges(), 5u);
   reply(4, page({item("m1", 100)})); // someone removed the label
-  categories(5, "m1");
+  categories("m1");
   CAF_REQUIRE_EQUAL(exchanges(), 7u);
-  CAF_CHECK_EQUAL(patched_categories(6), (std::vector<std::string>{"Zendesk"}));
-  reply(6, answer(200, "{}"));
+  CAF_CHECK_EQUAL(patched("m1"), (std::vector<std::string>{"Zendesk"}));
+  reply(open(messages + "m1", "PATCH"), answer(200, "{}"));
   sched.advance_time(cfg.poll_interval);
   sched.run();
   reply(7, page({item("m1", 100, {"Zendesk"})}));
@@ -233,12 +269,12 @@ CAF_TEST(known mail is not downloaded again and a removed label is put back) {
 CAF_TEST(mail over the size limit is rejected without a download) {
   start();
   reply(0, page({item("big", 5000)}));
-  categories(1, "big"); // the next request: no download
+  categories("big"); // the next request: no download
   CAF_REQUIRE_EQUAL(exchanges(), 3u);
-  CAF_CHECK_EQUAL(patched_categories(2),
+  CAF_CHECK_EQUAL(patched("big"),
                   (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
   CAF_CHECK_EQUAL(std::string{journal("big")->reason}, "too_large");
-  reply(2, answer(200, "{}"));
+  reply(open(messages + "big", "PATCH"), answer(200, "{}"));
   auto rejections = store->rejections("acc_1", "mbx_1");
   CAF_REQUIRE_EQUAL(rejections->size(), 1u);
   CAF_CHECK_EQUAL((*rejections)[0].at("detail"), "5000 bytes; the limit is 1000");
@@ -247,8 +283,8 @@ CAF_TEST(mail over the size limit is rejected without a download) {
 CAF_TEST(the fetch rate holds downloads back until the window has room) {
   start();
   reply(0, page({item("m1", 100), item("m2", 100), item("m3", 100)}));
-  deliver_and_label(1, "m1");
-  deliver_and_label(4, "m2");
+  deliver_and_label("m1");
+  deliver_and_label("m2");
   // Two downloads in the window: m3 waits, and the poll ends without a download.
   CAF_CHECK_EQUAL(exchanges(), 7u);
   CAF_REQUIRE_EQUAL(polls().size(), 1u);
@@ -262,7 +298,7 @@ CAF_TEST(the fetch rate holds downloads back until the window has room) {
   CAF_REQUIRE_EQUAL(exchanges(), 8u);
   reply(7, page({item("m1", 100, {"Zendesk"}), item("m2", 100, {"Zendesk"}),
                  item("m3", 100)}));
-  deliver_and_label(8, "m3");
+  deliver_and_label("m3");
 }
 
 CAF_TEST(a refused token gets one fresh token and one more try) {
@@ -297,7 +333,7 @@ CAF_TEST(the fetch window survives a restart) {
   sched.run();
   CAF_REQUIRE_EQUAL(exchanges(), 2u);
   reply(1, page({item("m1", 100)}));
-  deliver_and_label(2, "m1");
+  deliver_and_label("m1");
   // This download is stored for the next run.
   auto stored = windows->load("mbx_1", "fetch");
   CAF_REQUIRE(stored);
@@ -448,13 +484,17 @@ CAF_TEST(a mailbox whose every request fails settles at one try per longest back
 CAF_TEST(a label that keeps failing does not block the next message) {
   start();
   reply(0, page({item("m1", 100), item("m2", 100)}));
-  CAF_REQUIRE_EQUAL(request(1).url, messages + "m1/$value");
-  reply(1, answer(200, raw_mail("m1")));
-  categories(2, "m1");
-  reply(3,
+  reply(open(messages + "m1/$value"), answer(200, raw_mail("m1")));
+  // m1's label is under way (its LABELER waits for Graph); m2 is downloaded and
+  // stored meanwhile.
+  CAF_CHECK(find_open(categories_url("m1")));
+  reply(open(messages + "m2/$value"), answer(200, raw_mail("m2")));
+  CAF_CHECK(journal("m2")->outcome == message_outcome::ticket);
+  categories("m1");
+  reply(open(messages + "m1", "PATCH"),
         answer(500, R"({"error":{"code":"ErrorInternalServerError","message":"no"}})"));
-  // The next request is m2's download, not m1's label again.
-  deliver_and_label(4, "m2");
+  // m1's failure is counted, and the next label goes on.
+  label_ok("m2");
   CAF_CHECK(journal("m2")->labelled);
   auto m1 = journal("m1");
   CAF_CHECK(m1->outcome == message_outcome::ticket); // its ticket stands
@@ -462,10 +502,45 @@ CAF_TEST(a label that keeps failing does not block the next message) {
   CAF_CHECK_EQUAL(m1->label_attempts, 1u);
   CAF_CHECK_EQUAL(m1->step, "labelling");
   CAF_CHECK_EQUAL(m1->error_code, "ErrorInternalServerError");
+  CAF_CHECK_EQUAL(open_count(), 0u); // not tried again within the cycle
   CAF_REQUIRE_EQUAL(polls().size(), 1u);
   CAF_CHECK(polls()[0].ok); // a message's failure is not the mailbox's
-  CAF_CHECK_EQUAL(polls()[0].failed_message.step, "labelling");
-  CAF_CHECK_EQUAL(polls()[0].failed_message.code, "ErrorInternalServerError");
+  // The next poll reports it, and labels m1 again (its backoff is over).
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  reply(exchanges() - 1, page({item("m1", 100), item("m2", 100, {"Zendesk"})}));
+  CAF_REQUIRE_EQUAL(polls().size(), 2u);
+  CAF_CHECK(polls()[1].ok);
+  CAF_CHECK_EQUAL(polls()[1].failed_message.step, "labelling");
+  CAF_CHECK_EQUAL(polls()[1].failed_message.code, "ErrorInternalServerError");
+  label_ok("m1");
+  CAF_CHECK(journal("m1")->labelled);
+}
+
+CAF_TEST(a labeler that fails leaves its work to the journal and the next poll) {
+  start();
+  reply(0, page({item("m1", 100)}));
+  reply(open(messages + "m1/$value"), answer(200, raw_mail("m1")));
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  auto first = st.labeler;
+  CAF_REQUIRE(first);
+  CAF_CHECK_EQUAL(st.gate.in_flight(), 1u); // its read of m1's categories
+  self->send_exit(first, caf::make_error(caf::sec::runtime_error, "boom"));
+  sched.run();
+  CAF_CHECK(!st.labeler);
+  CAF_CHECK_EQUAL(st.gate.in_flight(), 0u); // its slot is back
+  CAF_CHECK_EQUAL(metrics.value("exconnect_actor_restarts_total", {{"kind", "labeler"}}),
+                  1.0);
+  // The journal says m1 is not labelled: the next poll hands it to a new LABELER.
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  reply(exchanges() - 1, page({item("m1", 100)}));
+  CAF_REQUIRE(st.labeler);
+  CAF_CHECK_NOT_EQUAL(st.labeler.address(), first.address());
+  label_ok("m1");
+  CAF_CHECK(journal("m1")->labelled);
+  CAF_REQUIRE_EQUAL(polls().size(), 2u);
+  CAF_CHECK_EQUAL(polls()[1].restarts, 1u);
 }
 
 CAF_TEST(a message that keeps failing is quarantined and the rest goes on) {
@@ -476,8 +551,8 @@ CAF_TEST(a message that keeps failing is quarantined and the rest goes on) {
   start();
   auto boom = answer(500, R"({"error":{"code":"ErrorItemCorrupt","message":"bad"}})");
   reply(0, page({item("m1", 100), item("m2", 100)}));
-  reply(1, boom);             // m1's first try
-  deliver_and_label(2, "m2"); // m2 goes on meanwhile
+  reply(1, boom);          // m1's first try
+  deliver_and_label("m2"); // m2 goes on meanwhile
   CAF_CHECK_EQUAL(attempts_of("m1"), 1u);
   CAF_CHECK(journal("m1")->pending());
   // m1's own backoff (1 s, then 2 s) brings the next polls forward, long before the
@@ -496,10 +571,10 @@ CAF_TEST(a message that keeps failing is quarantined and the rest goes on) {
     at += 2;
   }
   // The third failure quarantines it: a processing_failed rejection, labelled so.
-  categories(at, "m1");
-  CAF_CHECK_EQUAL(patched_categories(at + 1),
+  categories("m1");
+  CAF_CHECK_EQUAL(patched("m1"),
                   (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
-  reply(at + 1, answer(200, "{}"));
+  reply(open(messages + "m1", "PATCH"), answer(200, "{}"));
   auto m1 = journal("m1");
   CAF_CHECK(m1->outcome == message_outcome::rejected);
   CAF_CHECK_EQUAL(m1->reason, "processing_failed");
@@ -526,7 +601,7 @@ CAF_TEST(a failing message keeps its backoff however much else succeeds) {
       answer(500, R"({"error":{"code":"ErrorInternalServerError","message":"x"}})");
   reply(0, page({item("m1", 100), item("m2", 100)}));
   reply(1, boom); // m1 fails
-  deliver_and_label(2, "m2");
+  deliver_and_label("m2");
   // Polls every 10 s succeed (listing) and other mail goes through, yet m1 waits its
   // 60 s; a second failure waits 120 s, not 60 s again.
   std::size_t at = 5;
@@ -600,9 +675,8 @@ CAF_TEST(a try the process did not survive counts) {
     }
   }
   // Three tries counted and none finished: quarantined without a fourth download.
-  auto i = exchanges() - 1;
-  categories(i, "m1");
-  CAF_CHECK_EQUAL(patched_categories(i + 1),
+  categories("m1");
+  CAF_CHECK_EQUAL(patched("m1"),
                   (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
   auto m1 = journal("m1");
   CAF_CHECK_EQUAL(m1->reason, "processing_failed");
@@ -648,8 +722,8 @@ CAF_TEST(a conversion that fails is retried and then quarantined) {
   start();
   reply(0, page({item("m1", 100)}));
   reply(1, answer(200, raw_mail("m1")));
-  categories(2, "m1");
-  CAF_CHECK_EQUAL(patched_categories(3),
+  categories("m1");
+  CAF_CHECK_EQUAL(patched("m1"),
                   (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
   auto m1 = journal("m1");
   CAF_CHECK_EQUAL(m1->reason, "processing_failed");
@@ -678,8 +752,8 @@ CAF_TEST(a mail goes to the least loaded converter) {
   start(); // registers the failing one as converter 0
   reply(0, page({item("m1", 100)}));
   reply(1, answer(200, raw_mail("m1")));
-  categories(2, "m1");
-  CAF_CHECK_EQUAL(patched_categories(3), (std::vector<std::string>{"Zendesk"}));
+  categories("m1");
+  CAF_CHECK_EQUAL(patched("m1"), (std::vector<std::string>{"Zendesk"}));
   CAF_CHECK(journal("m1")->outcome == message_outcome::ticket);
   CAF_CHECK_EQUAL(load.in_flight(1), 0u); // its lease ended with the answer
   CAF_CHECK_EQUAL(load.in_flight(0), 1u);
