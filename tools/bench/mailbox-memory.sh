@@ -19,5 +19,6 @@ memory of the process before and after; $(nproc) cores.
 $out
 \`\`\`
 
-This is the MAILBOX and its SENDER; the REGISTRY's record of the mailbox (a few hundred bytes)
-and the journal in RocksDB come on top. The design allows 10 KiB per mailbox."
+This is the MAILBOX (with its Graph gate) and its SENDER; an idle mailbox has no LABELER
+(it exists only while there are labels to set). The REGISTRY's record of the mailbox (a few
+hundred bytes) and the journal in RocksDB come on top. The design allows 10 KiB per mailbox."
