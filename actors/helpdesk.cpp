@@ -261,6 +261,8 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
         if (err) {
           spdlog::error("helpdesk: cannot write: {}", render(err));
           rp.deliver(err);
+          // Its next read might miss the write: a restart reads behind a barrier.
+          if (storage_requests::may_land_later(err)) self->quit(err);
         } else if (d == storage::durability::relaxed) {
           rp.deliver(std::move(value));
         } else {

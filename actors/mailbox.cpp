@@ -362,6 +362,7 @@ void message_answer_failed(self_ptr self, const net::client_response& res,
 /// MAILBOX ends it when it is idle, and it ends with this MAILBOX).
 void label(self_ptr self, bool rejected) {
   auto& st = self->state;
+  if (st.stopping) return; // no new child: the journal keeps it for the next start
   const auto& ref = st.queue[st.next];
   if (!st.labeler) {
     labeler_config lc;
@@ -761,7 +762,8 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       [=](atom::idle, std::uint64_t received) {
         // Nothing sent since: it ends (a new one starts with the next message).
         auto& st = self->state;
-        if (!st.labeler || received != st.labels_sent ||
+        // Stopping: its down message ends it (stop_children sent it the exit).
+        if (st.stopping || !st.labeler || received != st.labels_sent ||
             self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.labeler))
           return;
         self->send_exit(st.labeler, caf::exit_reason::user_shutdown);

@@ -59,6 +59,11 @@ void commit(self_ptr self, storage::batch changes, Next next) {
       [=](const caf::error& err) mutable {
         if (!err) return next(caf::error{});
         spdlog::error("registry: storage write failed: {}", render(err));
+        if (storage_requests::may_land_later(err)) {
+          // It may be stored yet: memory and disk may disagree, so a restart reloads.
+          next(make_error(ec::storage_failure, "the change may or may not be stored"));
+          return self->quit(err);
+        }
         next(make_error(ec::storage_failure,
                         "the change could not be stored; nothing was changed"));
       });

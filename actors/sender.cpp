@@ -90,6 +90,9 @@ void pause(self_ptr self, const net::client_response& res) {
 /// A storage failure: nothing moves until storage works again.
 void storage_trouble(self_ptr self, const caf::error& err) {
   spdlog::error("sender {}: outbox storage failed: {}", name_of(self), render(err));
+  // A write that may still land: the next read might miss it; a restart reads behind
+  // a barrier (its MAILBOX restarts it).
+  if (storage_requests::may_land_later(err)) return self->quit(err);
   later(self, backoff(self));
 }
 
@@ -173,23 +176,51 @@ std::vector<std::string> recipients_of(const outbox_email& e) {
   return out;
 }
 
+/// A Graph call that could not be made (no token) or got no answer.
+void call_failed(self_ptr self, const caf::error& err) {
+  if (is(err, ec::reauthorization_required) || is(err, ec::app_credentials_rejected) ||
+      is(err, ec::token_unavailable))
+    return mailbox_trouble(self, to_string(static_cast<ec>(err.code())), render(err));
+  // No answer: whether Graph took the mail is unknown.
+  spdlog::warn("sender {}: {}", name_of(self), render(err));
+  later(self, backoff(self));
+}
+
+/// Gives the slot at the mailbox's Graph gate back, with the pause Graph asked for.
+void release(self_ptr self, caf::timespan pause = caf::timespan{0}) {
+  self->send(graph_gate_actor{self->state.peers.listener}, atom::release_v, pause);
+}
+
+/// A Graph call of this mailbox while it holds a slot at the gate.
+void call_in_slot(self_ptr self, request_maker make, response_handler on_response) {
+  const auto& st = self->state;
+  exc::call_graph(
+      self, service::get<token_service_actor>(self->system()),
+      service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
+      [=](net::client_response& res) {
+        release(self, asked_pause(res).value_or(caf::timespan{0}));
+        on_response(res);
+      },
+      [=](const caf::error& err) {
+        release(self);
+        call_failed(self, err);
+      });
+}
+
+/// Runs `next` once a request of this mailbox may leave (a slot at its Graph gate).
+template <class Next>
+void acquire(self_ptr self, Next next) {
+  // No timeout: a SENDER that ends gives its place back (its MAILBOX forgets it).
+  self->request(graph_gate_actor{self->state.peers.listener}, caf::infinite,
+                atom::acquire_v)
+      .then([=](bool) mutable { next(); },
+            [=](const caf::error& err) { call_failed(self, err); });
+}
+
 /// A Graph call of this mailbox. Only a sent email ends the backoff: a lookup that
 /// works says nothing of whether sending does.
 void call(self_ptr self, request_maker make, response_handler on_response) {
-  const auto& st = self->state;
-  exc::call_graph_gated(
-      self, st.peers.listener, service::get<token_service_actor>(self->system()),
-      service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
-      [=](net::client_response& res) { on_response(res); },
-      [=](const caf::error& err) {
-        if (is(err, ec::reauthorization_required) ||
-            is(err, ec::app_credentials_rejected) || is(err, ec::token_unavailable))
-          return mailbox_trouble(self, to_string(static_cast<ec>(err.code())),
-                                 render(err));
-        // No answer: whether Graph took the mail is unknown.
-        spdlog::warn("sender {}: {}", name_of(self), render(err));
-        later(self, backoff(self));
-      });
+  acquire(self, [=] { call_in_slot(self, make, on_response); });
 }
 
 /// What Graph answered to a sendMail of `e`, stored beforehand as `counted`.
@@ -219,6 +250,10 @@ void sent_answer(self_ptr self, outbox_email e, const storage::send_record& coun
     return mailbox_trouble(self, error.code, error.message);
   mark_failed(self, e, error.code, error.message);
 }
+
+void send_in_slot(self_ptr self, outbox_email e,
+                  const std::vector<std::string>& recipients,
+                  std::shared_ptr<std::string> body);
 
 /// Sends `e` now if the limits allow, else waits until they do.
 void try_send(self_ptr self, outbox_email e) {
@@ -250,6 +285,19 @@ void try_send(self_ptr self, outbox_email e) {
   auto mime = outbox->mime(st.cfg.id, e.email_id);
   if (!mime) return storage_trouble(self, mime.error());
   if (!*mime) return mark_failed(self, e, "mime_missing", "the stored MIME is gone");
+  auto body = std::make_shared<std::string>(std::move(**mime));
+  // A slot at the gate first (a pause Graph asked for may hold it long): the email is
+  // marked, and its Sent Items grace starts, only when its request can leave at once.
+  acquire(self, [=] { send_in_slot(self, e, recipients, body); });
+}
+
+/// Marks `e` as sending, durably, and sends it; the SENDER holds a slot at the gate.
+void send_in_slot(self_ptr self, outbox_email e,
+                  const std::vector<std::string>& recipients,
+                  std::shared_ptr<std::string> body) {
+  auto& st = self->state;
+  auto* outbox = st.peers.outbox;
+  auto now = self->clock().now();
   // Stored before the request leaves: after a crash the email is looked up, not resent.
   e.state = storage::email_state::sending;
   e.attempted_at = net::format_rfc3339(wall_now());
@@ -262,12 +310,14 @@ void try_send(self_ptr self, outbox_email e) {
   st.doubt_id = e.email_id;
   st.doubt_until =
       now + std::chrono::duration_cast<caf::timespan>(st.cfg.sent_items_grace);
-  auto body = std::make_shared<std::string>(std::move(**mime));
   // Durable before the request leaves: no scheduler thread waits for the fsync.
   storage_requests::commit(
       self, std::move(changes), storage::durability::durable, [=](const caf::error& err) {
-        if (err) return storage_trouble(self, err);
-        call(
+        if (err) {
+          release(self);
+          return storage_trouble(self, err);
+        }
+        call_in_slot(
             self,
             [=](const std::string& token) {
               const auto& cfg = self->state.cfg;

@@ -34,6 +34,9 @@ void sync_and_answer(self_ptr self) {
       rp.deliver(err);
     else
       rp.deliver(true);
+  // A failed fsync leaves applied writes that may not be on disk: the writer fails (the
+  // SUPERVISOR restarts it, and gives up, stopping the process, if it keeps failing).
+  if (err) self->quit(err);
 }
 
 /// Answers once the next sync made everything applied so far durable.

@@ -5,6 +5,7 @@
 #include "storage/db.hpp"
 
 #include <caf/error.hpp>
+#include <caf/sec.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -18,6 +19,14 @@ namespace exc::storage_requests {
 
 /// How long a write may take before its requester gives up (a stalled disk).
 constexpr auto write_timeout = std::chrono::seconds{60};
+
+/// Whether a write that failed may still be applied later: it timed out while queued at
+/// the writer. An actor that reads what it wrote must not go on after that (its next
+/// read may miss the write, then overwrite it): it ends, and its restart reads behind
+/// a barrier.
+inline bool may_land_later(const caf::error& err) {
+  return err == caf::make_error(caf::sec::request_timeout);
+}
 
 /// Commits `changes`; `done(error)` runs once they are applied (relaxed) or durable.
 /// The actor handles other messages meanwhile.
@@ -66,10 +75,15 @@ void commit_or_log(Self* self, storage::batch changes, std::string who,
 /// applied, then runs `next`: a restarted actor reads what its predecessor wrote last.
 template <class Self, class Next>
 void await_earlier_writes(Self* self, Next next) {
-  // No writer (it restarts): what was queued at it is lost anyway.
+  // No writer (it restarts): what was queued at it is lost anyway. A writer that does
+  // not answer in time: the actor fails, and is restarted after a backoff.
   self->request(service::get<storage_writer_actor>(self->system()), write_timeout,
                 atom::barrier_v)
-      .await([=](bool) mutable { next(); }, [=](caf::error&) mutable { next(); });
+      .await([=](bool) mutable { next(); },
+             [=](caf::error& err) mutable {
+               if (may_land_later(err)) return self->quit(err);
+               next();
+             });
 }
 
 } // namespace exc::storage_requests

@@ -46,10 +46,6 @@ void call_graph(Self self, const token_service_actor& tokens, const http_actor& 
           [=](const caf::error& err) { on_error(err); });
 }
 
-/// How long a request may wait at its mailbox's gate: longer than any pause Graph can
-/// ask for (asked_pause caps it at an hour).
-constexpr auto gate_wait = std::chrono::minutes{90};
-
 /// As call_graph, through the mailbox's Graph gate: waits for a slot, and gives it
 /// back with the pause Graph asked for, if any.
 template <class Self>
@@ -57,7 +53,9 @@ void call_graph_gated(Self self, const graph_gate_actor& gate,
                       const token_service_actor& tokens, const http_actor& http,
                       const std::string& mailbox, request_maker make,
                       response_handler on_response, error_handler on_error) {
-  self->request(gate, gate_wait, atom::acquire_v)
+  // No timeout: a slot that came too late would stay taken. A child that ends gives
+  // its place back (its MAILBOX forgets it); a MAILBOX that ends fails the request.
+  self->request(gate, caf::infinite, atom::acquire_v)
       .then(
           [=](bool) {
             call_graph(

@@ -11,6 +11,7 @@
 #include "storage/db.hpp"
 
 using namespace exc;
+using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
@@ -232,6 +233,43 @@ CAF_TEST(tickets page oldest first by cursor) {
   CAF_CHECK_EQUAL(rest->tickets.size(), 3u);
   CAF_CHECK_EQUAL(rest->next, "");
   CAF_CHECK_EQUAL(store->tickets("acc_1", "mbx_other", "", 10)->tickets.size(), 0u);
+}
+
+CAF_TEST(a write that may still land later ends the helpdesk) {
+  // A STORAGE WRITER that takes the batch and never answers (a stalled disk).
+  struct silent_state {
+    std::vector<caf::typed_response_promise<bool>> held;
+  };
+  auto silent = sys.spawn(
+      [](storage_writer_actor::stateful_pointer<silent_state> w,
+         int) -> storage_writer_actor::behavior_type {
+        auto hold = [w] {
+          w->state.held.push_back(w->make_response_promise<bool>());
+          return w->state.held.back();
+        };
+        return {
+            [=](atom::commit, const storage::batch&,
+                storage::durability) -> caf::result<bool> { return hold(); },
+            [=](atom::sync) -> caf::result<bool> { return hold(); },
+            [=](atom::barrier) -> caf::result<bool> { return hold(); },
+        };
+      },
+      0);
+  service::put(sys, silent);
+  self->monitor(desk);
+  auto answer =
+      self->request(desk, caf::infinite, atom::ingest_v, mail("mbx_1", "g1", "a@x"));
+  sched.run();
+  sched.advance_time(61s); // past the write's timeout: it may land later, or not
+  sched.run();
+  bool failed = false;
+  answer.receive([](const ingest_outcome&) {}, [&](const caf::error&) { failed = true; });
+  CAF_CHECK(failed);
+  caf::error reason;
+  self->receive([&](const caf::down_msg& dm) { reason = dm.reason; });
+  CAF_CHECK(reason == caf::make_error(caf::sec::request_timeout));
+  self->send_exit(silent, caf::exit_reason::user_shutdown);
+  desk = nullptr;
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

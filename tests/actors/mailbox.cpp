@@ -543,6 +543,27 @@ CAF_TEST(a labeler that fails leaves its work to the journal and the next poll) 
   CAF_CHECK_EQUAL(polls()[1].restarts, 1u);
 }
 
+CAF_TEST(a mailbox told to stop while its labeler works ends with it) {
+  start();
+  reply(0, page({item("m1", 100)}));
+  reply(open(messages + "m1/$value"), answer(200, raw_mail("m1")));
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  auto lab = st.labeler;
+  CAF_REQUIRE(lab);
+  self->monitor(box);
+  self->monitor(lab);
+  self->send_exit(box, caf::exit_reason::user_shutdown);
+  sched.run();
+  std::vector<caf::actor_addr> down;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](const caf::down_msg& dm) { down.push_back(dm.source); });
+  CAF_REQUIRE_EQUAL(down.size(), 2u);
+  CAF_CHECK_EQUAL(down[0], lab.address()); // its child first
+  CAF_CHECK_EQUAL(down[1], box.address());
+  CAF_CHECK(!journal("m1")->labelled); // the next start labels it
+  box = nullptr;
+}
+
 CAF_TEST(a message that keeps failing is quarantined and the rest goes on) {
   cfg.max_attempts = 3;
   cfg.retry_initial = 1000ms;
