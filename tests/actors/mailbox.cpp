@@ -416,6 +416,10 @@ CAF_TEST(fetching and sending share one pause graph asked for at the gate) {
   sched.run();
   CAF_CHECK_EQUAL(exchanges(), 1u);
   CAF_CHECK_EQUAL(st.gate.waiting(), 1u);
+  // Not marked as sending while it waits: its Sent Items grace has not begun.
+  auto waiting = outbox->email(cfg.id, "e1");
+  CAF_REQUIRE(waiting && *waiting);
+  CAF_CHECK((*waiting)->state == storage::email_state::queued);
   sched.advance_time(31s); // the pause is over: the send goes, then the next listing
   sched.run();
   CAF_REQUIRE_EQUAL(exchanges(), 3u);
