@@ -235,14 +235,14 @@ int run(const app::config& cfg) {
     // in the reverse order). Detached: the STORAGE WRITER waits for fsync, the HELPDESK
     // reads and rewrites whole tickets, the CONVERTERs parse large mail.
     std::vector<exc::service_spec> services;
-    services.push_back(
-        {"storage_writer", true, [&](caf::local_actor* self) {
-           auto h = self->spawn<caf::monitored + caf::detached>(exc::storage_writer,
-                                                                db->get(), &metrics);
-           exc::service::put(self->system(),
-                             caf::actor_cast<exc::storage_writer_actor>(h));
-           return caf::actor_cast<caf::actor>(h);
-         }});
+    services.push_back({"storage_writer", true, [&](caf::local_actor* self) {
+                          auto h = self->spawn<caf::monitored + caf::detached>(
+                              exc::storage_writer, db->get(), &metrics, true);
+                          exc::service::put(
+                              self->system(),
+                              caf::actor_cast<exc::storage_writer_actor>(h));
+                          return caf::actor_cast<caf::actor>(h);
+                        }});
     services.push_back(
         {"http_client", true, [&](caf::local_actor* self) {
            auto h = self->spawn<caf::monitored>(exc::http_client, outbound.get());

@@ -21,7 +21,7 @@ struct fixture : test_coordinator_fixture<> {
   std::unique_ptr<storage::db> db = open_temp_db(dir);
   net::metrics metrics;
   storage_writer_actor writer = caf::actor_cast<storage_writer_actor>(
-      sys.spawn(storage_writer, db.get(), &metrics));
+      sys.spawn(storage_writer, db.get(), &metrics, false));
 
   ~fixture() {
     self->send_exit(writer, caf::exit_reason::user_shutdown);

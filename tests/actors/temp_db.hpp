@@ -23,7 +23,7 @@ inline std::unique_ptr<storage::db> open_temp_db(const test::temp_dir& dir) {
 template <class System>
 exc::storage_writer_actor start_storage_writer(System& sys, storage::db& db) {
   auto writer = caf::actor_cast<exc::storage_writer_actor>(
-      sys.spawn(exc::storage_writer, &db, static_cast<net::metrics*>(nullptr)));
+      sys.spawn(exc::storage_writer, &db, static_cast<net::metrics*>(nullptr), false));
   exc::service::put(sys, writer);
   return writer;
 }

@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
     auto tokens = sys.spawn(no_tokens);
     auto listener = sys.spawn(counting_listener);
     auto http = sys.spawn(no_http);
-    auto writer = sys.spawn<caf::detached>(exc::storage_writer, db->get(), &metrics);
+    auto writer =
+        sys.spawn<caf::detached>(exc::storage_writer, db->get(), &metrics, true);
     exc::service::put(sys, tokens);
     exc::service::put(sys, http);
     exc::service::put(sys, caf::actor_cast<exc::storage_writer_actor>(writer));
