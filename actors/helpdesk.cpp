@@ -235,16 +235,22 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   return ingest_outcome{entry.outcome, entry.ticket_id, ""};
 }
 
-/// Answers `value` once everything committed so far is durable.
+/// Delivers `value` through `rp` once everything committed so far is durable.
 template <class T>
-caf::result<T> answer_after_sync(self_ptr self, T value) {
-  auto rp = self->make_response_promise<T>();
+void deliver_after_sync(self_ptr self, caf::typed_response_promise<T> rp, T value) {
   storage_requests::sync(self, [=](const caf::error& err) mutable {
     if (err)
       rp.deliver(err);
     else
       rp.deliver(std::move(value));
   });
+}
+
+/// Answers `value` once everything committed so far is durable.
+template <class T>
+caf::result<T> answer_after_sync(self_ptr self, T value) {
+  auto rp = self->make_response_promise<T>();
+  deliver_after_sync(self, rp, std::move(value));
   return rp;
 }
 
@@ -255,25 +261,22 @@ template <class T>
 caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
                                  storage::durability d = storage::durability::durable) {
   auto rp = self->make_response_promise<T>();
-  storage_requests::commit_awaited(
-      self, std::move(changes), storage::durability::relaxed,
-      [=](const caf::error& err) mutable {
-        if (err) {
-          spdlog::error("helpdesk: cannot write: {}", render(err));
-          rp.deliver(err);
-          // Its next read might miss the write: a restart reads behind a barrier.
-          if (storage_requests::may_land_later(err)) self->quit(err);
-        } else if (d == storage::durability::relaxed) {
-          rp.deliver(std::move(value));
-        } else {
-          storage_requests::sync(self, [=](const caf::error& err) mutable {
-            if (err)
-              rp.deliver(err);
-            else
-              rp.deliver(std::move(value));
-          });
-        }
-      });
+  storage_requests::commit_awaited(self, std::move(changes), storage::durability::relaxed,
+                                   [=](const caf::error& err) mutable {
+                                     if (err) {
+                                       spdlog::error("helpdesk: cannot write: {}",
+                                                     render(err));
+                                       rp.deliver(err);
+                                       // Its next read might miss the write: a restart
+                                       // reads behind a barrier.
+                                       if (storage_requests::may_land_later(err))
+                                         self->quit(err);
+                                     } else if (d == storage::durability::relaxed) {
+                                       rp.deliver(std::move(value));
+                                     } else {
+                                       deliver_after_sync(self, rp, std::move(value));
+                                     }
+                                   });
   return rp;
 }
 
