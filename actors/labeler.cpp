@@ -65,8 +65,7 @@ void label_failed(self_ptr self, std::string code, std::string message) {
   f.max_attempts = st.cfg.max_attempts;
   auto delay = backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max,
                              std::max<std::uint32_t>(t.tries, 1), st.rng);
-  f.retry_at_ms =
-      wall_ms_at(st.wall_base, st.clock_base, self->clock().now()) + delay.count();
+  f.retry_at_ms = st.cfg.wall.ms_at(self->clock().now()) + delay.count();
   spdlog::warn("mailbox {}/{}: message {}: labelling failed: {} {}", st.cfg.account_id,
                st.cfg.id, f.graph_id, f.code, f.message);
   self->send(st.listener, atom::failed_v, st.cfg.id,
@@ -166,8 +165,6 @@ labeler_actor::behavior_type labeler(labeler_actor::stateful_pointer<labeler_sta
   st.cfg = std::move(cfg);
   st.gate = std::move(gate);
   st.listener = std::move(listener);
-  st.wall_base = std::chrono::system_clock::now();
-  st.clock_base = self->clock().now();
   // It ends with its MAILBOX, however that ends.
   self->monitor(st.gate);
   self->set_down_handler([=](caf::down_msg& dm) {

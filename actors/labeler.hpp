@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "net/limits/backoff.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -34,6 +35,8 @@ struct labeler_config {
   std::uint32_t max_attempts = 5;
   /// Tasks it keeps at most; more are left to the MAILBOX's next poll.
   std::size_t max_queue = 1000;
+  /// The wall clock as its MAILBOX's clock sees it (retry times are stored on it).
+  wall_clock wall;
 };
 
 struct labeler_state {
@@ -44,9 +47,6 @@ struct labeler_state {
   std::vector<label_task> queue; ///< the first one is under way when busy
   bool busy = false;
   std::uint64_t received = 0; ///< tasks it got, for its MAILBOX to know it saw them all
-  /// The wall clock and this actor's clock at the start (see wall_ms_at).
-  std::chrono::system_clock::time_point wall_base;
-  caf::actor_clock::time_point clock_base;
   std::minstd_rand rng{std::random_device{}()};
 };
 

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "actors/fetcher.hpp"
 #include "actors/sender.hpp"
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "net/limits/fetch_window.hpp"
 #include "net/limits/graph_gate.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/throttle.hpp"
@@ -19,18 +21,15 @@
 #include <string>
 #include <vector>
 
-/// A MAILBOX: one connected mailbox. On its poll timer it lists the Inbox's new unread
-/// mail (every page), and takes each message in turn through the ingest cycle:
-///   journal lookup -> size check -> try counted -> download ($value, within the fetch
-///   rate) -> CONVERTER -> HELPDESK (ticket + journal, durable) -> label in Exchange ->
-///   journal.
-/// A message that fails at a step is recorded with its own backoff and the cycle goes
-/// on with the next one; after max_attempts tries it is quarantined (a rejection, or
-/// for labelling: tried rarely). Only what concerns the whole mailbox ends a cycle:
-/// a failed listing, throttling, no token, storage trouble; those back the mailbox off
-/// (the gate), and only a listing that works ends that backoff.
-/// One message at a time; its Graph requests and its SENDER's pass the mailbox's Graph
-/// gate (at most 4 in flight, one pause for all). Idle, it is a timer and a few strings.
+/// A MAILBOX: one connected mailbox, and the supervisor of its children. On its poll
+/// timer it spawns a FETCHER (listing, download, conversion, storing: actors/fetcher.hpp)
+/// for one cycle; each stored message goes to its LABELER, spawned while there is
+/// labelling to do; its SENDER drains the outbox. Every Graph request of its children
+/// passes its Graph gate (at most 4 in flight, one pause for all). It keeps what outlives
+/// a cycle: the fetch window, the mailbox's backoff after a failure of the whole mailbox
+/// (only a listing that works ends it), and what the REGISTRY hears after each poll. A
+/// child that fails is restarted (the FETCHER with the next poll). Idle, it is a timer,
+/// its config and a few windows.
 namespace exc {
 
 struct mailbox_config {
@@ -67,6 +66,7 @@ struct mailbox_state {
   presence* present = nullptr;          ///< which MAILBOXes and SENDERs exist
   const storage::helpdesk_store* store = nullptr;
   const storage::throttle_store* throttle = nullptr;
+  fetcher_actor fetcher; ///< the child of the poll cycle under way (none: idle)
   sender_actor sender;   ///< the child that drains the outbox (none in ingest-only tests)
   labeler_actor labeler; ///< the child that labels, while it has work (none: idle)
   std::uint64_t labels_sent = 0;                 ///< tasks sent to the current LABELER
@@ -75,35 +75,23 @@ struct mailbox_state {
   send_status sending;              ///< the SENDER's last report
   unsigned sender_failures = 0;     ///< SENDER failures, for its restart backoff
   std::uint32_t child_restarts = 0; ///< children restarted since the last report
-  bool stopping = false; ///< told to stop: parks its try, then waits for its children
+  bool stopping = false;            ///< told to stop: waits for its children
   caf::error stop_reason;
   std::uint64_t generation = 0; ///< ignores stale timer ticks
-  bool polling = false;
-  /// The current cycle: the messages listed, and the next one to take.
-  std::vector<message_ref> queue;
-  std::size_t next = 0;
-  /// When the last downloads happened, oldest first (at most fetch_rate.count).
-  std::vector<caf::actor_clock::time_point> downloads;
+  /// The mailbox's downloads in the current fetch window (its FETCHER reports each).
+  fetch_window downloads;
   /// The mailbox's own backoff (a failed listing, no token): no poll before this.
   caf::actor_clock::time_point paused_until{};
-  /// Every Graph request of the mailbox passes here, its SENDER's too: at most 4 in
-  /// flight, and a pause Graph asked for holds them all.
+  /// Every Graph request of the mailbox passes here: at most 4 in flight, and a pause
+  /// Graph asked for holds them all.
   graph_gate gate;
   bool gate_timer = false; ///< a timer will let go what a pause holds
   /// Mailbox-wide failures in a row (listing, throttling, token, storage), for the
-  /// gate's backoff; only a listing that works resets it.
+  /// backoff; only a listing that works resets it.
   unsigned gate_failures = 0;
-  /// The wall clock and this actor's clock at the start (see wall_ms).
-  std::chrono::system_clock::time_point wall_base;
-  caf::actor_clock::time_point clock_base;
-  /// Tries of the current message so far (from the journal), for its backoff.
-  std::uint32_t tries = 0;
-  /// A counted try of the current message is under way (download to storing): on a
-  /// graceful stop it is given back (parked), not left to count against the message.
-  bool in_try = false;
-  /// The earliest time a message skipped in this cycle may be tried again.
-  caf::actor_clock::time_point next_retry = caf::actor_clock::time_point::max();
-  /// The last failure of one message in this cycle (reported with the poll).
+  /// The wall clock as this actor's clock sees it, for its children.
+  wall_clock wall;
+  /// The last failure of one message since the last report (reported with the poll).
   poll_result::failure last_failure;
   std::minstd_rand rng{std::random_device{}()};
 };

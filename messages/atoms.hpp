@@ -64,9 +64,15 @@ constexpr labelled labelled_v{};
 /// New account settings for a mailbox (labels, mark-as-read).
 using settings = caf::atom_constant<caf::atom("settings")>;
 constexpr settings settings_v{};
-/// The next step of a mailbox's poll cycle.
+/// The next step of an actor's own work loop.
 using step = caf::atom_constant<caf::atom("step")>;
 constexpr step step_v{};
+/// A FETCHER downloaded a message (its MAILBOX counts it in the fetch window).
+using downloaded = caf::atom_constant<caf::atom("download")>;
+constexpr downloaded downloaded_v{};
+/// A FETCHER's cycle is over (how it went).
+using fetched = caf::atom_constant<caf::atom("fetched")>;
+constexpr fetched fetched_v{};
 
 /// The outbox has mail for the mailbox: its SENDER drains it.
 using wake = caf::atom_constant<caf::atom("wake")>;

@@ -141,8 +141,24 @@ using label_listener_actor = caf::typed_actor<
     /// unless it sent more meanwhile.
     caf::reacts_to<atom::idle, std::uint64_t>>;
 
-/// A MAILBOX: polls one connected mailbox on its timer, fetches its new mail, has it
-/// converted and stored, and has its LABELER label it in Exchange.
+/// A FETCHER: one poll cycle of a mailbox (listing, then each new message through
+/// download, conversion and storing).
+using fetcher_actor = caf::typed_actor<
+    /// The account's label settings changed.
+    caf::reacts_to<atom::settings, label_settings>>;
+
+/// Who hears how a FETCHER's cycle goes and lets its requests go: its MAILBOX.
+using fetch_listener_actor = caf::typed_actor<
+    /// A message is stored: label it (through the LABELER).
+    caf::reacts_to<atom::label, label_task>,
+    /// A download's answer came: it counts in the mailbox's fetch window.
+    caf::reacts_to<atom::downloaded>,
+    /// The cycle is over.
+    caf::reacts_to<atom::fetched, fetch_report>>::extend_with<graph_gate_actor>;
+
+/// A MAILBOX: polls one connected mailbox on its timer: its FETCHER fetches the new
+/// mail and has it converted and stored, its LABELER labels it in Exchange, its SENDER
+/// drains its outbox.
 using mailbox_actor = caf::typed_actor<
     /// INTERNAL: the poll timer (generation).
     caf::reacts_to<atom::internal, atom::poll, std::uint64_t>,
@@ -161,7 +177,7 @@ using mailbox_actor = caf::typed_actor<
     /// From its LABELER: a message's labels failed.
     caf::reacts_to<atom::failed, std::string, poll_result::failure>,
     /// From its LABELER: it has done every task it got (their count).
-    caf::reacts_to<atom::idle, std::uint64_t>>::extend_with<graph_gate_actor>;
+    caf::reacts_to<atom::idle, std::uint64_t>>::extend_with<fetch_listener_actor>;
 
 /// A mailbox as the REGISTRY knows it: its record, its MAILBOX if one runs, and what
 /// the REST front shows besides (the MAILBOX's live status it asks the MAILBOX for).

@@ -6,6 +6,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -77,6 +78,20 @@ typename Inspector::result_type inspect(Inspector& f, poll_result& x) {
   return f(caf::meta::type_name("poll_result"), x.ok, x.at, x.step, x.code, x.message,
            x.grant_gone, x.paused_until, x.fetch_used, x.restarts, x.failed_message);
 }
+
+/// How a FETCHER's cycle ended, for its MAILBOX (which adds the mailbox-wide parts of
+/// the poll_result: fetch window, pause, restarts, time).
+struct fetch_report {
+  /// ok, or what ended the cycle (step, code, message, grant_gone); the last message
+  /// that failed in it.
+  poll_result result;
+  bool listed = false;   ///< the listing worked: the mailbox's backoff ends
+  bool back_off = false; ///< the whole mailbox failed: it backs off before its next poll
+  bool heals = true; ///< the failure may heal by itself (else: a poll interval at least)
+  caf::timespan asked{0}; ///< > 0: the pause Graph asked for (Retry-After)
+  /// >= 0: poll again this soon (a skipped message's retry, room in the fetch window).
+  caf::timespan poll_in{-1};
+};
 
 /// A person on a ticket: address and display name.
 struct person {
@@ -278,6 +293,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::inbound_mail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::ingest_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::fetch_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::message_failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::failure_outcome)
 // Outbound mail on its way into the outbox, and the SENDER's reports.

@@ -56,9 +56,7 @@ std::string wall_time(caf::actor_clock::time_point t, caf::actor_clock::time_poi
           t - now + std::chrono::milliseconds{999}));
 }
 
-std::int64_t wall_ms_at(std::chrono::system_clock::time_point wall_base,
-                        caf::actor_clock::time_point clock_base,
-                        caf::actor_clock::time_point now) {
+std::int64_t wall_clock::ms_at(caf::actor_clock::time_point now) const {
   auto wall =
       wall_base + std::chrono::duration_cast<std::chrono::milliseconds>(now - clock_base);
   return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch())

@@ -42,11 +42,21 @@ caf::timespan stored_pause(const storage::throttle_store* throttle,
 /// up to the second (for status reports).
 std::string wall_time(caf::actor_clock::time_point t, caf::actor_clock::time_point now);
 
-/// The wall clock (ms since the epoch) at `now`, on an actor clock that read
-/// `clock_base` when the wall clock read `wall_base`: message retry times are stored on
-/// the wall clock and compared on the actor's clock (virtual in tests).
-std::int64_t wall_ms_at(std::chrono::system_clock::time_point wall_base,
-                        caf::actor_clock::time_point clock_base,
-                        caf::actor_clock::time_point now);
+/// The wall clock as an actor clock sees it (virtual in tests): both read once, then
+/// the wall clock moves with the actor clock. Message retry times are stored on the
+/// wall clock and compared on the actor clock; a MAILBOX and the children it spawns
+/// share one, so that what one stores another compares.
+struct wall_clock {
+  std::chrono::system_clock::time_point wall_base;
+  caf::actor_clock::time_point clock_base;
+
+  /// Reads the wall clock and `now` of an actor clock.
+  static wall_clock at(caf::actor_clock::time_point now) {
+    return {std::chrono::system_clock::now(), now};
+  }
+
+  /// The wall clock (ms since the epoch) when the actor clock reads `now`.
+  std::int64_t ms_at(caf::actor_clock::time_point now) const;
+};
 
 } // namespace exc

@@ -242,8 +242,10 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   CAF_REQUIRE_EQUAL(polls().size(), 1u);
   CAF_CHECK(polls()[0].ok);
   CAF_CHECK_EQUAL(exchanges(), 8u); // nothing more until the next tick
-  // Idle, the mailbox has no LABELER.
-  CAF_CHECK(!deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.labeler);
+  // Idle, the mailbox has neither FETCHER nor LABELER.
+  const auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  CAF_CHECK(!st.fetcher);
+  CAF_CHECK(!st.labeler);
 }
 
 CAF_TEST(known mail is not downloaded again and a removed label is put back) {
@@ -545,6 +547,40 @@ CAF_TEST(a labeler that fails leaves its work to the journal and the next poll) 
   CAF_CHECK(journal("m1")->labelled);
   CAF_REQUIRE_EQUAL(polls().size(), 2u);
   CAF_CHECK_EQUAL(polls()[1].restarts, 1u);
+}
+
+CAF_TEST(a fetcher that fails is counted and the next poll starts another) {
+  start();
+  reply(0, page({item("m1", 100), item("m2", 100)}));
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  auto first = st.fetcher;
+  CAF_REQUIRE(first);
+  CAF_CHECK_EQUAL(st.gate.in_flight(), 1u); // its download of m1
+  CAF_CHECK_EQUAL(attempts_of("m1"), 1u);
+  self->send_exit(first, caf::make_error(caf::sec::runtime_error, "boom"));
+  sched.run();
+  CAF_CHECK(!st.fetcher);
+  CAF_CHECK_EQUAL(st.gate.in_flight(), 0u); // its slot is back
+  CAF_CHECK_EQUAL(metrics.value("exconnect_actor_restarts_total", {{"kind", "fetcher"}}),
+                  1.0);
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  CAF_CHECK(!polls()[0].ok);
+  CAF_CHECK_EQUAL(polls()[0].code, "fetcher_failed");
+  CAF_CHECK_EQUAL(polls()[0].restarts, 1u);
+  // The next poll's FETCHER takes both up again; m1's unfinished try counts.
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  CAF_REQUIRE(st.fetcher);
+  CAF_CHECK_NOT_EQUAL(st.fetcher.address(), first.address());
+  reply(exchanges() - 1, page({item("m1", 100), item("m2", 100)}));
+  deliver_and_label("m1");
+  CAF_CHECK_EQUAL(attempts_of("m1"), 2u);
+  deliver_and_label("m2");
+  CAF_CHECK(journal("m1")->labelled);
+  CAF_CHECK(journal("m2")->labelled);
+  CAF_REQUIRE_EQUAL(polls().size(), 2u);
+  CAF_CHECK(polls()[1].ok);
+  CAF_CHECK(!st.fetcher);
 }
 
 CAF_TEST(a mailbox told to stop while its labeler works ends with it) {

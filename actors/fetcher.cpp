@@ -1,0 +1,480 @@
+#include "actors/fetcher.hpp"
+
+#include "messages/error.hpp"
+#include "messages/services.hpp"
+#include "messages/storage_requests.hpp"
+#include "net/graph/call.hpp"
+#include "net/graph/requests.hpp"
+#include "net/limits/backoff.hpp"
+#include "net/time_format.hpp"
+#include "net/url.hpp"
+
+#include <caf/system_messages.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace exc {
+
+namespace {
+
+using self_ptr = fetcher_actor::stateful_pointer<fetcher_state>;
+
+void process(self_ptr self);
+
+helpdesk_actor the_helpdesk(self_ptr self) {
+  return service::get<helpdesk_actor>(self->system());
+}
+
+/// Writes `changes` without waiting (relaxed: they survive a crash of the process).
+void write(self_ptr self, storage::batch changes, const char* what) {
+  storage_requests::commit_or_log(
+      self, std::move(changes),
+      "mailbox " + self->state.cfg.account_id + "/" + self->state.cfg.id, what);
+}
+
+/// Marks a download in flight, or its end (see fetch_window::stage_pending).
+void write_download_pending(self_ptr self, bool pending) {
+  const auto& st = self->state;
+  if (!st.peers.throttle) return;
+  storage::batch changes;
+  fetch_window::stage_pending(changes, *st.peers.throttle, st.cfg.id, pending);
+  write(self, std::move(changes), "the end of a download");
+}
+
+/// The wall clock now, in ms, as its MAILBOX's clock sees it.
+std::int64_t wall_ms(self_ptr self) {
+  return self->state.cfg.wall.ms_at(self->clock().now());
+}
+
+/// Ends the cycle: tells the MAILBOX how it went and quits.
+void finish(self_ptr self, fetch_report r) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (st.next_retry != caf::actor_clock::time_point::max() && !r.back_off) {
+    auto retry = std::max(st.next_retry - now, caf::timespan{0});
+    r.poll_in = r.poll_in < caf::timespan{0} ? retry : std::min(r.poll_in, retry);
+  }
+  r.result.failed_message = std::move(st.last_failure);
+  self->send(st.peers.mailbox, atom::fetched_v, std::move(r));
+  self->quit();
+}
+
+fetch_report failed(std::string step, std::string code, std::string message) {
+  fetch_report r;
+  r.result.step = std::move(step);
+  r.result.code = std::move(code);
+  r.result.message = std::move(message);
+  return r;
+}
+
+/// A mailbox-wide failure that is not Graph's answer (no token, storage trouble).
+void fail(self_ptr self, const caf::error& err) {
+  auto grant_gone = is(err, ec::reauthorization_required);
+  bool token = grant_gone || is(err, ec::app_credentials_rejected) ||
+               is(err, ec::token_unavailable);
+  auto r =
+      failed(token                          ? "token"
+             : is(err, ec::storage_failure) ? "storage"
+                                            : "internal",
+             err.category() == error_category ? to_string(static_cast<ec>(err.code()))
+                                              : "internal_error",
+             render(err));
+  r.result.grant_gone = grant_gone;
+  // A new consent or the operator's fix of the app's secret restarts polling; the rest
+  // waits out the mailbox's backoff.
+  r.back_off = !grant_gone && !is(err, ec::app_credentials_rejected);
+  if (!grant_gone)
+    spdlog::warn("mailbox {}/{}: {}", self->state.cfg.account_id, self->state.cfg.id,
+                 r.result.message);
+  finish(self, std::move(r));
+}
+
+/// Graph's answer that concerns the whole mailbox: throttled, token refused, or the
+/// listing failed. The cycle ends and the mailbox waits.
+void fail_graph(self_ptr self, const net::client_response& res, const char* doing) {
+  auto e = graph::read_error(res);
+  spdlog::warn("mailbox {}/{}: {} failed: {} {} (the mailbox waits)",
+               self->state.cfg.account_id, self->state.cfg.id, doing, e.code, e.message);
+  auto r = failed("listing", e.code, e.message);
+  r.back_off = true;
+  r.heals = graph::transient(res);
+  r.asked = asked_pause(res).value_or(caf::timespan{0});
+  finish(self, std::move(r));
+}
+
+/// A Graph call of the mailbox, through its gate; a token that cannot be had ends the
+/// cycle (after `on_error`, if any).
+void call(self_ptr self, request_maker make, response_handler on_response,
+          error_handler on_error = {}) {
+  const auto& st = self->state;
+  call_graph_gated(self, st.peers.mailbox,
+                   service::get<token_service_actor>(self->system()),
+                   service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
+                   std::move(on_response), [=](const caf::error& err) {
+                     if (on_error) on_error(err);
+                     fail(self, err);
+                   });
+}
+
+bool has_category(const message_ref& ref, const std::string& name) {
+  return std::any_of(ref.categories.begin(), ref.categories.end(),
+                     [&](const std::string& c) { return net::iequals(c, name); });
+}
+
+/// Marks the current message done in this cycle and takes the next.
+void advance(self_ptr self) {
+  self->state.in_try = false;
+  ++self->state.next;
+  process(self);
+}
+
+/// A message may be tried at `retry_at_ms`: true if that is still ahead (the poll
+/// after this cycle comes no later than then).
+bool not_yet(self_ptr self, std::int64_t retry_at_ms) {
+  auto left = retry_at_ms - wall_ms(self);
+  if (left <= 0) return false;
+  auto& st = self->state;
+  st.next_retry =
+      std::min(st.next_retry, self->clock().now() + std::chrono::milliseconds{left});
+  return true;
+}
+
+/// Has the current message labelled (by the MAILBOX's LABELER).
+void label(self_ptr self, bool rejected) {
+  const auto& st = self->state;
+  const auto& ref = st.queue[st.next];
+  self->send(st.peers.mailbox, atom::label_v,
+             label_task{ref.graph_id, ref.internet_message_id, ref.received_at, rejected,
+                        st.tries});
+}
+
+/// A failed try of the current message, for the HELPDESK.
+message_failure failure_of(self_ptr self, ingest_step step, std::string code,
+                           std::string message, bool counts) {
+  const auto& st = self->state;
+  const auto& ref = st.queue[st.next];
+  message_failure f;
+  f.account_id = st.cfg.account_id;
+  f.mailbox_id = st.cfg.id;
+  f.graph_id = ref.graph_id;
+  f.internet_message_id = ref.internet_message_id;
+  f.received_at = ref.received_at;
+  f.step = step;
+  f.code = std::move(code);
+  f.message = std::move(message);
+  f.max_attempts = st.cfg.max_attempts;
+  f.counts = counts;
+  return f;
+}
+
+/// Gives a counted try back in the journal: it failed through no fault of the message
+/// (the mailbox's trouble, a stop). `then` runs once the HELPDESK answered, or after
+/// `wait` without an answer.
+template <class Then>
+void give_back(self_ptr self, std::string code, caf::timespan wait, Then then) {
+  self->state.in_try = false;
+  auto f = failure_of(self, ingest_step::download, std::move(code), {}, false);
+  self->request(the_helpdesk(self), wait, atom::failed_v, std::move(f))
+      .then([=](const failure_outcome&) { then(); },
+            [=](const caf::error& err) {
+              spdlog::warn("mailbox {}/{}: cannot give back a try: {}",
+                           self->state.cfg.account_id, self->state.cfg.id, render(err));
+              then();
+            });
+}
+
+/// The current message failed at `step`: the HELPDESK counts it, with the message's
+/// own backoff; the cycle goes on with the next message (or labels a quarantined one
+/// as rejected).
+void message_failed(self_ptr self, ingest_step step, std::string code,
+                    std::string message) {
+  auto& st = self->state;
+  st.in_try = false;
+  auto f = failure_of(self, step, std::move(code), std::move(message), true);
+  auto delay = backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max,
+                             std::max<std::uint32_t>(st.tries, 1), st.rng);
+  f.retry_at_ms = wall_ms(self) + delay.count();
+  spdlog::warn("mailbox {}/{}: message {}: {} failed: {} {}", st.cfg.account_id,
+               st.cfg.id, f.graph_id, to_string(step), f.code, f.message);
+  st.last_failure = {to_string(step), f.code, f.message,
+                     net::format_rfc3339(std::chrono::system_clock::now())};
+  auto retry_at = f.retry_at_ms;
+  self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::failed_v,
+                std::move(f))
+      .then(
+          [=](const failure_outcome& out) {
+            if (out.quarantined)
+              label(self, true); // a processing_failed rejection now
+            else
+              not_yet(self, retry_at);
+            advance(self);
+          },
+          [=](const caf::error& err) { fail(self, err); });
+}
+
+/// Hands the mail to the HELPDESK; once it is durable, has it labelled and goes on.
+void store(self_ptr self, inbound_mail m) {
+  self->request(the_helpdesk(self), std::chrono::minutes{5}, atom::ingest_v, std::move(m))
+      .then(
+          [=](const ingest_outcome& out) {
+            self->state.in_try = false; // the message has its outcome
+            label(self, out.rejected());
+            advance(self);
+          },
+          [=](const caf::error& err) {
+            message_failed(self, ingest_step::storing,
+                           err.category() == error_category
+                               ? to_string(static_cast<ec>(err.code()))
+                               : "storing_failed",
+                           render(err));
+          });
+}
+
+/// The parts of an inbound mail known before anything is downloaded.
+inbound_mail base_mail(self_ptr self, const message_ref& ref) {
+  inbound_mail m;
+  m.account_id = self->state.cfg.account_id;
+  m.mailbox_id = self->state.cfg.id;
+  m.graph_id = ref.graph_id;
+  m.received_at = ref.received_at;
+  m.message_id = ref.internet_message_id;
+  if (m.message_id.size() > 2 && m.message_id.front() == '<' &&
+      m.message_id.back() == '>')
+    m.message_id = m.message_id.substr(1, m.message_id.size() - 2);
+  return m;
+}
+
+/// Has the downloaded MIME converted by the least loaded CONVERTER (leased until the
+/// answer, or this actor's end), then stored.
+void convert(self_ptr self, std::string mime, inbound_mail base) {
+  auto& st = self->state;
+  auto lease = st.peers.converters ? st.peers.converters->acquire() : nullptr;
+  auto which = lease ? lease->index() : st.peers.converter;
+  self->request(service::converter(self->system(), which), std::chrono::minutes{5},
+                atom::convert_v, std::move(mime), std::move(base))
+      .then(
+          [=](inbound_mail& m) { // moved, not copied
+            (void)lease;
+            store(self, std::move(m));
+          },
+          [=](const caf::error& err) {
+            (void)lease;
+            message_failed(self, ingest_step::conversion, "conversion_failed",
+                           render(err));
+          });
+}
+
+/// Downloads the raw MIME (marked in flight already, see begin_try), then converts it.
+void download(self_ptr self) {
+  auto& st = self->state;
+  auto base = base_mail(self, st.queue[st.next]);
+  auto graph_id = base.graph_id;
+  call(
+      self,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
+      },
+      [=](net::client_response& res) {
+        // Counted when the answer is in, not when the request left: Graph counts on
+        // arrival, which lies in between, so the window can never hold one too many.
+        auto& st = self->state;
+        auto now = self->clock().now();
+        st.window.add(now);
+        self->send(st.peers.mailbox, atom::downloaded_v);
+        if (st.peers.throttle) {
+          storage::batch changes;
+          st.window.stage(changes, *st.peers.throttle, st.cfg.id, now);
+          fetch_window::stage_pending(changes, *st.peers.throttle, st.cfg.id, false);
+          write(self, std::move(changes), "the fetch window");
+        }
+        if (st.stopping) return;                                 // parked meanwhile
+        if (res.ok() && res.status == 404) return advance(self); // deleted meanwhile
+        if (!res.ok() || res.status != 200) {
+          if (mailbox_wide(res))
+            return give_back(self, {}, std::chrono::seconds{60},
+                             [=] { fail_graph(self, res, "downloading a message"); });
+          auto e = graph::read_error(res);
+          return message_failed(self, ingest_step::download, e.code, e.message);
+        }
+        convert(self, std::move(res.body), std::move(base));
+      },
+      [=](const caf::error&) { // no token: not the message's fault
+        write_download_pending(self, false);
+        give_back(self, {}, std::chrono::seconds{60}, [] {});
+      });
+}
+
+/// Counts the try in the journal before it starts (a try the process does not survive
+/// counts too), then downloads. The download is marked in flight first: the STORAGE
+/// WRITER applies the mark before the HELPDESK's count, so it is stored before the
+/// request can leave and a restart counts the download in the fetch window.
+void begin_try(self_ptr self) {
+  auto& st = self->state;
+  const auto& ref = st.queue[st.next];
+  // If this try does not finish (the process stops), the next one waits: at once after
+  // a first try (a crash is most likely not the message's doing), then the message's
+  // backoff. Either way the tries count towards its quarantine.
+  std::int64_t retry_at = 0;
+  if (st.tries > 0)
+    retry_at =
+        wall_ms(self) +
+        backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max, st.tries, st.rng).count();
+  if (st.peers.throttle) {
+    storage::batch marker;
+    fetch_window::stage_pending(marker, *st.peers.throttle, st.cfg.id, true);
+    write(self, std::move(marker), "the start of a download");
+  }
+  self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::attempt_v, st.cfg.id,
+                ref.graph_id, base_mail(self, ref).message_id, retry_at)
+      .then(
+          [=](std::uint32_t tries) {
+            if (tries == 0 || self->state.stopping) {
+              write_download_pending(self, false);
+              if (tries == 0) return advance(self); // it has an outcome already
+              return; // told to stop before the try began: nothing to give back
+            }
+            self->state.tries = tries;
+            self->state.in_try = true;
+            download(self);
+          },
+          [=](const caf::error& err) {
+            write_download_pending(self, false);
+            fail(self, err);
+          });
+}
+
+/// Takes the next message of the cycle through whatever it still needs.
+void process(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping) return; // nothing new once told to stop
+  while (st.next < st.queue.size()) {
+    const auto& ref = st.queue[st.next];
+    auto known = st.peers.store->journal(st.cfg.id, ref.graph_id);
+    if (!known) return fail(self, known.error());
+    st.tries = 0;
+    if (*known && !(*known)->pending()) {
+      const auto& entry = **known;
+      // Converted before: never again. Put back labels someone removed.
+      bool labelled = has_category(ref, st.cfg.labels.processed) &&
+                      (!entry.rejected() || has_category(ref, st.cfg.labels.rejected));
+      if ((labelled && entry.labelled) || not_yet(self, entry.retry_at_ms)) {
+        ++st.next;
+        continue;
+      }
+      st.tries = entry.label_attempts + 1;
+      label(self, entry.rejected());
+      ++st.next;
+      continue;
+    }
+    if (*known) { // tried before without an outcome
+      const auto& entry = **known;
+      if (not_yet(self, entry.retry_at_ms)) {
+        ++st.next;
+        continue;
+      }
+      st.tries = entry.attempts;
+      if (entry.attempts >= st.cfg.max_attempts) // the last try did not finish
+        return message_failed(
+            self, ingest_step_from(entry.step.empty() ? "download" : entry.step),
+            "interrupted",
+            "the daemon stopped while it was processing the message, " +
+                std::to_string(entry.attempts) + " times");
+    } else if (has_category(ref, st.cfg.labels.processed)) {
+      ++st.next; // labelled by an earlier install
+      continue;
+    }
+    if (ref.size > st.cfg.max_message_size) {
+      auto m = base_mail(self, ref);
+      m.rejection = "too_large";
+      m.detail = std::to_string(ref.size) + " bytes; the limit is " +
+                 std::to_string(st.cfg.max_message_size);
+      return store(self, std::move(m));
+    }
+    auto wait = st.window.wait(self->clock().now());
+    if (wait > caf::timespan{0}) {
+      // The fetch rate is spent: poll again when it has room, not a whole interval on.
+      fetch_report r;
+      r.result.ok = true;
+      r.listed = true;
+      r.poll_in = wait;
+      return finish(self, std::move(r));
+    }
+    return begin_try(self);
+  }
+  fetch_report r;
+  r.result.ok = true;
+  r.listed = true;
+  finish(self, std::move(r));
+}
+
+/// Lists one page of new mail; the last page starts the processing.
+void list_page(self_ptr self, std::string next_link) {
+  call(
+      self,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        if (next_link.empty())
+          return graph::new_mail(cfg.graph_url, token, cfg.address, cfg.since);
+        return graph::get("", token, next_link); // verbatim, as Graph asks
+      },
+      [=](net::client_response& res) {
+        if (!res.ok() || res.status != 200)
+          return fail_graph(self, res, "listing new mail");
+        std::string next;
+        auto page = graph::read_message_page(res.body, next);
+        if (!page) {
+          auto r = failed("listing", "graph_failure",
+                          "Graph answered a listing that is not a page of messages");
+          r.back_off = true;
+          return finish(self, std::move(r));
+        }
+        auto& q = self->state.queue;
+        q.insert(q.end(), std::make_move_iterator(page->begin()),
+                 std::make_move_iterator(page->end()));
+        if (!next.empty()) return list_page(self, next);
+        process(self);
+      });
+}
+
+/// Told to stop: a counted try under way is given back in the journal (it failed
+/// through no fault of the message; the next start takes the message up again at
+/// once), within a second, then it ends.
+void stop(self_ptr self, caf::error reason) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  st.stopping = true;
+  if (!st.in_try || reason != caf::exit_reason::user_shutdown)
+    return self->quit(std::move(reason));
+  give_back(self, "shutdown", std::chrono::seconds{1},
+            [=] { self->quit(caf::exit_reason::user_shutdown); });
+}
+
+} // namespace
+
+fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
+                                     fetcher_config cfg, fetcher_peers peers,
+                                     fetch_window window) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.peers = std::move(peers);
+  st.window = std::move(window);
+  // It ends with its MAILBOX, however that ends (one that stops gracefully stops its
+  // children first).
+  self->monitor(st.peers.mailbox);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (dm.source == self->state.peers.mailbox.address())
+      stop(self, std::move(dm.reason));
+  });
+  self->set_exit_handler([=](caf::exit_msg& em) { stop(self, std::move(em.reason)); });
+  list_page(self, {});
+  return {
+      [=](atom::settings, const label_settings& labels) {
+        self->state.cfg.labels = labels;
+      },
+  };
+}
+
+} // namespace exc

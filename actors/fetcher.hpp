@@ -1,0 +1,89 @@
+#pragma once
+
+#include "messages/converter_load.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/rate_limit.hpp"
+#include "net/limits/backoff.hpp"
+#include "net/limits/fetch_window.hpp"
+#include "storage/helpdesk.hpp"
+#include "storage/throttle.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+/// A FETCHER: one poll cycle of a mailbox. Its MAILBOX spawns it on the poll timer; it
+/// lists the Inbox's new unread mail (every page) and takes each message in turn
+///   journal lookup -> size check -> try counted -> download ($value, within the fetch
+///   rate) -> CONVERTER -> HELPDESK (ticket + journal, durable)
+/// and hands it to its MAILBOX for labelling; then it reports and ends, so an idle
+/// mailbox has none. A message that fails at a step is recorded with its own backoff
+/// and the cycle goes on with the next one; after max_attempts tries it is quarantined
+/// (a `processing_failed` rejection). What concerns the whole mailbox (a failed listing,
+/// throttling, no token, storage trouble) ends the cycle: the MAILBOX backs off. Its
+/// requests pass the mailbox's Graph gate. Told to stop during a try, it gives the try
+/// back in the journal (parks it) before it ends.
+namespace exc {
+
+struct fetcher_config {
+  std::string id; ///< the mailbox
+  std::string account_id;
+  std::string address;
+  std::string graph_url;
+  std::string since; ///< RFC 3339 on Graph's clock: older mail is not new
+  std::uint64_t max_message_size = 52'428'800;
+  rate_limit fetch_rate{25, std::chrono::seconds{60}};
+  label_settings labels;
+  /// A message whose step failed is tried again after retry_initial * 2^(tries-1)
+  /// (capped at backoff_max), and quarantined once it failed max_attempts times.
+  std::chrono::milliseconds retry_initial{30'000};
+  std::chrono::milliseconds backoff_max{300'000};
+  std::uint32_t max_attempts = 5;
+  /// The wall clock as its MAILBOX's clock sees it (retry times are stored on it).
+  wall_clock wall;
+};
+
+/// What the FETCHER works with. The services (TOKEN SERVICE, HTTP CLIENT, HELPDESK,
+/// CONVERTERs, STORAGE WRITER) it finds by name (messages/services.hpp).
+struct fetcher_peers {
+  fetch_listener_actor mailbox; ///< its MAILBOX (and Graph gate): it ends with it
+  const storage::helpdesk_store* store = nullptr; ///< the journal, read directly
+  /// Where the fetch window is stored; none keeps it in memory only.
+  const storage::throttle_store* throttle = nullptr;
+  std::uint32_t converter = 0;          ///< the CONVERTER it uses without a pool
+  converter_load* converters = nullptr; ///< the pool's load: it takes the least loaded
+};
+
+struct fetcher_state {
+  static inline const char* name = "fetcher";
+  fetcher_config cfg;
+  fetcher_peers peers;
+  fetch_window window; ///< the mailbox's downloads, as its MAILBOX handed them over
+  /// The messages listed, and the next one to take.
+  std::vector<message_ref> queue;
+  std::size_t next = 0;
+  std::uint32_t tries = 0; ///< tries of the current message so far (from the journal)
+  /// A counted try of the current message is under way (download to storing).
+  bool in_try = false;
+  bool stopping = false; ///< told to stop: parks its try, starts nothing new
+  /// The earliest time a message skipped in this cycle may be tried again.
+  caf::actor_clock::time_point next_retry = caf::actor_clock::time_point::max();
+  /// The last failure of one message in this cycle.
+  poll_result::failure last_failure;
+  std::minstd_rand rng{std::random_device{}()};
+};
+
+/// @param self the actor
+/// @param cfg which mailbox, its limits, labels and retry timings
+/// @param peers its MAILBOX and stores
+/// @param window the mailbox's fetch window so far
+fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
+                                     fetcher_config cfg, fetcher_peers peers,
+                                     fetch_window window);
+
+} // namespace exc
