@@ -1,6 +1,7 @@
 #include "actors/fetcher.hpp"
 
 #include "messages/error.hpp"
+#include "messages/lifetime.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
 #include "net/graph/call.hpp"
@@ -463,7 +464,7 @@ fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_sta
   st.window = std::move(window);
   // It ends with its MAILBOX, however that ends (one that stops gracefully stops its
   // children first).
-  self->monitor(st.peers.mailbox);
+  end_with(self, st.peers.mailbox);
   self->set_down_handler([=](caf::down_msg& dm) {
     if (dm.source == self->state.peers.mailbox.address())
       stop(self, std::move(dm.reason));

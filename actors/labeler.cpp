@@ -1,6 +1,7 @@
 #include "actors/labeler.hpp"
 
 #include "messages/error.hpp"
+#include "messages/lifetime.hpp"
 #include "messages/services.hpp"
 #include "net/graph/call.hpp"
 #include "net/graph/requests.hpp"
@@ -166,7 +167,7 @@ labeler_actor::behavior_type labeler(labeler_actor::stateful_pointer<labeler_sta
   st.gate = std::move(gate);
   st.listener = std::move(listener);
   // It ends with its MAILBOX, however that ends.
-  self->monitor(st.gate);
+  end_with(self, st.gate);
   self->set_down_handler([=](caf::down_msg& dm) {
     if (dm.source == self->state.gate.address())
       self->quit(caf::exit_reason::user_shutdown);

@@ -2,6 +2,7 @@
 
 #include "actors/labeler.hpp"
 #include "messages/error.hpp"
+#include "messages/lifetime.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
 #include "net/limits/backoff.hpp"
@@ -82,10 +83,19 @@ void report(self_ptr self, poll_result r) {
   self->send(st.listener, atom::polled_v, st.cfg.id, std::move(r));
 }
 
+/// The one poll timer: the next poll at `at` (an earlier timer becomes stale). Set only
+/// while no cycle runs, so a mailbox has one timer pending, however its polls go.
+void schedule_poll(self_ptr self, caf::actor_clock::time_point at) {
+  auto& st = self->state;
+  auto wait = std::max(at - self->clock().now(), caf::timespan{0});
+  self->delayed_send(self, wait, atom::internal_v, atom::poll_v, ++st.generation);
+}
+
 /// The whole mailbox failed (listing, throttling, token, storage): no poll before
 /// Retry-After (429, 503) or the backoff; a failure that will not heal by itself waits
-/// at least a poll interval. Only a listing that works resets the backoff.
-void back_off(self_ptr self, caf::timespan asked, bool heals) {
+/// at least a poll interval. Only a listing that works resets the backoff. Returns when
+/// the pause ends.
+caf::actor_clock::time_point back_off(self_ptr self, caf::timespan asked, bool heals) {
   auto& st = self->state;
   ++st.gate_failures;
   caf::timespan wait = asked > caf::timespan{0}
@@ -97,21 +107,21 @@ void back_off(self_ptr self, caf::timespan asked, bool heals) {
   // Stored, so that a restart does not knock on Graph's door before the pause ends.
   storage::batch changes;
   stage_pause(changes, st.throttle, st.cfg.id, "pause", wait);
-  self->delayed_send(self, wait, atom::internal_v, atom::poll_v, st.generation);
   write(self, std::move(changes), "a pause");
+  return st.paused_until;
 }
 
-/// The FETCHER's cycle is over: the mailbox backs off if it failed as a whole, polls
-/// sooner if a message's retry or the fetch window asks for it, and reports.
+/// The FETCHER's cycle is over: the next poll comes a poll interval after this one
+/// began, after the backoff if the mailbox failed as a whole, or sooner if a message's
+/// retry or the fetch window asks for it; then the REGISTRY hears how it went.
 void fetched(self_ptr self, fetch_report r) {
   auto& st = self->state;
   if (r.listed) st.gate_failures = 0; // the listing works: the backoff ends
-  if (r.back_off) back_off(self, r.asked, r.heals);
-  if (r.poll_in >= caf::timespan{0}) {
-    auto now = self->clock().now();
-    auto at = std::max(now + r.poll_in, paused_until(self));
-    self->delayed_send(self, at - now, atom::internal_v, atom::poll_v, st.generation);
-  }
+  auto at = r.back_off ? back_off(self, r.asked, r.heals)
+                       : st.cycle_started + st.cfg.poll_interval;
+  if (r.poll_in >= caf::timespan{0})
+    at = std::min(at, std::max(self->clock().now() + r.poll_in, paused_until(self)));
+  schedule_poll(self, at);
   report(self, std::move(r.result));
 }
 
@@ -249,7 +259,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   });
   // It ends with its REGISTRY, however that ends (a REGISTRY that stops normally stops
   // its MAILBOXes first).
-  if (st.listener) self->monitor(st.listener);
+  if (st.listener) end_with(self, st.listener);
   // A child that fails is restarted here, after a backoff; the MAILBOX itself stops
   // only once its children are down, so that its replacement never runs beside them.
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -271,6 +281,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       r.step = "internal";
       r.code = "fetcher_failed";
       r.message = render(dm.reason);
+      schedule_poll(self, st.cycle_started + st.cfg.poll_interval);
       return report(self, std::move(r));
     }
     if (st.labeler && dm.source == st.labeler.address()) {
@@ -305,17 +316,12 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   return {
       [=](atom::internal, atom::poll, std::uint64_t generation) {
         auto& st = self->state;
-        if (generation != st.generation || st.stopping) return;
+        if (generation != st.generation || st.stopping || st.fetcher) return;
         auto now = self->clock().now();
-        if (now < paused_until(self)) { // throttled: poll when the pause ends
-          self->delayed_send(self, paused_until(self) - now, atom::internal_v,
-                             atom::poll_v, ++st.generation);
-          return;
-        }
-        self->delayed_send(self, st.cfg.poll_interval, atom::internal_v, atom::poll_v,
-                           ++st.generation);
-        if (st.fetcher) return; // the previous cycle is still running
-        start_fetcher(self);
+        if (now < paused_until(self)) // throttled: poll when the pause ends
+          return schedule_poll(self, paused_until(self));
+        st.cycle_started = now;
+        start_fetcher(self); // its end sets the next poll
       },
       [=](atom::fetched, fetch_report& r) {
         auto& st = self->state;

@@ -77,7 +77,8 @@ struct mailbox_state {
   std::uint32_t child_restarts = 0; ///< children restarted since the last report
   bool stopping = false;            ///< told to stop: waits for its children
   caf::error stop_reason;
-  std::uint64_t generation = 0; ///< ignores stale timer ticks
+  std::uint64_t generation = 0;                 ///< ignores stale timer ticks
+  caf::actor_clock::time_point cycle_started{}; ///< the current or last poll cycle
   /// The mailbox's downloads in the current fetch window (its FETCHER reports each).
   fetch_window downloads;
   /// The mailbox's own backoff (a failed listing, no token): no poll before this.

@@ -1,6 +1,7 @@
 #include "actors/sender.hpp"
 
 #include "messages/error.hpp"
+#include "messages/lifetime.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
 #include "net/graph/call.hpp"
@@ -433,7 +434,7 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
   // It ends with its MAILBOX, however that ends (a MAILBOX that stops normally stops
   // its SENDER first).
   if (self->state.peers.listener) {
-    self->monitor(self->state.peers.listener);
+    end_with(self, self->state.peers.listener);
     self->set_down_handler([=](caf::down_msg& dm) {
       if (dm.source == self->state.peers.listener.address())
         self->quit(caf::exit_reason::user_shutdown);

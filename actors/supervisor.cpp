@@ -86,7 +86,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     metrics->describe(
         "exconnect_actor_restarts_total", "counter",
         "Actors restarted after a failure, by kind (storage_writer, http_client, "
-        "token_service, helpdesk, converter, registry, rest, mailbox, fetcher, sender, labeler).");
+        "token_service, helpdesk, converter, registry, rest, mailbox, fetcher, sender, "
+        "labeler).");
   for (auto& spec : services)
     st.services.push_back(supervised_service{std::move(spec), {}, {}, 0, {}});
   for (std::size_t i = 0; i < st.services.size(); ++i)

@@ -16,6 +16,10 @@
 #include "net/url.hpp"
 #include "storage/db.hpp"
 
+#include <caf/detail/simple_actor_clock.hpp>
+
+#include <algorithm>
+
 using namespace exc;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -149,6 +153,17 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     return e->attempts;
   }
 
+  /// Messages sent with a delay that are still pending (request timeouts aside: they
+  /// end with their answer).
+  std::size_t delayed_messages() {
+    using clock = caf::detail::simple_actor_clock;
+    const auto& pending = sched.clock().schedule();
+    return static_cast<std::size_t>(
+        std::count_if(pending.begin(), pending.end(), [](const auto& entry) {
+          return entry.second->subtype == clock::actor_msg_type;
+        }));
+  }
+
   /// Whether a request to `url` (with `method`, if given) waits for its answer. The
   /// MAILBOX and its LABELER work side by side, so tests find requests by URL.
   std::optional<std::size_t> find_open(const std::string& url,
@@ -211,6 +226,10 @@ CAF_TEST_FIXTURE_SCOPE(mailbox_tests, fixture)
 CAF_TEST(a poll lists every page then stores and labels each new message) {
   start();
   CAF_REQUIRE_EQUAL(exchanges(), 1u);
+  // Held only weakly here: once the FETCHER ended, nothing else may keep its memory.
+  auto fetcher =
+      deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher.address();
+  CAF_REQUIRE(fetcher);
   auto query = net::parse_query(net::split_target(request(0).url).second);
   CAF_REQUIRE(query);
   CAF_CHECK_EQUAL(net::find_param(*query, "$filter").value_or(""),
@@ -242,10 +261,13 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   CAF_REQUIRE_EQUAL(polls().size(), 1u);
   CAF_CHECK(polls()[0].ok);
   CAF_CHECK_EQUAL(exchanges(), 8u); // nothing more until the next tick
-  // Idle, the mailbox has neither FETCHER nor LABELER.
+  // Idle, the mailbox has neither FETCHER nor LABELER, and keeps nothing of them (a
+  // monitor left behind would keep a dead child's memory for every poll).
   const auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
   CAF_CHECK(!st.fetcher);
   CAF_CHECK(!st.labeler);
+  CAF_CHECK_EQUAL(fetcher.get()->strong_refs.load(), 0u);
+  CAF_CHECK_EQUAL(fetcher.get()->weak_refs.load(), 1u);
 }
 
 CAF_TEST(known mail is not downloaded again and a removed label is put back) {
@@ -472,6 +494,8 @@ CAF_TEST(a mailbox whose every request fails settles at one try per longest back
   for (std::size_t i = 0; i < 14; ++i) {
     CAF_REQUIRE_EQUAL(exchanges(), i + 1);
     reply(i, answer(500, R"({"error":{"code":"InternalServerError","message":"x"}})"));
+    // One poll timer, however many polls failed (none left stale to pile up).
+    CAF_CHECK_EQUAL(delayed_messages(), 1u);
     sched.advance_time(d - 1ms);
     sched.run();
     CAF_CHECK_EQUAL(exchanges(), i + 1); // not before the delay

@@ -18,6 +18,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
     std::vector<mailbox_actor> boxes;
     boxes.reserve(n);
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // let the system settle
+    malloc_trim(0);
     auto before = rss();
     auto started = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < n; ++i) {
@@ -126,12 +129,28 @@ int main(int argc, char** argv) {
     auto spawn_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // The first polls' FETCHERs have ended; malloc keeps the pages they used (all of
+    // them ran at once here) until it is asked to give free pages back.
+    auto untrimmed = rss();
+    malloc_trim(0);
     auto after = rss();
     auto per = static_cast<double>(after - before) / static_cast<double>(n);
     std::printf("mailboxes: %zu\nspawned and first poll done in: %.2f s\n"
-                "resident memory: %.1f MiB before, %.1f MiB after\n"
+                "resident memory: %.1f MiB before, %.1f MiB after (%.1f MiB before "
+                "malloc_trim)\n"
                 "per idle mailbox: %.0f bytes (%.2f KiB; aim <= 10 KiB)\n",
-                n, spawn_s, before / 1048576.0, after / 1048576.0, per, per / 1024);
+                n, spawn_s, before / 1048576.0, after / 1048576.0, untrimmed / 1048576.0,
+                per, per / 1024);
+    // Two more polls each (after the backoff of the failed ones): a MAILBOX must not
+    // grow with the children it spawned and that ended.
+    while (polls < 3 * n)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    malloc_trim(0);
+    auto later = rss();
+    std::printf("after 3 polls each: %.1f MiB, %.0f bytes per mailbox\n",
+                later / 1048576.0,
+                static_cast<double>(later - before) / static_cast<double>(n));
     for (auto& b : boxes)
       caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(tokens, caf::exit_reason::user_shutdown);
