@@ -128,6 +128,16 @@ storage_writer(storage_writer_self_actor::stateful_pointer<storage_writer_state>
         if (!durable) return true;
         return answer_after_sync(self);
       },
+      [=](atom::commit, const storage::batch& changes, const std::string& what) {
+        // Relaxed, unanswered: whoever sent it goes on without waiting for a reply.
+        if (auto err = self->state.db->commit(changes, storage::durability::relaxed)) {
+          spdlog::warn("storage-writer: cannot store {}: {}", what, render(err));
+          return;
+        }
+        if (self->state.metrics)
+          self->state.metrics->add("exconnect_storage_commits_total",
+                                   {{"durability", "relaxed"}});
+      },
       [=](atom::sync) { return answer_after_sync(self); },
       [=](atom::barrier) { return true; },
       [=](atom::internal, atom::step) {

@@ -88,6 +88,9 @@ using storage_writer_actor = caf::typed_actor<
     /// Applies the batch at once (readers see it when the answer comes); answers then if
     /// relaxed, else once the next sync made it durable.
     caf::replies_to<atom::commit, storage::batch, storage::durability>::with<bool>,
+    /// Applies the batch relaxed and answers nothing; a failure is logged with the
+    /// text (whose state it is), for state that is rebuilt if lost.
+    caf::reacts_to<atom::commit, storage::batch, std::string>,
     /// Answers once everything committed so far, by anyone, is durable.
     caf::replies_to<atom::sync>::with<bool>,
     /// Answers once everything sent to it before is applied (no fsync): a restarted

@@ -60,15 +60,17 @@ void sync(Self* self, Done done) {
             [=](caf::error& err) mutable { done(std::move(err)); });
 }
 
-/// Commits `changes` relaxed and goes on without waiting; a failure is only logged
-/// ("<who>: cannot store <what>"): for state that is rebuilt if lost.
+/// Commits `changes` relaxed and goes on: no answer comes back (one message, not two).
+/// A failure is only logged by the writer ("cannot store <who>: <what>"): for state that
+/// is rebuilt if lost. Applied in order with the sender's other writes.
 template <class Self>
-void commit_or_log(Self* self, storage::batch changes, std::string who,
-                   std::string what) {
-  commit(self, std::move(changes), storage::durability::relaxed,
-         [who = std::move(who), what = std::move(what)](const caf::error& err) {
-           if (err) spdlog::warn("{}: cannot store {}: {}", who, what, render(err));
-         });
+void commit_or_log(Self* self, storage::batch changes, const std::string& who,
+                   const std::string& what) {
+  if (changes.empty()) return;
+  if (auto writer = service::get<storage_writer_actor>(self->system()))
+    self->send(writer, atom::commit_v, std::move(changes), who + ": " + what);
+  else
+    spdlog::warn("{}: cannot store {}: the storage writer is restarting", who, what);
 }
 
 /// Handles nothing else until every write sent to the STORAGE WRITER before this is

@@ -250,6 +250,7 @@ CAF_TEST(a write that may still land later ends the helpdesk) {
         return {
             [=](atom::commit, const storage::batch&,
                 storage::durability) -> caf::result<bool> { return hold(); },
+            [=](atom::commit, const storage::batch&, const std::string&) {},
             [=](atom::sync) -> caf::result<bool> { return hold(); },
             [=](atom::barrier) -> caf::result<bool> { return hold(); },
         };

@@ -77,6 +77,19 @@ CAF_TEST(a relaxed commit is answered once applied without a sync) {
   CAF_CHECK_EQUAL(syncs(), 0);
 }
 
+CAF_TEST(an unanswered commit is applied in order and answers nothing) {
+  self->send(writer, atom::commit_v, put("u"), std::string{"test: a window"});
+  storage::batch over;
+  over.put(storage::family::journal, "u", "v-later");
+  self->send(writer, atom::commit_v, std::move(over), std::string{"test: a window"});
+  sched.run();
+  CAF_CHECK_EQUAL(value("u"), "v-later"); // the later write last
+  CAF_CHECK(self->mailbox().empty());     // no answer came
+  CAF_CHECK_EQUAL(syncs(), 0);
+  CAF_CHECK_EQUAL(
+      metrics.value("exconnect_storage_commits_total", {{"durability", "relaxed"}}), 2);
+}
+
 CAF_TEST(a sync answers once what others committed before is durable) {
   // Another actor commits relaxed; a sync asked afterwards covers it.
   // (The int only gives spawn an argument: CAF 0.17 trips UBSan without one.)
