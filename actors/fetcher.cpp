@@ -41,7 +41,8 @@ void write_download_pending(self_ptr self, bool pending) {
   if (!st.peers.throttle) return;
   storage::batch changes;
   fetch_window::stage_pending(changes, *st.peers.throttle, st.cfg.id, pending);
-  write(self, std::move(changes), "the end of a download");
+  write(self, std::move(changes),
+        pending ? "the start of a download" : "the end of a download");
 }
 
 /// The wall clock now, in ms, as its MAILBOX's clock sees it.
@@ -58,6 +59,7 @@ void finish(self_ptr self, fetch_report r) {
     r.poll_in = r.poll_in < caf::timespan{0} ? retry : std::min(r.poll_in, retry);
   }
   r.result.failed_message = std::move(st.last_failure);
+  r.listed = st.listed;
   self->send(st.peers.mailbox, atom::fetched_v, std::move(r));
   self->quit();
 }
@@ -267,13 +269,16 @@ void convert(self_ptr self, std::string mime, inbound_mail base) {
           });
 }
 
-/// Downloads the raw MIME (marked in flight already, see begin_try), then converts it.
+/// Downloads the raw MIME in the gate's slot it holds (marked in flight already, see
+/// begin_try), then converts it.
 void download(self_ptr self) {
   auto& st = self->state;
   auto base = base_mail(self, st.queue[st.next]);
   auto graph_id = base.graph_id;
-  call(
-      self,
+  st.downloading = true;
+  call_graph_in_slot(
+      self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
+      service::get<http_actor>(self->system()), st.cfg.id,
       [=](const std::string& token) {
         const auto& cfg = self->state.cfg;
         return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
@@ -282,6 +287,7 @@ void download(self_ptr self) {
         // Counted when the answer is in, not when the request left: Graph counts on
         // arrival, which lies in between, so the window can never hold one too many.
         auto& st = self->state;
+        st.downloading = false;
         auto now = self->clock().now();
         st.window.add(now);
         self->send(st.peers.mailbox, atom::downloaded_v);
@@ -302,49 +308,67 @@ void download(self_ptr self) {
         }
         convert(self, std::move(res.body), std::move(base));
       },
-      [=](const caf::error&) { // no token: not the message's fault
+      [=](const caf::error& err) { // no token: not the message's fault
+        self->state.downloading = false;
         write_download_pending(self, false);
-        give_back(self, {}, std::chrono::seconds{60}, [] {});
+        give_back(self, {}, std::chrono::seconds{60}, [=] { fail(self, err); });
       });
 }
 
-/// Counts the try in the journal before it starts (a try the process does not survive
-/// counts too), then downloads. The download is marked in flight first: the STORAGE
-/// WRITER applies the mark before the HELPDESK's count, so it is stored before the
-/// request can leave and a restart counts the download in the fetch window.
+/// Counts the try in the journal, then downloads. In this order: a slot at the gate
+/// (none while a pause lasts: the cycle ends and the MAILBOX polls once it is over),
+/// then the download marked in flight (the STORAGE WRITER applies the mark before the
+/// HELPDESK's count, which comes after it, so the mark is stored before the request
+/// leaves and a restart counts the download in the fetch window), then the count (a
+/// try the process does not survive counts too).
 void begin_try(self_ptr self) {
-  auto& st = self->state;
-  const auto& ref = st.queue[st.next];
-  // If this try does not finish (the process stops), the next one waits: at once after
-  // a first try (a crash is most likely not the message's doing), then the message's
-  // backoff. Either way the tries count towards its quarantine.
-  std::int64_t retry_at = 0;
-  if (st.tries > 0)
-    retry_at =
-        wall_ms(self) +
-        backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max, st.tries, st.rng).count();
-  if (st.peers.throttle) {
-    storage::batch marker;
-    fetch_window::stage_pending(marker, *st.peers.throttle, st.cfg.id, true);
-    write(self, std::move(marker), "the start of a download");
-  }
-  self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::attempt_v, st.cfg.id,
-                ref.graph_id, base_mail(self, ref).message_id, retry_at)
+  self->request(self->state.peers.mailbox, caf::infinite, atom::acquire_v, atom::pause_v)
       .then(
-          [=](std::uint32_t tries) {
-            if (tries == 0 || self->state.stopping) {
-              write_download_pending(self, false);
-              if (tries == 0) return advance(self); // it has an outcome already
-              return; // told to stop before the try began: nothing to give back
+          [=](caf::timespan paused) {
+            auto& st = self->state;
+            if (paused > caf::timespan{0}) { // no slot taken
+              fetch_report r;
+              r.result.ok = true;
+              r.poll_in = paused;
+              return finish(self, std::move(r));
             }
-            self->state.tries = tries;
-            self->state.in_try = true;
-            download(self);
+            const auto& ref = st.queue[st.next];
+            // If this try does not finish (the process stops), the next one waits: at
+            // once after a first try (a crash is most likely not the message's doing),
+            // then the message's backoff. Either way it counts towards quarantine.
+            std::int64_t retry_at = 0;
+            if (st.tries > 0)
+              retry_at =
+                  wall_ms(self) + backoff_delay(st.cfg.retry_initial, st.cfg.backoff_max,
+                                                st.tries, st.rng)
+                                      .count();
+            write_download_pending(self, true);
+            // From here a stop gives the try back (the HELPDESK gets both in order).
+            st.in_try = true;
+            self->request(the_helpdesk(self), std::chrono::seconds{60}, atom::attempt_v,
+                          st.cfg.id, ref.graph_id, base_mail(self, ref).message_id,
+                          retry_at)
+                .then(
+                    [=](std::uint32_t tries) {
+                      auto& st = self->state;
+                      if (tries == 0) { // it has an outcome already
+                        st.in_try = false;
+                        self->send(st.peers.mailbox, atom::release_v, caf::timespan{0});
+                        write_download_pending(self, false);
+                        return advance(self);
+                      }
+                      st.tries = tries;
+                      download(self);
+                    },
+                    [=](const caf::error& err) {
+                      self->state.in_try = false;
+                      self->send(self->state.peers.mailbox, atom::release_v,
+                                 caf::timespan{0});
+                      write_download_pending(self, false);
+                      fail(self, err);
+                    });
           },
-          [=](const caf::error& err) {
-            write_download_pending(self, false);
-            fail(self, err);
-          });
+          [=](const caf::error& err) { fail(self, err); });
 }
 
 /// Takes the next message of the cycle through whatever it still needs.
@@ -399,7 +423,6 @@ void process(self_ptr self) {
       // The fetch rate is spent: poll again when it has room, not a whole interval on.
       fetch_report r;
       r.result.ok = true;
-      r.listed = true;
       r.poll_in = wait;
       return finish(self, std::move(r));
     }
@@ -407,7 +430,6 @@ void process(self_ptr self) {
   }
   fetch_report r;
   r.result.ok = true;
-  r.listed = true;
   finish(self, std::move(r));
 }
 
@@ -436,6 +458,7 @@ void list_page(self_ptr self, std::string next_link) {
         q.insert(q.end(), std::make_move_iterator(page->begin()),
                  std::make_move_iterator(page->end()));
         if (!next.empty()) return list_page(self, next);
+        self->state.listed = true; // the mailbox's backoff ends, however the cycle does
         process(self);
       });
 }
@@ -449,6 +472,7 @@ void stop(self_ptr self, caf::error reason) {
   st.stopping = true;
   if (!st.in_try || reason != caf::exit_reason::user_shutdown)
     return self->quit(std::move(reason));
+  if (!st.downloading) write_download_pending(self, false); // none went out
   give_back(self, "shutdown", std::chrono::seconds{1},
             [=] { self->quit(caf::exit_reason::user_shutdown); });
 }
@@ -462,6 +486,8 @@ fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_sta
   st.cfg = std::move(cfg);
   st.peers = std::move(peers);
   st.window = std::move(window);
+  if (auto* p = st.peers.present) // however it ends
+    self->attach_functor([p, key = fetcher_key(st.cfg.id)] { p->leave(key); });
   // It ends with its MAILBOX, however that ends (one that stops gracefully stops its
   // children first).
   end_with(self, st.peers.mailbox);

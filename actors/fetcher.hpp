@@ -2,6 +2,7 @@
 
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/limits/fetch_window.hpp"
@@ -57,6 +58,7 @@ struct fetcher_peers {
   const storage::throttle_store* throttle = nullptr;
   std::uint32_t converter = 0;          ///< the CONVERTER it uses without a pool
   converter_load* converters = nullptr; ///< the pool's load: it takes the least loaded
+  presence* present = nullptr;          ///< it leaves when it ends (none: not tracked)
 };
 
 struct fetcher_state {
@@ -70,7 +72,9 @@ struct fetcher_state {
   std::uint32_t tries = 0; ///< tries of the current message so far (from the journal)
   /// A counted try of the current message is under way (download to storing).
   bool in_try = false;
-  bool stopping = false; ///< told to stop: parks its try, starts nothing new
+  bool stopping = false;    ///< told to stop: parks its try, starts nothing new
+  bool listed = false;      ///< the listing worked (the mailbox's backoff ends)
+  bool downloading = false; ///< the download of the current try may have gone out
   /// The earliest time a message skipped in this cycle may be tried again.
   caf::actor_clock::time_point next_retry = caf::actor_clock::time_point::max();
   /// The last failure of one message in this cycle.

@@ -125,9 +125,14 @@ void fetched(self_ptr self, fetch_report r) {
   report(self, std::move(r.result));
 }
 
-/// Starts a poll cycle: a FETCHER (monitored: this MAILBOX hears how it ended).
-void start_fetcher(self_ptr self) {
+/// Starts a poll cycle: a FETCHER (monitored: this MAILBOX hears how it ended). False
+/// if the FETCHER of a previous MAILBOX of this mailbox (one that crashed) still ends.
+bool start_fetcher(self_ptr self) {
   auto& st = self->state;
+  if (st.present) {
+    if (st.present->contains(fetcher_key(st.cfg.id))) return false;
+    st.present->enter(fetcher_key(st.cfg.id));
+  }
   fetcher_config fc;
   fc.id = st.cfg.id;
   fc.account_id = st.cfg.account_id;
@@ -144,8 +149,9 @@ void start_fetcher(self_ptr self) {
   st.fetcher = self->spawn<caf::monitored>(
       fetcher, std::move(fc),
       fetcher_peers{caf::actor_cast<fetch_listener_actor>(self), st.store, st.throttle,
-                    st.converter, st.converters},
+                    st.converter, st.converters, st.present},
       st.downloads);
+  return true;
 }
 
 /// Hands a stored message to the LABELER, spawned if none runs (monitored: this MAILBOX
@@ -321,7 +327,8 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         if (now < paused_until(self)) // throttled: poll when the pause ends
           return schedule_poll(self, paused_until(self));
         st.cycle_started = now;
-        start_fetcher(self); // its end sets the next poll
+        if (!start_fetcher(self)) // its end sets the next poll
+          schedule_poll(self, now + std::chrono::milliseconds{100});
       },
       [=](atom::fetched, fetch_report& r) {
         auto& st = self->state;
@@ -363,6 +370,16 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
         auto rp = self->make_response_promise<bool>();
         self->state.gate.wait(who, [rp]() mutable { rp.deliver(true); });
+        admit(self);
+        return rp;
+      },
+      [=](atom::acquire, atom::pause) -> caf::result<caf::timespan> {
+        // A FETCHER about to count a try: not while a pause lasts (its cycle ends).
+        auto left = paused_until(self) - self->clock().now();
+        if (left > caf::timespan{0}) return left;
+        auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        auto rp = self->make_response_promise<caf::timespan>();
+        self->state.gate.wait(who, [rp]() mutable { rp.deliver(caf::timespan{0}); });
         admit(self);
         return rp;
       },

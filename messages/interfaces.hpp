@@ -152,6 +152,9 @@ using fetcher_actor = caf::typed_actor<
 
 /// Who hears how a FETCHER's cycle goes and lets its requests go: its MAILBOX.
 using fetch_listener_actor = caf::typed_actor<
+    /// A gate slot for a try, unless Graph's pause (or the mailbox's backoff) lasts:
+    /// then at once what is left of it, and no slot. Zero: the slot is the caller's.
+    caf::replies_to<atom::acquire, atom::pause>::with<caf::timespan>,
     /// A message is stored: label it (through the LABELER).
     caf::reacts_to<atom::label, label_task>,
     /// A download's answer came: it counts in the mailbox's fetch window.

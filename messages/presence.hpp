@@ -4,11 +4,13 @@
 #include <string>
 #include <unordered_set>
 
-/// Which per-mailbox actors exist right now, by key ("mailbox/<id>", "sender/<id>"):
+/// Which per-mailbox actors exist right now, by key ("mailbox/<id>", "sender/<id>",
+/// "fetcher/<id>"):
 /// each enters when it starts and leaves when it terminates, however it ends (a
-/// functor attached to it). A new MAILBOX or SENDER for a mailbox starts only once the
-/// previous one has left, even if its parent died without waiting for it (a crash, a
-/// REGISTRY restart): never two SENDERs draining one outbox. Shared; thread-safe.
+/// functor attached to it). A new MAILBOX, SENDER or FETCHER for a mailbox starts only
+/// once the previous one has left, even if its parent died without waiting for it (a
+/// crash, a REGISTRY restart): never two SENDERs draining one outbox. Shared;
+/// thread-safe.
 namespace exc {
 
 class presence {
@@ -31,12 +33,15 @@ private:
   std::unordered_set<std::string> keys_;
 };
 
-/// The keys of a mailbox's MAILBOX and SENDER.
+/// The keys of a mailbox's MAILBOX, FETCHER and SENDER.
 inline std::string mailbox_key(const std::string& id) {
   return "mailbox/" + id;
 }
 inline std::string sender_key(const std::string& id) {
   return "sender/" + id;
+}
+inline std::string fetcher_key(const std::string& id) {
+  return "fetcher/" + id;
 }
 
 } // namespace exc

@@ -46,6 +46,25 @@ void call_graph(Self self, const token_service_actor& tokens, const http_actor& 
           [=](const caf::error& err) { on_error(err); });
 }
 
+/// As call_graph, in a slot of the mailbox's Graph gate the caller holds: gives it back
+/// with the pause Graph asked for, if any.
+template <class Self>
+void call_graph_in_slot(Self self, const graph_gate_actor& gate,
+                        const token_service_actor& tokens, const http_actor& http,
+                        const std::string& mailbox, request_maker make,
+                        response_handler on_response, error_handler on_error) {
+  call_graph(
+      self, tokens, http, mailbox, std::move(make),
+      [=](net::client_response& res) {
+        self->send(gate, atom::release_v, asked_pause(res).value_or(caf::timespan{0}));
+        on_response(res);
+      },
+      [=](const caf::error& err) {
+        self->send(gate, atom::release_v, caf::timespan{0});
+        on_error(err);
+      });
+}
+
 /// As call_graph, through the mailbox's Graph gate: waits for a slot, and gives it
 /// back with the pause Graph asked for, if any.
 template <class Self>
@@ -58,17 +77,8 @@ void call_graph_gated(Self self, const graph_gate_actor& gate,
   self->request(gate, caf::infinite, atom::acquire_v)
       .then(
           [=](bool) {
-            call_graph(
-                self, tokens, http, mailbox, make,
-                [=](net::client_response& res) {
-                  self->send(gate, atom::release_v,
-                             asked_pause(res).value_or(caf::timespan{0}));
-                  on_response(res);
-                },
-                [=](const caf::error& err) {
-                  self->send(gate, atom::release_v, caf::timespan{0});
-                  on_error(err);
-                });
+            call_graph_in_slot(self, gate, tokens, http, mailbox, make, on_response,
+                               on_error);
           },
           [=](const caf::error& err) { on_error(err); });
 }

@@ -465,6 +465,66 @@ CAF_TEST(fetching and sending share one pause graph asked for at the gate) {
   CAF_CHECK(exchanges() >= 4u); // the listing (and the send again) after the pause
 }
 
+CAF_TEST(a message is not tried while a pause graph asked for lasts) {
+  outbox_peers = true;
+  start();
+  storage::outbox_email e;
+  e.email_id = "e1";
+  e.mailbox_id = cfg.id;
+  e.account_id = cfg.account_id;
+  e.to = {"jana@customer.test"};
+  e.internet_message_id = "e1@contoso.test";
+  e.size = 10;
+  storage::batch changes;
+  outbox->stage_new(changes, e, "Subject: x\r\n\r\nHello");
+  commit_now(*db, changes);
+  self->send(box, atom::wake_v);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 2u); // the listing and the send
+  std::size_t send = request(0).url == send_url ? 0 : 1;
+  // Graph asks the SENDER for a pause; then the listing brings a new message.
+  auto asked = answer(429, R"({"error":{"code":"ErrorExceededMessageLimit"}})");
+  asked.headers = {{"Retry-After", "700"}};
+  reply(send, asked);
+  reply(1 - send, page({item("m1", 100)}));
+  // The cycle ends without counting a try (no download waits out the pause).
+  CAF_CHECK(!journal("m1"));
+  CAF_CHECK_EQUAL(exchanges(), 2u);
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  CAF_CHECK(polls()[0].ok);
+  CAF_CHECK_NOT_EQUAL(polls()[0].paused_until, "");
+  CAF_CHECK(!deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher);
+  sched.advance_time(699s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 2u); // nothing during the pause
+  sched.advance_time(2s);           // the next poll once it is over (and the send again)
+  sched.run();
+  bool listed = false;
+  for (std::size_t i = 2; i < exchanges(); ++i)
+    listed = listed ||
+             request(i).url.find("/mailFolders/inbox/messages?") != std::string::npos;
+  CAF_CHECK(listed);
+}
+
+CAF_TEST(a listing that works ends the backoff however the cycle ends) {
+  cfg.backoff_initial = 1000ms;
+  cfg.fetch_rate = {100, 60s};
+  start();
+  auto throttled =
+      answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
+  for (int i = 0; i < 4; ++i) {
+    reply(exchanges() - 1, page({item("m1", 100)})); // the listing works
+    reply(open(messages + "m1/$value"), throttled);  // the download: no Retry-After
+    auto before = exchanges();
+    sched.advance_time(1250ms);
+    sched.run();
+    // The first step of the backoff each time (1 to 1.25 s), never a longer one.
+    CAF_REQUIRE_EQUAL(exchanges(), before + 1);
+  }
+  auto m1 = journal("m1"); // each try given back: the mailbox's trouble
+  CAF_CHECK(!m1 || m1->attempts == 0u);
+}
+
 CAF_TEST(a pause graph asked for survives a restart) {
   windows = std::make_unique<storage::throttle_store>(*db);
   start();
