@@ -153,6 +153,22 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     return e->attempts;
   }
 
+  /// Queues an email in the outbox and wakes the MAILBOX (its SENDER).
+  void queue_email(const std::string& id) {
+    storage::outbox_email e;
+    e.email_id = id;
+    e.mailbox_id = cfg.id;
+    e.account_id = cfg.account_id;
+    e.to = {"jana@customer.test"};
+    e.internet_message_id = id + "@contoso.test";
+    e.size = 10;
+    storage::batch changes;
+    outbox->stage_new(changes, e, "Subject: x\r\n\r\nHello");
+    commit_now(*db, changes);
+    self->send(box, atom::wake_v);
+    sched.run();
+  }
+
   /// Messages sent with a delay that are still pending (request timeouts aside: they
   /// end with their answer).
   std::size_t delayed_messages() {
@@ -426,18 +442,7 @@ CAF_TEST(fetching and sending share one pause graph asked for at the gate) {
   throttled.headers = {{"Retry-After", "30"}};
   reply(0, throttled);
   // An email queued now: the SENDER's request waits at the gate.
-  storage::outbox_email e;
-  e.email_id = "e1";
-  e.mailbox_id = cfg.id;
-  e.account_id = cfg.account_id;
-  e.to = {"jana@customer.test"};
-  e.internet_message_id = "e1@contoso.test";
-  e.size = 10;
-  storage::batch changes;
-  outbox->stage_new(changes, e, "Subject: x\r\n\r\nHello");
-  commit_now(*db, changes);
-  self->send(box, atom::wake_v);
-  sched.run();
+  queue_email("e1");
   CAF_CHECK_EQUAL(exchanges(), 1u);
   CAF_CHECK_EQUAL(st.gate.waiting(), 1u);
   // Not marked as sending while it waits: its Sent Items grace has not begun.
@@ -468,18 +473,7 @@ CAF_TEST(fetching and sending share one pause graph asked for at the gate) {
 CAF_TEST(a message is not tried while a pause graph asked for lasts) {
   outbox_peers = true;
   start();
-  storage::outbox_email e;
-  e.email_id = "e1";
-  e.mailbox_id = cfg.id;
-  e.account_id = cfg.account_id;
-  e.to = {"jana@customer.test"};
-  e.internet_message_id = "e1@contoso.test";
-  e.size = 10;
-  storage::batch changes;
-  outbox->stage_new(changes, e, "Subject: x\r\n\r\nHello");
-  commit_now(*db, changes);
-  self->send(box, atom::wake_v);
-  sched.run();
+  queue_email("e1");
   CAF_REQUIRE_EQUAL(exchanges(), 2u); // the listing and the send
   std::size_t send = request(0).url == send_url ? 0 : 1;
   // Graph asks the SENDER for a pause; then the listing brings a new message.
