@@ -264,8 +264,10 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     start_sender(self);
   });
   // It ends with its REGISTRY, however that ends (a REGISTRY that stops normally stops
-  // its MAILBOXes first).
-  if (st.listener) end_with(self, st.listener);
+  // its MAILBOXes first). A plain monitor, not end_with: taking it back searches the
+  // REGISTRY's list of monitors, one per MAILBOX, so stopping N MAILBOXes would cost
+  // N^2; the REGISTRY keeps the memory of a MAILBOX replaced while it runs, a rare event.
+  if (st.listener) self->monitor(st.listener);
   // A child that fails is restarted here, after a backoff; the MAILBOX itself stops
   // only once its children are down, so that its replacement never runs beside them.
   self->set_down_handler([=](caf::down_msg& dm) {
