@@ -205,7 +205,8 @@ void start_sender(self_ptr self) {
     st.present->enter(sender_key(st.cfg.id));
   }
   // Monitored: restarted here. It watches this MAILBOX and ends with it, however that
-  // comes.
+  // comes. It ends when it has nothing to send (see atom::idle).
+  st.wakes_sent = 0;
   st.sender = self->spawn<caf::monitored>(
       sender, std::move(send),
       sender_peers{caf::actor_cast<send_listener_actor>(self), st.outbox, st.metrics,
@@ -351,17 +352,29 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         self->state.last_failure = f; // reported with the next poll
       },
       [=](atom::idle, std::uint64_t received) {
-        // Nothing sent since: it ends (a new one starts with the next message).
+        // From the LABELER or the SENDER: nothing sent to it since, it ends (a new one
+        // starts with the next message to label or the next email). Stopping: its down
+        // message ends it (stop_children sent it the exit).
         auto& st = self->state;
-        // Stopping: its down message ends it (stop_children sent it the exit).
-        if (st.stopping || !st.labeler || received != st.labels_sent ||
-            self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.labeler))
-          return;
-        self->send_exit(st.labeler, caf::exit_reason::user_shutdown);
-        st.labeler = nullptr;
+        auto from = self->current_sender();
+        if (st.stopping) return;
+        if (st.labeler && from == caf::actor_cast<caf::strong_actor_ptr>(st.labeler) &&
+            received == st.labels_sent) {
+          self->send_exit(st.labeler, caf::exit_reason::user_shutdown);
+          st.labeler = nullptr;
+        } else if (st.sender &&
+                   from == caf::actor_cast<caf::strong_actor_ptr>(st.sender) &&
+                   received == st.wakes_sent) {
+          self->send_exit(st.sender, caf::exit_reason::user_shutdown);
+          st.sender = nullptr;
+        }
       },
       [=](atom::wake) {
-        if (self->state.sender) self->send(self->state.sender, atom::wake_v);
+        auto& st = self->state;
+        if (st.stopping) return;
+        if (!st.sender) return start_sender(self); // it drains the outbox first thing
+        ++st.wakes_sent;
+        self->send(st.sender, atom::wake_v);
       },
       [=](atom::sent, const std::string&, send_status& s) {
         self->state.sending = std::move(s);

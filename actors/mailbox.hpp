@@ -70,6 +70,7 @@ struct mailbox_state {
   sender_actor sender;   ///< the child that drains the outbox (none in ingest-only tests)
   labeler_actor labeler; ///< the child that labels, while it has work (none: idle)
   std::uint64_t labels_sent = 0;                 ///< tasks sent to the current LABELER
+  std::uint64_t wakes_sent = 0;                  ///< wakes sent to the current SENDER
   const storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
   send_status sending;              ///< the SENDER's last report

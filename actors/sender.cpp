@@ -366,8 +366,8 @@ void drain(self_ptr self) {
   if (!*next) {
     st.busy = false;
     report(self);
-    if (st.budget && st.budget->empty(now))
-      st.budget.reset(); // idle mailboxes stay small
+    // Nothing to send: its MAILBOX ends it (a new one starts with the next email).
+    self->send(st.peers.listener, atom::idle_v, st.wakes);
     return;
   }
   auto& e = **next;
@@ -444,11 +444,13 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
   // after them.
   storage_requests::await_earlier_writes(self, [=] {
     load_budget(self);
-    self->send(self, atom::wake_v);
+    auto& st = self->state;
+    if (!st.busy && !st.waiting) drain(self);
   });
   return {
       [=](atom::wake) {
         auto& st = self->state;
+        ++st.wakes;
         if (st.busy || st.waiting) return; // the drain will get to it
         drain(self);
       },

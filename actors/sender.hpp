@@ -63,6 +63,7 @@ struct sender_state {
   sender_peers peers;
   std::optional<send_budget> budget;
   bool busy = false;            ///< an email is on its way
+  std::uint64_t wakes = 0;      ///< wakes its MAILBOX sent, for its idle report
   bool waiting = false;         ///< a timer will resume the drain
   std::uint64_t generation = 0; ///< ignores stale timers
   caf::actor_clock::time_point paused_until{};

@@ -67,7 +67,10 @@ using graph_gate_actor = caf::typed_actor<
 /// Who hears how a mailbox's sending goes and lets its requests go: its MAILBOX.
 using send_listener_actor = caf::typed_actor<
     /// From a SENDER: how sending goes (mailbox id, status).
-    caf::reacts_to<atom::sent, std::string, send_status>>::extend_with<graph_gate_actor>;
+    caf::reacts_to<atom::sent, std::string, send_status>,
+    /// The SENDER has nothing to send (the count of wakes it got): the MAILBOX ends it
+    /// unless it sent another wake meanwhile.
+    caf::reacts_to<atom::idle, std::uint64_t>>::extend_with<graph_gate_actor>;
 
 /// The REST front: routing, authentication and rendering of the REST API, /healthz,
 /// /metrics and /oauth/callback. It asks the REGISTRY, the HELPDESK and the MAILBOXes.

@@ -153,7 +153,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     return e->attempts;
   }
 
-  /// Queues an email in the outbox and wakes the MAILBOX (its SENDER).
+  /// Queues an email in the outbox and wakes the MAILBOX (its SENDER), if it runs.
   void queue_email(const std::string& id) {
     storage::outbox_email e;
     e.email_id = id;
@@ -165,6 +165,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     storage::batch changes;
     outbox->stage_new(changes, e, "Subject: x\r\n\r\nHello");
     commit_now(*db, changes);
+    if (!box) return;
     self->send(box, atom::wake_v);
     sched.run();
   }
@@ -435,7 +436,6 @@ CAF_TEST(fetching and sending share one pause graph asked for at the gate) {
   outbox_peers = true;
   start();
   auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
-  CAF_REQUIRE(st.sender);
   // A 429 on the listing pauses every request of the mailbox.
   auto throttled =
       answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
@@ -900,9 +900,30 @@ CAF_TEST(a mail goes to the least loaded converter) {
   self->send_exit(idle, caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(a sender with nothing to send ends and the next email starts another) {
+  outbox_peers = true;
+  start();
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  CAF_CHECK(!st.sender); // the outbox was empty: it drained nothing and ended
+  queue_email("e1");
+  CAF_REQUIRE(st.sender);
+  auto first = st.sender;
+  reply(open(send_url, "POST"), answer(202, ""));
+  CAF_CHECK(!st.sender); // sent, nothing left: ended again
+  auto e1 = outbox->email(cfg.id, "e1");
+  CAF_REQUIRE(e1 && *e1);
+  CAF_CHECK((*e1)->state == storage::email_state::sent);
+  queue_email("e2");
+  CAF_REQUIRE(st.sender);
+  CAF_CHECK_NOT_EQUAL(st.sender.address(), first.address());
+  CAF_CHECK(find_open(send_url, "POST"));
+  CAF_CHECK_EQUAL(st.child_restarts, 0u); // ending idle is no failure
+}
+
 CAF_TEST(the mailbox restarts its sender and stops only after it) {
   outbox_peers = true;
   start();
+  queue_email("e1"); // its send stays unanswered: the SENDER has work
   auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
   auto first = st.sender;
   CAF_REQUIRE(first);
@@ -933,6 +954,7 @@ CAF_TEST(a sender starts once the previous one is gone and ends with its mailbox
   present = &here;
   outbox_peers = true;
   here.enter(sender_key("mbx_1")); // a SENDER of a MAILBOX that crashed, still ending
+  queue_email("e1");               // work for the new one
   start();
   auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
   CAF_CHECK(!st.sender);

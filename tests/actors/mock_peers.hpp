@@ -43,6 +43,7 @@ struct listener_state {
   std::vector<exc::send_status> sends;
   std::vector<caf::timespan> pauses; ///< pauses Graph asked for, given back at the gate
   int in_flight = 0;                 ///< slots of the gate held now
+  std::size_t idle = 0;              ///< times the SENDER said it has nothing to send
 };
 
 /// Hears polls (as a MAILBOX's REGISTRY) and sends (as a SENDER's MAILBOX, also its
@@ -60,6 +61,7 @@ poll_listener(listener_actor::stateful_pointer<listener_state> self, int) {
       [=](atom::sent, const std::string&, const send_status& s) {
         self->state.sends.push_back(s);
       },
+      [=](atom::idle, std::uint64_t) { ++self->state.idle; }, // kept running here
       [=](atom::acquire) {
         ++self->state.in_flight;
         return true;
