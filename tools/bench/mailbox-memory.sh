@@ -10,10 +10,10 @@ out=$(build/tools/bench/bench-mailbox-memory "$n")
 echo "$out"
 source tools/bench/write-section.sh
 write_section mailbox-memory "Idle mailbox memory" "Measured $(date -u +%Y-%m-%d) by \`tools/bench/mailbox-memory.sh $n\`: $n MAILBOX actors spawned as the
-REGISTRY spawns them (config with real-length ids and addresses, poll timer, peers, and each
-with its SENDER child, which found an empty outbox), each after a first poll whose
-FETCHER failed at once and ended, so every one is idle on its timer with no FETCHER and
-no LABELER. Resident memory of the process before and after, each after \`malloc_trim\`
+REGISTRY spawns them (config with real-length ids and addresses, poll timer, peers; each
+spawned its SENDER, which found an empty outbox and was ended), each after a first poll
+whose FETCHER failed at once and ended, so every one is idle on its timer with no
+FETCHER, LABELER or SENDER. Resident memory of the process before and after, each after \`malloc_trim\`
 (here all 100,000 first polls run at once, and malloc keeps the pages their FETCHERs
 used until asked; the figure before the trim is printed too); $(nproc) cores.
 

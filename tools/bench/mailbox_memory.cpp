@@ -1,7 +1,7 @@
 // What an idle MAILBOX costs: spawns N mailbox actors the way the API does (each with
-// its config, its poll timer, its peers and its SENDER child, which finds an empty
-// outbox), lets each finish a first poll that fails at once (so none holds a request),
-// and prints the resident memory per mailbox.
+// its config, its poll timer and its peers; its SENDER finds an empty outbox and is
+// ended), lets each finish a first poll that fails at once (its FETCHER ends, so none
+// holds a request), and prints the resident memory per mailbox.
 // Usage: bench-mailbox-memory [N]   (default 100000)
 #include "actors/mailbox.hpp"
 #include "actors/storage_writer.hpp"
