@@ -21,10 +21,9 @@ used until asked; the figure before the trim is printed too); $(nproc) cores.
 $out
 \`\`\`
 
-This is the MAILBOX (with its Graph gate) and its SENDER; an idle mailbox has no FETCHER
-(one exists only during a poll cycle) and no LABELER (only while there are labels to set).
-After three polls each it has grown by about 400 bytes; the unit tests check that an
-ended FETCHER's memory is released and that one poll timer is pending per mailbox, so we
-take the rest for malloc's pages left behind by 100,000 FETCHERs running at once (not
-yet measured over more polls). The REGISTRY's record of the mailbox (a few
+This is the MAILBOX (with its Graph gate) alone: an idle mailbox has no FETCHER (one
+exists only during a poll cycle), no LABELER (only while there are labels to set) and no
+SENDER (only while its outbox has mail). Three more polls each do not make it grow; the
+unit tests check that an ended FETCHER's memory is released and that one poll timer is
+pending per mailbox. The REGISTRY's record of the mailbox (a few
 hundred bytes) and the journal in RocksDB come on top. The design allows 10 KiB per mailbox."
