@@ -3,6 +3,7 @@
 #include "mail/automatic.hpp"
 #include "mail/html_text.hpp"
 #include "mail/parse.hpp"
+#include "messages/error.hpp"
 #include "net/url.hpp"
 
 #include <algorithm>
@@ -18,8 +19,9 @@ person to_person(const mail::address& a) {
 } // namespace
 
 inbound_mail convert_mail(const std::string& raw, inbound_mail m,
-                          const address_book& connected) {
+                          const address_book& connected, mail::time_budget& budget) {
   auto parsed = mail::parse(raw);
+  budget.check_now();
   auto reject = [&](const char* reason, std::string detail) {
     m.rejection = reason;
     m.detail = std::move(detail);
@@ -48,7 +50,7 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
   m.text_body = std::move(msg.text_body);
   m.html_body = std::move(msg.html_body);
   if (m.text_body.empty() && !m.html_body.empty()) // HTML-only mail
-    m.text_body = mail::html_to_text(m.html_body);
+    m.text_body = mail::html_to_text(m.html_body, budget);
   // Newest first: In-Reply-To, then References from the end.
   auto add_thread_id = [&](const std::string& id) {
     if (!id.empty() && id != m.message_id &&
@@ -68,11 +70,28 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
   return m;
 }
 
+inbound_mail convert_mail(const std::string& raw, inbound_mail base,
+                          const address_book& connected) {
+  mail::time_budget unlimited;
+  return convert_mail(raw, std::move(base), connected, unlimited);
+}
+
 converter_actor::behavior_type converter(converter_actor::pointer,
-                                         const address_book* connected) {
+                                         const address_book* connected,
+                                         std::chrono::milliseconds budget) {
   return {
-      [=](atom::convert, const std::string& raw, inbound_mail base) {
-        return convert_mail(raw, std::move(base), *connected);
+      [=](atom::convert, const std::string& raw,
+          inbound_mail base) -> caf::result<inbound_mail> {
+        // Stopped, not waited for: the CONVERTER is free for the next mail, and the
+        // FETCHER counts the failed try (the mail is quarantined after the last one).
+        mail::time_budget allowed{budget};
+        try {
+          return convert_mail(raw, std::move(base), *connected, allowed);
+        } catch (const mail::out_of_time&) {
+          return make_error(ec::conversion_timeout,
+                            "the conversion ran past its budget of " +
+                                std::to_string(budget.count()) + " ms");
+        }
       },
   };
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "mail/time_budget.hpp"
 #include "messages/interfaces.hpp"
 #include "storage/address_book.hpp"
 
@@ -13,13 +14,20 @@ namespace exc {
 /// The decision itself, for tests: `base` carries the ids (account, mailbox, Graph id,
 /// received_at, Graph's internetMessageId as message_id); the result has the rest, or
 /// a rejection reason: "malformed", "missing_from", "missing_to", "loop",
-/// "auto_submitted" (only if it does not thread; the HELPDESK decides that).
+/// "auto_submitted" (only if it does not thread; the HELPDESK decides that). Throws
+/// mail::out_of_time if `budget` is spent first.
+inbound_mail convert_mail(const std::string& raw, inbound_mail base,
+                          const address_book& connected, mail::time_budget& budget);
+/// The same without a time budget.
 inbound_mail convert_mail(const std::string& raw, inbound_mail base,
                           const address_book& connected);
 
 /// @param self the actor
 /// @param connected every connected mailbox's address (for loops); must outlive it
+/// @param budget how long one conversion may run; past it the conversion is stopped
+///        and answered with ec::conversion_timeout
 converter_actor::behavior_type converter(converter_actor::pointer self,
-                                         const address_book* connected);
+                                         const address_book* connected,
+                                         std::chrono::milliseconds budget);
 
 } // namespace exc

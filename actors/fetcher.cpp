@@ -23,6 +23,7 @@ namespace {
 using self_ptr = fetcher_actor::stateful_pointer<fetcher_state>;
 
 void process(self_ptr self);
+void list_page(self_ptr self, std::string next_link);
 
 helpdesk_actor the_helpdesk(self_ptr self) {
   return service::get<helpdesk_actor>(self->system());
@@ -264,8 +265,10 @@ void convert(self_ptr self, std::string mime, inbound_mail base) {
           },
           [=](const caf::error& err) {
             (void)lease;
-            message_failed(self, ingest_step::conversion, "conversion_failed",
-                           render(err));
+            auto timeout = is(err, ec::conversion_timeout);
+            message_failed(self, ingest_step::conversion,
+                           timeout ? "conversion_timeout" : "conversion_failed",
+                           timeout ? context_of(err) : render(err));
           });
 }
 
@@ -428,12 +431,13 @@ void process(self_ptr self) {
     }
     return begin_try(self);
   }
+  if (!st.next_page.empty()) return list_page(self, std::exchange(st.next_page, {}));
   fetch_report r;
   r.result.ok = true;
   finish(self, std::move(r));
 }
 
-/// Lists one page of new mail; the last page starts the processing.
+/// Lists one page of new mail and processes it; the next page comes once it is done.
 void list_page(self_ptr self, std::string next_link) {
   call(
       self,
@@ -454,11 +458,11 @@ void list_page(self_ptr self, std::string next_link) {
           r.back_off = true;
           return finish(self, std::move(r));
         }
-        auto& q = self->state.queue;
-        q.insert(q.end(), std::make_move_iterator(page->begin()),
-                 std::make_move_iterator(page->end()));
-        if (!next.empty()) return list_page(self, next);
-        self->state.listed = true; // the mailbox's backoff ends, however the cycle does
+        auto& st = self->state;
+        st.queue = std::move(*page);
+        st.next = 0;
+        st.next_page = std::move(next);
+        st.listed = true; // the mailbox's backoff ends, however the cycle does
         process(self);
       });
 }

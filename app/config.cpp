@@ -184,6 +184,13 @@ const std::vector<option>& options() {
        [](config& c, const std::string& v) {
          return set_seconds(c.retry_initial, v, 300);
        }},
+      {"--conversion-timeout", "EXCONNECT_CONVERSION_TIMEOUT", "SECONDS",
+       "how long converting one inbound mail may run; past it the try fails (and after "
+       "--max-attempts tries the mail is quarantined)",
+       "30",
+       [](config& c, const std::string& v) {
+         return set_seconds(c.conversion_timeout, v, 3600);
+       }},
       {"--max-message-size", "EXCONNECT_MAX_MESSAGE_SIZE", "BYTES",
        "larger inbound mail is rejected too_large", "52428800",
        [](config& c, const std::string& v) { return set_number(c.max_message_size, v); }},

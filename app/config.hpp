@@ -47,6 +47,8 @@ struct config {
   /// retry waits retry_initial, each next one twice as long (at most 5 minutes).
   std::uint32_t max_attempts = 5;
   std::chrono::milliseconds retry_initial{30'000};
+  /// How long converting one inbound mail may run before it is stopped (a failed try).
+  std::chrono::milliseconds conversion_timeout{30'000};
   std::uint64_t attachment_cap = 104'857'600; ///< attachment bytes stored per ticket
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -273,13 +273,13 @@ int run(const app::config& cfg) {
                           return caf::actor_cast<caf::actor>(h);
                         }});
     for (std::uint32_t i = 0; i < converter_count; ++i)
-      services.push_back(
-          {"converter", true, [&, i](caf::local_actor* self) {
-             auto h =
-                 self->spawn<caf::monitored + caf::detached>(exc::converter, &connected);
-             exc::service::put(self->system(), exc::service::converter_name(i), h);
-             return caf::actor_cast<caf::actor>(h);
-           }});
+      services.push_back({"converter", true, [&, i](caf::local_actor* self) {
+                            auto h = self->spawn<caf::monitored + caf::detached>(
+                                exc::converter, &connected, cfg.conversion_timeout);
+                            exc::service::put(self->system(),
+                                              exc::service::converter_name(i), h);
+                            return caf::actor_cast<caf::actor>(h);
+                          }});
     // Restarted like any service: its MAILBOXes are linked to it and end with it, and
     // the new one starts a mailbox's MAILBOX only once the old one is gone (presence).
     services.push_back({"registry", true, [&](caf::local_actor* self) {

@@ -125,11 +125,12 @@ private:
 
 } // namespace
 
-std::string html_to_text(std::string_view html) {
+std::string html_to_text(std::string_view html, time_budget& budget) {
   text_builder out;
   int pre = 0;
   std::size_t i = 0;
   while (i < html.size()) {
+    budget.check();
     char c = html[i];
     if (c == '<') {
       if (html.substr(i, 4) == "<!--") { // a comment
@@ -147,6 +148,7 @@ std::string html_to_text(std::string_view html) {
       i = end + 1;
       if (!closing && (tag == "script" || tag == "style" || tag == "head" ||
                        tag == "title")) { // their content is not text
+        budget.check_now(); // the search below may cover the rest of the document
         auto close = ascii_lower(html.substr(i)).find("</" + tag);
         i = close == std::string::npos ? html.size() : i + close;
         continue;

@@ -51,6 +51,8 @@ const char* to_string(ec code) {
     return "mailbox_deleted";
   case ec::grant_refused:
     return "grant_refused";
+  case ec::conversion_timeout:
+    return "conversion_timeout";
   }
   return "unknown_error_code";
 }

@@ -57,6 +57,8 @@ enum class ec : std::uint8_t {
   mailbox_deleted,
   /// The account that signed in cannot open the mailbox.
   grant_refused,
+  /// A CONVERTER stopped a conversion that ran past its time budget.
+  conversion_timeout,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

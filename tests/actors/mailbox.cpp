@@ -90,7 +90,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox,
                                                      &connected, &metrics,
                                                      std::string{"k"}, 1'000'000u));
-    conv = sys.spawn(converter, &connected);
+    conv = sys.spawn(converter, &connected, std::chrono::milliseconds{30'000});
     cfg.id = "mbx_1";
     cfg.account_id = "acc_1";
     cfg.address = "support@contoso.test";
@@ -240,7 +240,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
 
 CAF_TEST_FIXTURE_SCOPE(mailbox_tests, fixture)
 
-CAF_TEST(a poll lists every page then stores and labels each new message) {
+CAF_TEST(a poll lists page by page and stores and labels each new message) {
   start();
   CAF_REQUIRE_EQUAL(exchanges(), 1u);
   // Held only weakly here: once the FETCHER ended, nothing else may keep its memory.
@@ -254,18 +254,17 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   CAF_CHECK_EQUAL(net::find_param(*query, "$orderby").value_or(""), "receivedDateTime");
   CAF_CHECK_EQUAL(request(0).headers[0].second, "Bearer at-1");
   reply(0, page({item("m1", 100, {"Blue"})}, graph + "/next-page"));
+  // One page at a time (a page of memory, however full the inbox): m1 is downloaded
+  // and stored before the next page is listed.
   CAF_REQUIRE_EQUAL(exchanges(), 2u);
-  CAF_CHECK_EQUAL(request(1).url, graph + "/next-page"); // followed verbatim
-  reply(1, page({item("m2", 100)}));
-  // Every page is listed before the first download.
-  CAF_REQUIRE_EQUAL(exchanges(), 3u);
-  CAF_CHECK_EQUAL(request(2).url, messages + "m1/$value");
-  reply(2, answer(200, raw_mail("m1")));
+  CAF_CHECK_EQUAL(request(1).url, messages + "m1/$value");
+  reply(1, answer(200, raw_mail("m1")));
   // Stored durably before the label: the journal has it before any label goes out.
   CAF_CHECK(journal("m1")->outcome == message_outcome::ticket);
   CAF_CHECK(!journal("m1")->labelled);
-  // Its LABELER reads m1's categories while m2 downloads: labels never hold up
-  // fetching.
+  // The next page, followed verbatim; its LABELER reads m1's categories meanwhile:
+  // labels never hold up fetching.
+  reply(open(graph + "/next-page"), page({item("m2", 100)}));
   CAF_CHECK(find_open(categories_url("m1")));
   CAF_CHECK(find_open(messages + "m2/$value"));
   // Someone added "Red" since the listing: the label keeps it.
@@ -870,6 +869,24 @@ CAF_TEST(a conversion that fails is retried and then quarantined) {
   auto counters = store->counters("mbx_1");
   CAF_REQUIRE(counters);
   CAF_CHECK_EQUAL(counters->at("quarantined_by_step").at("conversion"), 1);
+}
+
+CAF_TEST(a conversion that runs past its budget is stopped and quarantined) {
+  cfg.max_attempts = 1;
+  // The real CONVERTER with no time at all: it stops the conversion and answers.
+  self->send_exit(conv, caf::exit_reason::user_shutdown);
+  conv = sys.spawn(converter, &connected, std::chrono::milliseconds{0});
+  start();
+  reply(0, page({item("m1", 100)}));
+  reply(1, answer(200, raw_mail("m1")));
+  categories("m1");
+  CAF_CHECK_EQUAL(patched("m1"),
+                  (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
+  auto m1 = journal("m1");
+  CAF_REQUIRE(m1);
+  CAF_CHECK_EQUAL(m1->reason, "processing_failed");
+  CAF_CHECK_EQUAL(m1->step, "conversion");
+  CAF_CHECK_EQUAL(m1->error_code, "conversion_timeout");
 }
 
 CAF_TEST(a mail goes to the least loaded converter) {

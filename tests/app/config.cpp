@@ -91,6 +91,8 @@ CAF_TEST(every option can be set on the command line) {
                   "3",
                   "--retry-initial",
                   "0.5",
+                  "--conversion-timeout",
+                  "2.5",
                   "--tls-cert",
                   "/c.pem",
                   "--tls-key",
@@ -118,6 +120,7 @@ CAF_TEST(every option can be set on the command line) {
   CAF_CHECK_EQUAL(c.attachment_cap, 2048u);
   CAF_CHECK_EQUAL(c.max_attempts, 3u);
   CAF_CHECK_EQUAL(c.retry_initial.count(), 500);
+  CAF_CHECK_EQUAL(c.conversion_timeout.count(), 2500);
   CAF_CHECK_EQUAL(c.tls_cert_file, "/c.pem");
   CAF_CHECK_EQUAL(c.tls_key_file, "/k.pem");
 }
@@ -159,6 +162,7 @@ CAF_TEST(bad values are refused naming the option) {
   CAF_CHECK(mentions(refusal({"--max-attempts", "0"}), "from 1 to 100"));
   CAF_CHECK(mentions(refusal({"--max-attempts", "101"}), "--max-attempts"));
   CAF_CHECK(mentions(refusal({"--retry-initial", "301"}), "at most 300"));
+  CAF_CHECK(mentions(refusal({"--conversion-timeout", "0"}), "above 0"));
   CAF_CHECK(mentions(refusal({"--frobnicate"}), "unknown option"));
   CAF_CHECK(mentions(refusal({"--data-dir"}), "needs a value"));
   CAF_CHECK(
@@ -169,17 +173,29 @@ CAF_TEST(help lists every option with its environment variable) {
   auto c = parse({"--help"});
   CAF_CHECK(c.help);
   auto text = app::usage();
-  for (auto flag : {"--data-dir",        "--listen",
-                    "--port-file",       "--public-url",
-                    "--graph-url",       "--login-url",
-                    "--tenant",          "--ca-file",
-                    "--client-id",       "--client-secret-file",
-                    "--master-key-file", "--admin-token-file",
-                    "--poll-interval",   "--fetch-rate",
-                    "--send-rate",       "--send-bytes",
-                    "--send-recipients", "--max-message-size",
-                    "--max-attempts",    "--retry-initial",
-                    "--tls-cert",        "--tls-key"}) {
+  for (auto flag : {"--data-dir",
+                    "--listen",
+                    "--port-file",
+                    "--public-url",
+                    "--graph-url",
+                    "--login-url",
+                    "--tenant",
+                    "--ca-file",
+                    "--client-id",
+                    "--client-secret-file",
+                    "--master-key-file",
+                    "--admin-token-file",
+                    "--poll-interval",
+                    "--fetch-rate",
+                    "--send-rate",
+                    "--send-bytes",
+                    "--send-recipients",
+                    "--max-message-size",
+                    "--max-attempts",
+                    "--retry-initial",
+                    "--conversion-timeout",
+                    "--tls-cert",
+                    "--tls-key"}) {
     CAF_CHECK(mentions(text, flag));
     std::string env = "EXCONNECT_";
     for (const char* p = flag + 2; *p; ++p)

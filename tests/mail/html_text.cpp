@@ -31,3 +31,19 @@ CAF_TEST(entities are decoded) {
   CAF_CHECK_EQUAL(html_to_text("&unknown; & alone"), "&unknown; & alone");
   CAF_CHECK_EQUAL(html_to_text("&#0;&#xD800;"), "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
+
+CAF_TEST(a spent time budget stops the conversion) {
+  std::string html;
+  for (int i = 0; i < 1000; ++i)
+    html += "<p>more</p>";
+  mail::time_budget none{std::chrono::nanoseconds{0}};
+  bool stopped = false;
+  try {
+    html_to_text(html, none);
+  } catch (const mail::out_of_time&) {
+    stopped = true;
+  }
+  CAF_CHECK(stopped);
+  mail::time_budget ample{std::chrono::hours{1}};
+  CAF_CHECK_EQUAL(html_to_text("<p>a</p>", ample), "a");
+}
