@@ -78,13 +78,14 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail base,
 
 converter_actor::behavior_type converter(converter_actor::pointer,
                                          const address_book* connected,
-                                         std::chrono::milliseconds budget) {
+                                         std::chrono::milliseconds budget,
+                                         const std::atomic<bool>* called_off) {
   return {
       [=](atom::convert, const std::string& raw,
           inbound_mail base) -> caf::result<inbound_mail> {
         // Stopped, not waited for: the CONVERTER is free for the next mail, and the
         // FETCHER counts the failed try (the mail is quarantined after the last one).
-        mail::time_budget allowed{budget};
+        mail::time_budget allowed{budget, called_off};
         try {
           return convert_mail(raw, std::move(base), *connected, allowed);
         } catch (const mail::out_of_time&) {

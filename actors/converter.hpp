@@ -26,8 +26,11 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail base,
 /// @param connected every connected mailbox's address (for loops); must outlive it
 /// @param budget how long one conversion may run; past it the conversion is stopped
 ///        and answered with ec::conversion_timeout
+/// @param called_off if given and set, a conversion under way stops at once (set when
+///        the process stops: a detached CONVERTER reads its exit only between mails)
 converter_actor::behavior_type converter(converter_actor::pointer self,
                                          const address_book* connected,
-                                         std::chrono::milliseconds budget);
+                                         std::chrono::milliseconds budget,
+                                         const std::atomic<bool>* called_off);
 
 } // namespace exc

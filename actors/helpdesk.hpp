@@ -33,9 +33,6 @@ struct helpdesk_state {
   std::uint64_t attachment_cap = 0; ///< attachment bytes stored per ticket
 };
 
-/// `[#<ticket id>-<6 hex of HMAC-SHA256(key, ticket id)>]`.
-std::string ticket_token(const std::string& key, const std::string& ticket_id);
-
 /// @param self the actor (spawn it detached: its reads may wait for the disk)
 /// @param store tickets and journal; must outlive the actor
 /// @param outbox where agents' notifications are queued; must outlive the actor

@@ -31,8 +31,8 @@
 /// one MAILBOX per connected mailbox (monitored: it restarts a failed one with
 /// backoff, and starts a replacement only once the old one is down), hears the TOKEN
 /// SERVICE's events and the MAILBOXes' poll reports, and keeps the mailbox statuses
-/// and their gauges. The REST front asks it; it knows nothing of HTTP. Spawn it
-/// detached: its writes wait for fsync.
+/// and their gauges. The REST front asks it; it knows nothing of HTTP. Its writes go
+/// to the STORAGE WRITER, so it runs on the scheduler's threads like any actor.
 namespace exc {
 
 struct registry_config {

@@ -26,7 +26,10 @@ void start(self_ptr self, std::size_t i) {
 void stop_next(self_ptr self) {
   auto& st = self->state;
   for (auto s = st.services.rbegin(); s != st.services.rend(); ++s)
-    if (s->handle) return self->send_exit(s->handle, caf::exit_reason::user_shutdown);
+    if (s->handle) {
+      if (s->spec.interrupt) s->spec.interrupt();
+      return self->send_exit(s->handle, caf::exit_reason::user_shutdown);
+    }
   self->quit(st.stop_reason);
 }
 

@@ -32,6 +32,10 @@ struct service_spec {
   bool restartable = true;
   /// Spawns the service, monitored by `self`, and registers it under its name.
   std::function<caf::actor(caf::local_actor* self)> start;
+  /// If given, called as the SUPERVISOR tells the service to stop: for a detached
+  /// service that may be deep in one long call (a CONVERTER mid-conversion) and would
+  /// read its exit only after it.
+  std::function<void()> interrupt = {};
 };
 
 struct supervisor_config {

@@ -160,6 +160,7 @@ int run(const app::config& cfg) {
   exc::converter_load converter_load{converter_count};
   exc::presence present; // which MAILBOXes and SENDERs exist
   std::atomic<bool> gave_up{false};
+  std::atomic<bool> conversions_called_off{false}; ///< set as the CONVERTERs stop
   exc::supervisor_actor supervisor;
   net::metrics metrics;
   std::unique_ptr<net::http_client> outbound;
@@ -273,14 +274,19 @@ int run(const app::config& cfg) {
                           return caf::actor_cast<caf::actor>(h);
                         }});
     for (std::uint32_t i = 0; i < converter_count; ++i)
-      services.push_back({"converter", true, [&, i](caf::local_actor* self) {
+      services.push_back({"converter", true,
+                          [&, i](caf::local_actor* self) {
                             auto h = self->spawn<caf::monitored + caf::detached>(
-                                exc::converter, &connected, cfg.conversion_timeout);
+                                exc::converter, &connected, cfg.conversion_timeout,
+                                &conversions_called_off);
                             exc::service::put(self->system(),
                                               exc::service::converter_name(i), h);
                             return caf::actor_cast<caf::actor>(h);
-                          }});
-    // Restarted like any service: its MAILBOXes are linked to it and end with it, and
+                          },
+                          // Stopping: a conversion under way ends now, not at its
+                          // budget (its FETCHER is gone by then: it stopped first).
+                          [&] { conversions_called_off = true; }});
+    // Restarted like any service: its MAILBOXes monitor it and end with it, and
     // the new one starts a mailbox's MAILBOX only once the old one is gone (presence).
     services.push_back({"registry", true, [&](caf::local_actor* self) {
                           auto h = self->spawn<caf::monitored>(

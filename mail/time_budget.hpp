@@ -1,12 +1,14 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
 
 namespace mail {
 
-/// Thrown by work that was given a time_budget once the budget is spent.
+/// Thrown by work that was given a time_budget once the budget is spent (or the work
+/// was called off).
 struct out_of_time : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -19,7 +21,11 @@ public:
   using clock = std::chrono::steady_clock;
 
   time_budget() = default;
-  explicit time_budget(clock::duration allowed) : deadline_(clock::now() + allowed) {}
+  /// @param allowed how long the work may run from now
+  /// @param called_off if given, set from elsewhere to stop the work early (shutdown)
+  explicit time_budget(clock::duration allowed,
+                       const std::atomic<bool>* called_off = nullptr)
+      : deadline_(clock::now() + allowed), called_off_(called_off) {}
 
   /// Throws out_of_time if the budget is spent (looks at the clock now and then).
   void check() {
@@ -28,12 +34,15 @@ public:
 
   /// Throws out_of_time if the budget is spent (looks at the clock now).
   void check_now() const {
+    if (called_off_ && called_off_->load(std::memory_order_relaxed))
+      throw out_of_time{"the work was called off"};
     if (deadline_ != clock::time_point::max() && clock::now() >= deadline_)
       throw out_of_time{"the time budget is spent"};
   }
 
 private:
   clock::time_point deadline_ = clock::time_point::max();
+  const std::atomic<bool>* called_off_ = nullptr;
   std::uint32_t calls_ = 0;
 };
 

@@ -7,11 +7,13 @@
 #include "temp_dir.hpp"
 
 #include "actors/helpdesk.hpp"
+#include "mail/ticket_token.hpp"
 #include "messages/error.hpp"
 #include "storage/db.hpp"
 
 using namespace exc;
 using namespace std::chrono_literals;
+using mail::ticket_token;
 using nlohmann::json;
 
 namespace {

@@ -90,7 +90,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox,
                                                      &connected, &metrics,
                                                      std::string{"k"}, 1'000'000u));
-    conv = sys.spawn(converter, &connected, std::chrono::milliseconds{30'000});
+    conv = sys.spawn(converter, &connected, std::chrono::milliseconds{30'000}, nullptr);
     cfg.id = "mbx_1";
     cfg.account_id = "acc_1";
     cfg.address = "support@contoso.test";
@@ -233,6 +233,23 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   void deliver_and_label(const std::string& id) {
     reply(open(messages + id + "/$value"), answer(200, raw_mail(id)));
     label_ok(id);
+  }
+
+  /// Starts the MAILBOX with one mail, m1, whose conversion fails (one try allowed): it
+  /// must end as a labelled processing_failed rejection of step conversion. Its entry.
+  storage::journal_entry quarantined_in_conversion() {
+    cfg.max_attempts = 1;
+    start();
+    reply(0, page({item("m1", 100)}));
+    reply(1, answer(200, raw_mail("m1")));
+    categories("m1");
+    CAF_CHECK_EQUAL(patched("m1"),
+                    (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
+    auto m1 = journal("m1");
+    CAF_REQUIRE(m1);
+    CAF_CHECK_EQUAL(m1->reason, "processing_failed");
+    CAF_CHECK_EQUAL(m1->step, "conversion");
+    return *m1;
   }
 };
 
@@ -846,7 +863,6 @@ CAF_TEST(a graceful stop gives the try in flight back) {
 }
 
 CAF_TEST(a conversion that fails is retried and then quarantined) {
-  cfg.max_attempts = 1;
   // A CONVERTER that cannot convert (as if it had thrown).
   // (The int only gives spawn an argument: CAF 0.17 trips UBSan without one.)
   conv = sys.spawn(
@@ -857,36 +873,17 @@ CAF_TEST(a conversion that fails is retried and then quarantined) {
         }};
       },
       0);
-  start();
-  reply(0, page({item("m1", 100)}));
-  reply(1, answer(200, raw_mail("m1")));
-  categories("m1");
-  CAF_CHECK_EQUAL(patched("m1"),
-                  (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
-  auto m1 = journal("m1");
-  CAF_CHECK_EQUAL(m1->reason, "processing_failed");
-  CAF_CHECK_EQUAL(m1->step, "conversion");
+  quarantined_in_conversion();
   auto counters = store->counters("mbx_1");
   CAF_REQUIRE(counters);
   CAF_CHECK_EQUAL(counters->at("quarantined_by_step").at("conversion"), 1);
 }
 
 CAF_TEST(a conversion that runs past its budget is stopped and quarantined) {
-  cfg.max_attempts = 1;
   // The real CONVERTER with no time at all: it stops the conversion and answers.
   self->send_exit(conv, caf::exit_reason::user_shutdown);
-  conv = sys.spawn(converter, &connected, std::chrono::milliseconds{0});
-  start();
-  reply(0, page({item("m1", 100)}));
-  reply(1, answer(200, raw_mail("m1")));
-  categories("m1");
-  CAF_CHECK_EQUAL(patched("m1"),
-                  (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
-  auto m1 = journal("m1");
-  CAF_REQUIRE(m1);
-  CAF_CHECK_EQUAL(m1->reason, "processing_failed");
-  CAF_CHECK_EQUAL(m1->step, "conversion");
-  CAF_CHECK_EQUAL(m1->error_code, "conversion_timeout");
+  conv = sys.spawn(converter, &connected, std::chrono::milliseconds{0}, nullptr);
+  CAF_CHECK_EQUAL(quarantined_in_conversion().error_code, "conversion_timeout");
 }
 
 CAF_TEST(a mail goes to the least loaded converter) {

@@ -140,13 +140,17 @@ CAF_TEST(on shutdown the services stop one at a time the last started first) {
                           return h;
                         }};
   };
-  start({recording("helpdesk", false), recording("registry", true)});
+  // "converter" is interrupted as it is told to stop (not before: its users stop first).
+  auto converter = recording("converter", false);
+  converter.interrupt = [&stopped] { stopped.push_back("interrupted converter"); };
+  start({converter, recording("registry", true)});
   self->send_exit(aut, caf::exit_reason::user_shutdown);
   sched.run();
   CAF_CHECK_EQUAL(stopped, (std::vector<std::string>{"registry"})); // not yet the other
   sched.advance_time(1s);
   sched.run();
-  CAF_CHECK_EQUAL(stopped, (std::vector<std::string>{"registry", "helpdesk"}));
+  CAF_CHECK_EQUAL(stopped, (std::vector<std::string>{"registry", "interrupted converter",
+                                                     "converter"}));
   CAF_CHECK(gave_up.empty());
   aut = nullptr; // down already
 }

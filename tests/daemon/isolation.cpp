@@ -3,17 +3,35 @@
 
 #include "ingest_fixture.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <string>
+#include <thread>
 #include <vector>
 
 using nlohmann::json;
 
 namespace {
 
+/// HTML-only mail that takes minutes to turn into text (HTML-to-text rescans the rest of
+/// the document after each <title>), so each try runs past the conversion budget.
+std::string unconvertible_mime(const std::string& address) {
+  std::string html;
+  for (int i = 0; i < 70'000; ++i)
+    html += "<title></title>";
+  return "From: Mallory <mallory@customer.test>\r\nTo: " + address +
+         "\r\nSubject: Hostile\r\nDate: Tue, 24 Nov 2026 09:00:00 +0000\r\n"
+         "Message-ID: <hostile@customer.test>\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: text/html; charset=utf-8\r\n\r\n" +
+         html + "\r\n";
+}
+
 struct isolation_fixture : ingest_daemon_fixture {
   isolation_fixture() {
-    // Quick quarantines: three tries, the first retry after 0.2 s.
-    start_daemon({"--max-attempts", "3", "--retry-initial", "0.2"});
+    // Quick quarantines: three tries, the first retry after 0.2 s; a conversion is
+    // stopped after 0.2 s.
+    start_daemon(
+        {"--max-attempts", "3", "--retry-initial", "0.2", "--conversion-timeout", "0.2"});
   }
 
   std::vector<std::string> deliver(const std::string& address, int n) {
@@ -33,17 +51,23 @@ struct isolation_fixture : ingest_daemon_fixture {
   }
 };
 
+/// exconnectd with the default conversion budget (30 s).
+struct default_budget_fixture : ingest_daemon_fixture {
+  default_budget_fixture() { start_daemon({}); }
+};
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(daemon_isolation_tests, isolation_fixture)
 
-CAF_TEST(a mailbox whose labels or requests all fail or
-         whose grant is gone holds up nobody) {
+CAF_TEST(a mailbox whose labels or requests all fail or whose grant is gone or
+         whose mail never converts holds up nobody) {
   auto key = create_account("A").at("api_key").get<std::string>();
   auto good = connect(key, "good@contoso.test").at("id").get<std::string>();
   auto labels = connect(key, "labels@contoso.test").at("id").get<std::string>();
   auto down = connect(key, "down@contoso.test").at("id").get<std::string>();
   auto gone = connect(key, "gone@contoso.test").at("id").get<std::string>();
+  auto hostile = connect(key, "hostile@contoso.test").at("id").get<std::string>();
   // labels@: every PATCH fails; down@: every request fails; gone@: its grant is revoked.
   sim.control("PUT", "/mailboxes/labels@contoso.test/faults",
               {{"rules", {{{"method", "PATCH"}, {"status", 500}}}}});
@@ -57,6 +81,10 @@ CAF_TEST(a mailbox whose labels or requests all fail or
   deliver("labels@contoso.test", 4);
   deliver("down@contoso.test", 3);
   deliver("gone@contoso.test", 2);
+  // hostile@: a mail whose conversion always runs past its budget, then two ordinary.
+  auto poison =
+      sim.deliver("hostile@contoso.test", unconvertible_mime("hostile@contoso.test"));
+  auto behind = deliver("hostile@contoso.test", 2);
 
   // The healthy mailbox's mail goes through as if nothing happened.
   wait_labelled("good@contoso.test", good_mail, std::chrono::seconds(20));
@@ -91,6 +119,26 @@ CAF_TEST(a mailbox whose labels or requests all fail or
   CAF_CHECK_EQUAL(view.at("status"), "reauthorization_required");
   CAF_CHECK_EQUAL(tickets_of(key, gone), 0u);
 
+  // hostile@: the mail behind the unconvertible one goes on; that one is tried three
+  // times, each stopped at the budget, then quarantined as a labelled rejection.
+  wait_labelled("hostile@contoso.test", behind, std::chrono::seconds(20));
+  CAF_CHECK_EQUAL(tickets_of(key, hostile), 2u);
+  wait_labelled("hostile@contoso.test", {poison}, std::chrono::seconds(20));
+  auto m = sim_messages("hostile@contoso.test").at(poison);
+  CAF_CHECK(has(m, "Zendesk") && has(m, "RejectedByZendesk"));
+  view = call_json("GET", "/api/v1/mailboxes/" + hostile, key);
+  CAF_CHECK_EQUAL(view.at("counters").at("quarantined_by_step").value("conversion", 0),
+                  1);
+  std::string reason, detail;
+  for (const auto& r : rejections(key))
+    if (r.at("internet_message_id") == "hostile@customer.test") {
+      reason = r.at("reason");
+      detail = r.at("detail");
+    }
+  CAF_CHECK_EQUAL(reason, "processing_failed");
+  CAF_CHECK_EQUAL(detail.rfind("conversion failed 3 times", 0), 0u);
+  CAF_CHECK_NOT_EQUAL(detail.find("conversion_timeout"), std::string::npos);
+
   // Once Graph works again for labels@, nothing more is needed for the tickets: they
   // stand, and their labels are tried again only rarely (every 5 minutes).
   auto metrics = call("GET", "/metrics", "").body;
@@ -116,6 +164,21 @@ CAF_TEST(a mailbox whose every request fails settles into a long backoff) {
   auto later = requests();
   CAF_CHECK_LESS_OR_EQUAL(later - first, 4u);
   CAF_CHECK_GREATER_OR_EQUAL(later - first, 2u); // and it does keep trying
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(daemon_stop_during_conversion_tests, default_budget_fixture)
+
+CAF_TEST(sigterm during a conversion that would run for minutes exits within 5 s) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  connect(key, "hostile@contoso.test");
+  sim.deliver("hostile@contoso.test", unconvertible_mime("hostile@contoso.test"));
+  // Downloaded: its conversion starts now and would run for its whole budget.
+  for (int i = 0; i < 200 && sim.control("GET", "/stats").value("downloads", 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CAF_REQUIRE_EQUAL(sim.control("GET", "/stats").value("downloads", 0), 1);
+  CAF_CHECK_EQUAL(daemon->stop(SIGTERM, std::chrono::seconds(5)), 0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

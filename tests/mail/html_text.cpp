@@ -46,4 +46,14 @@ CAF_TEST(a spent time budget stops the conversion) {
   CAF_CHECK(stopped);
   mail::time_budget ample{std::chrono::hours{1}};
   CAF_CHECK_EQUAL(html_to_text("<p>a</p>", ample), "a");
+  // Called off (the process stops): stopped however much time is left.
+  std::atomic<bool> called_off{true};
+  mail::time_budget off{std::chrono::hours{1}, &called_off};
+  stopped = false;
+  try {
+    html_to_text(html, off);
+  } catch (const mail::out_of_time&) {
+    stopped = true;
+  }
+  CAF_CHECK(stopped);
 }
