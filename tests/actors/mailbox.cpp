@@ -229,6 +229,18 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     reply(open(messages + id, "PATCH"), answer(200, "{}"));
   }
 
+  /// Answers the download of `id` and the read of its categories, and fails its label
+  /// (a 500 on the PATCH).
+  void deliver_and_label_failing_once(const std::string& id) {
+    reply(open(messages + id + "/$value"), answer(200, raw_mail(id)));
+    categories(id);
+    reply(open(messages + id, "PATCH"),
+          answer(500, R"({"error":{"code":"ErrorInternalServerError","message":"no"}})"));
+    auto entry = journal(id);
+    CAF_REQUIRE(entry);
+    CAF_CHECK_EQUAL(entry->label_attempts, 1u);
+  }
+
   /// Answers the download of `id`, the read of its categories and its label.
   void deliver_and_label(const std::string& id) {
     reply(open(messages + id + "/$value"), answer(200, raw_mail(id)));
@@ -617,6 +629,35 @@ CAF_TEST(a label that keeps failing does not block the next message) {
   CAF_CHECK(journal("m1")->labelled);
 }
 
+CAF_TEST(a failed label waits its own backoff however often the mailbox polls) {
+  cfg.poll_interval = 5s; // polls far more often than the label's first retry (30 s)
+  start();
+  reply(0, page({item("m1", 100)}));
+  deliver_and_label_failing_once("m1");
+  // Every poll lists m1 unlabelled; its label is tried again only after its backoff:
+  // 30 s to 37.5 s, not at the next poll that works.
+  int listings = 0;
+  auto failed_at = sched.clock().now();
+  std::optional<caf::timespan> retried_after;
+  for (int s = 0; s < 40 && !retried_after; ++s) {
+    sched.advance_time(1s);
+    sched.run();
+    const auto& ex = http_state().exchanges;
+    for (std::size_t i = 0; i < ex.size(); ++i)
+      if (!ex[i].answered &&
+          ex[i].request.url.find("mailFolders/inbox") != std::string::npos) {
+        ++listings;
+        reply(i, page({item("m1", 100)}));
+      }
+    if (find_open(categories_url("m1"))) retried_after = sched.clock().now() - failed_at;
+  }
+  CAF_REQUIRE(retried_after);
+  CAF_CHECK_GREATER_OR_EQUAL(*retried_after, caf::timespan{30s});
+  CAF_CHECK_GREATER_OR_EQUAL(listings, 5); // the polls went on meanwhile
+  label_ok("m1");
+  CAF_CHECK(journal("m1")->labelled);
+}
+
 CAF_TEST(a labeler that fails leaves its work to the journal and the next poll) {
   start();
   reply(0, page({item("m1", 100)}));
@@ -862,7 +903,7 @@ CAF_TEST(a graceful stop gives the try in flight back) {
   CAF_CHECK_EQUAL(attempts_of("m1"), 1u);
 }
 
-CAF_TEST(a conversion that fails is retried and then quarantined) {
+CAF_TEST(a conversion that fails is quarantined after its last try) {
   // A CONVERTER that cannot convert (as if it had thrown).
   // (The int only gives spawn an argument: CAF 0.17 trips UBSan without one.)
   conv = sys.spawn(
@@ -993,6 +1034,18 @@ CAF_TEST(a sender starts once the previous one is gone and ends with its mailbox
   CAF_CHECK(!here.contains(sender_key("mbx_1")));
   box = nullptr;
   present = nullptr;
+}
+
+CAF_TEST(a mailbox whose first poll is spread waits for it) {
+  cfg.first_poll = 5000ms;
+  start();
+  CAF_CHECK_EQUAL(exchanges(), 0u);
+  sched.advance_time(4999ms);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 0u);
+  sched.advance_time(1ms);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 1u); // its listing
 }
 
 CAF_TEST(a retry after of zero backs off instead of looping) {

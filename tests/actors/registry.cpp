@@ -8,12 +8,14 @@
 #include "temp_db.hpp"
 #include "temp_dir.hpp"
 
+#include "actors/mailbox.hpp"
 #include "actors/registry.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
 #include "storage/vault.hpp"
 
 #include <optional>
+#include <set>
 #include <string>
 
 using namespace exc;
@@ -196,6 +198,26 @@ CAF_TEST(a failed mailbox is restarted after a backoff and counted) {
   CAF_CHECK_EQUAL(runtime("mbx_1").restarts, 1u);
   CAF_CHECK_EQUAL(metrics.value("exconnect_actor_restarts_total", {{"kind", "mailbox"}}),
                   1.0);
+}
+
+CAF_TEST(mailboxes started together spread their first polls over the interval) {
+  cfg.poll_interval = 60s;
+  for (int i = 0; i < 20; ++i)
+    store_connected("mbx_" + std::to_string(i),
+                    "box" + std::to_string(i) + "@contoso.test");
+  start();
+  std::set<std::int64_t> firsts;
+  for (int i = 0; i < 20; ++i) {
+    auto box = runtime("mbx_" + std::to_string(i)).actor;
+    CAF_REQUIRE(box);
+    auto first =
+        deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.cfg.first_poll;
+    CAF_CHECK_GREATER_OR_EQUAL(first.count(), 0);
+    CAF_CHECK_LESS(first.count(), 60'000);
+    firsts.insert(first.count());
+  }
+  // Not in lockstep: 20 draws from 60,000 ms (all different but by a rare chance).
+  CAF_CHECK_GREATER_OR_EQUAL(firsts.size(), 18u);
 }
 
 CAF_TEST(a mailbox whose previous MAILBOX still exists starts once it is gone) {

@@ -24,6 +24,7 @@
 #include "temp_dir.hpp"
 #include "test_ca.hpp"
 
+#include "net/time_format.hpp"
 #include "net/url.hpp"
 
 #include <nlohmann/json.hpp>
@@ -77,6 +78,7 @@ public:
       : dir_(dir), ca_(ca), sim_(sim), client_id_(client_id) {}
 
   void start() {
+    started_at_.push_back(net::format_rfc3339(std::chrono::system_clock::now()));
     auto name = "exconnectd-" + std::to_string(++starts_);
     std::vector<std::string> args{
         "--data-dir", dir_.file("data"), "--listen", "127.0.0.1:0", "--port-file",
@@ -102,6 +104,8 @@ public:
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& admin_token() const { return admin_token_; }
   int starts() const { return starts_; }
+  /// When each start began (RFC 3339), for a post-mortem.
+  const std::vector<std::string>& started_at() const { return started_at_; }
 
 private:
   const test::temp_dir& dir_;
@@ -112,6 +116,7 @@ private:
   std::uint16_t port_ = 0;
   std::string admin_token_;
   int starts_ = 0;
+  std::vector<std::string> started_at_;
 };
 
 std::string customer_mail(const std::string& to, const std::string& message_id, int n) {
@@ -406,8 +411,13 @@ int run_chaos(const options& opt) {
                     stats["throttled"].value("concurrency", 0) +
                     stats["throttled"].value("request_rate", 0) +
                     stats["send"].value("throttled", 0);
-  if (violations != 0)
-    miss(std::to_string(violations) + " limit violations: " + stats.dump());
+  if (violations != 0) {
+    std::string starts;
+    for (const auto& at : daemon.started_at())
+      starts += " " + at;
+    miss(std::to_string(violations) + " limit violations: " + stats.dump() +
+         "\n  exconnectd started at" + starts);
+  }
   if (!book.unanswered.empty())
     miss(std::to_string(book.unanswered.size()) + " agent replies never got an answer");
   int stopped = daemon.stop();

@@ -167,6 +167,15 @@ void simulator::count_download(mailbox& mb, const std::string& message_id) {
       log.distinct.size() > settings_.fetch_rate.count) {
     ++stats_.fetch_rate_violations;
     ++stats_.fetch_rate_violations_by_mailbox[mb.address];
+    if (stats_.fetch_rate_first_violations.size() < 10) {
+      auto oldest = std::chrono::duration_cast<std::chrono::milliseconds>(
+          t - log.entries.front().first);
+      stats_.fetch_rate_first_violations.push_back(
+          net::format_rfc3339(std::chrono::system_clock::now()) + " " + mb.address + " " +
+          message_id + ": " + std::to_string(log.distinct.size()) +
+          " downloads in the window, the oldest " + std::to_string(oldest.count()) +
+          " ms old");
+    }
   }
 }
 

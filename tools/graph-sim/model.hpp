@@ -159,6 +159,9 @@ struct stats {
   std::uint64_t fault_delays = 0;
   std::uint64_t fetch_rate_violations = 0;
   std::map<std::string, std::uint64_t> fetch_rate_violations_by_mailbox;
+  /// The first few violations, for a post-mortem: "<time> <mailbox> <message>: <n>
+  /// downloads in the window, <age of the oldest> ms old".
+  std::vector<std::string> fetch_rate_first_violations;
   std::uint64_t refreshes = 0;
   std::uint64_t superseded_refresh_uses = 0;
   std::uint64_t downloads = 0;
