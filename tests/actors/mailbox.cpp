@@ -200,6 +200,13 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     return *i;
   }
 
+  /// The requests made so far, once `d` more has passed.
+  std::size_t exchanges_after(caf::timespan d) {
+    sched.advance_time(d);
+    sched.run();
+    return exchanges();
+  }
+
   /// Requests that wait for their answer.
   std::size_t open_count() {
     std::size_t n = 0;
@@ -558,12 +565,8 @@ CAF_TEST(a pause graph asked for survives a restart) {
   sched.run();
   start(); // a restart 0 s later: Graph's 120 s still hold
   CAF_CHECK_EQUAL(exchanges(), 1u);
-  sched.advance_time(118s);
-  sched.run();
-  CAF_CHECK_EQUAL(exchanges(), 1u);
-  sched.advance_time(3s);
-  sched.run();
-  CAF_CHECK_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(exchanges_after(118s), 1u);
+  CAF_CHECK_EQUAL(exchanges_after(3s), 2u);
 }
 
 CAF_TEST(a mailbox whose every request fails settles at one try per longest backoff) {
@@ -1040,12 +1043,8 @@ CAF_TEST(a mailbox whose first poll is spread waits for it) {
   cfg.first_poll = 5000ms;
   start();
   CAF_CHECK_EQUAL(exchanges(), 0u);
-  sched.advance_time(4999ms);
-  sched.run();
-  CAF_CHECK_EQUAL(exchanges(), 0u);
-  sched.advance_time(1ms);
-  sched.run();
-  CAF_CHECK_EQUAL(exchanges(), 1u); // its listing
+  CAF_CHECK_EQUAL(exchanges_after(4999ms), 0u);
+  CAF_CHECK_EQUAL(exchanges_after(1ms), 1u); // its listing
 }
 
 CAF_TEST(a retry after of zero backs off instead of looping) {
