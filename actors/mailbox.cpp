@@ -207,6 +207,7 @@ void start_sender(self_ptr self) {
   // Monitored: restarted here. It watches this MAILBOX and ends with it, however that
   // comes. It ends when it has nothing to send (see atom::idle).
   st.wakes_sent = 0;
+  st.sender_started = self->clock().now();
   st.sender = self->spawn<caf::monitored>(
       sender, std::move(send),
       sender_peers{caf::actor_cast<send_listener_actor>(self), st.outbox, st.metrics,
@@ -307,6 +308,10 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     if (!st.sender || dm.source != st.sender.address()) return;
     st.sender = nullptr;
     if (st.stopping) return stop_if_done(self);
+    // One that ran a minute was healthy: its failure starts the backoff over (a SENDER
+    // that fails now and then never ends up waiting minutes for its restart).
+    if (self->clock().now() - st.sender_started >= std::chrono::minutes{1})
+      st.sender_failures = 0;
     ++st.sender_failures;
     count_restart(self, "sender");
     auto delay = backoff_delay(std::chrono::milliseconds{100}, st.cfg.backoff_max,

@@ -73,8 +73,9 @@ struct mailbox_state {
   std::uint64_t wakes_sent = 0;                  ///< wakes sent to the current SENDER
   const storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
-  send_status sending;              ///< the SENDER's last report
-  unsigned sender_failures = 0;     ///< SENDER failures, for its restart backoff
+  send_status sending;          ///< the SENDER's last report
+  unsigned sender_failures = 0; ///< SENDER failures in a row, for its restart backoff
+  caf::actor_clock::time_point sender_started{}; ///< when the current SENDER started
   std::uint32_t child_restarts = 0; ///< children restarted since the last report
   bool stopping = false;            ///< told to stop: waits for its children
   caf::error stop_reason;

@@ -958,6 +958,30 @@ CAF_TEST(a mail goes to the least loaded converter) {
   self->send_exit(idle, caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(a sender that ran a minute restarts after the first backoff again) {
+  outbox_peers = true;
+  start();
+  queue_email("e1"); // its send stays unanswered: each SENDER has work
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  auto crash_and_restart_within = [&](caf::timespan wait) {
+    CAF_REQUIRE(st.sender);
+    self->send_exit(st.sender, caf::make_error(caf::sec::runtime_error, "boom"));
+    sched.run();
+    CAF_CHECK(!st.sender);
+    sched.advance_time(wait);
+    sched.run();
+    return static_cast<bool>(st.sender);
+  };
+  CAF_CHECK(crash_and_restart_within(125ms));  // 100 ms + up to a quarter
+  CAF_CHECK(!crash_and_restart_within(125ms)); // in a row: 200 ms to 250 ms
+  sched.advance_time(130ms);
+  sched.run();
+  CAF_REQUIRE(st.sender);
+  sched.advance_time(60s); // healthy for a minute
+  sched.run();
+  CAF_CHECK(crash_and_restart_within(125ms)); // the backoff starts over
+}
+
 CAF_TEST(a sender with nothing to send ends and the next email starts another) {
   outbox_peers = true;
   start();
