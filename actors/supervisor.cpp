@@ -51,8 +51,6 @@ void failed(self_ptr self, std::size_t i, const caf::error& reason) {
   s.failed_at.push_back(now);
   while (!s.failed_at.empty() && s.failed_at.front() + window <= now)
     s.failed_at.pop_front();
-  if (st.metrics)
-    st.metrics->add("exconnect_actor_restarts_total", {{"kind", s.spec.kind}});
   if (!s.spec.restartable || s.failed_at.size() > st.cfg.restart_budget) {
     auto why = !s.spec.restartable
                    ? s.spec.kind + " failed (" + render(reason) + ") and is not restarted"
@@ -64,6 +62,8 @@ void failed(self_ptr self, std::size_t i, const caf::error& reason) {
     if (st.on_give_up) st.on_give_up(why);
     return stop_all(self, make_error(ec::unspecified, why));
   }
+  if (st.metrics) // a restart follows (not on giving up)
+    st.metrics->add("exconnect_actor_restarts_total", {{"kind", s.spec.kind}});
   if (now - s.started > std::chrono::duration_cast<caf::timespan>(st.cfg.stable_after))
     s.failures = 0;
   ++s.failures;

@@ -170,6 +170,7 @@ CAF_TEST(past the restart budget it gives up and stops everything) {
   CAF_REQUIRE_EQUAL(gave_up.size(), 1u);
   CAF_CHECK_NOT_EQUAL(gave_up[0].find("helpdesk failed 4 times"), std::string::npos);
   CAF_CHECK_NOT_EQUAL(gave_up[0].find("boom"), std::string::npos);
+  CAF_CHECK_EQUAL(restarts("helpdesk"), 3); // the fourth failure restarts nothing
   // Every service goes down, then the SUPERVISOR, with an error (the process exits
   // non-zero and its service manager starts it again).
   std::vector<caf::down_msg> downs;
