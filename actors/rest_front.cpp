@@ -47,7 +47,28 @@ void authenticate(rest_pointer self, const http_request& req, const reply_fn& re
           });
 }
 
+/// The routes of the REST API.
+enum class route_id {
+  healthz,
+  metrics,
+  oauth_callback,
+  accounts,
+  account,
+  mailboxes,
+  tickets,
+  rejections,
+  outbox,
+  ticket,
+  ticket_comments,
+  mailbox,
+  mailbox_reauthorize,
+  mailbox_pause,
+  mailbox_resume,
+  mailbox_outbound,
+};
+
 struct route_match {
+  route_id route;
   std::string name; ///< the route as metrics label it, e.g. "/api/v1/mailboxes/{id}"
   std::vector<std::string> methods;
   enum kind { open, admin, account } access = open;
@@ -56,22 +77,25 @@ struct route_match {
 
 std::optional<route_match> match_route(std::string_view path) {
   using k = route_match::kind;
-  if (path == "/healthz") return route_match{"/healthz", {"GET"}, k::open, {}};
-  if (path == "/metrics") return route_match{"/metrics", {"GET"}, k::open, {}};
-  if (path == "/oauth/callback")
-    return route_match{"/oauth/callback", {"GET"}, k::open, {}};
-  if (path == "/api/v1/accounts")
-    return route_match{"/api/v1/accounts", {"GET", "POST"}, k::admin, {}};
-  if (path == "/api/v1/account")
-    return route_match{"/api/v1/account", {"GET", "PATCH"}, k::account, {}};
-  if (path == "/api/v1/mailboxes")
-    return route_match{"/api/v1/mailboxes", {"GET", "POST"}, k::account, {}};
-  if (path == "/api/v1/tickets")
-    return route_match{"/api/v1/tickets", {"GET"}, k::account, {}};
-  if (path == "/api/v1/rejections")
-    return route_match{"/api/v1/rejections", {"GET"}, k::account, {}};
-  if (path == "/api/v1/outbox")
-    return route_match{"/api/v1/outbox", {"GET"}, k::account, {}};
+  using r = route_id;
+  // Fixed paths: their name is the path.
+  static const std::pair<const char*, route_match> fixed[] = {
+      {"/healthz", {r::healthz, "", {"GET"}, k::open, {}}},
+      {"/metrics", {r::metrics, "", {"GET"}, k::open, {}}},
+      {"/oauth/callback", {r::oauth_callback, "", {"GET"}, k::open, {}}},
+      {"/api/v1/accounts", {r::accounts, "", {"GET", "POST"}, k::admin, {}}},
+      {"/api/v1/account", {r::account, "", {"GET", "PATCH"}, k::account, {}}},
+      {"/api/v1/mailboxes", {r::mailboxes, "", {"GET", "POST"}, k::account, {}}},
+      {"/api/v1/tickets", {r::tickets, "", {"GET"}, k::account, {}}},
+      {"/api/v1/rejections", {r::rejections, "", {"GET"}, k::account, {}}},
+      {"/api/v1/outbox", {r::outbox, "", {"GET"}, k::account, {}}},
+  };
+  for (const auto& [fixed_path, match] : fixed)
+    if (path == fixed_path) {
+      auto out = match;
+      out.name = fixed_path;
+      return out;
+    }
   static const std::string tickets = "/api/v1/tickets/";
   if (path.substr(0, tickets.size()) == tickets && path.size() > tickets.size()) {
     auto rest = path.substr(tickets.size());
@@ -79,9 +103,10 @@ std::optional<route_match> match_route(std::string_view path) {
     auto id = std::string{rest.substr(0, slash)};
     if (id.empty()) return std::nullopt;
     if (slash == std::string_view::npos)
-      return route_match{"/api/v1/tickets/{id}", {"GET"}, k::account, id};
+      return route_match{r::ticket, "/api/v1/tickets/{id}", {"GET"}, k::account, id};
     if (rest.substr(slash) == "/comments")
-      return route_match{"/api/v1/tickets/{id}/comments", {"POST"}, k::account, id};
+      return route_match{
+          r::ticket_comments, "/api/v1/tickets/{id}/comments", {"POST"}, k::account, id};
     return std::nullopt;
   }
   static const std::string prefix = "/api/v1/mailboxes/";
@@ -91,12 +116,21 @@ std::optional<route_match> match_route(std::string_view path) {
     auto id = std::string{rest.substr(0, slash)};
     if (id.empty()) return std::nullopt;
     if (slash == std::string_view::npos)
-      return route_match{"/api/v1/mailboxes/{id}", {"GET", "DELETE"}, k::account, id};
-    auto action = rest.substr(slash + 1);
-    if (action == "reauthorize" || action == "pause" || action == "resume" ||
-        action == "outbound")
       return route_match{
-          "/api/v1/mailboxes/{id}/" + std::string{action}, {"POST"}, k::account, id};
+          r::mailbox, "/api/v1/mailboxes/{id}", {"GET", "DELETE"}, k::account, id};
+    static const std::pair<const char*, route_id> actions[] = {
+        {"reauthorize", r::mailbox_reauthorize},
+        {"pause", r::mailbox_pause},
+        {"resume", r::mailbox_resume},
+        {"outbound", r::mailbox_outbound}};
+    auto action = rest.substr(slash + 1);
+    for (const auto& [word, route] : actions)
+      if (action == word)
+        return route_match{route,
+                           "/api/v1/mailboxes/{id}/" + std::string{word},
+                           {"POST"},
+                           k::account,
+                           id};
   }
   return std::nullopt;
 }
@@ -130,7 +164,7 @@ void dispatch(rest_pointer self, const http_request& req, const net::responder_p
     return reply(std::move(res));
   }
   if (route->access == route_match::open) {
-    if (route->name == "/healthz") {
+    if (route->route == route_id::healthz) {
       auto up = std::chrono::steady_clock::now() - self->state.started;
       auto uptime = std::chrono::duration_cast<std::chrono::seconds>(up).count();
       self->request(registry(self), std::chrono::seconds{5}, atom::health_v)
@@ -146,7 +180,7 @@ void dispatch(rest_pointer self, const http_request& req, const net::responder_p
               refuse_with(reply));
       return;
     }
-    if (route->name == "/metrics") {
+    if (route->route == route_id::metrics) {
       net::response res{boost::beast::http::status::ok, 11};
       res.set(boost::beast::http::field::content_type,
               "text/plain; version=0.0.4; charset=utf-8");
@@ -167,30 +201,41 @@ void route_to(rest_pointer self, const route_match& route, const caller& c,
                                 c.admin ? "the admin token cannot use account routes"
                                         : "this route needs the admin token"));
   const auto& m = req.method;
-  const auto& name = route.name;
-  if (name == "/api/v1/accounts")
+  const auto& id = route.id;
+  switch (route.route) {
+  case route_id::accounts:
     return m == "POST" ? create_account(self, req, reply) : list_accounts(self, reply);
-  if (name == "/api/v1/account")
+  case route_id::account:
     return m == "GET" ? get_account(self, c, reply) : patch_account(self, c, req, reply);
-  if (name == "/api/v1/mailboxes")
+  case route_id::mailboxes:
     return m == "POST" ? create_mailbox(self, c, req, reply)
                        : list_mailboxes(self, c, reply);
-  if (name == "/api/v1/mailboxes/{id}")
-    return m == "GET" ? get_mailbox(self, c, route.id, reply)
-                      : delete_mailbox(self, c, route.id, reply);
-  if (name == "/api/v1/tickets") return list_tickets(self, c, req, reply);
-  if (name == "/api/v1/tickets/{id}") return get_ticket(self, c, route.id, reply);
-  if (name == "/api/v1/tickets/{id}/comments")
-    return post_comment(self, c, route.id, req, reply);
-  if (name == "/api/v1/outbox") return list_outbox(self, c, req, reply);
-  if (name == "/api/v1/mailboxes/{id}/outbound")
-    return queue_outbound(self, c, route.id, req, reply);
-  if (name == "/api/v1/rejections") return list_rejections(self, c, req, reply);
-  if (name == "/api/v1/mailboxes/{id}/reauthorize")
-    return reauthorize_mailbox(self, c, route.id, reply);
-  if (name == "/api/v1/mailboxes/{id}/pause")
-    return pause_mailbox(self, c, route.id, reply);
-  return resume_mailbox(self, c, route.id, reply);
+  case route_id::mailbox:
+    return m == "GET" ? get_mailbox(self, c, id, reply)
+                      : delete_mailbox(self, c, id, reply);
+  case route_id::tickets:
+    return list_tickets(self, c, req, reply);
+  case route_id::ticket:
+    return get_ticket(self, c, id, reply);
+  case route_id::ticket_comments:
+    return post_comment(self, c, id, req, reply);
+  case route_id::outbox:
+    return list_outbox(self, c, req, reply);
+  case route_id::mailbox_outbound:
+    return queue_outbound(self, c, id, req, reply);
+  case route_id::rejections:
+    return list_rejections(self, c, req, reply);
+  case route_id::mailbox_reauthorize:
+    return reauthorize_mailbox(self, c, id, reply);
+  case route_id::mailbox_pause:
+    return pause_mailbox(self, c, id, reply);
+  case route_id::mailbox_resume:
+    return resume_mailbox(self, c, id, reply);
+  case route_id::healthz:
+  case route_id::metrics:
+  case route_id::oauth_callback:
+    break; // open routes: dispatch answered them
+  }
 }
 
 } // namespace
