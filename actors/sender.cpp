@@ -410,11 +410,11 @@ void load_budget(self_ptr self) {
     // A send without an answer (the process died meanwhile) may have been counted by
     // Graph later than it left: it counts from now, never earlier than Graph's count.
     // Stored in whole milliseconds, cut off: counted 10 ms later, never earlier.
-    auto at = s.answered ? s.at : wall;
-    if (at <= wall)
-      budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - at) +
-                              std::chrono::milliseconds{10},
-                          s.bytes, s.recipients);
+    // A send dated after now (the wall clock was set back since) counts as now.
+    auto at = s.answered ? std::min(s.at, wall) : wall;
+    budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - at) +
+                            std::chrono::milliseconds{10},
+                        s.bytes, s.recipients);
   }
 }
 

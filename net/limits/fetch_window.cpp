@@ -42,10 +42,13 @@ caf::error fetch_window::load(const storage::throttle_store& store,
   auto stored = store.load(mailbox, "fetch");
   if (!stored) return std::move(stored.error());
   auto wall = std::chrono::system_clock::now();
+  // A time after now (the wall clock was set back since) counts as now: dropping it
+  // would let the window take one download too many.
   for (auto t : *stored)
-    if (t <= wall)
-      times_.push_back(now - std::chrono::duration_cast<caf::timespan>(wall - t) +
-                       std::chrono::milliseconds{10});
+    times_.push_back(now -
+                     std::chrono::duration_cast<caf::timespan>(wall - std::min(t, wall)) +
+                     std::chrono::milliseconds{10});
+  std::sort(times_.begin(), times_.end());
   auto pending = store.load(mailbox, "fetch-pending");
   if (pending && !pending->empty()) times_.push_back(now);
   used(now);

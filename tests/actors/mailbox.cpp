@@ -416,6 +416,20 @@ CAF_TEST(the fetch window survives a restart) {
   CAF_CHECK_EQUAL(stored->size(), 1u);
 }
 
+CAF_TEST(a stored download dated after now counts as now) {
+  windows = std::make_unique<storage::throttle_store>(*db);
+  // The wall clock was set back 30 s since a previous run downloaded twice.
+  auto ahead = std::chrono::system_clock::now() + 30s;
+  storage::batch earlier;
+  windows->stage(earlier, "mbx_1", "fetch", {ahead, ahead});
+  commit_now(*db, earlier);
+  start();
+  reply(0, page({item("m1", 100)}));
+  CAF_CHECK_EQUAL(exchanges(), 1u); // the window (2 per 60 s) is full: no download
+  CAF_CHECK_EQUAL(exchanges_after(59s), 1u);
+  CAF_CHECK_EQUAL(exchanges_after(2s), 2u); // a minute on: the next poll
+}
+
 CAF_TEST(a download in flight when the process died counts from the restart) {
   windows = std::make_unique<storage::throttle_store>(*db);
   cfg.fetch_rate = {1, 60s};

@@ -190,6 +190,22 @@ CAF_TEST(a 429 waits for Retry-After and sends again without a lookup) {
   CAF_CHECK_EQUAL(state_of("e1"), "sent");
 }
 
+CAF_TEST(a send dated after now counts as now) {
+  cfg.rate = {1, 60s};
+  // The wall clock was set back 30 s since the previous run's answered send.
+  storage::send_record ahead{
+      std::chrono::system_clock::now() + 30s, 100, {"jana@customer.test"}, "e0", true};
+  storage::batch changes;
+  outbox.stage_send(changes, cfg.id, ahead);
+  CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+  queue("e1");
+  start();
+  advance(2s);
+  CAF_CHECK_EQUAL(exchanges(), 0u); // the window (1 per 60 s) is full
+  advance(59s);
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+}
+
 CAF_TEST(a send without an answer counts from the restart) {
   cfg.rate = {1, 60s};
   // The previous run sent 59 s ago and died before Graph's answer.
