@@ -106,6 +106,18 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     CAF_REQUIRE_EQUAL(request(i).url, send_url);
     return net::base64_decode(request(i).body).value_or("(not base64)");
   }
+
+  /// Starts a SENDER with the send rate 1 per 60 s, e1 queued, after a previous run's
+  /// send (e0) at `at`, answered or not.
+  void start_after_send_at(std::chrono::system_clock::time_point at, bool answered) {
+    cfg.rate = {1, 60s};
+    storage::send_record before{at, 100, {"jana@customer.test"}, "e0", answered};
+    storage::batch changes;
+    outbox.stage_send(changes, cfg.id, before);
+    CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+    queue("e1");
+    start();
+  }
 };
 
 net::client_response graph_error(unsigned status, const std::string& code,
@@ -191,15 +203,8 @@ CAF_TEST(a 429 waits for Retry-After and sends again without a lookup) {
 }
 
 CAF_TEST(a send dated after now counts as now) {
-  cfg.rate = {1, 60s};
   // The wall clock was set back 30 s since the previous run's answered send.
-  storage::send_record ahead{
-      std::chrono::system_clock::now() + 30s, 100, {"jana@customer.test"}, "e0", true};
-  storage::batch changes;
-  outbox.stage_send(changes, cfg.id, ahead);
-  CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
-  queue("e1");
-  start();
+  start_after_send_at(std::chrono::system_clock::now() + 30s, true);
   advance(2s);
   CAF_CHECK_EQUAL(exchanges(), 0u); // the window (1 per 60 s) is full
   advance(59s);
@@ -207,15 +212,8 @@ CAF_TEST(a send dated after now counts as now) {
 }
 
 CAF_TEST(a send without an answer counts from the restart) {
-  cfg.rate = {1, 60s};
   // The previous run sent 59 s ago and died before Graph's answer.
-  storage::send_record unanswered{
-      std::chrono::system_clock::now() - 59s, 100, {"jana@customer.test"}, "e0"};
-  storage::batch changes;
-  outbox.stage_send(changes, cfg.id, unanswered);
-  CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
-  queue("e1");
-  start();
+  start_after_send_at(std::chrono::system_clock::now() - 59s, false);
   advance(2s);
   CAF_CHECK_EQUAL(exchanges(), 0u); // it may have been counted just now
   advance(59s);
