@@ -23,7 +23,6 @@ namespace {
 using self_ptr = fetcher_actor::stateful_pointer<fetcher_state>;
 
 void process(self_ptr self);
-void list_page(self_ptr self, std::string next_link);
 
 helpdesk_actor the_helpdesk(self_ptr self) {
   return service::get<helpdesk_actor>(self->system());
@@ -431,13 +430,14 @@ void process(self_ptr self) {
     }
     return begin_try(self);
   }
-  if (!st.next_page.empty()) return list_page(self, std::exchange(st.next_page, {}));
   fetch_report r;
   r.result.ok = true;
   finish(self, std::move(r));
 }
 
-/// Lists one page of new mail and processes it; the next page comes once it is done.
+/// Lists one page of new mail; the last page starts the processing. Every page is
+/// listed first: Graph's next link skips by position, and processing marks mail read
+/// (`mark_as_read`), which would shift the unread mail under a later page.
 void list_page(self_ptr self, std::string next_link) {
   call(
       self,
@@ -458,11 +458,11 @@ void list_page(self_ptr self, std::string next_link) {
           r.back_off = true;
           return finish(self, std::move(r));
         }
-        auto& st = self->state;
-        st.queue = std::move(*page);
-        st.next = 0;
-        st.next_page = std::move(next);
-        st.listed = true; // the mailbox's backoff ends, however the cycle does
+        auto& q = self->state.queue;
+        q.insert(q.end(), std::make_move_iterator(page->begin()),
+                 std::make_move_iterator(page->end()));
+        if (!next.empty()) return list_page(self, next);
+        self->state.listed = true; // the mailbox's backoff ends, however the cycle does
         process(self);
       });
 }

@@ -66,11 +66,9 @@ struct fetcher_state {
   fetcher_config cfg;
   fetcher_peers peers;
   fetch_window window; ///< the mailbox's downloads, as its MAILBOX handed them over
-  /// The page of messages listed last, and the next one to take: one page at a time,
-  /// so a mailbox with 100,000 unread messages costs a page of memory, not all of them.
+  /// The messages listed, and the next one to take.
   std::vector<message_ref> queue;
   std::size_t next = 0;
-  std::string next_page;   ///< Graph's link to the page after it ("" on the last)
   std::uint32_t tries = 0; ///< tries of the current message so far (from the journal)
   /// A counted try of the current message is under way (download to storing).
   bool in_try = false;

@@ -198,6 +198,7 @@ void start_sender(self_ptr self) {
   if (st.present) {
     // A SENDER of this mailbox may outlive its MAILBOX by a moment (a crash): wait.
     if (st.present->contains(sender_key(st.cfg.id))) {
+      st.sender_restart_pending = true;
       self->delayed_send(self, std::chrono::milliseconds{100}, atom::internal_v,
                          atom::restart_v);
       return;
@@ -318,6 +319,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
                                st.sender_failures, st.rng);
     spdlog::error("mailbox {}/{}: its SENDER failed ({}); restarting it in {} ms",
                   st.cfg.account_id, st.cfg.id, render(dm.reason), delay.count());
+    st.sender_restart_pending = true; // a wake meanwhile does not skip the backoff
     self->delayed_send(self, delay, atom::internal_v, atom::restart_v);
   });
   self->set_exit_handler([=](caf::exit_msg& em) { begin_stop(self, em.reason); });
@@ -372,12 +374,16 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
                    received == st.wakes_sent) {
           self->send_exit(st.sender, caf::exit_reason::user_shutdown);
           st.sender = nullptr;
+          st.sender_failures = 0; // it did its work: a later failure starts over
         }
       },
       [=](atom::wake) {
         auto& st = self->state;
         if (st.stopping) return;
-        if (!st.sender) return start_sender(self); // it drains the outbox first thing
+        if (!st.sender) { // the next one drains the outbox first thing
+          if (!st.sender_restart_pending) start_sender(self);
+          return;
+        }
         ++st.wakes_sent;
         self->send(st.sender, atom::wake_v);
       },
@@ -423,6 +429,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         return out;
       },
       [=](atom::internal, atom::restart) {
+        self->state.sender_restart_pending = false;
         if (!self->state.stopping) start_sender(self);
       },
   };

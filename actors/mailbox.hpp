@@ -76,6 +76,7 @@ struct mailbox_state {
   send_status sending;          ///< the SENDER's last report
   unsigned sender_failures = 0; ///< SENDER failures in a row, for its restart backoff
   caf::actor_clock::time_point sender_started{}; ///< when the current SENDER started
+  bool sender_restart_pending = false;           ///< a timer will start the next SENDER
   std::uint32_t child_restarts = 0; ///< children restarted since the last report
   bool stopping = false;            ///< told to stop: waits for its children
   caf::error stop_reason;

@@ -406,16 +406,22 @@ void load_budget(self_ptr self) {
     return;
   }
   auto now = self->clock().now();
-  for (const auto& s : *sends) {
-    // A send without an answer (the process died meanwhile) may have been counted by
-    // Graph later than it left: it counts from now, never earlier than Graph's count.
+  // A send without an answer (the process died meanwhile) may have been counted by
+  // Graph later than it left: it counts from now, never earlier than Graph's count. A
+  // send dated after now (the wall clock was set back since) counts as now. Recorded
+  // in time order, as the budget expects.
+  std::vector<
+      std::pair<std::chrono::system_clock::time_point, const storage::send_record*>>
+      ordered;
+  for (const auto& s : *sends)
+    ordered.emplace_back(s.answered ? std::min(s.at, wall) : wall, &s);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [at, s] : ordered)
     // Stored in whole milliseconds, cut off: counted 10 ms later, never earlier.
-    // A send dated after now (the wall clock was set back since) counts as now.
-    auto at = s.answered ? std::min(s.at, wall) : wall;
     budget(self).record(now - std::chrono::duration_cast<caf::timespan>(wall - at) +
                             std::chrono::milliseconds{10},
-                        s.bytes, s.recipients);
-  }
+                        s->bytes, s->recipients);
 }
 
 } // namespace

@@ -276,7 +276,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
 
 CAF_TEST_FIXTURE_SCOPE(mailbox_tests, fixture)
 
-CAF_TEST(a poll lists page by page and stores and labels each new message) {
+CAF_TEST(a poll lists every page then stores and labels each new message) {
   start();
   CAF_REQUIRE_EQUAL(exchanges(), 1u);
   // Held only weakly here: once the FETCHER ended, nothing else may keep its memory.
@@ -290,17 +290,18 @@ CAF_TEST(a poll lists page by page and stores and labels each new message) {
   CAF_CHECK_EQUAL(net::find_param(*query, "$orderby").value_or(""), "receivedDateTime");
   CAF_CHECK_EQUAL(request(0).headers[0].second, "Bearer at-1");
   reply(0, page({item("m1", 100, {"Blue"})}, graph + "/next-page"));
-  // One page at a time (a page of memory, however full the inbox): m1 is downloaded
-  // and stored before the next page is listed.
   CAF_REQUIRE_EQUAL(exchanges(), 2u);
-  CAF_CHECK_EQUAL(request(1).url, messages + "m1/$value");
-  reply(1, answer(200, raw_mail("m1")));
+  CAF_CHECK_EQUAL(request(1).url, graph + "/next-page"); // followed verbatim
+  reply(1, page({item("m2", 100)}));
+  // Every page is listed before the first download.
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  CAF_CHECK_EQUAL(request(2).url, messages + "m1/$value");
+  reply(2, answer(200, raw_mail("m1")));
   // Stored durably before the label: the journal has it before any label goes out.
   CAF_CHECK(journal("m1")->outcome == message_outcome::ticket);
   CAF_CHECK(!journal("m1")->labelled);
-  // The next page, followed verbatim; its LABELER reads m1's categories meanwhile:
-  // labels never hold up fetching.
-  reply(open(graph + "/next-page"), page({item("m2", 100)}));
+  // Its LABELER reads m1's categories while m2 downloads: labels never hold up
+  // fetching.
   CAF_CHECK(find_open(categories_url("m1")));
   CAF_CHECK(find_open(messages + "m2/$value"));
   // Someone added "Red" since the listing: the label keeps it.
@@ -996,6 +997,42 @@ CAF_TEST(a sender that ran a minute restarts after the first backoff again) {
   CAF_CHECK(crash_and_restart_within(125ms)); // the backoff starts over
 }
 
+CAF_TEST(a sender that did its work starts the restart backoff over) {
+  cfg.send.rate = {1, 10s}; // one mail per 10 s: a SENDER waits without a request
+  outbox_peers = true;
+  start();
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  auto crash = [&] {
+    CAF_REQUIRE(st.sender);
+    self->send_exit(st.sender, caf::make_error(caf::sec::runtime_error, "boom"));
+    sched.run();
+    CAF_CHECK(!st.sender);
+  };
+  queue_email("e0");
+  reply(open(send_url, "POST"), answer(202, ""));
+  CAF_CHECK(!st.sender); // done: ended
+  queue_email("e1");     // waits for the window
+  crash();               // 100 ms to 125 ms
+  sched.advance_time(130ms);
+  sched.run();
+  crash(); // in a row: 200 ms to 250 ms
+  sched.advance_time(130ms);
+  sched.run();
+  CAF_CHECK(!st.sender);
+  sched.advance_time(130ms);
+  sched.run();
+  CAF_REQUIRE(st.sender);
+  sched.advance_time(11s); // the window has room: e1 goes, and the SENDER is done
+  sched.run();
+  reply(open(send_url, "POST"), answer(202, ""));
+  CAF_CHECK(!st.sender);
+  queue_email("e2"); // the window is full again: it waits
+  crash();
+  sched.advance_time(130ms);
+  sched.run();
+  CAF_CHECK(st.sender); // the backoff started over
+}
+
 CAF_TEST(a sender with nothing to send ends and the next email starts another) {
   outbox_peers = true;
   start();
@@ -1025,7 +1062,10 @@ CAF_TEST(the mailbox restarts its sender and stops only after it) {
   CAF_REQUIRE(first);
   self->send_exit(first, caf::make_error(caf::sec::runtime_error, "boom"));
   sched.run();
-  CAF_CHECK(!st.sender); // down, restart pending
+  CAF_CHECK(!st.sender);         // down, restart pending
+  self->send(box, atom::wake_v); // new mail meanwhile does not skip the backoff
+  sched.run();
+  CAF_CHECK(!st.sender);
   sched.advance_time(130ms);
   sched.run();
   CAF_REQUIRE(st.sender);

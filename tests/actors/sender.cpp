@@ -211,6 +211,27 @@ CAF_TEST(a send dated after now counts as now) {
   CAF_CHECK_EQUAL(exchanges(), 1u);
 }
 
+CAF_TEST(stored sends count in time order however they were answered) {
+  cfg.rate = {2, 60s};
+  // The previous run: e0 left 50 s ago without an answer (it counts from now), e9 was
+  // answered 40 s ago. The window holds two; the next mail may go once e9's send is
+  // a minute old, 20 s from now.
+  storage::batch changes;
+  outbox.stage_send(
+      changes, cfg.id,
+      {std::chrono::system_clock::now() - 50s, 100, {"a@customer.test"}, "e0"});
+  outbox.stage_send(
+      changes, cfg.id,
+      {std::chrono::system_clock::now() - 40s, 100, {"b@customer.test"}, "e9", true});
+  CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+  queue("e1");
+  start();
+  advance(19s);
+  CAF_CHECK_EQUAL(exchanges(), 0u);
+  advance(2s);
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+}
+
 CAF_TEST(a send without an answer counts from the restart) {
   // The previous run sent 59 s ago and died before Graph's answer.
   start_after_send_at(std::chrono::system_clock::now() - 59s, false);
