@@ -45,8 +45,8 @@ std::string set_seconds(std::chrono::milliseconds& out, const std::string& value
                         double max_s) {
   char* end = nullptr;
   double s = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || !(s > 0) || s > max_s)
-    return "expects seconds above 0 and at most " + std::to_string(std::lround(max_s)) +
+  if (value.empty() || *end != '\0' || !(s >= 0.001) || s > max_s)
+    return "expects seconds from 0.001 to " + std::to_string(std::lround(max_s)) +
            " (decimals allowed)";
   out = std::chrono::milliseconds{static_cast<std::int64_t>(s * 1000 + 0.5)};
   return {};
@@ -189,7 +189,8 @@ const std::vector<option>& options() {
        "--max-attempts tries the mail is quarantined)",
        "30",
        [](config& c, const std::string& v) {
-         return set_seconds(c.conversion_timeout, v, 3600);
+         // The FETCHER waits 5 minutes for a conversion, queueing included.
+         return set_seconds(c.conversion_timeout, v, 240);
        }},
       {"--max-message-size", "EXCONNECT_MAX_MESSAGE_SIZE", "BYTES",
        "larger inbound mail is rejected too_large", "52428800",

@@ -313,6 +313,16 @@ int run(const app::config& cfg) {
                              gave_up = true;
                              pthread_kill(main_thread, SIGUSR1); // wakes sigwait
                            });
+    // However this block ends (a signal, an exception), every actor is down before the
+    // locals the services' start functions capture go: a restart never reads them dead.
+    struct stop_all_actors {
+      caf::actor_system& sys;
+      exc::supervisor_actor& supervisor;
+      ~stop_all_actors() {
+        caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+        sys.await_all_actors_done();
+      }
+    } stop_guard{sys, supervisor};
     rest_up.get_future().wait(); // before the server accepts requests for it
     server.start();
     if (!cfg.port_file.empty()) {
@@ -336,8 +346,7 @@ int run(const app::config& cfg) {
   } catch (const std::exception& e) {
     status = fail(std::string{"cannot serve HTTP: "} + e.what());
   }
-  if (supervisor) caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
-  sys.await_all_actors_done();
+  sys.await_all_actors_done(); // a failure before the SUPERVISOR started left others
   exc::service::forget_all(sys, converter_count);
   spdlog::info("stopped");
   return status;

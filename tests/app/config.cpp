@@ -161,8 +161,10 @@ CAF_TEST(bad values are refused naming the option) {
   CAF_CHECK(mentions(refusal({"--tls-cert", "/c.pem"}), "go together"));
   CAF_CHECK(mentions(refusal({"--max-attempts", "0"}), "from 1 to 100"));
   CAF_CHECK(mentions(refusal({"--max-attempts", "101"}), "--max-attempts"));
-  CAF_CHECK(mentions(refusal({"--retry-initial", "301"}), "at most 300"));
-  CAF_CHECK(mentions(refusal({"--conversion-timeout", "0"}), "above 0"));
+  CAF_CHECK(mentions(refusal({"--retry-initial", "301"}), "to 300"));
+  CAF_CHECK(mentions(refusal({"--conversion-timeout", "0"}), "from 0.001"));
+  CAF_CHECK(mentions(refusal({"--conversion-timeout", "0.0004"}), "from 0.001"));
+  CAF_CHECK(mentions(refusal({"--conversion-timeout", "241"}), "to 240"));
   CAF_CHECK(mentions(refusal({"--frobnicate"}), "unknown option"));
   CAF_CHECK(mentions(refusal({"--data-dir"}), "needs a value"));
   CAF_CHECK(
