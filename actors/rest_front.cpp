@@ -79,23 +79,19 @@ std::optional<route_match> match_route(std::string_view path) {
   using k = route_match::kind;
   using r = route_id;
   // Fixed paths: their name is the path.
-  static const std::pair<const char*, route_match> fixed[] = {
-      {"/healthz", {r::healthz, "", {"GET"}, k::open, {}}},
-      {"/metrics", {r::metrics, "", {"GET"}, k::open, {}}},
-      {"/oauth/callback", {r::oauth_callback, "", {"GET"}, k::open, {}}},
-      {"/api/v1/accounts", {r::accounts, "", {"GET", "POST"}, k::admin, {}}},
-      {"/api/v1/account", {r::account, "", {"GET", "PATCH"}, k::account, {}}},
-      {"/api/v1/mailboxes", {r::mailboxes, "", {"GET", "POST"}, k::account, {}}},
-      {"/api/v1/tickets", {r::tickets, "", {"GET"}, k::account, {}}},
-      {"/api/v1/rejections", {r::rejections, "", {"GET"}, k::account, {}}},
-      {"/api/v1/outbox", {r::outbox, "", {"GET"}, k::account, {}}},
+  static const route_match fixed[] = {
+      {r::healthz, "/healthz", {"GET"}, k::open, {}},
+      {r::metrics, "/metrics", {"GET"}, k::open, {}},
+      {r::oauth_callback, "/oauth/callback", {"GET"}, k::open, {}},
+      {r::accounts, "/api/v1/accounts", {"GET", "POST"}, k::admin, {}},
+      {r::account, "/api/v1/account", {"GET", "PATCH"}, k::account, {}},
+      {r::mailboxes, "/api/v1/mailboxes", {"GET", "POST"}, k::account, {}},
+      {r::tickets, "/api/v1/tickets", {"GET"}, k::account, {}},
+      {r::rejections, "/api/v1/rejections", {"GET"}, k::account, {}},
+      {r::outbox, "/api/v1/outbox", {"GET"}, k::account, {}},
   };
-  for (const auto& [fixed_path, match] : fixed)
-    if (path == fixed_path) {
-      auto out = match;
-      out.name = fixed_path;
-      return out;
-    }
+  for (const auto& match : fixed)
+    if (path == match.name) return match;
   static const std::string tickets = "/api/v1/tickets/";
   if (path.substr(0, tickets.size()) == tickets && path.size() > tickets.size()) {
     auto rest = path.substr(tickets.size());

@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <string_view>
+
 namespace mail {
 
 std::string ticket_token(const std::string& key, const std::string& ticket_id) {
@@ -19,14 +21,22 @@ std::string ticket_token(const std::string& key, const std::string& ticket_id) {
 
 std::vector<std::pair<std::string, std::string>>
 subject_tokens(const std::string& subject) {
+  constexpr std::size_t max_inner = 64;
+  constexpr std::size_t max_tokens = 8;
   std::vector<std::pair<std::string, std::string>> out;
-  for (auto start = subject.find("[#"); start != std::string::npos;
+  for (auto start = subject.find("[#");
+       start != std::string::npos && out.size() < max_tokens;
        start = subject.find("[#", start + 2)) {
-    auto end = subject.find(']', start);
-    if (end == std::string::npos) break;
+    // Looked for within reach only, so each `[#` costs at most max_inner steps.
+    auto reach = std::string_view{subject}.substr(start + 2, max_inner + 1);
+    auto close = reach.find(']');
+    if (close == std::string_view::npos) continue;
+    auto end = start + 2 + close;
     auto inner = subject.substr(start + 2, end - start - 2);
     auto dash = inner.rfind('-');
-    if (dash == std::string::npos || dash == 0 || inner.size() - dash - 1 != 6) continue;
+    if (dash == std::string::npos || dash == 0 || inner.size() - dash - 1 != 6 ||
+        inner.find('[') != std::string::npos) // a later `[#` starts the real token
+      continue;
     out.emplace_back(inner.substr(0, dash), subject.substr(start, end - start + 1));
   }
   return out;

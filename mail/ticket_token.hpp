@@ -13,8 +13,11 @@ namespace mail {
 /// `[#<ticket id>-<6 hex of HMAC-SHA256(key, ticket id)>]`.
 std::string ticket_token(const std::string& key, const std::string& ticket_id);
 
-/// Every well-formed token in a subject, in order: (ticket id, the token as written).
-/// Whether its HMAC checks is the caller's question (compare with ticket_token).
+/// The well-formed tokens in a subject, in order: (ticket id, the token as written).
+/// Whether its HMAC checks is the caller's question (compare with ticket_token). The
+/// subject is the sender's: linear time, tokens of at most 64 characters between `[#`
+/// and `]` (ticket ids are far shorter), and the first 8 tokens only.
+
 std::vector<std::pair<std::string, std::string>>
 subject_tokens(const std::string& subject);
 

@@ -23,3 +23,17 @@ CAF_TEST(every well formed token of a subject is found in order) {
   CAF_CHECK_EQUAL(found[1].first, "t-2"); // the last dash separates the HMAC
   CAF_CHECK(subject_tokens("no token here").empty());
 }
+
+CAF_TEST(a hostile subject costs linear time and yields few tokens) {
+  std::string subject;
+  for (int i = 0; i < 100'000; ++i)
+    subject += "[#"; // no ']' anywhere near: nothing to find, and no rescans
+  subject += "[#t_1-abcdef]";
+  auto found = subject_tokens(subject);
+  CAF_REQUIRE_EQUAL(found.size(), 1u);
+  CAF_CHECK_EQUAL(found[0].first, "t_1");
+  std::string many;
+  for (int i = 0; i < 100; ++i)
+    many += "[#t_" + std::to_string(i) + "-abcdef] ";
+  CAF_CHECK_EQUAL(subject_tokens(many).size(), 8u);
+}
