@@ -2,6 +2,7 @@
 
 #include "mail/automatic.hpp"
 #include "mail/html_text.hpp"
+#include "mail/limits.hpp"
 #include "mail/parse.hpp"
 #include "messages/error.hpp"
 #include "net/url.hpp"
@@ -51,14 +52,17 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
   m.html_body = std::move(msg.html_body);
   if (m.text_body.empty() && !m.html_body.empty()) // HTML-only mail
     m.text_body = mail::html_to_text(m.html_body, budget);
-  // Newest first: In-Reply-To, then References from the end.
+  // Newest first: In-Reply-To, then References from the end; a few are enough to find
+  // the ticket, and each costs a lookup.
   auto add_thread_id = [&](const std::string& id) {
     if (!id.empty() && id != m.message_id &&
         std::find(m.thread_ids.begin(), m.thread_ids.end(), id) == m.thread_ids.end())
       m.thread_ids.push_back(id);
   };
   add_thread_id(msg.in_reply_to);
-  for (auto i = msg.references.rbegin(); i != msg.references.rend(); ++i)
+  for (auto i = msg.references.rbegin();
+       i != msg.references.rend() && m.thread_ids.size() < mail::limits::max_thread_ids;
+       ++i)
     add_thread_id(*i);
   for (auto& a : msg.attachments)
     m.attachments.push_back(mail_attachment{std::move(a.name), std::move(a.content_type),

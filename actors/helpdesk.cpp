@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace exc {
 
@@ -177,15 +178,15 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   } else {
     entry.outcome = message_outcome::ticket;
     auto id = storage::time_ordered_id("t");
+    // Everyone the customer wrote to is copied on the answers, up to Zendesk's limit of
+    // 48 CCs per ticket (each CC is a recipient of every notification).
+    constexpr std::size_t max_cc = 48;
     json cc = json::array();
-    std::vector<std::string> seen{net::to_lower(m.from.email)};
+    std::unordered_set<std::string> seen{net::to_lower(m.from.email)};
     for (const auto& list : {&m.to, &m.cc})
-      for (const auto& p : *list) {
-        auto lower = net::to_lower(p.email);
-        if (std::find(seen.begin(), seen.end(), lower) != seen.end()) continue;
-        seen.push_back(lower);
-        cc.push_back(person_json(p));
-      }
+      for (const auto& p : *list)
+        if (cc.size() < max_cc && seen.insert(net::to_lower(p.email)).second)
+          cc.push_back(person_json(p));
     auto at = now();
     ticket = {{"id", id},
               {"account_id", m.account_id},

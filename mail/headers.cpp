@@ -2,6 +2,7 @@
 
 #include "mail/charset.hpp"
 #include "mail/gmime.hpp"
+#include "mail/limits.hpp"
 #include "mail/rfc2047.hpp"
 
 #include <utility>
@@ -37,9 +38,10 @@ void flatten(InternetAddressList* list, std::vector<address>& out) {
       a.name = clean_text(internet_address_get_name(entry));
       a.email =
           clean_text(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(entry)));
-      // A mailbox without an address (a lone word GMime's loose parser kept) is no
-      // recipient; GMime has reported the broken list already.
-      if (!a.email.empty()) out.push_back(std::move(a));
+      // A mailbox without an address is no one to answer: GMime's loose parser keeps
+      // a lone word (a display name alone, an encoded word) as an address without a
+      // domain. GMime has reported the broken list already.
+      if (a.email.find('@') != std::string::npos) out.push_back(std::move(a));
     }
   }
 }
@@ -70,8 +72,9 @@ std::vector<std::string> raw_values(GMimeObject* object, const char* name) {
     auto* header = g_mime_header_list_get_header_at(list, i);
     const char* header_name = g_mime_header_get_name(header);
     const char* raw = g_mime_header_get_raw_value(header);
-    if (header_name != nullptr && g_ascii_strcasecmp(header_name, name) == 0)
-      values.push_back(unfold(raw != nullptr ? raw : ""));
+    if (header_name == nullptr || g_ascii_strcasecmp(header_name, name) != 0) continue;
+    std::string_view value = raw != nullptr ? raw : "";
+    values.push_back(unfold(value.substr(0, limits::max_header_bytes)));
   }
   return values;
 }

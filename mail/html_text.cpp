@@ -123,6 +123,50 @@ private:
   bool pending_space_ = false;
 };
 
+/// Where `</tag` (any case) starts in `html` at or after `from`; npos if nowhere. One
+/// pass over the text, so skipping script or style costs what it skips.
+std::size_t find_closing(std::string_view html, std::size_t from, std::string_view tag,
+                         time_budget& budget) {
+  for (auto i = html.find("</", from); i != std::string_view::npos;
+       i = html.find("</", i + 2)) {
+    budget.check();
+    auto name = html.substr(i + 2, tag.size());
+    if (name.size() == tag.size() &&
+        std::equal(name.begin(), name.end(), tag.begin(), [](char x, char y) {
+          return std::tolower(static_cast<unsigned char>(x)) == y;
+        }))
+      return i;
+  }
+  return std::string_view::npos;
+}
+
+/// The longest entity we decode, "&hellip;" and "&#x10FFFF;" included: the ';' is looked
+/// for only this far, so a text full of '&' costs linear time.
+constexpr std::size_t max_entity = 10;
+
+/// The character of the entity at html[i] ('&'), and where it ends; 0 if none.
+std::pair<std::uint32_t, std::size_t> entity_at(std::string_view html, std::size_t i) {
+  auto window = html.substr(i + 1, max_entity);
+  auto semicolon = window.find(';');
+  if (semicolon == std::string_view::npos) return {0, i};
+  auto entity = window.substr(0, semicolon);
+  auto end = i + 1 + semicolon + 1;
+  if (entity.empty() || entity.front() != '#') return {named_entity(entity), end};
+  bool hex = entity.size() > 1 && (entity[1] == 'x' || entity[1] == 'X');
+  auto digits = entity.substr(hex ? 2 : 1);
+  if (digits.empty()) return {0, i};
+  std::uint32_t value = 0;
+  for (char c : digits) {
+    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+            : hex && std::isxdigit(static_cast<unsigned char>(c))
+                ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
+                : -1;
+    if (d < 0) return {0, i};
+    value = std::min<std::uint32_t>(value * (hex ? 16 : 10) + d, 0x110000);
+  }
+  return {value == 0 || value > 0x10FFFF ? 0xFFFD : value, end};
+}
+
 } // namespace
 
 std::string html_to_text(std::string_view html, time_budget& budget) {
@@ -144,13 +188,13 @@ std::string html_to_text(std::string_view html, time_budget& budget) {
       bool closing = !inside.empty() && inside.front() == '/';
       if (closing) inside.remove_prefix(1);
       auto name_end = inside.find_first_of(" \t\r\n/>");
-      auto tag = ascii_lower(inside.substr(0, name_end));
+      // Tag names we act on are short; a long one is no tag of ours.
+      auto tag = ascii_lower(inside.substr(0, std::min<std::size_t>(name_end, 16)));
       i = end + 1;
       if (!closing && (tag == "script" || tag == "style" || tag == "head" ||
                        tag == "title")) { // their content is not text
-        budget.check_now(); // the search below may cover the rest of the document
-        auto close = ascii_lower(html.substr(i)).find("</" + tag);
-        i = close == std::string::npos ? html.size() : i + close;
+        auto close = find_closing(html, i, tag, budget);
+        i = close == std::string_view::npos ? html.size() : close;
         continue;
       }
       if (tag == "br") {
@@ -169,25 +213,10 @@ std::string html_to_text(std::string_view html, time_budget& budget) {
       continue;
     }
     if (c == '&') {
-      auto end = html.find(';', i);
-      if (end != std::string_view::npos && end - i <= 10) {
-        auto entity = html.substr(i + 1, end - i - 1);
-        std::uint32_t cp = 0;
-        if (!entity.empty() && entity.front() == '#') {
-          bool hex = entity.size() > 1 && (entity[1] == 'x' || entity[1] == 'X');
-          auto digits = std::string{entity.substr(hex ? 2 : 1)};
-          char* stop = nullptr;
-          auto value = std::strtoul(digits.c_str(), &stop, hex ? 16 : 10);
-          if (!digits.empty() && *stop == '\0')
-            cp = value == 0 || value > 0x10FFFF ? 0xFFFD : value;
-        } else {
-          cp = named_entity(entity);
-        }
-        if (cp != 0) {
-          out.utf8(cp);
-          i = end + 1;
-          continue;
-        }
+      if (auto [cp, end] = entity_at(html, i); cp != 0) {
+        out.utf8(cp);
+        i = end;
+        continue;
       }
     }
     out.text(c, pre > 0);

@@ -1,8 +1,10 @@
 #include "mail/parse.hpp"
 
+#include "mail/bounded_input.hpp"
 #include "mail/charset.hpp"
 #include "mail/gmime.hpp"
 #include "mail/headers.hpp"
+#include "mail/limits.hpp"
 #include "mail/parts.hpp"
 #include "mail/problems.hpp"
 
@@ -25,8 +27,16 @@ namespace {
 
 using namespace detail;
 
+/// @param sink where GMime's warnings go (the first pass), or none (the second)
 parser_options_ptr make_options(problem_sink* sink) {
   parser_options_ptr options{g_mime_parser_options_new()};
+  // GMime decodes Subject and the like while it parses. Its lenient ("loose") RFC 2047
+  // tokenizer looks for the end of every "=?" up to the end of the field, which takes
+  // quadratic time on a field full of them; the strict one reads words as atoms. The
+  // fields we use are decoded a second time, from normalized words (see headers.hpp).
+  if (sink != nullptr)
+    g_mime_parser_options_set_rfc2047_compliance_mode(options.get(),
+                                                      GMIME_RFC_COMPLIANCE_STRICT);
   // Raw 8-bit headers: UTF-8 if valid, else windows-1252 (which has the curly quotes and
   // the euro sign where ISO-8859-1 has control characters); ISO-8859-1 as last resort.
   static const char* fallback_charsets[] = {"utf-8", "windows-1252", "iso-8859-1",
@@ -40,7 +50,8 @@ parser_options_ptr make_options(problem_sink* sink) {
 
 /// Top-level headers in input order. GMime files the Content-* headers of the top level
 /// under the root MIME part, so both lists are merged by stream offset.
-std::vector<std::pair<std::string, std::string>> all_headers(GMimeMessage* msg) {
+std::vector<std::pair<std::string, std::string>> all_headers(GMimeMessage* msg,
+                                                             problem_sink& problems) {
   struct entry {
     gint64 offset;
     GMimeHeader* header;
@@ -58,13 +69,20 @@ std::vector<std::pair<std::string, std::string>> all_headers(GMimeMessage* msg) 
   add(g_mime_message_get_mime_part(msg));
   std::stable_sort(entries.begin(), entries.end(),
                    [](const entry& x, const entry& y) { return x.offset < y.offset; });
+  if (entries.size() > limits::max_headers) {
+    problems.add("more than " + std::to_string(limits::max_headers) +
+                 " header fields: the rest are left out");
+    entries.resize(limits::max_headers);
+  }
   std::vector<std::pair<std::string, std::string>> result;
   result.reserve(entries.size());
   for (const auto& e : entries) {
     const char* name = g_mime_header_get_name(e.header);
     const char* value = g_mime_header_get_raw_value(e.header);
-    result.emplace_back(ensure_utf8(name != nullptr ? name : ""),
-                        ensure_utf8(unfold(value != nullptr ? value : "")));
+    result.emplace_back(
+        ensure_utf8(name != nullptr ? name : ""),
+        ensure_utf8(unfold(std::string_view{value != nullptr ? value : ""}.substr(
+            0, limits::max_header_bytes))));
   }
   return result;
 }
@@ -89,6 +107,10 @@ parse_result parse(std::string_view raw) {
   // runs with silent options so that GMime's warnings are not reported twice.
   auto options = make_options(&problems);
   auto quiet = make_options(nullptr);
+  auto bounded = bound_input(raw);
+  for (auto& p : bounded.problems)
+    problems.add(std::move(p));
+  raw = bounded.text;
   gobject_ptr<GMimeMessage> msg;
   if (!raw.empty()) {
     gobject_ptr<GMimeStream> stream{
@@ -100,7 +122,7 @@ parse_result parse(std::string_view raw) {
   // GMime returns no message when the first line is not a header field (plain text,
   // binary junk: it reports an invalid header name), and an empty one for input that
   // starts with a blank line. Both mean there is no header block, so nothing was parsed.
-  if (msg) result.msg.headers = all_headers(msg.get());
+  if (msg) result.msg.headers = all_headers(msg.get(), problems);
   if (result.msg.headers.empty()) {
     problems.add("not a message: no header fields");
     return result;

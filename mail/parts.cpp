@@ -2,6 +2,9 @@
 
 #include "mail/charset.hpp"
 #include "mail/gmime.hpp"
+#include "mail/limits.hpp"
+
+#include <unordered_set>
 
 namespace mail::detail {
 
@@ -47,16 +50,28 @@ public:
   tree_walker(header_decoder& decode, problem_sink& problems, message& out, bool crlf)
       : decode_(decode), problems_(problems), out_(out), crlf_(crlf) {}
 
-  void visit(GMimeObject* object) {
+  void visit(GMimeObject* object, std::size_t depth = 0) {
     if (GMIME_IS_MULTIPART(object)) {
+      if (depth == limits::max_depth) {
+        problems_.add("MIME parts nested more than " + std::to_string(limits::max_depth) +
+                      " deep: the deeper ones are left out");
+        return;
+      }
       auto* multipart = GMIME_MULTIPART(object);
       for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i)
-        visit(g_mime_multipart_get_part(multipart, i));
-    } else if (GMIME_IS_MESSAGE_PART(object)) {
-      embedded(GMIME_MESSAGE_PART(object));
-    } else if (GMIME_IS_PART(object)) {
-      leaf(GMIME_PART(object));
+        visit(g_mime_multipart_get_part(multipart, i), depth + 1);
+      return;
     }
+    if (leaves_ == limits::max_parts) {
+      problems_.add("more than " + std::to_string(limits::max_parts) +
+                    " MIME parts: the rest are left out");
+      return;
+    }
+    ++leaves_;
+    if (GMIME_IS_MESSAGE_PART(object))
+      embedded(GMIME_MESSAGE_PART(object));
+    else if (GMIME_IS_PART(object))
+      leaf(GMIME_PART(object));
   }
 
 private:
@@ -111,7 +126,22 @@ private:
   bool crlf_;
   bool have_text_ = false;
   bool have_html_ = false;
+  std::size_t leaves_ = 0;
 };
+
+/// The ids `html` names in "cid:" links, read in one pass.
+std::unordered_set<std::string_view> cid_links(std::string_view html) {
+  std::unordered_set<std::string_view> ids;
+  for (auto at = html.find("cid:"); at != std::string_view::npos;
+       at = html.find("cid:", at)) {
+    at += 4;
+    auto end = html.find_first_of("\"'() \t\r\n<>", at);
+    if (end == std::string_view::npos) end = html.size();
+    ids.insert(html.substr(at, end - at));
+    at = end;
+  }
+  return ids;
+}
 
 } // namespace
 
@@ -123,10 +153,9 @@ void collect_parts(GMimeMessage* msg, std::string_view raw, header_decoder& deco
   if (auto* root = g_mime_message_get_mime_part(msg))
     tree_walker{decode, problems, out, crlf}.visit(root);
   // An image the HTML shows through "cid:" is inline even without a disposition.
+  auto linked = cid_links(out.html_body);
   for (auto& a : out.attachments)
-    if (!a.content_id.empty() &&
-        out.html_body.find("cid:" + a.content_id) != std::string::npos)
-      a.is_inline = true;
+    if (!a.content_id.empty() && linked.count(a.content_id) != 0) a.is_inline = true;
 }
 
 } // namespace mail::detail

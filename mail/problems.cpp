@@ -2,8 +2,6 @@
 
 #include "mail/charset.hpp"
 
-#include <algorithm>
-
 namespace mail::detail {
 
 namespace {
@@ -52,9 +50,16 @@ const char* describe(GMimeParserWarning code) {
 
 void problem_sink::add(std::string problem) {
   // Problems quote input (charset labels, header names), which may be any bytes.
+  if (full_) return;
   problem = printable(problem, 300);
-  if (std::find(problems_.begin(), problems_.end(), problem) == problems_.end())
-    problems_.push_back(std::move(problem));
+  if (seen_.count(problem) != 0) return;
+  if (seen_.size() == max_problems) {
+    problems_.push_back("more problems, not listed");
+    full_ = true;
+    return;
+  }
+  seen_.insert(problem);
+  problems_.push_back(std::move(problem));
 }
 
 void problem_sink::on_warning(gint64 offset, GMimeParserWarning code, const gchar* item,

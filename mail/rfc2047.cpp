@@ -94,26 +94,67 @@ struct encoded_word {
   std::string bytes;   ///< decoded, still in `charset`
 };
 
+/// Charset names have at most 40 characters (RFC 2978); 64 leave room for a language.
+constexpr std::size_t max_charset = 64;
+
+/// Finds where encoded-word text ends: the first "?=" or white space at or after a
+/// position. Answers are remembered, so the scans for all words of a header together
+/// read each character about once, however many "=?" the header holds.
+class text_end_finder {
+public:
+  explicit text_end_finder(std::string_view raw) : raw_(raw) {}
+
+  std::size_t operator()(std::size_t from) {
+    // The remembered stop is also the first one at or after `from` if nothing stops
+    // between: only that stretch (shorter than a charset name) is read again.
+    if (known_ != std::string_view::npos && from <= known_ && from >= known_from_)
+      return known_;
+    if (known_ != std::string_view::npos && from < known_from_) {
+      auto stop = scan(from, known_from_ + 1);
+      if (stop != std::string_view::npos) return stop;
+      return known_;
+    }
+    known_from_ = from;
+    known_ = scan(from, raw_.size());
+    if (known_ == std::string_view::npos) known_ = raw_.size(); // runs to the end
+    return known_;
+  }
+
+private:
+  /// The first stop in [from, to), npos if none.
+  std::size_t scan(std::size_t from, std::size_t to) const {
+    for (auto i = from; i < to && i < raw_.size(); ++i)
+      if (is_space(raw_[i]) ||
+          (raw_[i] == '?' && i + 1 < raw_.size() && raw_[i + 1] == '='))
+        return i;
+    return std::string_view::npos;
+  }
+
+  std::string_view raw_;
+  std::size_t known_from_ = 0;
+  std::size_t known_ = std::string_view::npos;
+};
+
 /// Recognises "=?charset?B|Q?text?=" at `pos`.
-std::optional<encoded_word> match_word(std::string_view raw, std::size_t pos) {
-  auto s = raw.substr(pos);
-  auto charset_end = s.find('?', 2);
-  // Charset names have at most 40 characters (RFC 2978); 64 leave room for a language.
-  if (charset_end == std::string_view::npos || charset_end == 2 || charset_end > 66 ||
-      s.size() < charset_end + 3 || s[charset_end + 2] != '?')
+std::optional<encoded_word> match_word(std::string_view raw, std::size_t pos,
+                                       text_end_finder& text_end_of) {
+  auto head = raw.substr(pos, 2 + max_charset + 3);
+  auto charset_end = head.find('?', 2);
+  if (charset_end == std::string_view::npos || charset_end == 2 ||
+      charset_end > 2 + max_charset || head.size() < charset_end + 3 ||
+      head[charset_end + 2] != '?')
     return std::nullopt;
-  auto charset = s.substr(2, charset_end - 2);
-  char encoding = s[charset_end + 1];
-  auto text_begin = charset_end + 3;
-  auto text_end = s.find("?=", text_begin);
-  if (text_end == std::string_view::npos) return std::nullopt;
-  auto text = s.substr(text_begin, text_end - text_begin);
+  auto charset = head.substr(2, charset_end - 2);
   for (char c : charset)
     if (is_space(c)) return std::nullopt;
-  for (char c : text)
-    if (is_space(c)) return std::nullopt;
-  encoded_word word{
-      pos, pos + text_end + 2, lower(charset.substr(0, charset.find('*'))), {}};
+  char encoding = head[charset_end + 1];
+  auto text_begin = pos + charset_end + 3;
+  auto text_end = text_end_of(text_begin);
+  // White space, or the end of the value, before "?=": not an encoded word.
+  if (text_end + 1 >= raw.size() || raw[text_end] != '?' || raw[text_end + 1] != '=')
+    return std::nullopt;
+  auto text = raw.substr(text_begin, text_end - text_begin);
+  encoded_word word{pos, text_end + 2, lower(charset.substr(0, charset.find('*'))), {}};
   if (encoding == 'B' || encoding == 'b') {
     for (char c : text)
       if (base64_value(c) < 0 && c != '=')
@@ -127,18 +168,16 @@ std::optional<encoded_word> match_word(std::string_view raw, std::size_t pos) {
   return word;
 }
 
-std::vector<encoded_word> find_words(std::string_view raw) {
-  std::vector<encoded_word> words;
-  std::size_t pos = 0;
-  while ((pos = raw.find("=?", pos)) != std::string_view::npos) {
-    if (auto word = match_word(raw, pos)) {
-      pos = word->end;
-      words.push_back(std::move(*word));
-    } else {
-      pos += 2;
-    }
+/// Appends text that holds no encoded word; each "=?" in it becomes an encoded word of
+/// its own. GMime's lenient decoder looks for the end of every "=?" up to the end of the
+/// field (quadratic time on a field full of them), and would still find none.
+void append_escaped(std::string& out, std::string_view text) {
+  for (auto at = text.find("=?"); at != std::string_view::npos; at = text.find("=?")) {
+    out.append(text.substr(0, at));
+    out += "=?us-ascii?Q?=3D=3F?=";
+    text.remove_prefix(at + 2);
   }
-  return words;
+  out.append(text);
 }
 
 /// True if only white space separates the two words: RFC 2047 says to drop it.
@@ -152,24 +191,39 @@ bool adjacent(std::string_view raw, const encoded_word& x, const encoded_word& y
 
 normalized_words normalize_encoded_words(std::string_view raw) {
   normalized_words result;
-  auto words = find_words(raw);
+  result.text.reserve(raw.size());
   std::size_t copied = 0; // raw[0, copied) is in result.text already
-  for (std::size_t first = 0; first < words.size();) {
-    // A run: adjacent words in the same charset, joined before conversion.
-    auto last = first;
-    std::string bytes = words[first].bytes;
-    while (last + 1 < words.size() && words[last + 1].charset == words[first].charset &&
-           adjacent(raw, words[last], words[last + 1]))
-      bytes += words[++last].bytes;
+  // The run being collected: adjacent words in one charset, joined before conversion.
+  std::optional<encoded_word> run;
+  auto flush = [&] {
     std::string problem;
-    auto charset = decoding_charset(words[first].charset, bytes, problem);
-    if (!problem.empty()) result.problems.push_back("encoded word with " + problem);
-    result.text.append(raw.substr(copied, words[first].begin - copied));
-    result.text += "=?" + charset + "?Q?" + encode_q(bytes) + "?=";
-    copied = words[last].end;
-    first = last + 1;
+    auto charset = decoding_charset(run->charset, run->bytes, problem);
+    // Each run may have its own; a few say enough (the parse problem list is capped).
+    if (!problem.empty() && result.problems.size() < 8)
+      result.problems.push_back("encoded word with " + problem);
+    append_escaped(result.text, raw.substr(copied, run->begin - copied));
+    result.text += "=?" + charset + "?Q?" + encode_q(run->bytes) + "?=";
+    copied = run->end;
+    run.reset();
+  };
+  text_end_finder text_end_of{raw};
+  for (std::size_t pos = 0; (pos = raw.find("=?", pos)) != std::string_view::npos;) {
+    auto word = match_word(raw, pos, text_end_of);
+    if (!word) {
+      pos += 2;
+      continue;
+    }
+    pos = word->end;
+    if (run && run->charset == word->charset && adjacent(raw, *run, *word)) {
+      run->bytes += word->bytes;
+      run->end = word->end;
+      continue;
+    }
+    if (run) flush();
+    run = std::move(word);
   }
-  result.text.append(raw.substr(copied));
+  if (run) flush();
+  append_escaped(result.text, raw.substr(copied));
   return result;
 }
 

@@ -3,7 +3,9 @@
 #include <caf/test/unit_test_impl.hpp>
 
 #include "mail/charset.hpp"
+#include "mail/limits.hpp"
 #include "mail/parse.hpp"
+#include "mail/problems.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -463,8 +465,54 @@ CAF_TEST(deeply nested multiparts) {
     raw += "--b" + std::to_string(i) + "--\r\n";
   auto r = mail::parse(raw);
   CAF_CHECK(r.parsed);
-  CAF_CHECK(has_problem(r, "MIME parts nested too deeply"));
+  CAF_CHECK(has_problem(r, "MIME parts"));
   CAF_CHECK_EQUAL(r.msg.from.value_or(mail::address{}).email, "a@example.com");
+}
+
+CAF_TEST(what a message can make the parser hold is capped) {
+  std::string parts;
+  for (std::size_t i = 0; i < mail::limits::max_parts + 200; ++i)
+    parts += "--b\r\nContent-Type: application/octet-stream\r\n\r\nx\r\n";
+  auto many = mail::parse("From: a@example.com\r\nContent-Type: multipart/mixed; "
+                          "boundary=b\r\n\r\n" +
+                          parts + "--b--\r\n");
+  CAF_CHECK_EQUAL(many.msg.attachments.size(), mail::limits::max_parts);
+  CAF_CHECK(has_problem(many, "MIME parts: the rest are left out"));
+
+  std::string nested = "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b0"
+                       "\r\n\r\n";
+  for (std::size_t i = 1; i < mail::limits::max_depth + 8; ++i)
+    nested += "--b" + std::to_string(i - 1) +
+              "\r\nContent-Type: multipart/mixed; boundary=b" + std::to_string(i) +
+              "\r\n\r\n";
+  auto deep = mail::parse(nested);
+  CAF_CHECK(has_problem(deep, "nested more than"));
+
+  std::string headers = "From: a@example.com\r\n";
+  for (std::size_t i = 0; i < mail::limits::max_headers + 100; ++i)
+    headers += "X-Filler: " + std::to_string(i) + "\r\n";
+  auto filled = mail::parse(headers + "\r\nbody\r\n");
+  CAF_CHECK_EQUAL(filled.msg.headers.size(), mail::limits::max_headers);
+  CAF_CHECK(has_problem(filled, "header fields: the rest are left out"));
+
+  // A problem per line (each at its own offset): the list stops, and says so.
+  std::string bad = "From: a@example.com\r\n";
+  for (int i = 0; i < 500; ++i)
+    bad += "X-Raw: \xff\xfe\r\n";
+  auto noisy = mail::parse(bad + "\r\nbody\r\n");
+  CAF_CHECK_EQUAL(noisy.problems.size(), mail::detail::problem_sink::max_problems + 1);
+  CAF_CHECK_EQUAL(noisy.problems.back(), "more problems, not listed");
+
+  std::string words;
+  while (words.size() < 2 * mail::limits::max_header_bytes)
+    words += "word ";
+  CAF_CHECK_LESS_OR_EQUAL(subject_of(words).size(), mail::limits::max_header_bytes);
+}
+
+CAF_TEST(a stray =? is text) {
+  CAF_CHECK_EQUAL(subject_of("a =? b"), "a =? b");
+  CAF_CHECK_EQUAL(subject_of("=?utf-8?q?a=?utf-8?q?b"), "=?utf-8?q?a=?utf-8?q?b");
+  CAF_CHECK_EQUAL(subject_of("x =?utf-8?q?=C3=A4?= y"), "x ä y");
 }
 
 CAF_TEST(damaged input never breaks the parser) {

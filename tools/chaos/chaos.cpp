@@ -21,6 +21,7 @@
 #include "api_client.hpp"
 #include "child_process.hpp"
 #include "graph_sim_process.hpp"
+#include "hostile_mail.hpp"
 #include "temp_dir.hpp"
 #include "test_ca.hpp"
 
@@ -86,9 +87,9 @@ public:
         sim_.base(), "--ca-file", ca_.ca_file, "--client-id", client_id_,
         "--client-secret-file", dir_.file("client.secret"), "--poll-interval", "1",
         "--retry-initial", "1", "--sent-items-grace", "2",
-        // Ordinary mail converts in milliseconds; the
-        // isolation run's hostile mail runs into this.
-        "--conversion-timeout", "1"};
+        // Ordinary mail converts in milliseconds; the isolation run's 40 MB of
+        // hostile HTML takes about a second and runs into this.
+        "--conversion-timeout", "0.2"};
     process_ = std::make_unique<test::child_process>(EXC_EXCONNECTD_PATH, args,
                                                      dir_.file(name + ".log"));
     port_ = process_->wait_for_port(dir_.file(name + ".port"));
@@ -127,19 +128,6 @@ std::string customer_mail(const std::string& to, const std::string& message_id, 
          ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
          "Hello, please help with request " +
          message_id + ".\r\n";
-}
-
-/// HTML-only mail that takes minutes to convert (HTML-to-text rescans the rest of the
-/// document per <title>: issue 13), so every try runs past the conversion budget.
-std::string unconvertible_mail(const std::string& to, const std::string& message_id) {
-  std::string html;
-  for (int i = 0; i < 70'000; ++i)
-    html += "<title></title>";
-  return "From: Mallory <mallory@fabrikam.example>\r\nTo: Support <" + to +
-         ">\r\nSubject: Hostile " + message_id +
-         "\r\nDate: Wed, 02 Dec 2026 09:00:00 +0000\r\nMessage-ID: <" + message_id +
-         ">\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" +
-         html + "\r\n";
 }
 
 /// One REST call to exconnectd; transport errors and non-2xx come back as nullopt.
@@ -541,7 +529,9 @@ int run_isolation(const options& opt) {
     auto all_fail = st.connect(1, "allfail");
     auto unconvertible = st.connect(1, "unconvertible");
     const std::string hostile_id = "iso-hostile@fabrikam.example";
-    st.sim.deliver(unconvertible[0], unconvertible_mail(unconvertible[0], hostile_id));
+    st.sim.deliver(unconvertible[0],
+                   test::slow_html_mime("Mallory <mallory@fabrikam.example>",
+                                        unconvertible[0], hostile_id, 40 * 1024 * 1024));
     st.sim.control("POST", "/grants/revoke", {{"user", revoked[0]}});
     st.sim.control("POST", "/tokens/expire");
     st.sim.control("PUT", "/mailboxes/" + net::percent_encode(patch_fails[0]) + "/faults",
