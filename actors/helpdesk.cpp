@@ -41,20 +41,31 @@ std::uint64_t stored_bytes(const json& ticket) {
   return sum;
 }
 
+/// `text` cut to at most `max` bytes, at the start of a UTF-8 character.
+std::string cut_utf8(const std::string& text, std::size_t max) {
+  if (text.size() <= max) return text;
+  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80)
+    --max;
+  return text.substr(0, max);
+}
+
 /// The comment for the customer's mail. Attachment contents go under their own keys
-/// while the ticket's `budget` lasts; beyond it they are listed with "stored": false.
-/// An inline part is an image the HTML body shows (referenced by cid:).
-json comment_from(storage::batch& changes, const std::string& ticket_id,
-                  const inbound_mail& m, std::uint64_t budget) {
+/// while the ticket's `budget` lasts and the mail's count allows; beyond them they are
+/// listed with "stored": false. An inline part is an image the HTML body shows (cid:).
+/// With no `changes`, only the comment is made (to see whether it fits).
+json comment_from(storage::batch* changes, const std::string& ticket_id,
+                  const inbound_mail& m, std::uint64_t budget,
+                  const ticket_limits& limits) {
   auto id = storage::time_ordered_id("c_");
   json attachments = json::array();
   for (std::size_t i = 0; i < m.attachments.size(); ++i) {
     const auto& a = m.attachments[i];
-    bool stored = a.size <= budget;
+    bool stored = a.size <= budget && i < limits.attachments_per_mail;
     if (stored) {
       budget -= a.size;
-      changes.put(storage::family::tickets,
-                  storage::attachment_key(m.account_id, ticket_id, id, i), a.content);
+      if (changes != nullptr)
+        changes->put(storage::family::tickets,
+                     storage::attachment_key(m.account_id, ticket_id, id, i), a.content);
     }
     attachments.push_back({{"name", a.name},
                            {"content_type", a.content_type},
@@ -62,16 +73,27 @@ json comment_from(storage::batch& changes, const std::string& ticket_id,
                            {"inline", a.is_inline},
                            {"stored", stored}});
   }
-  return {
+  bool html_fits = m.html_body.size() <= limits.body_bytes;
+  json comment = {
       {"id", id},
       {"author", {{"email", m.from.email}, {"name", m.from.name}, {"type", "customer"}}},
       {"public", true},
       {"auto_generated", m.auto_generated},
-      {"body_text", m.text_body},
-      {"body_html", m.html_body.empty() ? json(nullptr) : json(m.html_body)},
+      {"body_text", cut_utf8(m.text_body, limits.body_bytes)},
+      {"body_html",
+       m.html_body.empty() || !html_fits ? json(nullptr) : json(m.html_body)},
       {"internet_message_id", m.message_id.empty() ? json(nullptr) : json(m.message_id)},
       {"attachments", attachments},
       {"created_at", now()}};
+  if (m.text_body.size() > limits.body_bytes || !html_fits)
+    comment["body_truncated"] = true;
+  return comment;
+}
+
+/// True if adding `comment` would take `ticket` past its limits.
+bool too_full(const json& ticket, const json& comment, const ticket_limits& limits) {
+  if (ticket["comments"].size() + 1 > limits.comments) return true;
+  return ticket.dump().size() + comment.dump().size() > limits.bytes;
 }
 
 /// The ticket the mail belongs to, in the same account: one that owns a message its
@@ -79,20 +101,30 @@ json comment_from(storage::batch& changes, const std::string& ticket_id,
 /// HMAC (so nobody replies into a ticket by guessing its id).
 caf::expected<std::optional<json>> thread_of(self_ptr self, const inbound_mail& m) {
   const auto& store = *self->state.store;
+  // A full ticket's conversation goes on in its follow-up (and that one's, ...).
+  auto latest = [&](std::optional<json> ticket) -> caf::expected<std::optional<json>> {
+    for (int hop = 0; hop < 100 && ticket && ticket->contains("followed_up_by"); ++hop) {
+      auto next = store.ticket(m.account_id, (*ticket)["followed_up_by"]);
+      if (!next) return next.error();
+      if (!*next) break;
+      ticket = std::move(*next);
+    }
+    return ticket;
+  };
   for (const auto& id : m.thread_ids) {
     auto owner = store.ticket_of_message(m.account_id, id);
     if (!owner) return owner.error();
     if (!*owner) continue;
     auto ticket = store.ticket(m.account_id, **owner);
     if (!ticket) return ticket.error();
-    if (*ticket) return ticket;
+    if (*ticket) return latest(std::move(*ticket));
   }
   for (const auto& [id, token] : subject_tokens(m.subject)) {
     if (!storage::constant_time_equal(token, ticket_token(self->state.token_key, id)))
       continue;
     auto ticket = store.ticket(m.account_id, id);
     if (!ticket) return ticket.error();
-    if (*ticket) return ticket;
+    if (*ticket) return latest(std::move(*ticket));
   }
   return std::optional<json>{};
 }
@@ -125,6 +157,36 @@ void stage_rejected(self_ptr self, storage::batch& changes, const inbound_mail& 
   count(counters, "rejected");
   count(counters, "rejected_by_reason", reason);
   store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+}
+
+/// A new ticket for `m`, its first comment included (attachments staged in `changes`).
+json new_ticket(self_ptr self, storage::batch& changes, const inbound_mail& m) {
+  const auto& limits = self->state.limits;
+  auto id = storage::time_ordered_id("t");
+  // Everyone the customer wrote to is copied on the answers, up to Zendesk's limit of
+  // 48 CCs per ticket (each CC is a recipient of every notification).
+  constexpr std::size_t max_cc = 48;
+  json cc = json::array();
+  std::unordered_set<std::string> seen{net::to_lower(m.from.email)};
+  for (const auto& list : {&m.to, &m.cc})
+    for (const auto& p : *list)
+      if (cc.size() < max_cc && seen.insert(net::to_lower(p.email)).second)
+        cc.push_back(person_json(p));
+  auto at = now();
+  json ticket = {{"id", id},
+                 {"account_id", m.account_id},
+                 {"mailbox_id", m.mailbox_id},
+                 {"token", ticket_token(self->state.token_key, id)},
+                 {"subject", m.subject},
+                 {"status", "open"},
+                 {"requester", person_json(m.from)},
+                 {"cc", cc},
+                 {"created_at", at},
+                 {"updated_at", at},
+                 {"comments", json::array()}};
+  ticket["comments"].push_back(
+      comment_from(&changes, id, m, limits.attachment_bytes, limits));
+  return ticket;
 }
 
 /// Stages the mail's records on top of what the journal knows of it (`entry`: its
@@ -165,42 +227,32 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
     stage_rejected(self, changes, m, entry, rejection, detail, counters);
     return ingest_outcome{entry.outcome, "", rejection};
   }
+  const auto& limits = self->state.limits;
   json ticket;
   if (thread) {
-    ticket = std::move(*thread);
-    entry.outcome = message_outcome::comment;
-    auto cap = self->state.attachment_cap;
-    auto used = stored_bytes(ticket);
-    ticket["comments"].push_back(
-        comment_from(changes, ticket["id"], m, used < cap ? cap - used : 0));
-    if (!m.auto_generated) ticket["status"] = "open"; // the customer wrote again
-    ticket["updated_at"] = now();
+    auto used = stored_bytes(*thread);
+    auto budget = used < limits.attachment_bytes ? limits.attachment_bytes - used : 0;
+    if (too_full(*thread, comment_from(nullptr, (*thread)["id"], m, budget, limits),
+                 limits)) {
+      // The conversation goes on in a new ticket that points back; the full one points
+      // forward, so later replies to it land in the new one.
+      ticket = new_ticket(self, changes, m);
+      ticket["follow_up_of"] = (*thread)["id"];
+      (*thread)["followed_up_by"] = ticket["id"];
+      (*thread)["updated_at"] = now();
+      store.stage_ticket(changes, *thread);
+      entry.outcome = message_outcome::ticket;
+    } else {
+      ticket = std::move(*thread);
+      entry.outcome = message_outcome::comment;
+      ticket["comments"].push_back(
+          comment_from(&changes, ticket["id"], m, budget, limits));
+      if (!m.auto_generated) ticket["status"] = "open"; // the customer wrote again
+      ticket["updated_at"] = now();
+    }
   } else {
     entry.outcome = message_outcome::ticket;
-    auto id = storage::time_ordered_id("t");
-    // Everyone the customer wrote to is copied on the answers, up to Zendesk's limit of
-    // 48 CCs per ticket (each CC is a recipient of every notification).
-    constexpr std::size_t max_cc = 48;
-    json cc = json::array();
-    std::unordered_set<std::string> seen{net::to_lower(m.from.email)};
-    for (const auto& list : {&m.to, &m.cc})
-      for (const auto& p : *list)
-        if (cc.size() < max_cc && seen.insert(net::to_lower(p.email)).second)
-          cc.push_back(person_json(p));
-    auto at = now();
-    ticket = {{"id", id},
-              {"account_id", m.account_id},
-              {"mailbox_id", m.mailbox_id},
-              {"token", ticket_token(self->state.token_key, id)},
-              {"subject", m.subject},
-              {"status", "open"},
-              {"requester", person_json(m.from)},
-              {"cc", cc},
-              {"created_at", at},
-              {"updated_at", at},
-              {"comments", json::array()}};
-    ticket["comments"].push_back(
-        comment_from(changes, id, m, self->state.attachment_cap));
+    ticket = new_ticket(self, changes, m);
   }
   entry.ticket_id = ticket["id"].get<std::string>();
   count(counters, "converted");
@@ -295,6 +347,14 @@ caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& 
   if (!found) return found.error();
   if (!*found) return make_error(ec::not_found, "no ticket " + c.ticket_id);
   auto ticket = std::move(**found);
+  if (ticket.contains("followed_up_by") ||
+      too_full(ticket, json{{"body_text", c.body_text}, {"body_html", c.body_html}},
+               st.limits))
+    return make_error(ec::ticket_full,
+                      "ticket " + c.ticket_id + " is full (" +
+                          std::to_string(ticket["comments"].size()) +
+                          " comments); comment on " +
+                          ticket.value("followed_up_by", "a new ticket"));
   queued_reply out{storage::time_ordered_id("c_"), "", false};
   storage::batch changes;
   json message_id = nullptr;
@@ -439,11 +499,11 @@ helpdesk_actor::behavior_type
 helpdesk(helpdesk_actor::stateful_pointer<helpdesk_state> self,
          const storage::helpdesk_store* store, const storage::outbox_store* outbox,
          const address_book* connected, net::metrics* metrics, std::string token_key,
-         std::uint64_t attachment_cap) {
+         ticket_limits limits) {
   self->state.store = store;
   self->state.outbox = outbox;
   self->state.connected = connected;
-  self->state.attachment_cap = attachment_cap;
+  self->state.limits = limits;
   self->state.metrics = metrics;
   self->state.token_key = std::move(token_key);
   // A HELPDESK that failed may have left its last batch queued at the STORAGE WRITER:

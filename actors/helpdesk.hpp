@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "messages/ticket_limits.hpp"
 #include "net/metrics.hpp"
 #include "storage/address_book.hpp"
 #include "storage/helpdesk.hpp"
@@ -29,8 +30,8 @@ struct helpdesk_state {
   const storage::outbox_store* outbox = nullptr;
   const address_book* connected = nullptr; ///< never copied on a notification
   net::metrics* metrics = nullptr;
-  std::string token_key;            ///< HMAC key of ticket tokens
-  std::uint64_t attachment_cap = 0; ///< attachment bytes stored per ticket
+  std::string token_key; ///< HMAC key of ticket tokens
+  ticket_limits limits;  ///< what one ticket may grow to
 };
 
 /// @param self the actor (spawn it detached: its reads may wait for the disk)
@@ -39,12 +40,14 @@ struct helpdesk_state {
 /// @param connected every connected mailbox's address; must outlive the actor
 /// @param metrics counts messages by outcome; must outlive the actor
 /// @param token_key the secret that signs ticket tokens
-/// @param attachment_cap attachment content stored per ticket (bytes); attachments
-///        beyond it are listed with "stored": false
+/// @param limits what one ticket may grow to: attachments beyond their caps are listed
+///        with "stored": false; a mail that would take a ticket past its comments or
+///        bytes opens a follow-up ticket ("follow_up_of"), and mail threading into the
+///        full ticket goes on in its follow-up
 helpdesk_actor::behavior_type
 helpdesk(helpdesk_actor::stateful_pointer<helpdesk_state> self,
          const storage::helpdesk_store* store, const storage::outbox_store* outbox,
          const address_book* connected, net::metrics* metrics, std::string token_key,
-         std::uint64_t attachment_cap);
+         ticket_limits limits);
 
 } // namespace exc

@@ -198,7 +198,27 @@ const std::vector<option>& options() {
       {"--attachment-cap", "EXCONNECT_ATTACHMENT_CAP", "BYTES",
        "attachment content stored per ticket; beyond it attachments are listed only",
        "104857600",
-       [](config& c, const std::string& v) { return set_number(c.attachment_cap, v); }},
+       [](config& c, const std::string& v) {
+         return set_number(c.tickets.attachment_bytes, v);
+       }},
+      {"--max-attachments", "EXCONNECT_MAX_ATTACHMENTS", "N",
+       "attachments stored per inbound mail; the rest are listed only", "100",
+       [](config& c, const std::string& v) {
+         return set_number(c.tickets.attachments_per_mail, v);
+       }},
+      {"--ticket-max-comments", "EXCONNECT_TICKET_MAX_COMMENTS", "N",
+       "comments per ticket; a mail beyond them opens a linked follow-up ticket", "500",
+       [](config& c, const std::string& v) { return set_number(c.tickets.comments, v); }},
+      {"--ticket-max-bytes", "EXCONNECT_TICKET_MAX_BYTES", "BYTES",
+       "size of a stored ticket (attachments aside); a mail beyond it opens a linked "
+       "follow-up ticket",
+       "16777216",
+       [](config& c, const std::string& v) { return set_number(c.tickets.bytes, v); }},
+      {"--comment-max-body", "EXCONNECT_COMMENT_MAX_BODY", "BYTES",
+       "a comment's text body is cut, and its HTML body left out, beyond this", "1048576",
+       [](config& c, const std::string& v) {
+         return set_number(c.tickets.body_bytes, v);
+       }},
       {"--tls-cert", "EXCONNECT_TLS_CERT", "FILE",
        "serve the API over HTTPS (with --tls-key)", "plain HTTP",
        [](config& c, const std::string& v) { return set_string(c.tls_cert_file, v); }},

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "messages/ticket_limits.hpp"
 #include "messages/rate_limit.hpp"
 
 #include <caf/expected.hpp>
@@ -49,7 +50,7 @@ struct config {
   std::chrono::milliseconds retry_initial{30'000};
   /// How long converting one inbound mail may run before it is stopped (a failed try).
   std::chrono::milliseconds conversion_timeout{30'000};
-  std::uint64_t attachment_cap = 104'857'600; ///< attachment bytes stored per ticket
+  exc::ticket_limits tickets; ///< what one ticket may grow to
   std::string tls_cert_file;
   std::string tls_key_file;
   bool help = false;

@@ -268,7 +268,7 @@ int run(const app::config& cfg) {
     services.push_back({"helpdesk", true, [&](caf::local_actor* self) {
                           auto h = self->spawn<caf::monitored + caf::detached>(
                               exc::helpdesk, &helpdesk_store, &outbox_store, &connected,
-                              &metrics, *token_key, cfg.attachment_cap);
+                              &metrics, *token_key, cfg.tickets);
                           exc::service::put(self->system(),
                                             caf::actor_cast<exc::helpdesk_actor>(h));
                           return caf::actor_cast<caf::actor>(h);

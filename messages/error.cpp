@@ -53,6 +53,8 @@ const char* to_string(ec code) {
     return "grant_refused";
   case ec::conversion_timeout:
     return "conversion_timeout";
+  case ec::ticket_full:
+    return "ticket_full";
   }
   return "unknown_error_code";
 }

@@ -59,6 +59,8 @@ enum class ec : std::uint8_t {
   grant_refused,
   /// A CONVERTER stopped a conversion that ran past its time budget.
   conversion_timeout,
+  /// The ticket holds as much as a ticket may; its conversation goes on in a follow-up.
+  ticket_full,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

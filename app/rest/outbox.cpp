@@ -154,6 +154,7 @@ void post_comment(rest_pointer self, const caller& who, const std::string& ticke
             [=](const caf::error& err) {
               if (is(err, ec::not_found)) return reply(not_found());
               if (is(err, ec::conflict)) return reply(conflict(err));
+              if (is(err, ec::ticket_full)) return reply(refusal(err));
               reply(storage_failure(err));
             });
   };

@@ -29,6 +29,7 @@ constexpr mapping mappings[] = {
     {ec::address_in_use, 409, "address_in_use"},
     {ec::invalid_state, 409, "invalid_state"},
     {ec::conflict, 409, "idempotency_key_reused"},
+    {ec::ticket_full, 409, "ticket_full"},
     {ec::mailbox_deleted, 400, "mailbox_deleted"},
     {ec::sign_in_unknown, 400, "invalid_state"},
     {ec::sign_in_expired, 400, "state_expired"},

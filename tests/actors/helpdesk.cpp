@@ -27,7 +27,9 @@ struct fixture : test_coordinator_fixture<> {
   net::metrics metrics;
   helpdesk_actor desk;
   storage_writer_actor writer;
-  std::uint64_t cap = 8; ///< attachment bytes per ticket: one 5-byte attachment fits
+  /// One 5-byte attachment fits a ticket; four comments, two attachments per mail,
+  /// 64-byte bodies.
+  ticket_limits limits{8, 2, 4, 16 * 1024, 64};
 
   fixture() {
     db = open_temp_db(dir);
@@ -36,7 +38,7 @@ struct fixture : test_coordinator_fixture<> {
     outbox = std::make_unique<storage::outbox_store>(*db);
     desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox.get(),
                                                      &connected, &metrics,
-                                                     std::string{"token-key"}, cap));
+                                                     std::string{"token-key"}, limits));
   }
 
   ~fixture() {
@@ -124,6 +126,75 @@ CAF_TEST(the journal moves from converted to labelled) {
   auto e = journal("mbx_1", "g1");
   CAF_CHECK(e.labelled);
   CAF_CHECK_EQUAL(e.ticket_id, out.ticket_id);
+}
+
+CAF_TEST(a full ticket goes on in a linked follow up) {
+  auto first = ingest(mail("mbx_1", "g1", "m1@customer.test"));
+  std::string previous = "m1@customer.test";
+  for (int i = 2; i <= 4; ++i) { // comments 2 to 4 fit
+    auto reply = mail("mbx_1", "g" + std::to_string(i),
+                      "m" + std::to_string(i) + "@customer.test");
+    reply.thread_ids = {previous};
+    previous = reply.message_id;
+    CAF_CHECK(ingest(reply).outcome == message_outcome::comment);
+  }
+  // The fifth would take the ticket past 4 comments: a new ticket that points back.
+  auto fifth = mail("mbx_1", "g5", "m5@customer.test");
+  fifth.thread_ids = {"m1@customer.test"};
+  auto follow = ingest(fifth);
+  CAF_CHECK(follow.outcome == message_outcome::ticket);
+  CAF_REQUIRE_NOT_EQUAL(follow.ticket_id, first.ticket_id);
+  auto old_ticket = **store->ticket("acc_1", first.ticket_id);
+  auto new_ticket = **store->ticket("acc_1", follow.ticket_id);
+  CAF_CHECK_EQUAL(old_ticket.at("comments").size(), 4u);
+  CAF_CHECK_EQUAL(old_ticket.at("followed_up_by"), follow.ticket_id);
+  CAF_CHECK_EQUAL(new_ticket.at("follow_up_of"), first.ticket_id);
+  CAF_CHECK_EQUAL(new_ticket.at("comments").size(), 1u);
+  // A later reply to the full ticket lands in the follow-up.
+  auto later = mail("mbx_1", "g6", "m6@customer.test");
+  later.thread_ids = {"m2@customer.test"};
+  auto r = ingest(later);
+  CAF_CHECK(r.outcome == message_outcome::comment);
+  CAF_CHECK_EQUAL(r.ticket_id, follow.ticket_id);
+  // An agent cannot grow the full ticket either.
+  agent_comment c;
+  c.origin.account_id = "acc_1";
+  c.origin.mailbox_id = "mbx_1";
+  c.ticket_id = first.ticket_id;
+  c.author = {"agent@contoso.test", "Agent"};
+  c.body_text = "Anything else?";
+  c.is_public = false;
+  auto answer = self->request(desk, caf::infinite, atom::comment_v, c);
+  sched.run();
+  caf::error refused;
+  answer.receive([](const queued_reply&) {},
+                 [&](const caf::error& err) { refused = err; });
+  CAF_CHECK_EQUAL(refused.code(), static_cast<std::uint8_t>(ec::ticket_full));
+  // Nothing was stored for the comment the full ticket did not take: only the
+  // attachment of its first comment (the budget of 8 bytes took one).
+  std::size_t attachments = 0;
+  db->scan(storage::family::tickets, "acc_1/a/" + first.ticket_id + "/",
+           [&](std::string_view, std::string_view) {
+             ++attachments;
+             return true;
+           });
+  CAF_CHECK_EQUAL(attachments, 1u);
+}
+
+CAF_TEST(bodies and attachments beyond their caps are cut and listed) {
+  auto m = mail("mbx_1", "g1", "m1@customer.test");
+  m.text_body = std::string(60, 'a') + "\xc3\xa4\xc3\xa4\xc3\xa4"; // 66 bytes
+  m.html_body = "<p>" + std::string(100, 'b') + "</p>";
+  m.attachments.clear();
+  for (int i = 0; i < 3; ++i)
+    m.attachments.push_back({"a" + std::to_string(i), "text/plain", 1, false, "x"});
+  auto out = ingest(m);
+  auto comment = (**store->ticket("acc_1", out.ticket_id)).at("comments")[0];
+  CAF_CHECK_EQUAL(comment.at("body_text"), std::string(60, 'a') + "\xc3\xa4\xc3\xa4");
+  CAF_CHECK(comment.at("body_html").is_null());
+  CAF_CHECK_EQUAL(comment.at("body_truncated"), true);
+  CAF_CHECK_EQUAL(comment.at("attachments")[1].at("stored"), true);
+  CAF_CHECK_EQUAL(comment.at("attachments")[2].at("stored"), false); // 2 per mail
 }
 
 CAF_TEST(replies thread duplicates count and rejections are recorded) {

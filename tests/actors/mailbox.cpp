@@ -89,7 +89,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     listener = sys.spawn(poll_listener, 0);
     desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox,
                                                      &connected, &metrics,
-                                                     std::string{"k"}, 1'000'000u));
+                                                     std::string{"k"}, ticket_limits{1'000'000}));
     conv = sys.spawn(converter, &connected, std::chrono::milliseconds{30'000}, nullptr);
     cfg.id = "mbx_1";
     cfg.account_id = "acc_1";

@@ -43,7 +43,7 @@ CAF_TEST(defaults follow the contract) {
   CAF_CHECK_EQUAL(exc::to_string(c.send_bytes), "52428800/300");
   CAF_CHECK_EQUAL(exc::to_string(c.send_recipients), "10000/86400");
   CAF_CHECK_EQUAL(c.max_message_size, 52428800u);
-  CAF_CHECK_EQUAL(c.attachment_cap, 104857600u);
+  CAF_CHECK_EQUAL(c.tickets.attachment_bytes, 104857600u);
   CAF_CHECK_EQUAL(c.master_key_path(), "./exconnect-data/master.key");
   CAF_CHECK_EQUAL(c.admin_token_path(), "./exconnect-data/admin.token");
 }
@@ -117,7 +117,7 @@ CAF_TEST(every option can be set on the command line) {
   CAF_CHECK_EQUAL(exc::to_string(c.send_bytes), "1000/60");
   CAF_CHECK_EQUAL(exc::to_string(c.send_recipients), "7/3600");
   CAF_CHECK_EQUAL(c.max_message_size, 1024u);
-  CAF_CHECK_EQUAL(c.attachment_cap, 2048u);
+  CAF_CHECK_EQUAL(c.tickets.attachment_bytes, 2048u);
   CAF_CHECK_EQUAL(c.max_attempts, 3u);
   CAF_CHECK_EQUAL(c.retry_initial.count(), 500);
   CAF_CHECK_EQUAL(c.conversion_timeout.count(), 2500);
