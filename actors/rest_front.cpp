@@ -139,7 +139,8 @@ void dispatch(rest_pointer self, const http_request& req, const net::responder_p
   auto route = match_route(raw_path);
   auto route_name = route ? route->name : std::string{"unknown"};
   auto metrics = self->state.stores.metrics;
-  reply_fn reply = [metrics, out, route_name, method = req.method](net::response res) {
+  reply_fn reply = [metrics, out, route_name,
+                    method = net::method_label(req.method)](net::response res) {
     metrics->add("exconnect_http_requests_total",
                  {{"route", route_name},
                   {"method", method},

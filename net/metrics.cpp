@@ -89,4 +89,12 @@ std::string metrics::render() const {
   return out;
 }
 
+std::string method_label(const std::string& method) {
+  static const char* const known[] = {"GET",    "HEAD",    "POST",  "PUT",    "PATCH",
+                                      "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+  for (const char* m : known)
+    if (method == m) return method;
+  return "other";
+}
+
 } // namespace net

@@ -43,4 +43,9 @@ private:
   std::map<std::string, family> families_;
 };
 
+/// A request's method as a label value: one of the methods HTTP defines, else "other".
+/// Label values must come from fixed sets: every value is a series kept forever, and the
+/// method is whatever a client sends, before any authentication.
+std::string method_label(const std::string& method);
+
 } // namespace net

@@ -38,9 +38,9 @@ Arrival-to-ticket latency of six healthy mailboxes (each gets a mail every 3 s f
 minute; the time from graph-sim's delivery until the ticket shows in the REST listing,
 watched every 20 ms; poll interval 1 s), first alone, then beside a mailbox whose grant
 is revoked, one whose every PATCH fails (500), one whose every request fails (500) and
-one holding a mail that always fails conversion (1 MB of HTML-only \`<title></title>\`,
-which takes minutes to turn into text until issue 13 makes it linear; exconnectd runs
-with \`--conversion-timeout 1\`, so every try is stopped after a second), each also
+one holding a mail that always fails conversion (40 MB of HTML-only \`<title></title>\`:
+linear since issue 13, about a second to turn into text; exconnectd runs with
+\`--conversion-timeout 0.2\`, so every try is stopped after 0.2 s), each also
 getting ordinary mail. The p99 must stay within 10 % of the clean run's, and the
 unconvertible mail must end as a \`processing_failed\` rejection (five tries,
 \`--retry-initial 1\`) while the mail behind it in its mailbox becomes tickets.
