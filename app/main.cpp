@@ -40,17 +40,6 @@
 
 namespace {
 
-/// Turns a net::request into the REST front's message.
-exc::http_request to_message(net::request&& req) {
-  exc::http_request out;
-  out.method = std::string{req.method_string()};
-  out.target = std::string{req.target()};
-  for (const auto& field : req)
-    out.headers.emplace_back(field.name_string(), field.value());
-  out.body = std::move(req.body());
-  return out;
-}
-
 int fail(const std::string& message, int code = 1) {
   spdlog::error("{}", message);
   return code;
@@ -212,7 +201,7 @@ int run(const app::config& cfg) {
         http_options, [&sys](net::request&& req, net::responder_ptr out) {
           // Found by name: the REST front that runs now.
           auto rest = exc::service::get<exc::rest_actor>(sys);
-          caf::anon_send(rest, to_message(std::move(req)), std::move(out));
+          caf::anon_send(rest, exc::rest::to_message(std::move(req)), std::move(out));
         }};
     exc::registry_config registry_cfg;
     registry_cfg.public_url = public_url(cfg, server.port());

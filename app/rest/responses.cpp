@@ -11,6 +11,16 @@ namespace exc::rest {
 namespace http = boost::beast::http;
 using nlohmann::json;
 
+http_request to_message(net::request&& req) {
+  http_request out;
+  out.method = std::string{req.method_string()};
+  out.target = std::string{req.target()};
+  for (const auto& field : req)
+    out.headers.emplace_back(field.name_string(), field.value());
+  out.body = std::move(req.body());
+  return out;
+}
+
 net::response json_response(unsigned status, const json& body) {
   net::response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");

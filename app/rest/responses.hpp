@@ -13,6 +13,9 @@
 /// and small HTML pages for the browser side of the OAuth flow.
 namespace exc::rest {
 
+/// A request as the HTTP server parsed it, as the REST front's message.
+http_request to_message(net::request&& req);
+
 net::response json_response(unsigned status, const nlohmann::json& body);
 
 /// The contract's error body {"error":{"code","message","field"?}} with `status`.
