@@ -71,6 +71,7 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
     m.auto_generated = true;
     m.detail = "written by a machine (" + *why + ")";
   }
+  m.list_mail = mail::list_reason(msg).value_or("");
   return m;
 }
 

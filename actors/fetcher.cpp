@@ -129,8 +129,20 @@ bool has_category(const message_ref& ref, const std::string& name) {
 /// Marks the current message done in this cycle and takes the next.
 void advance(self_ptr self) {
   self->state.in_try = false;
+  self->state.reserved.reset(); // its bytes of the conversion budget
   ++self->state.next;
   process(self);
+}
+
+/// The conversion budget has no room for the current message now: looks again after a
+/// wait that doubles (100 ms to 2 s, jittered) while there is none. Conversions end
+/// within their time budget, so room comes; the cycle's other mail waits behind it,
+/// in order.
+void wait_for_room(self_ptr self) {
+  auto& st = self->state;
+  auto wait = backoff_delay(std::chrono::milliseconds{100}, std::chrono::seconds{2},
+                            ++st.room_waits, st.rng);
+  self->delayed_send(self, wait, atom::internal_v, atom::wake_v);
 }
 
 /// A message may be tried at `retry_at_ms`: true if that is still ahead (the poll
@@ -243,6 +255,7 @@ inbound_mail base_mail(self_ptr self, const message_ref& ref) {
   m.graph_id = ref.graph_id;
   m.received_at = ref.received_at;
   m.message_id = ref.internet_message_id;
+  m.reject_list_mail = self->state.cfg.labels.reject_list_mail;
   if (m.message_id.size() > 2 && m.message_id.front() == '<' &&
       m.message_id.back() == '>')
     m.message_id = m.message_id.substr(1, m.message_id.size() - 2);
@@ -428,6 +441,13 @@ void process(self_ptr self) {
       r.poll_in = wait;
       return finish(self, std::move(r));
     }
+    // Its bytes of the process's conversion budget, held from before the download
+    // until it is stored, as Graph lists its size.
+    if (st.peers.converters && !st.reserved) {
+      st.reserved = st.peers.converters->reserve(std::max<std::uint64_t>(ref.size, 1));
+      if (!st.reserved) return wait_for_room(self);
+    }
+    st.room_waits = 0;
     return begin_try(self);
   }
   fetch_report r;
@@ -504,6 +524,9 @@ fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_sta
   return {
       [=](atom::settings, const label_settings& labels) {
         self->state.cfg.labels = labels;
+      },
+      [=](atom::internal, atom::wake) { // see wait_for_room
+        if (!self->state.stopping) process(self);
       },
   };
 }

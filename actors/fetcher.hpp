@@ -14,14 +14,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 /// A FETCHER: one poll cycle of a mailbox. Its MAILBOX spawns it on the poll timer; it
 /// lists the Inbox's new unread mail (every page) and takes each message in turn
-///   journal lookup -> size check -> try counted -> download ($value, within the fetch
-///   rate) -> CONVERTER -> HELPDESK (ticket + journal, durable)
+///   journal lookup -> size check -> room in the conversion budget -> try counted ->
+///   download ($value, within the fetch rate) -> CONVERTER -> HELPDESK (ticket +
+///   journal, durable)
 /// and hands it to its MAILBOX for labelling; then it reports and ends, so an idle
 /// mailbox has none. A message that fails at a step is recorded with its own backoff
 /// and the cycle goes on with the next one; after max_attempts tries it is quarantined
@@ -75,6 +77,9 @@ struct fetcher_state {
   bool stopping = false;    ///< told to stop: parks its try, starts nothing new
   bool listed = false;      ///< the listing worked (the mailbox's backoff ends)
   bool downloading = false; ///< the download of the current try may have gone out
+  /// The current message's bytes of the conversion budget (converter_load::reserve).
+  std::shared_ptr<converter_load::reservation> reserved;
+  std::uint32_t room_waits = 0; ///< looks for room in the budget in a row
   /// The earliest time a message skipped in this cycle may be tried again.
   caf::actor_clock::time_point next_retry = caf::actor_clock::time_point::max();
   /// The last failure of one message in this cycle.

@@ -221,6 +221,11 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
       rejection = "auto_submitted";
       detail = (m.detail.empty() ? std::string{"written by a machine"} : m.detail) +
                ", and it belongs to no ticket";
+    } else if (!thread && m.reject_list_mail && !m.list_mail.empty()) {
+      rejection = "mailing_list";
+      detail = "mailing-list or bulk mail (" + m.list_mail +
+               ") that belongs to no ticket, and the account rejects such mail "
+               "(list_mail: reject)";
     }
   }
   if (!rejection.empty()) {

@@ -145,6 +145,7 @@ label_settings labels_of(self_ptr self, const std::string& account_id) {
   out.processed = a->second.settings.processed_label;
   out.rejected = a->second.settings.rejected_label;
   out.mark_as_read = a->second.settings.mark_as_read;
+  out.reject_list_mail = a->second.settings.reject_list_mail;
   return out;
 }
 
@@ -310,6 +311,56 @@ void on_mailbox_down(self_ptr self, const caf::down_msg& dm) {
 }
 
 // --- sign-in --------------------------------------------------------------------------
+
+/// Notes a sign-in link asked for by `mb`'s account for its address, if the mailbox was
+/// never connected; an error if the account has asked for as many in the last hour as
+/// it may. A link holds the address until it expires, so this bounds how long an
+/// account can hold an address it does not own: sign_in_attempts links per hour.
+caf::error note_sign_in(self_ptr self, const storage::mailbox_record& mb) {
+  auto& st = self->state;
+  if (mb.status != storage::mailbox_status::pending_authorization) return {};
+  constexpr auto hour = std::chrono::hours{1};
+  auto t = self->clock().now();
+  auto aged = [&](const std::deque<caf::actor_clock::time_point>& q) {
+    return q.empty() || t - q.back() >= hour;
+  };
+  // Forget addresses without a recent link now and then (amortised: when the map has
+  // doubled since the last sweep), so the map stays as large as the last hour's use.
+  if (st.sign_ins.size() >= 2 * st.sign_ins_swept + 1024) {
+    for (auto i = st.sign_ins.begin(); i != st.sign_ins.end();)
+      i = aged(i->second) ? st.sign_ins.erase(i) : std::next(i);
+    st.sign_ins_swept = st.sign_ins.size();
+  }
+  auto& q = st.sign_ins[mb.account_id + "\n" + net::to_lower(mb.address)];
+  while (!q.empty() && t - q.front() >= hour)
+    q.pop_front();
+  if (q.size() >= st.cfg.sign_in_attempts) {
+    auto wait = std::chrono::duration_cast<std::chrono::seconds>(q.front() + hour - t);
+    return make_error(ec::too_many_sign_ins,
+                      "this account asked for " + std::to_string(q.size()) +
+                          " sign-in links for " + mb.address +
+                          " within the last hour, the most allowed; try again in " +
+                          std::to_string(std::max<long long>(1, wait.count())) + " s");
+  }
+  q.push_back(t);
+  return {};
+}
+
+/// An error if the account already has as many mailboxes waiting for their first
+/// sign-in as it may.
+caf::error check_pending_cap(self_ptr self, const std::string& account) {
+  const auto& st = self->state;
+  std::uint32_t pending = 0;
+  for (const auto& [id, mb] : st.mailboxes)
+    if (mb.account_id == account &&
+        mb.status == storage::mailbox_status::pending_authorization)
+      ++pending;
+  if (pending < st.cfg.max_pending) return {};
+  return make_error(ec::too_many_pending,
+                    "this account has " + std::to_string(pending) +
+                        " mailboxes waiting for their first sign-in, the most allowed; "
+                        "finish or delete some first");
+}
 
 std::string redirect_uri(self_ptr self) {
   return self->state.cfg.public_url + "/oauth/callback";
@@ -574,6 +625,8 @@ caf::result<mailbox_entry> connect_mailbox(self_ptr self, storage::mailbox_recor
   std::optional<storage::mailbox_record> released;
   if (!address_free_for(self, mb, changes, released))
     return address_in_use(mb.address, " is already connected or being connected");
+  if (auto err = check_pending_cap(self, mb.account_id)) return err;
+  if (auto err = note_sign_in(self, mb)) return err;
   auto url = begin_authorization(self, mb, changes);
   if (!url) return url.error();
   changes.put(storage::family::meta, storage::address_key(mb.address), mb.id);
@@ -600,6 +653,7 @@ caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
   std::optional<storage::mailbox_record> released;
   if (!address_free_for(self, updated, changes, released))
     return address_in_use(updated.address, " is already connected or being connected");
+  if (auto err = note_sign_in(self, updated)) return err;
   auto url = begin_authorization(self, updated, changes);
   if (!url) return url.error();
   changes.put(storage::family::meta, storage::address_key(updated.address), updated.id);

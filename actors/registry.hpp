@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
@@ -43,6 +44,10 @@ struct registry_config {
   std::string scope;
   std::chrono::seconds poll_interval{60};
   std::chrono::seconds state_lifetime{600}; ///< of a sign-in link
+  /// Sign-in links one account may ask for per never-connected address per hour.
+  std::uint32_t sign_in_attempts = 3;
+  /// Mailboxes one account may have waiting for their first sign-in.
+  std::uint32_t max_pending = 100;
   rate_limit fetch_rate{25, std::chrono::seconds{60}};
   rate_limit send_rate{10, std::chrono::seconds{60}};
   rate_limit send_bytes{52'428'800, std::chrono::seconds{300}};
@@ -90,6 +95,11 @@ struct registry_state {
   /// Mailboxes whose sign-in is being finished (code exchange, grant check): they hold
   /// their address although their state is spent.
   std::unordered_set<std::string> signing_in;
+  /// Sign-in links asked for in the last hour, per account and never-connected
+  /// address ("account\naddress"): at most cfg.sign_in_attempts each, pruned as they
+  /// age, so a tenant cannot hold an address it does not own by asking again and again.
+  std::unordered_map<std::string, std::deque<caf::actor_clock::time_point>> sign_ins;
+  std::size_t sign_ins_swept = 0; ///< its size after the last sweep
   std::unordered_map<std::string, mailbox_runtime> runtime;
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::optional<storage::error_record> app_error;

@@ -134,32 +134,70 @@ std::optional<route_match> match_route(std::string_view path) {
 void route_to(rest_pointer self, const route_match& route, const caller& c,
               const http_request& req, const reply_fn& reply);
 
-void dispatch(rest_pointer self, const http_request& req, const net::responder_ptr& out) {
-  auto [raw_path, query] = net::split_target(req.target);
-  auto route = match_route(raw_path);
-  auto route_name = route ? route->name : std::string{"unknown"};
-  auto metrics = self->state.stores.metrics;
-  reply_fn reply = [metrics, out, route_name,
-                    method = net::method_label(req.method)](net::response res) {
+/// Counts each answer in the request metric (route and method from fixed sets), then
+/// sends it.
+reply_fn metered(rest_pointer self, const std::optional<route_match>& route,
+                 const std::string& method, std::function<void(net::response)> send) {
+  return [metrics = self->state.stores.metrics, send = std::move(send),
+          route_name = route ? route->name : std::string{"unknown"},
+          method = net::method_label(method)](net::response res) {
     metrics->add("exconnect_http_requests_total",
                  {{"route", route_name},
                   {"method", method},
                   {"status", std::to_string(res.result_int())}});
-    out->send(std::move(res));
+    send(std::move(res));
   };
+}
+
+/// 404 for no route, 405 for a method the route does not take.
+std::optional<net::response> route_refusal(const std::optional<route_match>& route,
+                                           std::string_view raw_path,
+                                           const std::string& method) {
   if (!route)
-    return reply(
-        error_response(404, "not_found", "no route for " + std::string{raw_path}));
-  if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
-      route->methods.end()) {
-    std::string allowed;
-    for (const auto& m : route->methods)
-      allowed += (allowed.empty() ? "" : ", ") + m;
-    auto res = error_response(405, "method_not_allowed",
-                              req.method + " is not allowed here; use " + allowed);
-    res.set(boost::beast::http::field::allow, allowed);
-    return reply(std::move(res));
-  }
+    return error_response(404, "not_found", "no route for " + std::string{raw_path});
+  if (std::find(route->methods.begin(), route->methods.end(), method) !=
+      route->methods.end())
+    return std::nullopt;
+  std::string allowed;
+  for (const auto& m : route->methods)
+    allowed += (allowed.empty() ? "" : ", ") + m;
+  auto res = error_response(405, "method_not_allowed",
+                            method + " is not allowed here; use " + allowed);
+  res.set(boost::beast::http::field::allow, allowed);
+  return res;
+}
+
+/// 403 for the admin token on an account route and an API key on an admin route.
+std::optional<net::response> access_refusal(const route_match& route, const caller& c) {
+  if ((route.access == route_match::admin) == c.admin) return std::nullopt;
+  return error_response(403, "forbidden",
+                        c.admin ? "the admin token cannot use account routes"
+                                : "this route needs the admin token");
+}
+
+/// Decides from its headers whether a request's body is read: only for a route that
+/// exists, takes the method, and whose caller is authenticated and allowed.
+void admit(rest_pointer self, const http_request& req, const net::admission_ptr& decide) {
+  auto raw_path = net::split_target(req.target).first;
+  auto route = match_route(raw_path);
+  auto reply = metered(self, route, req.method,
+                       [decide](net::response res) { decide->refuse(std::move(res)); });
+  if (auto refused = route_refusal(route, raw_path, req.method))
+    return reply(std::move(*refused));
+  if (route->access == route_match::open) return decide->admit();
+  authenticate(self, req, reply, [=, r = *route](caller c) {
+    if (auto refused = access_refusal(r, c)) return reply(std::move(*refused));
+    decide->admit();
+  });
+}
+
+void dispatch(rest_pointer self, const http_request& req, const net::responder_ptr& out) {
+  auto raw_path = net::split_target(req.target).first;
+  auto route = match_route(raw_path);
+  auto reply = metered(self, route, req.method,
+                       [out](net::response res) { out->send(std::move(res)); });
+  if (auto refused = route_refusal(route, raw_path, req.method))
+    return reply(std::move(*refused));
   if (route->access == route_match::open) {
     if (route->route == route_id::healthz) {
       auto up = std::chrono::steady_clock::now() - self->state.started;
@@ -193,10 +231,7 @@ void dispatch(rest_pointer self, const http_request& req, const net::responder_p
 /// Calls the route's handler for an authenticated caller.
 void route_to(rest_pointer self, const route_match& route, const caller& c,
               const http_request& req, const reply_fn& reply) {
-  if ((route.access == route_match::admin) != c.admin)
-    return reply(error_response(403, "forbidden",
-                                c.admin ? "the admin token cannot use account routes"
-                                        : "this route needs the admin token"));
+  if (auto refused = access_refusal(route, c)) return reply(std::move(*refused));
   const auto& m = req.method;
   const auto& id = route.id;
   switch (route.route) {
@@ -246,6 +281,9 @@ rest_actor::behavior_type rest_front(rest_pointer self, rest_config cfg,
   return {
       [=](const http_request& req, const net::responder_ptr& out) {
         dispatch(self, req, out);
+      },
+      [=](const http_request& req, const net::admission_ptr& decide) {
+        admit(self, req, decide);
       },
   };
 }

@@ -151,6 +151,25 @@ const std::vector<option>& options() {
          if (err.empty()) c.authorization_timeout = std::chrono::seconds(n);
          return err;
        }},
+      {"--sign-in-attempts", "EXCONNECT_SIGN_IN_ATTEMPTS", "N",
+       "sign-in links an account may ask for per never-connected address per hour", "3",
+       [](config& c, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (!err.empty() || n > 100) return "expects a whole number from 1 to 100";
+         c.sign_in_attempts = static_cast<std::uint32_t>(n);
+         return {};
+       }},
+      {"--max-pending-mailboxes", "EXCONNECT_MAX_PENDING_MAILBOXES", "N",
+       "mailboxes an account may have waiting for their first sign-in", "100",
+       [](config& c, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (!err.empty() || n > 1'000'000)
+           return "expects a whole number from 1 to 1000000";
+         c.max_pending_mailboxes = static_cast<std::uint32_t>(n);
+         return {};
+       }},
       {"--fetch-rate", "EXCONNECT_FETCH_RATE", "N/SECONDS",
        "messages downloaded per mailbox", "25/60",
        [](config& c, const std::string& v) { return set_rate(c.fetch_rate, v); }},
@@ -192,6 +211,13 @@ const std::vector<option>& options() {
          // The FETCHER waits 5 minutes for a conversion, queueing included.
          return set_seconds(c.conversion_timeout, v, 240);
        }},
+      {"--conversion-budget", "EXCONNECT_CONVERSION_BUDGET", "BYTES",
+       "inbound mail on its way through conversion at once (download to stored), in the "
+       "whole process; more waits its turn",
+       "268435456",
+       [](config& c, const std::string& v) {
+         return set_number(c.conversion_budget, v);
+       }},
       {"--max-message-size", "EXCONNECT_MAX_MESSAGE_SIZE", "BYTES",
        "larger inbound mail is rejected too_large", "52428800",
        [](config& c, const std::string& v) { return set_number(c.max_message_size, v); }},
@@ -224,6 +250,18 @@ const std::vector<option>& options() {
        [](config& c, const std::string& v) { return set_string(c.tls_cert_file, v); }},
       {"--tls-key", "EXCONNECT_TLS_KEY", "FILE", "the TLS private key", "none",
        [](config& c, const std::string& v) { return set_string(c.tls_key_file, v); }},
+      {"--http-max-connections", "EXCONNECT_HTTP_MAX_CONNECTIONS", "N",
+       "API connections open at once; one more is answered 503 and closed", "1024",
+       [](config& c, const std::string& v) {
+         return set_number(c.http_max_connections, v);
+       }},
+      {"--http-idle-timeout", "EXCONNECT_HTTP_IDLE_TIMEOUT", "SECONDS",
+       "an API connection whose next request has not arrived by then is closed "
+       "(likewise one whose headers or body take longer)",
+       "30",
+       [](config& c, const std::string& v) {
+         return set_seconds(c.http_idle_timeout, v, 3600);
+       }},
   };
   return table;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "messages/ticket_limits.hpp"
 #include "messages/rate_limit.hpp"
+#include "messages/ticket_limits.hpp"
 
 #include <caf/expected.hpp>
 
@@ -36,6 +36,10 @@ struct config {
   std::string admin_token;              ///< EXCONNECT_ADMIN_TOKEN (the token itself)
   std::chrono::seconds poll_interval{60};
   std::chrono::seconds authorization_timeout{600}; ///< OAuth state lifetime
+  /// Sign-in links an account may ask for per never-connected address per hour.
+  std::uint32_t sign_in_attempts = 3;
+  /// Mailboxes an account may have waiting for their first sign-in.
+  std::uint32_t max_pending_mailboxes = 100;
   exc::rate_limit fetch_rate{25, std::chrono::seconds(60)};
   exc::rate_limit send_rate{10, std::chrono::seconds(60)};
   exc::rate_limit send_bytes{52'428'800, std::chrono::seconds(300)};
@@ -50,9 +54,15 @@ struct config {
   std::chrono::milliseconds retry_initial{30'000};
   /// How long converting one inbound mail may run before it is stopped (a failed try).
   std::chrono::milliseconds conversion_timeout{30'000};
+  /// Bytes of inbound mail (as Graph lists their sizes) on their way through
+  /// conversion at once, in the whole process.
+  std::uint64_t conversion_budget = 268'435'456;
   exc::ticket_limits tickets; ///< what one ticket may grow to
   std::string tls_cert_file;
   std::string tls_key_file;
+  std::size_t http_max_connections = 1024;
+  /// A connection whose next request's headers have not arrived by then is closed.
+  std::chrono::milliseconds http_idle_timeout{30'000};
   bool help = false;
 
   /// The master key file actually used.

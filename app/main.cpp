@@ -146,7 +146,7 @@ int run(const app::config& cfg) {
   exc::address_book connected;
   // Two CONVERTERs: parsing runs on their own threads, beside the scheduler's.
   const std::uint32_t converter_count = 2;
-  exc::converter_load converter_load{converter_count};
+  exc::converter_load converter_load{converter_count, cfg.conversion_budget};
   exc::presence present; // which MAILBOXes and SENDERs exist
   std::atomic<bool> gave_up{false};
   std::atomic<bool> conversions_called_off{false}; ///< set as the CONVERTERs stop
@@ -188,6 +188,20 @@ int run(const app::config& cfg) {
   http_options.body_limit = 1024 * 1024; // the contract: bodies over 1 MB get 413
   http_options.tls_cert_file = cfg.tls_cert_file;
   http_options.tls_key_file = cfg.tls_key_file;
+  http_options.max_connections = cfg.http_max_connections;
+  http_options.read_timeout = cfg.http_idle_timeout;
+  metrics.describe("exconnect_http_accept_errors_total", "counter",
+                   "Connections the API listener failed to accept (e.g. out of file "
+                   "descriptors); it backs off while they fail.");
+  http_options.on_accept_error = [&metrics](const std::string& reason) {
+    metrics.add("exconnect_http_accept_errors_total", {});
+    spdlog::warn("http: accept failed: {}; backing off", reason);
+  };
+  // A request's body is read only once the REST front has routed and authenticated it.
+  http_options.on_header = [&sys](const net::request& req, net::admission_ptr decide) {
+    auto rest = exc::service::get<exc::rest_actor>(sys);
+    caf::anon_send(rest, exc::rest::to_message(req), std::move(decide));
+  };
   http_options.on_error = [&metrics](unsigned status, const std::string& message) {
     metrics.add(
         "exconnect_http_requests_total",
@@ -212,6 +226,8 @@ int run(const app::config& cfg) {
     registry_cfg.scope = graph_scope;
     registry_cfg.poll_interval = cfg.poll_interval;
     registry_cfg.state_lifetime = cfg.authorization_timeout;
+    registry_cfg.sign_in_attempts = cfg.sign_in_attempts;
+    registry_cfg.max_pending = cfg.max_pending_mailboxes;
     registry_cfg.fetch_rate = cfg.fetch_rate;
     registry_cfg.send_rate = cfg.send_rate;
     registry_cfg.send_bytes = cfg.send_bytes;

@@ -29,7 +29,16 @@ std::string first_word(const std::string& value) {
 
 /// "Name: value" for the detail.
 std::string said(const char* name, const std::string& value) {
-  return std::string{name} + ": " + trim(value);
+  // A detail for people: long values (anyone can send them) are cut, at a character.
+  constexpr std::size_t most = 200;
+  auto v = trim(value);
+  if (v.size() > most) {
+    auto end = most;
+    while (end > 0 && (static_cast<unsigned char>(v[end]) & 0xC0) == 0x80)
+      --end;
+    v = v.substr(0, end) + "…";
+  }
+  return std::string{name} + ": " + v;
 }
 
 } // namespace
@@ -54,8 +63,7 @@ std::optional<std::string> automatic_reason(const message& msg) {
   for (const char* name : {"Precedence", "X-Precedence"})
     if (const auto* v = find_header(msg, name)) {
       auto w = first_word(*v);
-      if (w == "bulk" || w == "junk" || w == "list" || w == "auto_reply")
-        return said(name, *v);
+      if (w == "junk" || w == "auto_reply") return said(name, *v);
     }
   if (const auto* v = find_header(msg, "Content-Type")) {
     auto ct = ascii_lower(*v);
@@ -75,6 +83,16 @@ std::optional<std::string> automatic_reason(const message& msg) {
   }
   if (const auto* v = find_header(msg, "Return-Path"); v && trim(*v) == "<>")
     return said("Return-Path", *v);
+  return std::nullopt;
+}
+
+std::optional<std::string> list_reason(const message& msg) {
+  if (const auto* v = find_header(msg, "List-Id")) return said("List-Id", *v);
+  for (const char* name : {"Precedence", "X-Precedence"})
+    if (const auto* v = find_header(msg, name)) {
+      auto w = first_word(*v);
+      if (w == "bulk" || w == "list") return said(name, *v);
+    }
   return std::nullopt;
 }
 

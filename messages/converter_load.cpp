@@ -4,9 +4,9 @@
 
 namespace exc {
 
-converter_load::converter_load(std::size_t converters)
+converter_load::converter_load(std::size_t converters, std::uint64_t byte_budget)
     : size_(std::max<std::size_t>(converters, 1)),
-      counts_(new std::atomic<std::uint32_t>[size_]) {
+      counts_(new std::atomic<std::uint32_t>[size_]), byte_budget_(byte_budget) {
   for (std::size_t i = 0; i < size_; ++i)
     counts_[i] = 0;
 }
@@ -30,6 +30,24 @@ std::shared_ptr<converter_load::lease> converter_load::acquire() {
 
 std::uint32_t converter_load::in_flight(std::size_t i) const {
   return counts_[i].load();
+}
+
+converter_load::reservation::reservation(converter_load& load, std::uint64_t bytes)
+    : load_(load), bytes_(bytes) {}
+
+converter_load::reservation::~reservation() {
+  load_.reserved_ -= bytes_;
+}
+
+std::shared_ptr<converter_load::reservation>
+converter_load::reserve(std::uint64_t bytes) {
+  auto held = reserved_.load();
+  for (;;) {
+    bool fits = held == 0 || (bytes <= byte_budget_ && held <= byte_budget_ - bytes);
+    if (!fits) return nullptr;
+    if (reserved_.compare_exchange_weak(held, held + bytes)) break;
+  }
+  return std::make_shared<reservation>(*this, bytes);
 }
 
 } // namespace exc

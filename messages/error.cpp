@@ -55,6 +55,10 @@ const char* to_string(ec code) {
     return "conversion_timeout";
   case ec::ticket_full:
     return "ticket_full";
+  case ec::too_many_sign_ins:
+    return "too_many_sign_ins";
+  case ec::too_many_pending:
+    return "too_many_pending";
   }
   return "unknown_error_code";
 }

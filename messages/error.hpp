@@ -61,6 +61,11 @@ enum class ec : std::uint8_t {
   conversion_timeout,
   /// The ticket holds as much as a ticket may; its conversation goes on in a follow-up.
   ticket_full,
+  /// The account asked for more sign-in links for a never-connected address than an
+  /// hour allows; the context ends "try again in N s".
+  too_many_sign_ins,
+  /// The account has as many mailboxes waiting for their first sign-in as it may.
+  too_many_pending,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

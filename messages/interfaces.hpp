@@ -76,7 +76,10 @@ using send_listener_actor = caf::typed_actor<
 /// /metrics and /oauth/callback. It asks the REGISTRY, the HELPDESK and the MAILBOXes.
 using rest_actor = caf::typed_actor<
     /// Handles one HTTP request; the answer goes back through the responder.
-    caf::reacts_to<http_request, net::responder_ptr>>;
+    caf::reacts_to<http_request, net::responder_ptr>,
+    /// Decides from its headers (the body still unread) whether a request's body is
+    /// read: only for an existing route, an allowed method and an authenticated caller.
+    caf::reacts_to<http_request, net::admission_ptr>>;
 
 /// A CONVERTER: parses raw MIME off the scheduler's threads (spawned detached, a few
 /// per process) and decides whether the mail can become a ticket.
@@ -151,7 +154,9 @@ using label_listener_actor = caf::typed_actor<
 /// download, conversion and storing).
 using fetcher_actor = caf::typed_actor<
     /// The account's label settings changed.
-    caf::reacts_to<atom::settings, label_settings>>;
+    caf::reacts_to<atom::settings, label_settings>,
+    /// Its own: look again for room in the conversion budget.
+    caf::reacts_to<atom::internal, atom::wake>>;
 
 /// Who hears how a FETCHER's cycle goes and lets its requests go: its MAILBOX.
 using fetch_listener_actor = caf::typed_actor<

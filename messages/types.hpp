@@ -136,6 +136,11 @@ struct inbound_mail {
   std::string html_body;
   std::vector<mail_attachment> attachments;
   bool auto_generated = false;
+  /// The rule ("List-Id: …", "Precedence: bulk") if it is mailing-list or bulk mail.
+  std::string list_mail;
+  /// The account's setting, from its FETCHER: such mail that belongs to no ticket is
+  /// rejected `mailing_list`.
+  bool reject_list_mail = false;
 };
 
 /// The steps a message goes through in its MAILBOX; a failure names the one it was in.
@@ -200,6 +205,9 @@ struct label_settings {
   std::string processed = "Zendesk";
   std::string rejected = "RejectedByZendesk";
   bool mark_as_read = false;
+  /// Not a label, but from the same settings and needed as each mail is taken: whether
+  /// mailing-list and bulk mail that belongs to no ticket is rejected.
+  bool reject_list_mail = false;
 };
 
 /// A processed message whose labels are to be set: from a MAILBOX to its LABELER.
@@ -280,6 +288,7 @@ struct live_status {
 // The way back to an HTTP connection: a process-local pointer that never leaves the
 // process, and whose send() is safe from any thread.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::responder_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::admission_ptr)
 
 // Writes on their way to the STORAGE WRITER, in this process's database.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::storage::batch)

@@ -4,13 +4,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <type_traits>
 
@@ -30,6 +33,8 @@ struct server_shared {
   request_handler handler;
   std::optional<ssl::context> tls;
   std::atomic<bool> stopped{false};
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::uint64_t> accept_errors{0};
 
   response error(unsigned status, const std::string& message) const {
     if (options.on_error) return options.on_error(status, message);
@@ -52,7 +57,14 @@ class session : public std::enable_shared_from_this<session<Stream>> {
 
 public:
   session(tcp::socket&& socket, std::shared_ptr<server_shared> shared)
-      : stream_(make_stream(std::move(socket), *shared)), shared_(std::move(shared)) {}
+      : stream_(make_stream(std::move(socket), *shared)), shared_(std::move(shared)) {
+    ++shared_->connections;
+  }
+
+  ~session() { --shared_->connections; }
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
 
   void run() {
     asio::dispatch(stream_.get_executor(),
@@ -70,6 +82,19 @@ public:
   void post_close() {
     asio::post(stream_.get_executor(),
                [self = this->shared_from_this()] { self->close_now(); });
+  }
+
+  /// Called through the admission, on any thread.
+  void post_admit() {
+    asio::post(stream_.get_executor(),
+               [self = this->shared_from_this()] { self->read_body(); });
+  }
+
+  void post_refusal(response res) {
+    asio::post(stream_.get_executor(),
+               [self = this->shared_from_this(), res = std::move(res)]() mutable {
+                 self->refuse(std::move(res));
+               });
   }
 
 private:
@@ -102,27 +127,62 @@ private:
     parser_.emplace();
     parser_->body_limit(shared_->options.body_limit);
     lowest().expires_after(shared_->options.read_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_header, this->shared_from_this()));
+  }
+
+  /// Answers what went wrong while reading; false if nothing did.
+  bool failed(beast::error_code ec) {
+    if (!ec) return false;
+    if (ec == http::error::end_of_stream) {
+      close_now();
+    } else if (ec == http::error::body_limit) {
+      refuse(shared_->error(413, "request body exceeds the limit of " +
+                                     std::to_string(shared_->options.body_limit) +
+                                     " bytes"));
+    } else if (ec.category() ==
+               http::make_error_code(http::error::end_of_stream).category()) {
+      refuse(shared_->error(400, "malformed HTTP request: " + ec.message()));
+    } // else a timeout or socket error: the connection is gone
+    return true;
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (failed(ec) || shared_->stopped) return;
+    if (parser_->is_done() || !shared_->options.on_header) return read_body();
+    // No timer while the service decides: the admission answers (or is dropped) in
+    // bounded time.
+    lowest().expires_never();
+    shared_->options.on_header(parser_->get(), make_admission());
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return dispatch();
+    lowest().expires_after(shared_->options.read_timeout);
+    // A client that waits for leave to send its body (curl does for larger ones) gets
+    // it now, once the request is admitted, instead of after its own timeout.
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      static const std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      return asio::async_write(
+          stream_, asio::buffer(go_on),
+          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return;
+            self->parser_->get().erase(http::field::expect); // sent once
+            self->read_body();
+          });
+    }
     http::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream) return close_now();
-    if (ec == http::error::body_limit) {
-      keep_alive_ = false;
-      drain_after_write_ = true;
-      return write(shared_->error(413, "request body exceeds the limit of " +
-                                           std::to_string(shared_->options.body_limit) +
-                                           " bytes"));
-    }
-    if (ec &&
-        ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
-      keep_alive_ = false;
-      drain_after_write_ = true;
-      return write(shared_->error(400, "malformed HTTP request: " + ec.message()));
-    }
-    if (ec) return; // timeout or socket error: the connection is gone
+    if (failed(ec)) return;
+    dispatch();
+  }
+
+  void dispatch() {
     lowest().expires_never();
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
@@ -130,6 +190,14 @@ private:
     shared_->handler(std::move(req), make_responder());
   }
 
+  /// Answers without reading (the rest of) the request; the connection closes after.
+  void refuse(response res) {
+    keep_alive_ = false;
+    drain_after_write_ = true;
+    write(std::move(res));
+  }
+
+  admission_ptr make_admission();
   responder_ptr make_responder();
 
   void write(response res) {
@@ -155,6 +223,10 @@ private:
   /// (for a bounded time) before closing, so the client reads our answer instead of a
   /// connection reset.
   void drain() {
+    if constexpr (!is_tls) { // the client sees the end of our answer at once
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
     if (!scratch_) scratch_ = std::make_unique<char[]>(scratch_size);
     lowest().expires_after(std::min<std::chrono::milliseconds>(
         shared_->options.read_timeout, std::chrono::seconds(10)));
@@ -221,6 +293,40 @@ private:
   std::atomic<bool> done_{false};
 };
 
+/// The header handler's way back into a session.
+template <class Stream>
+class session_admission final : public admission {
+public:
+  session_admission(std::shared_ptr<session<Stream>> s,
+                    std::shared_ptr<server_shared> shared)
+      : session_(std::move(s)), shared_(std::move(shared)) {}
+
+  ~session_admission() override {
+    if (!done_.load() && !shared_->stopped)
+      refuse(shared_->error(500, "the request was neither admitted nor refused"));
+  }
+
+  void admit() override {
+    if (done_.exchange(true) || shared_->stopped) return;
+    session_->post_admit();
+  }
+
+  void refuse(response res) override {
+    if (done_.exchange(true) || shared_->stopped) return;
+    session_->post_refusal(std::move(res));
+  }
+
+private:
+  std::shared_ptr<session<Stream>> session_;
+  std::shared_ptr<server_shared> shared_;
+  std::atomic<bool> done_{false};
+};
+
+template <class Stream>
+admission_ptr session<Stream>::make_admission() {
+  return std::make_shared<session_admission<Stream>>(this->shared_from_this(), shared_);
+}
+
 template <class Stream>
 responder_ptr session<Stream>::make_responder() {
   return std::make_shared<session_responder<Stream>>(this->shared_from_this(), shared_);
@@ -235,19 +341,64 @@ struct http_server::impl {
   std::vector<std::thread> threads;
   bool started = false;
 
+  asio::steady_timer accept_pause{acceptor.get_executor()};
+  std::chrono::milliseconds accept_backoff{0};
+
   void do_accept() {
     acceptor.async_accept(
         asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
           if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-          if (!ec) {
-            socket.set_option(tcp::no_delay{true}, ec);
-            if (shared->tls)
-              std::make_shared<session<tls_stream>>(std::move(socket), shared)->run();
-            else
-              std::make_shared<session<plain_stream>>(std::move(socket), shared)->run();
-          }
+          if (ec) return pause_accepting(ec);
+          accept_backoff = std::chrono::milliseconds{0};
+          if (shared->connections.load() >= shared->options.max_connections)
+            turn_away(std::move(socket));
+          else
+            start_session(std::move(socket));
           do_accept();
         });
+  }
+
+  /// Accepting failed (e.g. no file descriptor left): the pending connection stays
+  /// in the backlog, so retrying at once would spin. Waits, doubling the wait.
+  void pause_accepting(beast::error_code ec) {
+    ++shared->accept_errors;
+    if (shared->options.on_accept_error) shared->options.on_accept_error(ec.message());
+    const auto& o = shared->options;
+    accept_backoff = accept_backoff.count() == 0
+                         ? o.accept_backoff_initial
+                         : std::min(accept_backoff * 2, o.accept_backoff_max);
+    accept_pause.expires_after(accept_backoff);
+    accept_pause.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && acceptor.is_open()) do_accept();
+    });
+  }
+
+  void start_session(tcp::socket socket) {
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay{true}, ignored);
+    if (shared->tls)
+      std::make_shared<session<tls_stream>>(std::move(socket), shared)->run();
+    else
+      std::make_shared<session<plain_stream>>(std::move(socket), shared)->run();
+  }
+
+  /// One connection too many: a plain-HTTP client is told so (503) in one
+  /// non-blocking write, then the connection closes either way.
+  void turn_away(tcp::socket socket) {
+    beast::error_code ignored;
+    if (!shared->tls) {
+      auto res = shared->error(503, "too many connections; try again later");
+      res.set(http::field::retry_after, "1");
+      res.keep_alive(false);
+      res.prepare_payload();
+      std::ostringstream out;
+      out << res;
+      auto bytes = out.str();
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(bytes), ignored);
+    }
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 };
 
@@ -323,6 +474,14 @@ void http_server::stop() {
   impl_->threads.clear();
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
+}
+
+std::size_t http_server::connections() const {
+  return impl_->shared->connections.load();
+}
+
+std::uint64_t http_server::accept_errors() const {
+  return impl_->shared->accept_errors.load();
 }
 
 asio::io_context& http_server::io() {

@@ -33,8 +33,26 @@ public:
 
 using responder_ptr = std::shared_ptr<responder>;
 
+/// Decides on a request that carries a body from its request line and headers alone,
+/// before any of the body is read (e.g. authentication). Thread-safe; the first call
+/// wins. Dropped without either, it refuses with a 500.
+class admission {
+public:
+  virtual ~admission() = default;
+  /// Reads the body, then hands the whole request to the request handler.
+  virtual void admit() = 0;
+  /// Answers `res` without reading the body; the connection closes after it.
+  virtual void refuse(response res) = 0;
+};
+
+using admission_ptr = std::shared_ptr<admission>;
+
 /// Called for every complete request, on one of the server's threads. Must not block.
 using request_handler = std::function<void(request&& req, responder_ptr out)>;
+
+/// Called with the headers of a request that carries a body (`req.body()` is empty),
+/// on one of the server's threads. Must not block.
+using header_handler = std::function<void(const request& req, admission_ptr decide)>;
 
 /// Builds the response for errors the server detects itself (e.g. 413 body too large,
 /// 400 unparseable request), so each service can answer in its own error shape.
@@ -46,10 +64,21 @@ struct server_options {
   std::uint16_t port = 0;  ///< 0 picks a free port; see http_server::port()
   std::size_t threads = 1; ///< I/O threads
   std::uint64_t body_limit = 1024 * 1024;
-  std::chrono::milliseconds read_timeout{30'000}; ///< idle time allowed while reading
-  std::string tls_cert_file;                      ///< PEM chain; empty: plain HTTP
-  std::string tls_key_file;                       ///< PEM private key
-  error_responder on_error; ///< optional; default is a plain-text body
+  /// A request's headers must arrive within this time (so an idle keep-alive
+  /// connection is closed after it), and then its body within the same time again.
+  std::chrono::milliseconds read_timeout{30'000};
+  /// Connections open at once; one more is answered 503 and closed.
+  std::size_t max_connections = 1024;
+  /// After a failed accept (e.g. out of file descriptors) the next one waits this
+  /// long, doubling up to accept_backoff_max while accepting keeps failing.
+  std::chrono::milliseconds accept_backoff_initial{10};
+  std::chrono::milliseconds accept_backoff_max{1'000};
+  std::string tls_cert_file; ///< PEM chain; empty: plain HTTP
+  std::string tls_key_file;  ///< PEM private key
+  error_responder on_error;  ///< optional; default is a plain-text body
+  header_handler on_header;  ///< optional; without it every body is read
+  /// Optional; called on each failed accept with the reason.
+  std::function<void(const std::string& reason)> on_accept_error;
 };
 
 /// The server. Construction binds the port (throws std::runtime_error with the reason
@@ -69,6 +98,12 @@ public:
 
   /// Stops accepting, closes connections and joins the threads. Idempotent.
   void stop();
+
+  /// Connections open now.
+  std::size_t connections() const;
+
+  /// Accepts that failed since the start.
+  std::uint64_t accept_errors() const;
 
   /// The I/O context, for timers that complete on the server's threads.
   boost::asio::io_context& io();

@@ -22,6 +22,7 @@ json parse_object(const std::string& text) {
 json to_json(const account_settings& x) {
   return {{"labels", {{"processed", x.processed_label}, {"rejected", x.rejected_label}}},
           {"mark_as_read", x.mark_as_read},
+          {"list_mail", x.reject_list_mail ? "reject" : "ticket"},
           {"headers", x.headers}};
 }
 
@@ -78,6 +79,7 @@ std::optional<account_record> account_from_json(const std::string& text) {
     }
     if (s.contains("mark_as_read") && s["mark_as_read"].is_boolean())
       x.settings.mark_as_read = s["mark_as_read"].get<bool>();
+    x.settings.reject_list_mail = str(s, "list_mail") == "reject";
     if (s.contains("headers") && s["headers"].is_object())
       for (const auto& [k, v] : s["headers"].items())
         if (v.is_string()) x.settings.headers[k] = v.get<std::string>();

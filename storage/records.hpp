@@ -17,6 +17,9 @@ struct account_settings {
   std::string processed_label = "Zendesk";
   std::string rejected_label = "RejectedByZendesk";
   bool mark_as_read = false;
+  /// Mailing-list and bulk mail (List-Id, Precedence: list or bulk) that belongs to no
+  /// ticket: opens one (false), or is rejected `mailing_list` (true).
+  bool reject_list_mail = false;
   /// Names of the headers outbound mail carries, and the X-Mailer value.
   std::map<std::string, std::string> headers = {
       {"account_id", "X-Zendesk-From-Account-Id"},

@@ -21,6 +21,7 @@ json account_view(const storage::account_record& a) {
           {"created_at", a.created_at},
           {"labels", settings["labels"]},
           {"mark_as_read", settings["mark_as_read"]},
+          {"list_mail", settings["list_mail"]},
           {"headers", settings["headers"]}};
 }
 
@@ -132,6 +133,12 @@ updated_settings(storage::account_settings updated, const json& j) {
       return invalid("mark_as_read", "mark_as_read must be true or false");
     updated.mark_as_read = j["mark_as_read"].get<bool>();
   }
+  if (j.contains("list_mail")) {
+    const auto& v = j["list_mail"];
+    if (v != "ticket" && v != "reject")
+      return invalid("list_mail", "list_mail must be \"ticket\" or \"reject\"");
+    updated.reject_list_mail = v == "reject";
+  }
   if (j.contains("headers")) {
     const auto& headers = j["headers"];
     if (!headers.is_object()) return invalid("headers", "headers must be an object");
@@ -197,7 +204,8 @@ void patch_account(rest_pointer self, const caller& who, const http_request& req
   auto body = read_object(req);
   if (auto* bad = std::get_if<net::response>(&body)) return reply(std::move(*bad));
   auto j = std::get<json>(std::move(body));
-  if (auto bad = reject_unknown_fields(j, {"labels", "mark_as_read", "headers"}))
+  if (auto bad =
+          reject_unknown_fields(j, {"labels", "mark_as_read", "list_mail", "headers"}))
     return reply(std::move(*bad));
   update_settings(self, who.account_id, j, reply, 3);
 }

@@ -30,6 +30,8 @@ constexpr mapping mappings[] = {
     {ec::invalid_state, 409, "invalid_state"},
     {ec::conflict, 409, "idempotency_key_reused"},
     {ec::ticket_full, 409, "ticket_full"},
+    {ec::too_many_pending, 409, "too_many_pending"},
+    {ec::too_many_sign_ins, 429, "too_many_sign_ins"},
     {ec::mailbox_deleted, 400, "mailbox_deleted"},
     {ec::sign_in_unknown, 400, "invalid_state"},
     {ec::sign_in_expired, 400, "state_expired"},
@@ -44,6 +46,18 @@ constexpr mapping mappings[] = {
     {ec::storage_failure, 500, "storage_failure"},
 };
 
+/// The N of a context ending "try again in N s"; 60 if there is none.
+std::string retry_after(const std::string& context) {
+  static const std::string marker = "try again in ";
+  auto at = context.rfind(marker);
+  if (at == std::string::npos) return "60";
+  auto digits = context.substr(at + marker.size());
+  digits = digits.substr(0, digits.find(' '));
+  bool number = !digits.empty() && digits.size() <= 6 &&
+                digits.find_first_not_of("0123456789") == std::string::npos;
+  return number ? digits : "60";
+}
+
 } // namespace
 
 net::response refusal(const caf::error& err) {
@@ -51,7 +65,10 @@ net::response refusal(const caf::error& err) {
     if (is(err, m.code)) {
       auto message = context_of(err);
       if (m.code == ec::not_found) message = "no such resource";
-      return error_response(m.status, m.name, message.empty() ? m.name : message);
+      auto res = error_response(m.status, m.name, message.empty() ? m.name : message);
+      if (m.status == 429)
+        res.set(boost::beast::http::field::retry_after, retry_after(message));
+      return res;
     }
   spdlog::warn("rest: no answer: {}", render(err));
   auto res = error_response(

@@ -11,7 +11,7 @@ namespace exc::rest {
 namespace http = boost::beast::http;
 using nlohmann::json;
 
-http_request to_message(net::request&& req) {
+http_request to_message(net::request req) {
   http_request out;
   out.method = std::string{req.method_string()};
   out.target = std::string{req.target()};

@@ -14,7 +14,7 @@
 namespace exc::rest {
 
 /// A request as the HTTP server parsed it, as the REST front's message.
-http_request to_message(net::request&& req);
+http_request to_message(net::request req);
 
 net::response json_response(unsigned status, const nlohmann::json& body);
 

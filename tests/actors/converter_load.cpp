@@ -34,3 +34,32 @@ CAF_TEST(each mail goes to the least loaded converter) {
   for (std::size_t i = 0; i < load.size(); ++i)
     CAF_CHECK_EQUAL(load.in_flight(i), 0u);
 }
+
+CAF_TEST(mail converts within the byte budget) {
+  converter_load load{2, 100};
+  auto a = load.reserve(60);
+  CAF_REQUIRE(a);
+  CAF_CHECK(!load.reserve(41)); // 101 would be over the budget
+  auto b = load.reserve(40);
+  CAF_REQUIRE(b);
+  CAF_CHECK_EQUAL(load.reserved(), 100u);
+  CAF_CHECK(!load.reserve(1));
+  // Room comes back when a mail's last holder lets go.
+  auto copy = a;
+  a.reset();
+  CAF_CHECK(!load.reserve(60));
+  copy.reset();
+  CAF_CHECK_EQUAL(load.reserved(), 40u);
+  auto c = load.reserve(60);
+  CAF_CHECK(c);
+  b.reset();
+  c.reset();
+  CAF_CHECK_EQUAL(load.reserved(), 0u);
+  // A mail larger than the whole budget goes alone, once nothing else is held.
+  auto small = load.reserve(10);
+  CAF_CHECK(!load.reserve(500));
+  small.reset();
+  auto huge = load.reserve(500);
+  CAF_REQUIRE(huge);
+  CAF_CHECK(!load.reserve(1));
+}

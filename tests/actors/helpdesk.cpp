@@ -231,6 +231,22 @@ CAF_TEST(replies thread duplicates count and rejections are recorded) {
   auto s = ingest(stray);
   CAF_CHECK(s.outcome == message_outcome::rejected);
   CAF_CHECK_EQUAL(s.reason, "auto_submitted");
+  // Mailing-list mail: a ticket unless the account rejects it, a comment when it
+  // threads either way.
+  auto group = mail("mbx_1", "g7", "group1@customer.test");
+  group.list_mail = "List-Id: <team.customer.test>";
+  CAF_CHECK(ingest(group).outcome == message_outcome::ticket);
+  auto listed = mail("mbx_1", "g8", "group2@customer.test");
+  listed.list_mail = "Precedence: list";
+  listed.reject_list_mail = true;
+  auto l = ingest(listed);
+  CAF_CHECK(l.outcome == message_outcome::rejected);
+  CAF_CHECK_EQUAL(l.reason, "mailing_list");
+  auto threaded = mail("mbx_1", "g9", "group3@customer.test");
+  threaded.list_mail = "Precedence: list";
+  threaded.reject_list_mail = true;
+  threaded.thread_ids = {"group1@customer.test"};
+  CAF_CHECK(ingest(threaded).outcome == message_outcome::comment);
   // A rejection from the converter.
   auto bad = mail("mbx_1", "g6", "");
   bad.rejection = "missing_to";
@@ -238,16 +254,18 @@ CAF_TEST(replies thread duplicates count and rejections are recorded) {
   CAF_CHECK_EQUAL(ingest(bad).reason, "missing_to");
   auto rejections = store->rejections("acc_1", "mbx_1");
   CAF_REQUIRE(rejections);
-  CAF_REQUIRE_EQUAL(rejections->size(), 2u);
-  CAF_CHECK_EQUAL((*rejections)[1].at("reason"), "missing_to");
-  CAF_CHECK_EQUAL((*rejections)[1].at("message_id"), "g6");
+  CAF_REQUIRE_EQUAL(rejections->size(), 3u);
+  CAF_CHECK_EQUAL((*rejections)[1].at("reason"), "mailing_list");
+  CAF_CHECK_EQUAL((*rejections)[2].at("reason"), "missing_to");
+  CAF_CHECK_EQUAL((*rejections)[2].at("message_id"), "g6");
   auto counters = *store->counters("mbx_1");
-  CAF_CHECK_EQUAL(counters.at("fetched"), 6);
-  CAF_CHECK_EQUAL(counters.at("converted"), 4);
-  CAF_CHECK_EQUAL(counters.at("rejected"), 2);
+  CAF_CHECK_EQUAL(counters.at("fetched"), 9);
+  CAF_CHECK_EQUAL(counters.at("converted"), 6);
+  CAF_CHECK_EQUAL(counters.at("rejected"), 3);
   CAF_CHECK_EQUAL(counters.at("rejected_by_reason").at("auto_submitted"), 1);
+  CAF_CHECK_EQUAL(counters.at("rejected_by_reason").at("mailing_list"), 1);
   CAF_CHECK_EQUAL(metrics.value("exconnect_messages_total", {{"outcome", "rejected"}}),
-                  2);
+                  3);
 }
 
 CAF_TEST(a subject token threads only with a valid hmac in the same account) {

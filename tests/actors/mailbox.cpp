@@ -87,9 +87,9 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     http = sys.spawn(test::mock_http, 0);
     tokens = sys.spawn(token_mock, 0);
     listener = sys.spawn(poll_listener, 0);
-    desk = caf::actor_cast<helpdesk_actor>(sys.spawn(helpdesk, store.get(), outbox,
-                                                     &connected, &metrics,
-                                                     std::string{"k"}, ticket_limits{1'000'000}));
+    desk = caf::actor_cast<helpdesk_actor>(
+        sys.spawn(helpdesk, store.get(), outbox, &connected, &metrics, std::string{"k"},
+                  ticket_limits{1'000'000}));
     conv = sys.spawn(converter, &connected, std::chrono::milliseconds{30'000}, nullptr);
     cfg.id = "mbx_1";
     cfg.account_id = "acc_1";
@@ -971,6 +971,26 @@ CAF_TEST(a mail goes to the least loaded converter) {
   CAF_CHECK_EQUAL(load.in_flight(0), 1u);
   sys.registry().erase(service::converter_name(1));
   self->send_exit(idle, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a mail waits for room in the conversion budget before its download) {
+  // 900 of the process's 1000 bytes are on their way through conversion elsewhere.
+  converter_load load{1, 1000};
+  auto elsewhere = load.reserve(900);
+  CAF_REQUIRE(elsewhere);
+  pool = &load;
+  start();
+  reply(0, page({item("m1", 200)}));
+  // No download and no try counted while there is no room, however long it lasts.
+  CAF_CHECK_EQUAL(exchanges_after(5s), 1u);
+  CAF_CHECK(!journal("m1"));
+  CAF_CHECK_EQUAL(load.reserved(), 900u);
+  elsewhere.reset();
+  CAF_CHECK_EQUAL(exchanges_after(3s), 2u); // it looks again within 2.5 s
+  CAF_CHECK_EQUAL(load.reserved(), 200u);   // held from the download on
+  deliver_and_label("m1");
+  CAF_CHECK(journal("m1")->outcome == message_outcome::ticket);
+  CAF_CHECK_EQUAL(load.reserved(), 0u); // and given back once it is stored
 }
 
 CAF_TEST(a sender that ran a minute restarts after the first backoff again) {

@@ -155,6 +155,69 @@ CAF_TEST(a pending mailbox holds its address until its sign - in link expires) {
   CAF_CHECK(is(std::get<caf::error>(hidden), ec::not_found));
 }
 
+CAF_TEST(an account cannot renew its hold on an address it never connected) {
+  cfg.sign_in_attempts = 3;
+  start();
+  auto first = connect("acc_1", "support@contoso.test");
+  auto id = first.record.id;
+  auto reauthorize = [&] {
+    return ask<std::string>(atom::reauthorize_v, std::string{"acc_1"}, id);
+  };
+  CAF_CHECK(std::holds_alternative<std::string>(reauthorize())); // link 2
+  sched.advance_time(300s);
+  CAF_CHECK(std::holds_alternative<std::string>(reauthorize())); // link 3
+  sched.advance_time(300s);
+  // A fourth link within the hour is refused, with the wait until the first ages out.
+  auto refused = reauthorize();
+  CAF_REQUIRE(std::holds_alternative<caf::error>(refused));
+  const auto& err = std::get<caf::error>(refused);
+  CAF_CHECK(is(err, ec::too_many_sign_ins));
+  CAF_CHECK(context_of(err).find("try again in 3000 s") != std::string::npos);
+  // Deleting the mailbox and connecting the address anew does not start a new count.
+  CAF_CHECK(
+      std::holds_alternative<bool>(ask<bool>(atom::remove_v, std::string{"acc_1"}, id)));
+  storage::mailbox_record draft;
+  draft.account_id = "acc_1";
+  draft.address = "Support@Contoso.test";
+  auto again = ask<mailbox_entry>(atom::connect_v, draft);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(again));
+  CAF_CHECK(is(std::get<caf::error>(again), ec::too_many_sign_ins));
+  // Meanwhile the address is free for the account that owns it.
+  auto owner = connect("acc_2", "support@contoso.test");
+  CAF_CHECK(owner.record.status == storage::mailbox_status::pending_authorization);
+  // An hour after its first link, acc_1 may ask again (for another address here: the
+  // owner's link holds this one).
+  sched.advance_time(3000s);
+  connect("acc_1", "sales@contoso.test");
+}
+
+CAF_TEST(a connected mailbox asks for new sign - in links without a count) {
+  cfg.sign_in_attempts = 1;
+  store_connected("mbx_1", "support@contoso.test");
+  start();
+  for (int i = 0; i < 5; ++i)
+    CAF_CHECK(std::holds_alternative<std::string>(ask<std::string>(
+        atom::reauthorize_v, std::string{"acc_1"}, std::string{"mbx_1"})));
+}
+
+CAF_TEST(an account has at most max_pending mailboxes waiting for a sign - in) {
+  cfg.max_pending = 2;
+  start();
+  auto a = connect("acc_1", "a@contoso.test");
+  connect("acc_1", "b@contoso.test");
+  storage::mailbox_record draft;
+  draft.account_id = "acc_1";
+  draft.address = "c@contoso.test";
+  auto refused = ask<mailbox_entry>(atom::connect_v, draft);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(refused));
+  CAF_CHECK(is(std::get<caf::error>(refused), ec::too_many_pending));
+  // Other accounts are not affected; a deleted pending mailbox frees a place.
+  connect("acc_2", "c@contoso.test");
+  CAF_CHECK(std::holds_alternative<bool>(
+      ask<bool>(atom::remove_v, std::string{"acc_1"}, a.record.id)));
+  connect("acc_1", "d@contoso.test");
+}
+
 CAF_TEST(
     a mailbox paused and resumed at once is replaced only after the old one is down) {
   store_connected("mbx_1", "support@contoso.test");

@@ -5,6 +5,9 @@
 
 #include "net/url.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
 using nlohmann::json;
 
 namespace {
@@ -179,6 +182,52 @@ CAF_TEST(an address is exclusive and a pending one expires with its state) {
       alice);
   CAF_CHECK_EQUAL(again.status, 409u);
   CAF_CHECK_EQUAL(error_code(again), "address_in_use");
+}
+
+CAF_TEST(no request body is read before the caller is authenticated) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  // A megabyte announced and ten bytes sent: the refusal comes without the rest.
+  auto refused_head = [&](const std::string& path, const std::string& token) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket{io};
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    boost::asio::write(socket, boost::asio::buffer("POST " + path +
+                                                   " HTTP/1.1\r\nHost: a\r\n"
+                                                   "Authorization: Bearer " +
+                                                   token +
+                                                   "\r\nContent-Length: 1000000\r\n"
+                                                   "\r\n0123456789"));
+    std::string head;
+    char c;
+    boost::system::error_code ec;
+    while (head.find("\r\n\r\n") == std::string::npos &&
+           socket.read_some(boost::asio::buffer(&c, 1), ec) == 1)
+      head += c;
+    return head.substr(0, head.find("\r\n"));
+  };
+  CAF_CHECK_EQUAL(refused_head("/api/v1/mailboxes", "wrong"),
+                  "HTTP/1.1 401 Unauthorized");
+  CAF_CHECK_EQUAL(refused_head("/api/v1/accounts", key), "HTTP/1.1 403 Forbidden");
+  CAF_CHECK_EQUAL(refused_head("/api/v1/nothing", key), "HTTP/1.1 404 Not Found");
+  CAF_CHECK_EQUAL(refused_head("/api/v1/tickets", key),
+                  "HTTP/1.1 405 Method Not Allowed");
+  // Refusals are counted like any answer.
+  auto metrics = call("GET", "/metrics", "");
+  CAF_CHECK(metrics.body.find("exconnect_http_requests_total{route=\"/api/v1/mailboxes\","
+                              "method=\"POST\",status=\"401\"} 1") != std::string::npos);
+}
+
+CAF_TEST(sign - in links for an address are bounded per hour) {
+  auto alice = create_account("Alice").at("api_key").get<std::string>();
+  auto first = create_mailbox(alice, "support@contoso.test");
+  auto path = "/api/v1/mailboxes/" + first.at("id").get<std::string>() + "/reauthorize";
+  CAF_CHECK_EQUAL(outcome("POST", path, alice), "200 ");
+  CAF_CHECK_EQUAL(outcome("POST", path, alice), "200 ");
+  auto res = call("POST", path, alice);
+  CAF_CHECK_EQUAL(res.status, 429u);
+  CAF_CHECK_EQUAL(error_code(res), "too_many_sign_ins");
+  auto wait = std::stoi(std::string{res.header("Retry-After")});
+  CAF_CHECK(wait > 3500 && wait <= 3600);
 }
 
 CAF_TEST(a used sign in link that failed gives the address up at once) {

@@ -66,9 +66,8 @@ CAF_TEST(automatic mail never opens a ticket and threaded it is a flagged commen
       {"x-autorespond", "X-Autorespond: yes\r\n"},
       {"x-autoresponder", "X-Autoresponder: yes\r\n"},
       {"suppress", "X-Auto-Response-Suppress: All\r\n"},
-      {"precedence", "Precedence: bulk\r\n"},
+      {"precedence", "Precedence: auto_reply\r\n"},
       {"x-precedence", "X-Precedence: junk\r\n"},
-      {"list", "Precedence: list\r\n"},
       {"failed", "X-Failed-Recipients: gone@customer.test\r\n"},
       {"return-path", "Return-Path: <>\r\n"}};
   std::map<std::string, std::string> ids; // Graph id -> rule
@@ -116,6 +115,41 @@ CAF_TEST(automatic mail never opens a ticket and threaded it is a flagged commen
   for (const auto& [id, name] : ids)
     CAF_CHECK(has(box.at(id), "RejectedByZendesk"));
   CAF_CHECK(!has(box.at(ooo), "RejectedByZendesk"));
+}
+
+CAF_TEST(mailing list mail opens tickets unless the account rejects it) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  CAF_CHECK_EQUAL(
+      call_json("GET", "/api/v1/account", key).at("list_mail").get<std::string>(),
+      "ticket");
+  connect(key, "support@contoso.test");
+  // From a customer's group address: tickets, by default.
+  auto group =
+      sim.deliver("support@contoso.test", mime(customer, to, "Group", "g1@customer.test",
+                                               "List-Id: Team <team.customer.test>\r\n"));
+  auto bulk =
+      sim.deliver("support@contoso.test",
+                  mime(customer, to, "Bulk", "g2@customer.test", "Precedence: bulk\r\n"));
+  wait_labelled("support@contoso.test", {group, bulk});
+  CAF_CHECK_EQUAL(tickets(key).size(), 2u);
+  // The account changes its mind: new list mail is rejected, replies still thread.
+  call_json("PATCH", "/api/v1/account", key, json{{"list_mail", "reject"}});
+  auto listed = sim.deliver(
+      "support@contoso.test",
+      mime(customer, to, "Newsletter", "g3@customer.test", "Precedence: list\r\n"));
+  auto reply = sim.deliver("support@contoso.test",
+                           mime(customer, to, "Re: Group", "g4@customer.test",
+                                "List-Id: Team <team.customer.test>\r\n"
+                                "In-Reply-To: <g1@customer.test>\r\n"));
+  wait_labelled("support@contoso.test", {listed, reply});
+  CAF_CHECK_EQUAL(tickets(key).size(), 2u);
+  auto refused = rejections(key);
+  CAF_REQUIRE_EQUAL(refused.size(), 1u);
+  CAF_CHECK_EQUAL(refused[0].at("reason").get<std::string>(), "mailing_list");
+  CAF_CHECK_EQUAL(refused[0].at("message_id"), listed);
+  CAF_CHECK(has(sim_messages("support@contoso.test").at(listed), "RejectedByZendesk"));
+  CAF_CHECK_EQUAL(call("PATCH", "/api/v1/account", key, R"({"list_mail":"drop"})").status,
+                  400u);
 }
 
 CAF_TEST(a subject token threads a fresh mail and a forged one does not ) {

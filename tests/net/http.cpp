@@ -13,9 +13,14 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <future>
+
+#include <fcntl.h>
 #include <mutex>
+#include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace http = boost::beast::http;
 
@@ -27,8 +32,10 @@ namespace {
 struct echo_handler {
   std::mutex mutex;
   std::vector<net::responder_ptr> held;
+  std::atomic<int> calls{0};
 
   void operator()(net::request&& req, net::responder_ptr out) {
+    ++calls;
     auto target = std::string{req.target()};
     if (target == "/hold") {
       std::lock_guard<std::mutex> guard{mutex};
@@ -75,6 +82,22 @@ struct fixture {
     req.url = url;
     req.timeout = timeout;
     return client.request(std::move(req));
+  }
+
+  /// Reads one response from `socket`; returns its status line and headers.
+  static std::string read_head(boost::asio::ip::tcp::socket& socket) {
+    std::string out;
+    char c;
+    boost::system::error_code ec;
+    while (out.find("\r\n\r\n") == std::string::npos &&
+           socket.read_some(boost::asio::buffer(&c, 1), ec) == 1)
+      out += c;
+    static const std::string length = "Content-Length: ";
+    if (auto at = out.find(length); at != std::string::npos) {
+      std::string body(std::stoul(out.substr(at + length.size())), '\0');
+      boost::asio::read(socket, boost::asio::buffer(body), ec);
+    }
+    return out;
   }
 
   /// Sends raw bytes on a fresh TCP connection and reads until the server closes it.
@@ -343,6 +366,134 @@ CAF_TEST(many concurrent requests complete on few threads) {
   for (auto& f : results)
     ok += f.get().status == 200;
   CAF_CHECK_EQUAL(ok, 50);
+}
+
+CAF_TEST(a body is read only once the header handler admits the request) {
+  net::server_options opts;
+  std::atomic<int> asked{0};
+  opts.on_header = [&asked](const net::request& req, net::admission_ptr decide) {
+    ++asked;
+    if (req[http::field::authorization] == "yes") return decide->admit();
+    decide->refuse(net::response{http::status::unauthorized, 11});
+  };
+  auto server = serve(opts);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket{io};
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+  // A megabyte announced, ten bytes sent: the refusal comes without waiting for more.
+  boost::asio::write(socket, boost::asio::buffer(std::string{
+                                 "POST /x HTTP/1.1\r\nHost: a\r\n"
+                                 "Content-Length: 1000000\r\n\r\n0123456789"}));
+  auto head = read_head(socket);
+  CAF_CHECK_EQUAL(head.rfind("HTTP/1.1 401", 0), 0u);
+  CAF_CHECK(head.find("Connection: close") != std::string::npos);
+  CAF_CHECK_EQUAL(handler.calls.load(), 0);
+  // Admitted, the body is read and the request handled.
+  net::http_client client;
+  net::client_request req;
+  req.method = "POST";
+  req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/y";
+  req.headers = {{"Authorization", "yes"}};
+  req.body = "hello";
+  auto res = client.request(req);
+  CAF_REQUIRE(res.ok());
+  CAF_CHECK_EQUAL(res.status, 200u);
+  CAF_CHECK_EQUAL(res.body, "POST /y hello");
+  // A request without a body is not asked about.
+  auto before = asked.load();
+  auto got = get(client, "http://127.0.0.1:" + std::to_string(server->port()) + "/z");
+  CAF_CHECK_EQUAL(got.status, 200u);
+  CAF_CHECK_EQUAL(asked.load(), before);
+  CAF_CHECK_EQUAL(before, 2);
+}
+
+CAF_TEST(a client that expects 100 continue gets it once admitted) {
+  net::server_options opts;
+  opts.on_header = [](const net::request&, net::admission_ptr decide) {
+    decide->admit();
+  };
+  auto server = serve(opts);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket{io};
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+  boost::asio::write(socket, boost::asio::buffer(std::string{
+                                 "POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                                 "Content-Length: 5\r\n\r\n"}));
+  CAF_CHECK_EQUAL(read_head(socket), "HTTP/1.1 100 Continue\r\n\r\n");
+  boost::asio::write(socket, boost::asio::buffer(std::string{"hello"}));
+  auto head = read_head(socket);
+  CAF_CHECK_EQUAL(head.rfind("HTTP/1.1 200", 0), 0u);
+}
+
+CAF_TEST(an admission dropped without a decision refuses with 500) {
+  net::server_options opts;
+  opts.on_header = [](const net::request&, net::admission_ptr) {};
+  auto server = serve(opts);
+  auto answer = raw_exchange(server->port(), "POST /x HTTP/1.1\r\nHost: a\r\n"
+                                             "Content-Length: 3\r\n\r\nabc");
+  CAF_CHECK_EQUAL(answer.rfind("HTTP/1.1 500", 0), 0u);
+  CAF_CHECK_EQUAL(handler.calls.load(), 0);
+}
+
+CAF_TEST(connections beyond the cap are answered 503 and closed) {
+  net::server_options opts;
+  opts.max_connections = 2;
+  auto server = serve(opts);
+  boost::asio::io_context io;
+  std::vector<boost::asio::ip::tcp::socket> open;
+  auto request = std::string{"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"};
+  for (int i = 0; i < 2; ++i) {
+    open.emplace_back(io);
+    open.back().connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+    boost::asio::write(open.back(), boost::asio::buffer(request));
+    CAF_CHECK_EQUAL(read_head(open.back()).rfind("HTTP/1.1 200", 0), 0u);
+  }
+  CAF_CHECK_EQUAL(server->connections(), 2u);
+  auto third = raw_exchange(server->port(), "");
+  CAF_CHECK_EQUAL(third.rfind("HTTP/1.1 503", 0), 0u);
+  CAF_CHECK(third.find("Retry-After: 1") != std::string::npos);
+  // The two served go on; once one closes, a new connection is served.
+  boost::asio::write(open[0], boost::asio::buffer(request));
+  CAF_CHECK_EQUAL(read_head(open[0]).rfind("HTTP/1.1 200", 0), 0u);
+  open[1].close();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server->connections() > 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  CAF_REQUIRE_EQUAL(server->connections(), 1u);
+  net::http_client client;
+  auto res = get(client, "http://127.0.0.1:" + std::to_string(server->port()) + "/b");
+  CAF_CHECK_EQUAL(res.status, 200u);
+}
+
+CAF_TEST(accepting backs off while no file descriptor is left) {
+  net::server_options opts;
+  auto server = serve(opts);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket{io};
+  socket.open(boost::asio::ip::tcp::v4()); // its descriptor, before they run out
+  // Use up the descriptors under a lowered limit.
+  rlimit old{};
+  CAF_REQUIRE_EQUAL(getrlimit(RLIMIT_NOFILE, &old), 0);
+  rlimit low = old;
+  low.rlim_cur = 512;
+  CAF_REQUIRE_EQUAL(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> spent;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;)
+    spent.push_back(fd);
+  // The kernel completes the connection; the server cannot accept it. Watched for half
+  // a second, it retries a few times, not thousands.
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto errors = server->accept_errors();
+  for (int fd : spent)
+    ::close(fd);
+  CAF_REQUIRE_EQUAL(setrlimit(RLIMIT_NOFILE, &old), 0);
+  CAF_CHECK_GREATER_OR_EQUAL(errors, 2u);
+  CAF_CHECK_LESS_OR_EQUAL(errors, 12u);
+  // With descriptors back, the waiting connection is served.
+  boost::asio::write(
+      socket, boost::asio::buffer(std::string{"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"}));
+  CAF_CHECK_EQUAL(read_head(socket).rfind("HTTP/1.1 200", 0), 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
