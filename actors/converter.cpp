@@ -8,6 +8,7 @@
 #include "net/url.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace exc {
 
@@ -23,6 +24,7 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
                           const address_book& connected, mail::time_budget& budget) {
   auto parsed = mail::parse(raw);
   budget.check_now();
+  bool recovering = !m.recovering.empty();
   auto reject = [&](const char* reason, std::string detail) {
     m.rejection = reason;
     m.detail = std::move(detail);
@@ -31,17 +33,20 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
   if (!parsed.parsed) {
     std::string detail = "the message cannot be read as MIME";
     if (!parsed.problems.empty()) detail += ": " + parsed.problems.front();
+    if (recovering) return unreadable_mail(raw, std::move(m), detail);
     return reject("malformed", detail);
   }
   auto& msg = parsed.msg;
   if (!msg.message_id.empty()) m.message_id = msg.message_id;
-  if (!msg.from || msg.from->email.empty())
-    return reject("missing_from", "the message has no From address");
-  if (msg.to.empty()) return reject("missing_to", "the message has no To address");
-  if (connected.contains(msg.from->email))
-    return reject("loop", "the sender " + msg.from->email +
-                              " is a mailbox connected to exconnect");
-  m.from = to_person(*msg.from);
+  if (!recovering) {
+    if (!msg.from || msg.from->email.empty())
+      return reject("missing_from", "the message has no From address");
+    if (msg.to.empty()) return reject("missing_to", "the message has no To address");
+    if (connected.contains(msg.from->email))
+      return reject("loop", "the sender " + msg.from->email +
+                                " is a mailbox connected to exconnect");
+  }
+  if (msg.from) m.from = to_person(*msg.from);
   // Connected mailboxes are where the mail arrived, not people to copy.
   for (const auto& a : msg.to)
     if (!connected.contains(a.email)) m.to.push_back(to_person(a));
@@ -75,6 +80,16 @@ inbound_mail convert_mail(const std::string& raw, inbound_mail m,
   return m;
 }
 
+inbound_mail unreadable_mail(const std::string& raw, inbound_mail m,
+                             const std::string& why) {
+  m.subject = "(a message exconnect could not read)";
+  m.text_body = "exconnect could not read this message (" + why +
+                "); the original is attached as message.eml.";
+  m.attachments.push_back(
+      mail_attachment{"message.eml", "message/rfc822", raw.size(), false, raw});
+  return m;
+}
+
 inbound_mail convert_mail(const std::string& raw, inbound_mail base,
                           const address_book& connected) {
   mail::time_budget unlimited;
@@ -91,12 +106,17 @@ converter_actor::behavior_type converter(converter_actor::pointer,
         // Stopped, not waited for: the CONVERTER is free for the next mail, and the
         // FETCHER counts the failed try (the mail is quarantined after the last one).
         mail::time_budget allowed{budget, called_off};
+        // A recovered mail becomes a ticket however its conversion ends.
+        std::optional<inbound_mail> fallback;
+        if (!base.recovering.empty()) fallback = base;
         try {
           return convert_mail(raw, std::move(base), *connected, allowed);
         } catch (const mail::out_of_time&) {
-          return make_error(ec::conversion_timeout,
-                            "the conversion ran past its budget of " +
-                                std::to_string(budget.count()) + " ms");
+          auto why = "the conversion ran past its budget of " +
+                     std::to_string(budget.count()) + " ms";
+          if (fallback && !(called_off && called_off->load()))
+            return unreadable_mail(raw, std::move(*fallback), why);
+          return make_error(ec::conversion_timeout, why);
         }
       },
   };

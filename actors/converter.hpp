@@ -18,6 +18,15 @@ namespace exc {
 /// mail::out_of_time if `budget` is spent first.
 inbound_mail convert_mail(const std::string& raw, inbound_mail base,
                           const address_book& connected, mail::time_budget& budget);
+/// A mail being recovered (`base.recovering`) is never rejected: a From without an
+/// address leaves the requester's email empty, a missing To or a loop does not count,
+/// and MIME that cannot be read becomes unreadable_mail.
+
+/// What a recovered mail that cannot be converted (`why`) becomes: a ticket whose text
+/// says so, with the raw mail attached as message.eml.
+inbound_mail unreadable_mail(const std::string& raw, inbound_mail base,
+                             const std::string& why);
+
 /// The same without a time budget.
 inbound_mail convert_mail(const std::string& raw, inbound_mail base,
                           const address_book& connected);

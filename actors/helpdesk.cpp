@@ -197,8 +197,13 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   const auto& store = *self->state.store;
   entry.internet_message_id = m.message_id;
   entry.retry_at_ms = 0;
-  count(counters, "fetched");
-  auto rejection = m.rejection;
+  bool recovering = !m.recovering.empty(); // no rejection applies
+  if (recovering) { // a new outcome, labelled anew (the rejected label goes)
+    entry.reason.clear();
+    entry.labelled = false;
+  }
+  if (!recovering) count(counters, "fetched");
+  auto rejection = recovering ? std::string{} : m.rejection;
   auto detail = m.detail;
   std::optional<json> thread;
   if (rejection.empty()) {
@@ -217,7 +222,9 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
     auto found = thread_of(self, m);
     if (!found) return found.error();
     thread = std::move(*found);
-    if (!thread && m.auto_generated) {
+    if (recovering) {
+      // An admin asked for a ticket: none of the reasons below applies.
+    } else if (!thread && m.auto_generated) {
       rejection = "auto_submitted";
       detail = (m.detail.empty() ? std::string{"written by a machine"} : m.detail) +
                ", and it belongs to no ticket";
@@ -311,6 +318,44 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
                                      }
                                    });
   return rp;
+}
+
+/// Stores a mail recovered from its rejection as a ticket or comment (a duplicate if its
+/// Message-ID has a ticket by now), once: the rejection names what it became, and the
+/// journal entry is the new outcome, to be labelled again (the rejected label goes).
+caf::result<ingest_outcome> recover(self_ptr self, inbound_mail m) {
+  auto& st = self->state;
+  auto found = st.store->rejection(m.account_id, m.recovering);
+  if (!found) return found.error();
+  if (!*found) return make_error(ec::not_found, "no such rejection");
+  auto rejection = std::move(**found);
+  if (rejection.value("reason", "") == "too_large")
+    return make_error(ec::not_recoverable, "mail rejected too_large was never "
+                                           "downloaded and cannot be recovered");
+  if (rejection.contains("recovered_at"))
+    return make_error(ec::already_recovered,
+                      "this rejection was recovered at " +
+                          rejection.value("recovered_at", "") + " as " +
+                          rejection.value("ticket_id", ""));
+  auto known = st.store->journal(m.mailbox_id, m.graph_id);
+  if (!known) return known.error();
+  auto counters = st.store->counters(m.mailbox_id);
+  if (!counters) return counters.error();
+  storage::batch changes;
+  auto outcome =
+      stage(self, changes, m, *counters, known->value_or(storage::journal_entry{}));
+  if (!outcome) return outcome.error();
+  rejection["recovered_at"] = now();
+  rejection["ticket_id"] = outcome->ticket_id;
+  rejection["recovered_as"] = to_string(outcome->outcome);
+  st.store->stage_rejection(changes, m.account_id, rejection);
+  count(*counters, "recovered");
+  st.store->stage_counters(changes, m.mailbox_id, *counters);
+  st.metrics->add("exconnect_messages_total", {{"outcome", to_string(outcome->outcome)}});
+  spdlog::info("mailbox {}/{}: message {} recovered from {} -> {} {}", m.account_id,
+               m.mailbox_id, m.graph_id, m.recovering, to_string(outcome->outcome),
+               outcome->ticket_id);
+  return commit_and_answer(self, std::move(changes), *outcome);
 }
 
 /// What an earlier request with the same Idempotency-Key stored for `target` (a ticket or
@@ -544,6 +589,9 @@ helpdesk(helpdesk_actor::stateful_pointer<helpdesk_state> self,
                      m.graph_id, to_string(outcome->outcome),
                      outcome->rejected() ? outcome->reason : outcome->ticket_id);
         return answer;
+      },
+      [=](atom::recover, inbound_mail m) -> caf::result<ingest_outcome> {
+        return recover(self, std::move(m));
       },
       [=](atom::labelled, const std::string& mailbox,
           const std::string& graph_id) -> caf::result<bool> {

@@ -111,6 +111,14 @@ void labelled(self_ptr self) {
 void set_labels(self_ptr self, std::vector<std::string> categories) {
   const auto& st = self->state;
   const auto& labels = st.cfg.labels;
+  // The rejected label is ours: mail that is a ticket does not carry it (a recovered
+  // rejection loses it).
+  if (!st.queue.front().rejected)
+    categories.erase(std::remove_if(categories.begin(), categories.end(),
+                                    [&](const std::string& c) {
+                                      return net::iequals(c, labels.rejected);
+                                    }),
+                     categories.end());
   for (const auto* name : {&labels.processed, &labels.rejected}) {
     if (name == &labels.rejected && !st.queue.front().rejected) continue;
     if (std::none_of(categories.begin(), categories.end(),

@@ -1,6 +1,7 @@
 #include "actors/mailbox.hpp"
 
 #include "actors/labeler.hpp"
+#include "actors/recoverer.hpp"
 #include "messages/error.hpp"
 #include "messages/lifetime.hpp"
 #include "messages/services.hpp"
@@ -279,6 +280,8 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       return begin_stop(self, caf::exit_reason::user_shutdown);
     st.gate.forget(dm.source); // what a child held or waited for
     admit(self);
+    auto& rs = st.recoverers; // one that ended has answered, or its request failed
+    rs.erase(std::remove(rs.begin(), rs.end(), dm.source), rs.end());
     if (st.fetcher && dm.source == st.fetcher.address()) {
       // Ended without its report: the cycle failed (a new one starts with the next
       // poll; the journal counted the try it had under way).
@@ -347,6 +350,24 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         fetched(self, std::move(r));
       },
       [=](atom::downloaded) { self->state.downloads.add(self->clock().now()); },
+      [=](atom::recover, const recovery& what) -> caf::result<ingest_outcome> {
+        auto& st = self->state;
+        if (st.stopping) return make_error(ec::invalid_state, "the mailbox is stopping");
+        if (st.recoverers.size() >= mailbox_state::max_recoveries)
+          return make_error(ec::invalid_state,
+                            std::to_string(mailbox_state::max_recoveries) +
+                                " recoveries of this mailbox are under way; try again "
+                                "when one is done");
+        // Monitored: the gate forgets what one that fails held.
+        auto r = self->spawn<caf::monitored>(
+            recoverer,
+            recoverer_config{st.cfg.id, st.cfg.account_id, st.cfg.address,
+                             st.cfg.graph_url},
+            recoverer_peers{caf::actor_cast<fetch_listener_actor>(self), st.converter,
+                            st.converters});
+        st.recoverers.push_back(r.address());
+        return self->delegate(r, atom::recover_v, what);
+      },
       [=](atom::label, label_task& task) { label(self, std::move(task)); },
       [=](atom::settings, const label_settings& labels) {
         self->state.cfg.labels = labels;

@@ -69,6 +69,9 @@ struct mailbox_state {
   fetcher_actor fetcher; ///< the child of the poll cycle under way (none: idle)
   sender_actor sender;   ///< the child that drains the outbox (none in ingest-only tests)
   labeler_actor labeler; ///< the child that labels, while it has work (none: idle)
+  /// RECOVERERs at work (each ends with its answer); at most max_recoveries.
+  std::vector<caf::actor_addr> recoverers;
+  static constexpr std::size_t max_recoveries = 4;
   std::uint64_t labels_sent = 0;                 ///< tasks sent to the current LABELER
   std::uint64_t wakes_sent = 0;                  ///< wakes sent to the current SENDER
   const storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)

@@ -1011,6 +1011,18 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
       [=](atom::remove, const std::string& account, const std::string& id) {
         return remove(self, account, id);
       },
+      [=](atom::recover, const std::string& account, const std::string& id,
+          const recovery& what) -> caf::result<ingest_outcome> {
+        auto* mb = find_mailbox(self, account, id);
+        if (!mb) return no_such_mailbox();
+        auto rt = self->state.runtime.find(id);
+        if (rt == self->state.runtime.end() || !rt->second.actor)
+          return make_error(ec::invalid_state,
+                            std::string{"the mailbox is not running (status "} +
+                                to_string(mb->status) +
+                                "): resume or reauthorize it, then recover");
+        return self->delegate(rt->second.actor, atom::recover_v, what);
+      },
       [=](atom::callback, const sign_in_return& back) {
         return finish_sign_in(self, back);
       },

@@ -65,6 +65,7 @@ enum class route_id {
   mailbox_pause,
   mailbox_resume,
   mailbox_outbound,
+  rejection_recover,
 };
 
 struct route_match {
@@ -104,6 +105,19 @@ std::optional<route_match> match_route(std::string_view path) {
       return route_match{
           r::ticket_comments, "/api/v1/tickets/{id}/comments", {"POST"}, k::account, id};
     return std::nullopt;
+  }
+  static const std::string rejections = "/api/v1/rejections/";
+  if (path.substr(0, rejections.size()) == rejections) {
+    auto rest = path.substr(rejections.size());
+    auto slash = rest.find('/');
+    auto id = std::string{rest.substr(0, slash)};
+    if (id.empty() || slash == std::string_view::npos || rest.substr(slash) != "/recover")
+      return std::nullopt;
+    return route_match{r::rejection_recover,
+                       "/api/v1/rejections/{id}/recover",
+                       {"POST"},
+                       k::account,
+                       id};
   }
   static const std::string prefix = "/api/v1/mailboxes/";
   if (path.substr(0, prefix.size()) == prefix) {
@@ -263,6 +277,8 @@ void route_to(rest_pointer self, const route_match& route, const caller& c,
     return pause_mailbox(self, c, id, reply);
   case route_id::mailbox_resume:
     return resume_mailbox(self, c, id, reply);
+  case route_id::rejection_recover:
+    return recover_rejection(self, c, id, reply);
   case route_id::healthz:
   case route_id::metrics:
   case route_id::oauth_callback:

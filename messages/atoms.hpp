@@ -47,6 +47,9 @@ constexpr convert convert_v{};
 /// Stores an inbound mail as a ticket, comment or rejection with its journal entry.
 using ingest = caf::atom_constant<caf::atom("ingest")>;
 constexpr ingest ingest_v{};
+/// Turns a rejected mail into a ticket or comment after all (an admin's decision).
+using recover = caf::atom_constant<caf::atom("recover")>;
+constexpr recover recover_v{};
 /// Counts a try of a message before it starts (so a crash during it counts too).
 using attempt = caf::atom_constant<caf::atom("attempt")>;
 constexpr attempt attempt_v{};

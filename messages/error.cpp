@@ -59,6 +59,10 @@ const char* to_string(ec code) {
     return "too_many_sign_ins";
   case ec::too_many_pending:
     return "too_many_pending";
+  case ec::not_recoverable:
+    return "not_recoverable";
+  case ec::already_recovered:
+    return "already_recovered";
   }
   return "unknown_error_code";
 }

@@ -66,6 +66,10 @@ enum class ec : std::uint8_t {
   too_many_sign_ins,
   /// The account has as many mailboxes waiting for their first sign-in as it may.
   too_many_pending,
+  /// A rejection that cannot be recovered (too_large: it was never downloaded).
+  not_recoverable,
+  /// A rejection that was recovered already.
+  already_recovered,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

@@ -110,6 +110,9 @@ using helpdesk_actor = caf::typed_actor<
     /// Stores the mail as a new ticket, a comment, a duplicate or a rejection, with its
     /// journal entry, in one batch.
     caf::replies_to<atom::ingest, inbound_mail>::with<ingest_outcome>,
+    /// Stores a mail recovered from its rejection (`inbound_mail::recovering`) as a
+    /// ticket or comment, once: the rejection then names it; ec::already_recovered.
+    caf::replies_to<atom::recover, inbound_mail>::with<ingest_outcome>,
     /// (mailbox id, Graph message id): the labels are on the message.
     caf::replies_to<atom::labelled, std::string, std::string>::with<bool>,
     /// (mailbox id, Graph message id, internetMessageId, retry at in wall-clock ms):
@@ -191,7 +194,18 @@ using mailbox_actor = caf::typed_actor<
     /// From its LABELER: a message's labels failed.
     caf::reacts_to<atom::failed, std::string, poll_result::failure>,
     /// From its LABELER: it has done every task it got (their count).
-    caf::reacts_to<atom::idle, std::uint64_t>>::extend_with<fetch_listener_actor>;
+    caf::reacts_to<atom::idle, std::uint64_t>,
+    /// Recovers a rejected mail of this mailbox (through a RECOVERER).
+    caf::replies_to<atom::recover, recovery>::with<ingest_outcome>>::
+    extend_with<fetch_listener_actor>;
+
+/// A RECOVERER: downloads one rejected mail again, converts it without rejecting it and
+/// has the HELPDESK store it as a ticket or comment, then the MAILBOX label it; it ends
+/// with its answer.
+using recoverer_actor =
+    caf::typed_actor<caf::replies_to<atom::recover, recovery>::with<ingest_outcome>,
+                     /// Its own: look again for room in the conversion budget.
+                     caf::reacts_to<atom::internal, atom::wake>>;
 
 /// A mailbox as the REGISTRY knows it: its record, its MAILBOX if one runs, and what
 /// the REST front shows besides (the MAILBOX's live status it asks the MAILBOX for).
@@ -240,6 +254,10 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<atom::resume, std::string, std::string>::with<mailbox_entry>,
     /// (account, mailbox id): deletes the mailbox and its grant.
     caf::replies_to<atom::remove, std::string, std::string>::with<bool>,
+    /// (account, mailbox id, what to recover): through the mailbox's MAILBOX, which must
+    /// be running (else ec::invalid_state).
+    caf::replies_to<atom::recover, std::string, std::string, recovery>::with<
+        ingest_outcome>,
     /// Finishes a sign-in: redeems the code, proves that the grant opens the mailbox
     /// and marks it connected.
     caf::replies_to<atom::callback, sign_in_return>::with<mailbox_entry>,

@@ -141,6 +141,9 @@ struct inbound_mail {
   /// The account's setting, from its FETCHER: such mail that belongs to no ticket is
   /// rejected `mailing_list`.
   bool reject_list_mail = false;
+  /// The rejection this mail is recovered from ("" if it is not): no rejection reason
+  /// applies, and what cannot be read becomes a ticket with the raw mail attached.
+  std::string recovering;
 };
 
 /// The steps a message goes through in its MAILBOX; a failure names the one it was in.
@@ -193,6 +196,14 @@ const char* to_string(message_outcome o);
 std::optional<message_outcome> message_outcome_from(const std::string& name);
 
 /// What the HELPDESK did with an inbound mail, once it is durable.
+/// A rejected mail to turn into a ticket or comment: what its rejection record says.
+struct recovery {
+  std::string rejection_id;
+  std::string graph_id;
+  std::string internet_message_id;
+  std::string received_at;
+};
+
 struct ingest_outcome {
   message_outcome outcome = message_outcome::pending;
   std::string ticket_id; ///< "" if rejected
@@ -299,6 +310,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::net::client_response)
 // Mail on its way through ingest: large (bodies, attachments) and process-local.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::inbound_mail)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::recovery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::ingest_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_task)

@@ -193,6 +193,11 @@ helpdesk_store::rejections(const std::string& account, const std::string& mailbo
   return out;
 }
 
+caf::expected<std::optional<json>>
+helpdesk_store::rejection(const std::string& account, const std::string& id) const {
+  return get_json(db_, family::tickets, rejection_key(account, id));
+}
+
 caf::expected<json> helpdesk_store::counters(const std::string& mailbox) const {
   auto stored = get_json(db_, family::journal, counters_key(mailbox));
   if (!stored) return stored.error();

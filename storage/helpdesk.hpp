@@ -95,6 +95,9 @@ public:
   /// Rejections of the account (of one mailbox if `mailbox` is not empty), oldest first.
   caf::expected<std::vector<nlohmann::json>> rejections(const std::string& account,
                                                         const std::string& mailbox) const;
+  /// One rejection of the account.
+  caf::expected<std::optional<nlohmann::json>> rejection(const std::string& account,
+                                                         const std::string& id) const;
   /// What an earlier request of the account with this Idempotency-Key stored.
   caf::expected<std::optional<nlohmann::json>> idempotent(const std::string& account,
                                                           const std::string& key) const;

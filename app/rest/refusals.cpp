@@ -31,6 +31,8 @@ constexpr mapping mappings[] = {
     {ec::conflict, 409, "idempotency_key_reused"},
     {ec::ticket_full, 409, "ticket_full"},
     {ec::too_many_pending, 409, "too_many_pending"},
+    {ec::not_recoverable, 409, "not_recoverable"},
+    {ec::already_recovered, 409, "already_recovered"},
     {ec::too_many_sign_ins, 429, "too_many_sign_ins"},
     {ec::mailbox_deleted, 400, "mailbox_deleted"},
     {ec::sign_in_unknown, 400, "invalid_state"},

@@ -69,6 +69,9 @@ void list_tickets(rest_pointer self, const caller& who, const http_request& req,
                   const reply_fn& reply);
 void get_ticket(rest_pointer self, const caller& who, const std::string& id,
                 const reply_fn& reply);
+/// POST /api/v1/rejections/{id}/recover: the mail becomes a ticket or comment, once.
+void recover_rejection(rest_pointer self, const caller& who, const std::string& id,
+                       const reply_fn& reply);
 void list_rejections(rest_pointer self, const caller& who, const http_request& req,
                      const reply_fn& reply);
 

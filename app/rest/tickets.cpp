@@ -21,6 +21,19 @@ net::response storage_failure(const caf::error& err) {
   return error_response(500, "storage_failure", "the helpdesk could not be read");
 }
 
+/// A rejection as the contract shows it: "recovered" is null, or what it became.
+json rejection_view(json r) {
+  json recovered = nullptr;
+  if (r.contains("recovered_at"))
+    recovered = {{"at", r["recovered_at"]},
+                 {"ticket_id", r.value("ticket_id", "")},
+                 {"outcome", r.value("recovered_as", "")}};
+  for (const char* stored : {"recovered_at", "ticket_id", "recovered_as"})
+    r.erase(stored);
+  r["recovered"] = std::move(recovered);
+  return r;
+}
+
 /// The ticket as the contract shows it.
 json ticket_view(json ticket) {
   ticket.erase("account_id");
@@ -87,12 +100,47 @@ void list_rejections(rest_pointer self, const caller& who, const http_request& r
     auto found = self->state.stores.helpdesk->rejections(who.account_id, query.mailbox);
     if (!found) return reply(storage_failure(found.error()));
     json list = json::array();
-    for (auto& r : *found) {
-      r.erase("id");
-      list.push_back(std::move(r));
-    }
+    for (auto& r : *found)
+      list.push_back(rejection_view(std::move(r)));
     reply(json_response(200, {{"rejections", list}}));
   });
+}
+
+void recover_rejection(rest_pointer self, const caller& who, const std::string& id,
+                       const reply_fn& reply) {
+  const auto* store = self->state.stores.helpdesk;
+  auto found = store->rejection(who.account_id, id);
+  if (!found) return reply(storage_failure(found.error()));
+  if (!*found) return reply(not_found());
+  const auto& r = **found;
+  // Checked here to answer at once; the HELPDESK checks again as it stores.
+  if (r.value("reason", "") == "too_large")
+    return reply(error_response(409, "not_recoverable",
+                                "mail rejected too_large was never downloaded and "
+                                "cannot be recovered"));
+  if (r.contains("recovered_at"))
+    return reply(error_response(409, "already_recovered",
+                                "this rejection was recovered already"));
+  recovery what{id, r.value("message_id", ""), r.value("internet_message_id", ""),
+                r.value("received_at", "")};
+  // A download of up to 50 MB and its conversion, through the mailbox's Graph gate.
+  constexpr std::chrono::minutes recover_timeout{6};
+  self->request(registry(self), recover_timeout, atom::recover_v, who.account_id,
+                r.value("mailbox_id", ""), what)
+      .then(
+          [=](const ingest_outcome&) {
+            auto now = store->rejection(who.account_id, id);
+            if (!now) return reply(storage_failure(now.error()));
+            if (!*now) return reply(not_found());
+            reply(json_response(200, rejection_view(std::move(**now))));
+          },
+          [=](const caf::error& err) {
+            if (is(err, ec::not_found)) // its mailbox was deleted
+              return reply(error_response(409, "invalid_state",
+                                          "the mailbox this mail arrived in no longer "
+                                          "exists"));
+            reply(refusal(err));
+          });
 }
 
 } // namespace exc::rest

@@ -54,3 +54,26 @@ CAF_TEST(an HTML - only mail of a million tags converts) {
   CAF_CHECK_EQUAL(m.rejection, "");
   CAF_CHECK_EQUAL(m.text_body.substr(m.text_body.size() - 7), "visible");
 }
+
+CAF_TEST(a recovered mail is never rejected) {
+  exc::address_book connected;
+  exc::inbound_mail base;
+  base.account_id = "acc";
+  base.recovering = "rej_1";
+  // Unreadable MIME: a ticket that says so, with the mail attached.
+  const std::string junk = "This is not a mail header at all\r\n";
+  auto m = exc::convert_mail(junk, base, connected);
+  CAF_CHECK(m.rejection.empty());
+  CAF_CHECK_EQUAL(m.subject, "(a message exconnect could not read)");
+  CAF_REQUIRE_EQUAL(m.attachments.size(), 1u);
+  CAF_CHECK_EQUAL(m.attachments[0].name, "message.eml");
+  CAF_CHECK_EQUAL(m.attachments[0].content, junk);
+  // No sender address, no To: a ticket whose requester has no address.
+  auto anonymous = exc::convert_mail("From: =?utf-8?q?J=C3=BCrgen?=\r\nSubject: hi\r\n"
+                                     "\r\nbody\r\n",
+                                     base, connected);
+  CAF_CHECK(anonymous.rejection.empty());
+  CAF_CHECK_EQUAL(anonymous.subject, "hi");
+  CAF_CHECK_EQUAL(anonymous.from.email, "");
+  CAF_CHECK_EQUAL(anonymous.text_body.rfind("body", 0), 0u);
+}

@@ -11,6 +11,8 @@
 #include "messages/error.hpp"
 #include "storage/db.hpp"
 
+#include <variant>
+
 using namespace exc;
 using namespace std::chrono_literals;
 using mail::ticket_token;
@@ -362,6 +364,56 @@ CAF_TEST(a write that may still land later ends the helpdesk) {
   CAF_CHECK(reason == caf::make_error(caf::sec::request_timeout));
   self->send_exit(silent, caf::exit_reason::user_shutdown);
   desk = nullptr;
+}
+
+CAF_TEST(a rejection is recovered once into a ticket) {
+  auto stray = mail("mbx_1", "g1", "ooo@customer.test");
+  stray.auto_generated = true;
+  CAF_REQUIRE_EQUAL(ingest(stray).reason, "auto_submitted");
+  auto big = mail("mbx_1", "g2", "big@customer.test");
+  big.rejection = "too_large";
+  CAF_REQUIRE_EQUAL(ingest(big).reason, "too_large");
+  auto rejections = *store->rejections("acc_1", "mbx_1");
+  CAF_REQUIRE_EQUAL(rejections.size(), 2u);
+  auto id = rejections[0].at("id").get<std::string>();
+  auto recover = [&](inbound_mail m) -> std::variant<ingest_outcome, caf::error> {
+    std::optional<std::variant<ingest_outcome, caf::error>> out;
+    auto answer = self->request(desk, caf::infinite, atom::recover_v, std::move(m));
+    sched.run();
+    answer.receive([&](ingest_outcome& x) { out = x; },
+                   [&](caf::error& err) { out = err; });
+    CAF_REQUIRE(out);
+    return *out;
+  };
+  // The same mail again, recovered: a ticket (automatic or not), the rejection names it.
+  stray.recovering = id;
+  auto first = recover(stray);
+  CAF_REQUIRE(std::holds_alternative<ingest_outcome>(first));
+  auto out = std::get<ingest_outcome>(first);
+  CAF_CHECK(out.outcome == message_outcome::ticket);
+  auto record = **store->rejection("acc_1", id);
+  CAF_CHECK_EQUAL(record.at("ticket_id"), out.ticket_id);
+  CAF_CHECK_EQUAL(record.at("recovered_as"), "ticket");
+  CAF_CHECK(record.contains("recovered_at"));
+  auto entry = *store->journal("mbx_1", "g1");
+  CAF_REQUIRE(entry);
+  CAF_CHECK(entry->outcome == message_outcome::ticket);
+  CAF_CHECK_EQUAL(entry->reason, "");
+  CAF_CHECK(!entry->labelled); // labelled anew: the rejected label goes
+  CAF_CHECK_EQUAL(json(store->counters("mbx_1")->at("recovered")), 1);
+  // Once only.
+  auto again = recover(stray);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(again));
+  CAF_CHECK(is(std::get<caf::error>(again), ec::already_recovered));
+  // too_large was never downloaded; an unknown id is not found.
+  big.recovering = rejections[1].at("id").get<std::string>();
+  auto refused = recover(big);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(refused));
+  CAF_CHECK(is(std::get<caf::error>(refused), ec::not_recoverable));
+  big.recovering = "rej_unknown";
+  auto unknown = recover(big);
+  CAF_REQUIRE(std::holds_alternative<caf::error>(unknown));
+  CAF_CHECK(is(std::get<caf::error>(unknown), ec::not_found));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -152,6 +152,58 @@ CAF_TEST(mailing list mail opens tickets unless the account rejects it) {
                   400u);
 }
 
+CAF_TEST(an admin recovers a rejected mail into a ticket once) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  connect(key, "support@contoso.test");
+  auto robot = sim.deliver("support@contoso.test",
+                           mime(customer, to, "Out of office", "r1@customer.test",
+                                "Auto-Submitted: auto-replied\r\n"));
+  auto junk = sim.deliver("support@contoso.test", "This is not a mail header at all\r\n");
+  wait_labelled("support@contoso.test", {robot, junk});
+  CAF_REQUIRE_EQUAL(tickets(key).size(), 0u);
+  std::map<std::string, json> by_message;
+  for (const auto& r : rejections(key))
+    by_message[r.at("message_id")] = r;
+  CAF_CHECK(by_message.at(robot).at("recovered").is_null());
+  auto id = by_message.at(robot).at("id").get<std::string>();
+  auto path = "/api/v1/rejections/" + id + "/recover";
+  auto res = call("POST", path, key);
+  CAF_REQUIRE_EQUAL(res.status, 200u);
+  auto view = json::parse(res.body);
+  CAF_CHECK_EQUAL(view.at("recovered").at("outcome").get<std::string>(), "ticket");
+  auto ticket_id = view.at("recovered").at("ticket_id").get<std::string>();
+  auto ticket = call_json("GET", "/api/v1/tickets/" + ticket_id, key);
+  CAF_CHECK_EQUAL(ticket.at("subject").get<std::string>(), "Out of office");
+  // The rejected label goes; the processed one stays.
+  CAF_CHECK(test::eventually(
+      [&] {
+        return !has(sim_messages("support@contoso.test").at(robot), "RejectedByZendesk");
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(100)));
+  CAF_CHECK(has(sim_messages("support@contoso.test").at(robot), "Zendesk"));
+  // Once only, and only the caller's.
+  auto again = call("POST", path, key);
+  CAF_CHECK_EQUAL(again.status, 409u);
+  CAF_CHECK_EQUAL(error_code(again), "already_recovered");
+  auto other = create_account("B").at("api_key").get<std::string>();
+  CAF_CHECK_EQUAL(call("POST", path, other).status, 404u);
+  CAF_CHECK_EQUAL(call("POST", "/api/v1/rejections/rej_none/recover", key).status, 404u);
+  // Mail that cannot be read: a ticket that says so, the mail attached.
+  auto unreadable = call(
+      "POST", "/api/v1/rejections/" + by_message.at(junk).at("id").get<std::string>() +
+                  "/recover",
+      key);
+  CAF_REQUIRE_EQUAL(unreadable.status, 200u);
+  auto junk_ticket = call_json(
+      "GET",
+      "/api/v1/tickets/" +
+          json::parse(unreadable.body).at("recovered").at("ticket_id").get<std::string>(),
+      key);
+  CAF_CHECK_EQUAL(junk_ticket.at("comments")[0].at("attachments")[0].at("name").get<std::string>(),
+                  "message.eml");
+  CAF_CHECK_EQUAL(tickets(key).size(), 2u);
+}
+
 CAF_TEST(a subject token threads a fresh mail and a forged one does not ) {
   auto key = create_account("A").at("api_key").get<std::string>();
   connect(key, "support@contoso.test");

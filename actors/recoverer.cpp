@@ -1,0 +1,158 @@
+#include "actors/recoverer.hpp"
+
+#include "actors/converter.hpp"
+#include "messages/error.hpp"
+#include "messages/lifetime.hpp"
+#include "messages/services.hpp"
+#include "net/graph/call.hpp"
+#include "net/graph/requests.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <random>
+
+namespace exc {
+
+namespace {
+
+using self_ptr = recoverer_pointer;
+
+/// What one recovery carries from step to step.
+struct job {
+  recovery what;
+  caf::typed_response_promise<ingest_outcome> answer;
+  std::string raw;
+  std::shared_ptr<converter_load::reservation> reserved;
+  unsigned room_waits = 0;
+};
+using job_ptr = std::shared_ptr<job>;
+
+void fail(self_ptr self, const job_ptr& j, caf::error err) {
+  spdlog::warn("mailbox {}/{}: recovering {} failed: {}", self->state.cfg.account_id,
+               self->state.cfg.id, j->what.rejection_id, render(err));
+  j->answer.deliver(std::move(err));
+  self->quit();
+}
+
+inbound_mail base_of(self_ptr self, const job& j) {
+  inbound_mail m;
+  m.account_id = self->state.cfg.account_id;
+  m.mailbox_id = self->state.cfg.id;
+  m.graph_id = j.what.graph_id;
+  m.received_at = j.what.received_at;
+  m.message_id = j.what.internet_message_id;
+  m.recovering = j.what.rejection_id;
+  return m;
+}
+
+/// Stored: the MAILBOX labels it (a ticket now, so the rejected label goes).
+void store(self_ptr self, const job_ptr& j, inbound_mail m) {
+  self->request(service::get<helpdesk_actor>(self->system()), std::chrono::minutes{5},
+                atom::recover_v, std::move(m))
+      .then(
+          [=](const ingest_outcome& out) {
+            const auto& w = j->what;
+            self->send(self->state.peers.mailbox, atom::label_v,
+                       label_task{w.graph_id, w.internet_message_id, w.received_at,
+                                  false, 0});
+            j->answer.deliver(out);
+            self->quit();
+          },
+          [=](const caf::error& err) { fail(self, j, err); });
+}
+
+/// Converts within the process's byte budget: waits for room (100 ms doubling to 2 s)
+/// as the FETCHER does, at most about two minutes.
+void convert(self_ptr self, const job_ptr& j) {
+  auto& st = self->state;
+  if (st.peers.converters && !j->reserved) {
+    j->reserved = st.peers.converters->reserve(std::max<std::size_t>(j->raw.size(), 1));
+    if (!j->reserved) {
+      if (++j->room_waits > 64)
+        return fail(self, j,
+                    make_error(ec::unspecified, "no room in the conversion budget "
+                                                  "for two minutes; try again"));
+      static thread_local std::minstd_rand rng{std::random_device{}()};
+      auto wait = backoff_delay(std::chrono::milliseconds{100}, std::chrono::seconds{2},
+                                j->room_waits, rng);
+      self->delayed_send(self, wait, atom::internal_v, atom::wake_v);
+      return;
+    }
+  }
+  auto lease = st.peers.converters ? st.peers.converters->acquire() : nullptr;
+  auto which = lease ? lease->index() : st.peers.converter;
+  self->request(service::converter(self->system(), which), std::chrono::minutes{5},
+                atom::convert_v, j->raw, base_of(self, *j))
+      .then(
+          [=](inbound_mail& m) {
+            (void)lease;
+            j->raw.clear();
+            store(self, j, std::move(m));
+          },
+          [=](const caf::error& err) {
+            (void)lease;
+            // Stopped (the process stops) or no CONVERTER: a ticket all the same.
+            auto m = unreadable_mail(j->raw, base_of(self, *j), render(err));
+            j->raw.clear();
+            store(self, j, std::move(m));
+          });
+}
+
+/// Downloads the raw MIME through the MAILBOX's Graph gate.
+void download(self_ptr self, const job_ptr& j) {
+  const auto& st = self->state;
+  auto graph_id = j->what.graph_id;
+  call_graph_gated(
+      self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
+      service::get<http_actor>(self->system()), st.cfg.id,
+      [=](const std::string& token) {
+        const auto& cfg = self->state.cfg;
+        return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
+      },
+      [=](net::client_response& res) {
+        if (res.ok()) self->send(self->state.peers.mailbox, atom::downloaded_v);
+        if (res.ok() && res.status == 404)
+          return fail(self, j,
+                      make_error(ec::invalid_state, "the mail is no longer in the "
+                                                    "mailbox (deleted in Exchange)"));
+        if (!res.ok() || res.status != 200) {
+          auto e = graph::read_error(res);
+          return fail(self, j,
+                      make_error(ec::graph_failure,
+                                 "downloading the mail failed: " + e.code + " " +
+                                     e.message));
+        }
+        j->raw = std::move(res.body);
+        convert(self, j);
+      },
+      [=](const caf::error& err) { fail(self, j, err); });
+}
+
+} // namespace
+
+recoverer_actor::behavior_type recoverer(recoverer_pointer self, recoverer_config cfg,
+                                         recoverer_peers peers) {
+  self->state.cfg = std::move(cfg);
+  self->state.peers = std::move(peers);
+  end_with(self, self->state.peers.mailbox); // its MAILBOX ending fails it
+  self->set_down_handler([=](caf::down_msg& dm) { self->quit(dm.reason); });
+  auto current = std::make_shared<job_ptr>();
+  return {
+      [=](atom::recover, const recovery& what) -> caf::result<ingest_outcome> {
+        if (*current)
+          return make_error(ec::invalid_state, "a RECOVERER recovers one mail");
+        auto j = std::make_shared<job>();
+        j->what = what;
+        j->answer = self->make_response_promise<ingest_outcome>();
+        *current = j;
+        download(self, j);
+        return j->answer;
+      },
+      [=](atom::internal, atom::wake) { // see convert
+        if (*current) convert(self, *current);
+      },
+  };
+}
+
+} // namespace exc
