@@ -333,10 +333,10 @@ caf::result<ingest_outcome> recover(self_ptr self, inbound_mail m) {
     return make_error(ec::not_recoverable, "mail rejected too_large was never "
                                            "downloaded and cannot be recovered");
   if (rejection.contains("recovered_at"))
-    return make_error(ec::already_recovered,
-                      "this rejection was recovered at " +
-                          rejection.value("recovered_at", "") + " as " +
-                          rejection.value("ticket_id", ""));
+    return make_error(ec::already_recovered, "this rejection was recovered at " +
+                                                 rejection.value("recovered_at", "") +
+                                                 " as " +
+                                                 rejection.value("ticket_id", ""));
   auto known = st.store->journal(m.mailbox_id, m.graph_id);
   if (!known) return known.error();
   auto counters = st.store->counters(m.mailbox_id);

@@ -53,9 +53,9 @@ void store(self_ptr self, const job_ptr& j, inbound_mail m) {
       .then(
           [=](const ingest_outcome& out) {
             const auto& w = j->what;
-            self->send(self->state.peers.mailbox, atom::label_v,
-                       label_task{w.graph_id, w.internet_message_id, w.received_at,
-                                  false, 0});
+            self->send(
+                self->state.peers.mailbox, atom::label_v,
+                label_task{w.graph_id, w.internet_message_id, w.received_at, false, 0});
             j->answer.deliver(out);
             self->quit();
           },
@@ -72,7 +72,7 @@ void convert(self_ptr self, const job_ptr& j) {
       if (++j->room_waits > 64)
         return fail(self, j,
                     make_error(ec::unspecified, "no room in the conversion budget "
-                                                  "for two minutes; try again"));
+                                                "for two minutes; try again"));
       static thread_local std::minstd_rand rng{std::random_device{}()};
       auto wait = backoff_delay(std::chrono::milliseconds{100}, std::chrono::seconds{2},
                                 j->room_waits, rng);
@@ -119,9 +119,8 @@ void download(self_ptr self, const job_ptr& j) {
         if (!res.ok() || res.status != 200) {
           auto e = graph::read_error(res);
           return fail(self, j,
-                      make_error(ec::graph_failure,
-                                 "downloading the mail failed: " + e.code + " " +
-                                     e.message));
+                      make_error(ec::graph_failure, "downloading the mail failed: " +
+                                                        e.code + " " + e.message));
         }
         j->raw = std::move(res.body);
         convert(self, j);

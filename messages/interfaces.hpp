@@ -196,8 +196,8 @@ using mailbox_actor = caf::typed_actor<
     /// From its LABELER: it has done every task it got (their count).
     caf::reacts_to<atom::idle, std::uint64_t>,
     /// Recovers a rejected mail of this mailbox (through a RECOVERER).
-    caf::replies_to<atom::recover, recovery>::with<ingest_outcome>>::
-    extend_with<fetch_listener_actor>;
+    caf::replies_to<atom::recover,
+                    recovery>::with<ingest_outcome>>::extend_with<fetch_listener_actor>;
 
 /// A RECOVERER: downloads one rejected mail again, converts it without rejecting it and
 /// has the HELPDESK store it as a ticket or comment, then the MAILBOX label it; it ends
@@ -256,8 +256,8 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<atom::remove, std::string, std::string>::with<bool>,
     /// (account, mailbox id, what to recover): through the mailbox's MAILBOX, which must
     /// be running (else ec::invalid_state).
-    caf::replies_to<atom::recover, std::string, std::string, recovery>::with<
-        ingest_outcome>,
+    caf::replies_to<atom::recover, std::string, std::string,
+                    recovery>::with<ingest_outcome>,
     /// Finishes a sign-in: redeems the code, proves that the grant opens the mailbox
     /// and marks it connected.
     caf::replies_to<atom::callback, sign_in_return>::with<mailbox_entry>,

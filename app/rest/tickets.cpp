@@ -119,8 +119,8 @@ void recover_rejection(rest_pointer self, const caller& who, const std::string& 
                                 "mail rejected too_large was never downloaded and "
                                 "cannot be recovered"));
   if (r.contains("recovered_at"))
-    return reply(error_response(409, "already_recovered",
-                                "this rejection was recovered already"));
+    return reply(
+        error_response(409, "already_recovered", "this rejection was recovered already"));
   recovery what{id, r.value("message_id", ""), r.value("internet_message_id", ""),
                 r.value("received_at", "")};
   // A download of up to 50 MB and its conversion, through the mailbox's Graph gate.

@@ -189,18 +189,19 @@ CAF_TEST(an admin recovers a rejected mail into a ticket once) {
   CAF_CHECK_EQUAL(call("POST", path, other).status, 404u);
   CAF_CHECK_EQUAL(call("POST", "/api/v1/rejections/rej_none/recover", key).status, 404u);
   // Mail that cannot be read: a ticket that says so, the mail attached.
-  auto unreadable = call(
-      "POST", "/api/v1/rejections/" + by_message.at(junk).at("id").get<std::string>() +
-                  "/recover",
-      key);
+  auto unreadable = call("POST",
+                         "/api/v1/rejections/" +
+                             by_message.at(junk).at("id").get<std::string>() + "/recover",
+                         key);
   CAF_REQUIRE_EQUAL(unreadable.status, 200u);
   auto junk_ticket = call_json(
       "GET",
       "/api/v1/tickets/" +
           json::parse(unreadable.body).at("recovered").at("ticket_id").get<std::string>(),
       key);
-  CAF_CHECK_EQUAL(junk_ticket.at("comments")[0].at("attachments")[0].at("name").get<std::string>(),
-                  "message.eml");
+  CAF_CHECK_EQUAL(
+      junk_ticket.at("comments")[0].at("attachments")[0].at("name").get<std::string>(),
+      "message.eml");
   CAF_CHECK_EQUAL(tickets(key).size(), 2u);
 }
 
