@@ -4,11 +4,23 @@
 #include "mail/gmime.hpp"
 #include "mail/limits.hpp"
 
+#include <string_view>
 #include <unordered_set>
 
 namespace mail::detail {
 
 namespace {
+
+/// Whether a Content-Type value starts with type "/" subtype (what GMime can read).
+bool has_type_and_subtype(std::string_view value) {
+  auto start = value.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return false;
+  auto slash = value.find_first_of("/;", start);
+  if (slash == std::string_view::npos || value[slash] != '/' || slash == start)
+    return false;
+  auto subtype = value.find_first_not_of(" \t", slash + 1);
+  return subtype != std::string_view::npos && value[subtype] != ';';
+}
 
 std::string mime_type(GMimeObject* object) {
   auto* type = g_mime_object_get_content_type(object);
@@ -16,6 +28,13 @@ std::string mime_type(GMimeObject* object) {
   std::string result = text ? ensure_utf8(text.get()) : "application/octet-stream";
   for (auto& c : result)
     c = g_ascii_tolower(c);
+  // RFC 2045 5.2: a Content-Type that cannot be read ("text; charset=us-ascii") means
+  // text/plain, as Python's email and mail clients take it; GMime makes it
+  // application/octet-stream.
+  if (result == "application/octet-stream") {
+    const char* raw = g_mime_object_get_header(object, "Content-Type");
+    if (raw != nullptr && !has_type_and_subtype(raw)) result = "text/plain";
+  }
   return result;
 }
 

@@ -544,6 +544,20 @@ CAF_TEST(damaged input never breaks the parser) {
   CAF_CHECK_GREATER(parsed, runs / 2);
 }
 
+CAF_TEST(a content type that cannot be read is text plain) {
+  // RFC 2045 5.2, as Python's email does; a real type without subtype is not readable.
+  auto r = mail::parse("From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n"
+                       "Content-Type: text; charset=us-ascii\r\n\r\nHello there\r\n");
+  CAF_REQUIRE(r.parsed);
+  CAF_CHECK_EQUAL(r.msg.text_body.rfind("Hello there", 0), 0u);
+  CAF_CHECK(r.msg.attachments.empty());
+  // A declared application/octet-stream stays one.
+  auto binary = mail::parse("From: a@example.org\r\nTo: b@example.org\r\n"
+                            "Content-Type: application/octet-stream\r\n\r\nxyz\r\n");
+  CAF_CHECK(binary.msg.text_body.empty());
+  CAF_CHECK_EQUAL(binary.msg.attachments.size(), 1u);
+}
+
 CAF_TEST(parallel parsing) {
   auto raw = read_mail("nested-multipart.eml");
   auto expected = mail::parse(raw);
