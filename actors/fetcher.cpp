@@ -289,15 +289,11 @@ void convert(self_ptr self, std::string mime, inbound_mail base) {
 void download(self_ptr self) {
   auto& st = self->state;
   auto base = base_mail(self, st.queue[st.next]);
-  auto graph_id = base.graph_id;
   st.downloading = true;
   call_graph_in_slot(
       self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
       service::get<http_actor>(self->system()), st.cfg.id,
-      [=](const std::string& token) {
-        const auto& cfg = self->state.cfg;
-        return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
-      },
+      raw_message_of(st.cfg.graph_url, st.cfg.address, base.graph_id),
       [=](net::client_response& res) {
         // Counted when the answer is in, not when the request left: Graph counts on
         // arrival, which lies in between, so the window can never hold one too many.

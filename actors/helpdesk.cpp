@@ -275,6 +275,23 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   return ingest_outcome{entry.outcome, entry.ticket_id, ""};
 }
 
+/// stage() with the mailbox's counters read and written back in the same batch; counts
+/// `also` too, if given.
+caf::expected<ingest_outcome>
+stage_counted(self_ptr self, storage::batch& changes, const inbound_mail& m,
+              const std::optional<storage::journal_entry>& known,
+              const char* also = nullptr) {
+  const auto& store = *self->state.store;
+  auto counters = store.counters(m.mailbox_id);
+  if (!counters) return counters.error();
+  auto outcome =
+      stage(self, changes, m, *counters, known.value_or(storage::journal_entry{}));
+  if (!outcome) return outcome.error();
+  if (also != nullptr) count(*counters, also);
+  store.stage_counters(changes, m.mailbox_id, *counters);
+  return outcome;
+}
+
 /// Delivers `value` through `rp` once everything committed so far is durable.
 template <class T>
 void deliver_after_sync(self_ptr self, caf::typed_response_promise<T> rp, T value) {
@@ -339,18 +356,13 @@ caf::result<ingest_outcome> recover(self_ptr self, inbound_mail m) {
                                                  rejection.value("ticket_id", ""));
   auto known = st.store->journal(m.mailbox_id, m.graph_id);
   if (!known) return known.error();
-  auto counters = st.store->counters(m.mailbox_id);
-  if (!counters) return counters.error();
   storage::batch changes;
-  auto outcome =
-      stage(self, changes, m, *counters, known->value_or(storage::journal_entry{}));
+  auto outcome = stage_counted(self, changes, m, *known, "recovered");
   if (!outcome) return outcome.error();
   rejection["recovered_at"] = now();
   rejection["ticket_id"] = outcome->ticket_id;
   rejection["recovered_as"] = to_string(outcome->outcome);
   st.store->stage_rejection(changes, m.account_id, rejection);
-  count(*counters, "recovered");
-  st.store->stage_counters(changes, m.mailbox_id, *counters);
   st.metrics->add("exconnect_messages_total", {{"outcome", to_string(outcome->outcome)}});
   spdlog::info("mailbox {}/{}: message {} recovered from {} -> {} {}", m.account_id,
                m.mailbox_id, m.graph_id, m.recovering, to_string(outcome->outcome),
@@ -575,13 +587,9 @@ helpdesk(helpdesk_actor::stateful_pointer<helpdesk_state> self,
           return answer_after_sync(
               self,
               ingest_outcome{(*known)->outcome, (*known)->ticket_id, (*known)->reason});
-        auto counters = st.store->counters(m.mailbox_id);
-        if (!counters) return counters.error();
         storage::batch changes;
-        auto outcome =
-            stage(self, changes, m, *counters, known->value_or(storage::journal_entry{}));
+        auto outcome = stage_counted(self, changes, m, *known);
         if (!outcome) return outcome.error();
-        st.store->stage_counters(changes, m.mailbox_id, *counters);
         auto answer = commit_and_answer(self, std::move(changes), *outcome);
         st.metrics->add("exconnect_messages_total",
                         {{"outcome", to_string(outcome->outcome)}});

@@ -102,14 +102,10 @@ void convert(self_ptr self, const job_ptr& j) {
 /// Downloads the raw MIME through the MAILBOX's Graph gate.
 void download(self_ptr self, const job_ptr& j) {
   const auto& st = self->state;
-  auto graph_id = j->what.graph_id;
   call_graph_gated(
       self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
       service::get<http_actor>(self->system()), st.cfg.id,
-      [=](const std::string& token) {
-        const auto& cfg = self->state.cfg;
-        return graph::raw_message(cfg.graph_url, token, cfg.address, graph_id);
-      },
+      raw_message_of(st.cfg.graph_url, st.cfg.address, j->what.graph_id),
       [=](net::client_response& res) {
         if (res.ok()) self->send(self->state.peers.mailbox, atom::downloaded_v);
         if (res.ok() && res.status == 404)

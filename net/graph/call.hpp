@@ -14,6 +14,14 @@
 namespace exc {
 
 using request_maker = std::function<net::client_request(const std::string& token)>;
+/// The download of a message's raw MIME ($value).
+inline request_maker raw_message_of(std::string graph_url, std::string address,
+                                    std::string graph_id) {
+  return [=](const std::string& token) {
+    return graph::raw_message(graph_url, token, address, graph_id);
+  };
+}
+
 /// Gets the response to keep: a downloaded mail body is moved on, never copied.
 using response_handler = std::function<void(net::client_response&)>;
 /// A token that cannot be had, or no answer from the HTTP client at all.
