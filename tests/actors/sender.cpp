@@ -34,8 +34,9 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   storage::helpdesk_store tickets{*db};
   address_book connected;
   net::metrics metrics;
-  helpdesk_actor desk = caf::actor_cast<helpdesk_actor>(sys.spawn(
-      helpdesk, &tickets, &outbox, &connected, &metrics, std::string{"k"}, ticket_limits{1000}));
+  helpdesk_actor desk = caf::actor_cast<helpdesk_actor>(
+      sys.spawn(helpdesk, &tickets, &outbox, &connected, &metrics, std::string{"k"},
+                ticket_limits{1000}));
   test::mock_http_actor http = sys.spawn(test::mock_http, 0);
   token_service_actor tokens = sys.spawn(test::token_mock, 0);
   test::listener_actor listener = sys.spawn(test::poll_listener, 0);
