@@ -362,7 +362,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         auto r = self->spawn<caf::monitored>(
             recoverer,
             recoverer_config{st.cfg.id, st.cfg.account_id, st.cfg.address,
-                             st.cfg.graph_url},
+                             st.cfg.graph_url, st.cfg.max_message_size},
             recoverer_peers{caf::actor_cast<fetch_listener_actor>(self), st.converter,
                             st.converters});
         st.recoverers.push_back(r.address());

@@ -1,6 +1,5 @@
 #include "actors/recoverer.hpp"
 
-#include "actors/converter.hpp"
 #include "messages/error.hpp"
 #include "messages/lifetime.hpp"
 #include "messages/services.hpp"
@@ -10,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
-#include <random>
 
 namespace exc {
 
@@ -22,8 +20,7 @@ using self_ptr = recoverer_pointer;
 struct job {
   recovery what;
   caf::typed_response_promise<ingest_outcome> answer;
-  std::string raw;
-  std::shared_ptr<converter_load::reservation> reserved;
+  std::shared_ptr<converter_load::reservation> reserved; ///< until it ends
   unsigned room_waits = 0;
 };
 using job_ptr = std::shared_ptr<job>;
@@ -62,40 +59,22 @@ void store(self_ptr self, const job_ptr& j, inbound_mail m) {
           [=](const caf::error& err) { fail(self, j, err); });
 }
 
-/// Converts within the process's byte budget: waits for room (100 ms doubling to 2 s)
-/// as the FETCHER does, at most about two minutes.
-void convert(self_ptr self, const job_ptr& j) {
+/// Has the downloaded mail converted (moved, not copied: a CONVERTER answers a mail
+/// being recovered with a ticket however its conversion ends).
+void convert(self_ptr self, const job_ptr& j, std::string raw) {
   auto& st = self->state;
-  if (st.peers.converters && !j->reserved) {
-    j->reserved = st.peers.converters->reserve(std::max<std::size_t>(j->raw.size(), 1));
-    if (!j->reserved) {
-      if (++j->room_waits > 64)
-        return fail(self, j,
-                    make_error(ec::unspecified, "no room in the conversion budget "
-                                                "for two minutes; try again"));
-      static thread_local std::minstd_rand rng{std::random_device{}()};
-      auto wait = backoff_delay(std::chrono::milliseconds{100}, std::chrono::seconds{2},
-                                j->room_waits, rng);
-      self->delayed_send(self, wait, atom::internal_v, atom::wake_v);
-      return;
-    }
-  }
   auto lease = st.peers.converters ? st.peers.converters->acquire() : nullptr;
   auto which = lease ? lease->index() : st.peers.converter;
   self->request(service::converter(self->system(), which), std::chrono::minutes{5},
-                atom::convert_v, j->raw, base_of(self, *j))
+                atom::convert_v, std::move(raw), base_of(self, *j))
       .then(
           [=](inbound_mail& m) {
             (void)lease;
-            j->raw.clear();
             store(self, j, std::move(m));
           },
           [=](const caf::error& err) {
             (void)lease;
-            // Stopped (the process stops) or no CONVERTER: a ticket all the same.
-            auto m = unreadable_mail(j->raw, base_of(self, *j), render(err));
-            j->raw.clear();
-            store(self, j, std::move(m));
+            fail(self, j, err);
           });
 }
 
@@ -118,10 +97,31 @@ void download(self_ptr self, const job_ptr& j) {
                       make_error(ec::graph_failure, "downloading the mail failed: " +
                                                         e.code + " " + e.message));
         }
-        j->raw = std::move(res.body);
-        convert(self, j);
+        convert(self, j, std::move(res.body));
       },
       [=](const caf::error& err) { fail(self, j, err); });
+}
+
+/// Reserves its room in the process's conversion budget before the download, as much
+/// as the largest mail that is not too_large; waits for room (100 ms doubling to 2 s)
+/// as the FETCHER does, at most about two minutes.
+void reserve_then_download(self_ptr self, const job_ptr& j) {
+  auto& st = self->state;
+  if (st.peers.converters && !j->reserved) {
+    j->reserved =
+        st.peers.converters->reserve(std::max<std::uint64_t>(st.cfg.max_message_size, 1));
+    if (!j->reserved) {
+      if (++j->room_waits > 64)
+        return fail(self, j,
+                    make_error(ec::unspecified, "no room in the conversion budget "
+                                                "for two minutes; try again"));
+      auto wait = backoff_delay(std::chrono::milliseconds{100}, std::chrono::seconds{2},
+                                j->room_waits, st.rng);
+      self->delayed_send(self, wait, atom::internal_v, atom::wake_v);
+      return;
+    }
+  }
+  download(self, j);
 }
 
 } // namespace
@@ -141,11 +141,11 @@ recoverer_actor::behavior_type recoverer(recoverer_pointer self, recoverer_confi
         j->what = what;
         j->answer = self->make_response_promise<ingest_outcome>();
         *current = j;
-        download(self, j);
+        reserve_then_download(self, j);
         return j->answer;
       },
-      [=](atom::internal, atom::wake) { // see convert
-        if (*current) convert(self, *current);
+      [=](atom::internal, atom::wake) { // see reserve_then_download
+        if (*current) reserve_then_download(self, *current);
       },
   };
 }

@@ -6,13 +6,16 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <cstdint>
+#include <random>
 #include <string>
 
 /// A RECOVERER: turns one rejected mail into a ticket or comment after all, because an
 /// admin asked (POST /api/v1/rejections/{id}/recover). Its MAILBOX spawns it per
-/// request; it downloads the mail again through the MAILBOX's Graph gate (the download
-/// counts in the fetch window), converts it without rejecting it (what cannot be read
-/// becomes a ticket with the raw mail attached), has the HELPDESK store it (once per
+/// request; within the process's conversion budget it downloads the mail again through
+/// the MAILBOX's Graph gate (the download counts in the fetch window), converts it
+/// without rejecting it (what cannot be read becomes a ticket with the raw mail
+/// attached), has the HELPDESK store it (once per
 /// rejection) and the MAILBOX label it (the rejected label goes), answers and ends. A
 /// failure is answered as an error; nothing is counted against the message.
 namespace exc {
@@ -22,6 +25,9 @@ struct recoverer_config {
   std::string account_id;
   std::string address;
   std::string graph_url;
+  /// What is reserved of the conversion budget before the download: the mail's size is
+  /// not known yet, and a mail that was not rejected too_large is at most this.
+  std::uint64_t max_message_size = 52'428'800;
 };
 
 /// What the RECOVERER works with; the TOKEN SERVICE, HTTP CLIENT, CONVERTERs and
@@ -36,6 +42,7 @@ struct recoverer_state {
   static inline const char* name = "recoverer";
   recoverer_config cfg;
   recoverer_peers peers;
+  std::minstd_rand rng{std::random_device{}()}; ///< jitters its waits for room
 };
 
 using recoverer_pointer = recoverer_actor::stateful_pointer<recoverer_state>;
