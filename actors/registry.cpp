@@ -86,14 +86,20 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, Apply ap
 /// Keeps the gauges of accounts and mailboxes by status current.
 void update_gauges(self_ptr self) {
   auto& st = self->state;
-  std::map<storage::mailbox_status, int> by_status;
-  for (const auto& [id, mb] : st.mailboxes)
-    ++by_status[mb.status];
   for (auto status : storage::mailbox_statuses)
     st.stores.metrics->set("exconnect_mailboxes", {{"status", to_string(status)}},
-                           by_status[status]);
+                           static_cast<double>(
+                               st.status_counts[static_cast<std::size_t>(status)]));
   st.stores.metrics->set("exconnect_accounts", {},
                          static_cast<double>(st.accounts.size()));
+}
+
+/// Counts a mailbox's status change (`before` the old status, `after` the new one).
+void count_status(self_ptr self, std::optional<storage::mailbox_status> before,
+                  std::optional<storage::mailbox_status> after) {
+  auto& counts = self->state.status_counts;
+  if (before) --counts[static_cast<std::size_t>(*before)];
+  if (after) ++counts[static_cast<std::size_t>(*after)];
 }
 
 /// Writes a status change of a mailbox; logs (does not throw) if storage fails.
@@ -118,6 +124,35 @@ storage::mailbox_record* find_mailbox(self_ptr self, const std::string& account,
   auto i = self->state.mailboxes.find(id);
   if (i == self->state.mailboxes.end() || i->second.account_id != account) return nullptr;
   return &i->second;
+}
+
+/// Stores `mb` in memory (new or changed) and in its account's index.
+void keep_mailbox(self_ptr self, storage::mailbox_record mb) {
+  auto& st = self->state;
+  st.account_mailboxes[mb.account_id].insert(mb.id);
+  auto [i, added] = st.mailboxes.try_emplace(mb.id);
+  count_status(self, added ? std::nullopt : std::optional{i->second.status}, mb.status);
+  i->second = std::move(mb);
+}
+
+/// Drops a mailbox from memory and from its account's index.
+void forget_mailbox(self_ptr self,
+                    std::map<std::string, storage::mailbox_record>::iterator i) {
+  auto& st = self->state;
+  auto ids = st.account_mailboxes.find(i->second.account_id);
+  if (ids != st.account_mailboxes.end()) {
+    ids->second.erase(i->first);
+    if (ids->second.empty()) st.account_mailboxes.erase(ids);
+  }
+  count_status(self, i->second.status, std::nullopt);
+  st.mailboxes.erase(i);
+}
+
+/// The ids of the account's mailboxes, in order (empty for an account without any).
+const std::set<std::string>& mailboxes_of(self_ptr self, const std::string& account) {
+  static const std::set<std::string> none;
+  auto i = self->state.account_mailboxes.find(account);
+  return i == self->state.account_mailboxes.end() ? none : i->second;
 }
 
 caf::error no_such_mailbox() {
@@ -188,7 +223,7 @@ bool address_free_for(self_ptr self, const storage::mailbox_record& mb,
 /// Applies what address_free_for released, after the commit.
 void apply_release(self_ptr self,
                    const std::optional<storage::mailbox_record>& released) {
-  if (released) self->state.mailboxes[released->id] = *released;
+  if (released) keep_mailbox(self, *released);
 }
 
 caf::error address_in_use(const std::string& address, const char* how) {
@@ -351,9 +386,8 @@ caf::error note_sign_in(self_ptr self, const storage::mailbox_record& mb) {
 caf::error check_pending_cap(self_ptr self, const std::string& account) {
   const auto& st = self->state;
   std::uint32_t pending = 0;
-  for (const auto& [id, mb] : st.mailboxes)
-    if (mb.account_id == account &&
-        mb.status == storage::mailbox_status::pending_authorization)
+  for (const auto& id : mailboxes_of(self, account))
+    if (st.mailboxes.at(id).status == storage::mailbox_status::pending_authorization)
       ++pending;
   if (pending < st.cfg.max_pending) return {};
   return make_error(ec::too_many_pending,
@@ -462,7 +496,7 @@ void finish_connect(self_ptr self, const std::string& id, const token_grant& gra
               apply_release(self, released);
               self->state.addresses[net::to_lower(updated.address)] = id;
               self->state.stores.connected->add(updated.address);
-              i->second = updated;
+              keep_mailbox(self, updated);
               update_gauges(self);
               spdlog::info("registry: mailbox {} connected", log_name(self, id));
               start_mailbox(self, id);
@@ -609,7 +643,7 @@ caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& b
       return;
     }
     auto i = self->state.mailboxes.find(rec->mailbox_id);
-    if (updated && i != self->state.mailboxes.end()) i->second = *updated;
+    if (updated && i != self->state.mailboxes.end()) keep_mailbox(self, *updated);
     redeem_code(self, back, *rec, hash, rp);
   });
   return rp;
@@ -638,7 +672,7 @@ caf::result<mailbox_entry> connect_mailbox(self_ptr self, storage::mailbox_recor
         st.addresses[net::to_lower(mb.address)] = mb.id;
         auto out = entry_of(self, mb);
         out.authorize_url = url;
-        st.mailboxes[mb.id] = mb;
+        keep_mailbox(self, mb);
         update_gauges(self);
         return out;
       });
@@ -662,7 +696,7 @@ caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
       self, std::move(changes), [=, url = std::move(*url)] {
         apply_release(self, released);
         self->state.addresses[net::to_lower(updated.address)] = updated.id;
-        self->state.mailboxes[updated.id] = updated;
+        keep_mailbox(self, updated);
         return url;
       });
 }
@@ -677,7 +711,7 @@ caf::result<mailbox_entry> set_status(self_ptr self, const storage::mailbox_reco
   storage::batch changes;
   stage_mailbox(changes, updated);
   return commit_and_answer<mailbox_entry>(self, std::move(changes), [=] {
-    self->state.mailboxes[updated.id] = updated;
+    keep_mailbox(self, updated);
     update_gauges(self);
     then();
     return entry_of(self, updated);
@@ -754,7 +788,7 @@ caf::result<bool> remove(self_ptr self, const std::string& account,
                   st.addresses.erase(held);
                 if (!i->second.connected_at.empty())
                   st.stores.connected->remove(i->second.address);
-                st.mailboxes.erase(i);
+                forget_mailbox(self, i);
               }
               // A MAILBOX still stopping is forgotten: nothing replaces it.
               st.runtime.erase(id);
@@ -790,8 +824,10 @@ void on_polled(self_ptr self, const std::string& id, const poll_result& r) {
                 mb.last_error->step == error->step;
     if (mb.status == storage::mailbox_status::error ||
         (mb.last_error.has_value() != error.has_value()) || (error && !same)) {
-      if (mb.status == storage::mailbox_status::error)
+      if (mb.status == storage::mailbox_status::error) {
+        count_status(self, mb.status, storage::mailbox_status::connected);
         mb.status = storage::mailbox_status::connected;
+      }
       mb.last_error = std::move(error);
       save_status(self, mb);
     }
@@ -809,6 +845,7 @@ void on_polled(self_ptr self, const std::string& id, const poll_result& r) {
       mb.last_error->message == r.message && mb.status == status)
     return;
   mb.last_error = storage::error_record{r.code, r.message, r.at, r.step};
+  count_status(self, mb.status, status);
   mb.status = status;
   save_status(self, mb);
 }
@@ -826,6 +863,7 @@ void on_grant_gone(self_ptr self, const std::string& id, const std::string& reas
   // Even a paused mailbox: resume must not skip the new consent.
   mb.last_error =
       storage::error_record{"reauthorization_required", reason, now(self), "token"};
+  count_status(self, mb.status, storage::mailbox_status::reauthorization_required);
   mb.status = storage::mailbox_status::reauthorization_required;
   save_status(self, mb);
 }
@@ -848,7 +886,7 @@ caf::error load(self_ptr self) {
                  [&](std::string_view, std::string_view value) {
                    if (auto m = storage::mailbox_from_json(std::string{value})) {
                      if (!m->connected_at.empty()) st.stores.connected->add(m->address);
-                     st.mailboxes[m->id] = std::move(*m);
+                     keep_mailbox(self, std::move(*m));
                    }
                    return true;
                  });
@@ -987,11 +1025,22 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
       [=](atom::connect, storage::mailbox_record& draft) {
         return connect_mailbox(self, std::move(draft));
       },
-      [=](atom::mailboxes, const std::string& account) {
-        std::vector<mailbox_entry> out;
-        for (const auto& [id, mb] : self->state.mailboxes)
-          if (mb.account_id == account) out.push_back(entry_of(self, mb));
+      [=](atom::mailboxes, const std::string& account, const std::string& after,
+          std::uint32_t limit) {
+        mailbox_page out;
+        const auto& ids = mailboxes_of(self, account);
+        for (auto i = ids.upper_bound(after); i != ids.end(); ++i) {
+          if (out.entries.size() == limit) {
+            out.next = out.entries.back().record.id;
+            break;
+          }
+          out.entries.push_back(entry_of(self, self->state.mailboxes.at(*i)));
+        }
         return out;
+      },
+      [=](atom::mailboxes, const std::string& account) {
+        const auto& ids = mailboxes_of(self, account);
+        return std::vector<std::string>(ids.begin(), ids.end());
       },
       [=](atom::mailbox, const std::string& account,
           const std::string& id) -> caf::result<mailbox_entry> {

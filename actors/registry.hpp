@@ -17,12 +17,14 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -91,6 +93,12 @@ struct registry_state {
   std::map<std::string, storage::account_record> accounts;
   std::unordered_map<std::string, std::string> api_keys; ///< key hash -> account id
   std::map<std::string, storage::mailbox_record> mailboxes;
+  /// Each account's mailbox ids, in order: what its listings and caps read, instead
+  /// of every mailbox of the process. Kept by keep_mailbox and forget_mailbox.
+  std::unordered_map<std::string, std::set<std::string>> account_mailboxes;
+  /// How many mailboxes have each status (indexed by the status): the gauges, kept as
+  /// statuses change instead of counted over every mailbox.
+  std::array<std::int64_t, std::size(storage::mailbox_statuses)> status_counts{};
   std::unordered_map<std::string, std::string> addresses; ///< lower-case -> mailbox id
   /// Mailboxes whose sign-in is being finished (code exchange, grant check): they hold
   /// their address although their state is spent.

@@ -255,7 +255,7 @@ void route_to(rest_pointer self, const route_match& route, const caller& c,
     return m == "GET" ? get_account(self, c, reply) : patch_account(self, c, req, reply);
   case route_id::mailboxes:
     return m == "POST" ? create_mailbox(self, c, req, reply)
-                       : list_mailboxes(self, c, reply);
+                       : list_mailboxes(self, c, req, reply);
   case route_id::mailbox:
     return m == "GET" ? get_mailbox(self, c, id, reply)
                       : delete_mailbox(self, c, id, reply);

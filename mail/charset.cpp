@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <iconv.h>
+#include <string>
+#include <vector>
 
 namespace mail::detail {
 
@@ -95,15 +97,66 @@ constexpr std::array<std::string_view, 14> latin1_labels = {
     "latin1",      "l1",           "cp819",    "ibm819",     "iso-ir-100",
     "csisolatin1", "windows-1252", "cp1252",   "x-cp1252"};
 
+const iconv_t no_converter = reinterpret_cast<iconv_t>(-1);
+
+/// Converters to UTF-8 kept open, per thread (an iconv_t is not shared), by charset
+/// name. Opening one makes glibc load the charset's module (dlopen) and closing the
+/// last one unloads it: per mail that cost more than the conversion itself. At most
+/// `capacity` names, the least recently used closed first; a name iconv does not know
+/// is kept too (as no_converter), so a mail naming it again and again costs nothing.
+class converter_cache {
+public:
+  static constexpr std::size_t capacity = 16;
+
+  converter_cache() = default;
+  converter_cache(const converter_cache&) = delete;
+  converter_cache& operator=(const converter_cache&) = delete;
+  ~converter_cache() {
+    for (auto& e : entries_)
+      if (e.cd != no_converter) iconv_close(e.cd);
+  }
+
+  /// The converter from `charset` (an iconv name), or no_converter.
+  iconv_t get(const std::string& charset) {
+    auto hit = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const entry& e) { return e.charset == charset; });
+    if (hit != entries_.end()) {
+      std::rotate(hit, hit + 1, entries_.end()); // the most recent is last
+      return entries_.back().cd;
+    }
+    if (entries_.size() == capacity) {
+      if (entries_.front().cd != no_converter) iconv_close(entries_.front().cd);
+      entries_.erase(entries_.begin());
+    }
+    entries_.push_back({charset, iconv_open("UTF-8", charset.c_str())});
+    return entries_.back().cd;
+  }
+
+private:
+  struct entry {
+    std::string charset;
+    iconv_t cd;
+  };
+  std::vector<entry> entries_; ///< least recently used first
+};
+
+/// The converter from `charset` to UTF-8, or no_converter. GMime maps mail-specific
+/// aliases (ks_c_5601-1987, x-sjis, ...) to iconv names first.
+iconv_t converter_to_utf8(const std::string& charset) {
+  thread_local converter_cache cache;
+  return cache.get(g_mime_charset_iconv_name(charset.c_str()));
+}
+
 /// Converts with iconv; bytes invalid in `charset` become U+FFFD and clear `clean`.
 /// `charset` must be one iconv knows (see known_to_iconv).
 std::string iconv_to_utf8(std::string_view bytes, const std::string& charset,
                           bool& clean) {
   clean = true;
   std::string out;
-  iconv_t cd = iconv_open("UTF-8", g_mime_charset_iconv_name(charset.c_str()));
-  if (cd == reinterpret_cast<iconv_t>(-1))
+  iconv_t cd = converter_to_utf8(charset);
+  if (cd == no_converter)
     return windows_1252_to_utf8(bytes); // unreachable unless iconv changed under us
+  iconv(cd, nullptr, nullptr, nullptr, nullptr); // the initial state (it is reused)
   std::array<char, 4096> buffer;
   auto* in = const_cast<char*>(bytes.data()); // iconv never writes through it
   std::size_t in_left = bytes.size();
@@ -131,7 +184,6 @@ std::string iconv_to_utf8(std::string_view bytes, const std::string& charset,
     }
     iconv(cd, nullptr, nullptr, nullptr, nullptr); // reset the shift state
   }
-  iconv_close(cd);
   return out;
 }
 
@@ -139,11 +191,7 @@ bool known_to_iconv(const std::string& charset) {
   // GMime caches every name it is asked about; input must not grow that table at will.
   if (charset.size() > 64) return false;
   init_gmime(); // g_mime_charset_iconv_name reads GMime's alias table
-  // GMime maps mail-specific aliases (ks_c_5601-1987, x-sjis, ...) to iconv names.
-  iconv_t cd = iconv_open("UTF-8", g_mime_charset_iconv_name(charset.c_str()));
-  if (cd == reinterpret_cast<iconv_t>(-1)) return false;
-  iconv_close(cd);
-  return true;
+  return converter_to_utf8(charset) != no_converter;
 }
 
 } // namespace

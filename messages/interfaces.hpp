@@ -219,6 +219,12 @@ struct mailbox_entry {
   std::string authorize_url; ///< after connect or reauthorize: where to sign in
 };
 
+/// A page of an account's mailboxes, ordered by id.
+struct mailbox_page {
+  std::vector<mailbox_entry> entries;
+  std::string next; ///< the last entry's id when more follow (the next `after`), else ""
+};
+
 /// The REGISTRY: owns accounts, API keys, mailboxes, address holds and sign-in state,
 /// and the mailbox lifecycle (it spawns, monitors and restarts the MAILBOXes, and a
 /// mailbox's replacement only once the old one is down). Requests name the caller's
@@ -242,8 +248,12 @@ using registry_actor = caf::typed_actor<
     /// Registers a mailbox to connect (account_id, address, poll interval and backfill
     /// set) -> its entry with the sign-in URL.
     caf::replies_to<atom::connect, storage::mailbox_record>::with<mailbox_entry>,
-    /// The account's mailboxes.
-    caf::replies_to<atom::mailboxes, std::string>::with<std::vector<mailbox_entry>>,
+    /// (account, after, limit) -> at most `limit` of the account's mailboxes with an id
+    /// after `after`, read through the account's own index.
+    caf::replies_to<atom::mailboxes, std::string, std::string,
+                    std::uint32_t>::with<mailbox_page>,
+    /// (account) -> the ids of all the account's mailboxes.
+    caf::replies_to<atom::mailboxes, std::string>::with<std::vector<std::string>>,
     /// (account, mailbox id) -> the mailbox.
     caf::replies_to<atom::mailbox, std::string, std::string>::with<mailbox_entry>,
     /// (account, mailbox id) -> a new sign-in URL.
@@ -285,4 +295,4 @@ using supervisor_actor = caf::typed_actor<
 
 // Process-local: the REGISTRY's answers hold actor handles.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::mailbox_entry)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<::exc::mailbox_entry>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::mailbox_page)

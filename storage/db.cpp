@@ -1,6 +1,7 @@
 #include "storage/db.hpp"
 
 #include "messages/error.hpp"
+#include "storage/upgrade.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -93,10 +94,18 @@ caf::expected<std::unique_ptr<db>> db::open(const std::string& dir) {
   auto expected = std::to_string(schema_version);
   if (!*version) {
     if (auto err = result->put(family::meta, schema_key, expected)) return err;
-  } else if (**version != expected) {
+    return result;
+  }
+  // Versions 1 .. schema_version are read (the older ones upgraded first).
+  std::uint32_t stored = 0;
+  for (char c : **version)
+    stored = c >= '0' && c <= '9' && stored < 1000 ? stored * 10 + (c - '0') : 1000;
+  if (version->value().empty() || stored < 1 || stored > schema_version)
     return exc::make_error(exc::ec::schema_mismatch,
                            dir + " holds schema version " + **version +
-                               "; this build reads version " + expected);
+                               "; this build reads versions 1 to " + expected);
+  if (stored < schema_version) {
+    if (auto err = upgrade(*result, stored)) return err;
   }
   return result;
 }

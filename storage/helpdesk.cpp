@@ -94,6 +94,16 @@ std::string rejection_key(const std::string& account, const std::string& rejecti
   return account + "/r/" + rejection_id;
 }
 
+std::string mailbox_ticket_key(const std::string& account, const std::string& mailbox,
+                               const std::string& ticket_id) {
+  return account + "/tm/" + mailbox + "/" + ticket_id;
+}
+
+std::string mailbox_rejection_key(const std::string& account, const std::string& mailbox,
+                                  const std::string& rejection_id) {
+  return account + "/rm/" + mailbox + "/" + rejection_id;
+}
+
 std::string attachment_key(const std::string& account, const std::string& ticket_id,
                            const std::string& comment_id, std::size_t n) {
   return account + "/a/" + ticket_id + "/" + comment_id + "/" + std::to_string(n);
@@ -153,44 +163,73 @@ helpdesk_store::ticket(const std::string& account, const std::string& ticket_id)
   return get_json(db_, family::tickets, ticket_key(account, ticket_id));
 }
 
-caf::expected<ticket_page> helpdesk_store::tickets(const std::string& account,
-                                                   const std::string& mailbox,
-                                                   const std::string& after,
-                                                   std::size_t limit) const {
-  ticket_page page;
-  auto prefix = account + "/t/";
+namespace {
+
+/// At most `limit` records under `prefix` + id, after the id `after`, oldest first.
+caf::expected<record_page> page_of(const db& d, const std::string& prefix,
+                                   const std::string& after, std::size_t limit) {
+  record_page page;
   bool more = false;
-  auto err = db_.scan(
+  auto err = d.scan(
       family::tickets, prefix,
       [&](std::string_view, std::string_view v) {
-        auto j = json::parse(v, nullptr, false);
-        if (!j.is_object()) return true;
-        if (!mailbox.empty() && str(j, "mailbox_id") != mailbox) return true;
-        if (page.tickets.size() == limit) {
+        if (page.records.size() == limit) {
           more = true;
           return false;
         }
-        page.tickets.push_back(std::move(j));
+        auto j = json::parse(v, nullptr, false);
+        if (j.is_object()) page.records.push_back(std::move(j));
         return true;
       },
       after);
   if (err) return err;
-  if (more && !page.tickets.empty()) page.next = str(page.tickets.back(), "id");
+  if (more && !page.records.empty()) page.next = str(page.records.back(), "id");
   return page;
 }
 
-caf::expected<std::vector<json>>
-helpdesk_store::rejections(const std::string& account, const std::string& mailbox) const {
-  std::vector<json> out;
-  auto err = db_.scan(
-      family::tickets, account + "/r/", [&](std::string_view, std::string_view v) {
-        auto j = json::parse(v, nullptr, false);
-        if (j.is_object() && (mailbox.empty() || str(j, "mailbox_id") == mailbox))
-          out.push_back(std::move(j));
-        return true;
-      });
+/// The same through a mailbox's index (`index` + id -> ""): one read per record listed.
+caf::expected<record_page> indexed_page_of(const db& d, const std::string& index,
+                                           const std::string& prefix,
+                                           const std::string& after, std::size_t limit) {
+  std::vector<std::string> ids;
+  auto err = d.scan(
+      family::tickets, index,
+      [&](std::string_view key, std::string_view) {
+        ids.emplace_back(key.substr(index.size()));
+        return ids.size() <= limit; // one more than asked: another page follows
+      },
+      after);
   if (err) return err;
-  return out;
+  record_page page;
+  bool more = ids.size() > limit;
+  if (more) ids.resize(limit);
+  for (const auto& id : ids) {
+    auto record = get_json(d, family::tickets, prefix + id);
+    if (!record) return record.error();
+    if (*record && (*record)->is_object()) page.records.push_back(std::move(**record));
+  }
+  if (more) page.next = ids.back();
+  return page;
+}
+
+} // namespace
+
+caf::expected<record_page> helpdesk_store::tickets(const std::string& account,
+                                                   const std::string& mailbox,
+                                                   const std::string& after,
+                                                   std::size_t limit) const {
+  if (mailbox.empty()) return page_of(db_, ticket_key(account, ""), after, limit);
+  return indexed_page_of(db_, mailbox_ticket_key(account, mailbox, ""),
+                         ticket_key(account, ""), after, limit);
+}
+
+caf::expected<record_page> helpdesk_store::rejections(const std::string& account,
+                                                      const std::string& mailbox,
+                                                      const std::string& after,
+                                                      std::size_t limit) const {
+  if (mailbox.empty()) return page_of(db_, rejection_key(account, ""), after, limit);
+  return indexed_page_of(db_, mailbox_rejection_key(account, mailbox, ""),
+                         rejection_key(account, ""), after, limit);
 }
 
 caf::expected<std::optional<json>>
@@ -213,8 +252,11 @@ caf::expected<json> helpdesk_store::counters(const std::string& mailbox) const {
 }
 
 void helpdesk_store::stage_ticket(batch& changes, const json& ticket) const {
-  changes.put(family::tickets, ticket_key(str(ticket, "account_id"), str(ticket, "id")),
-              ticket.dump());
+  const auto account = str(ticket, "account_id");
+  const auto id = str(ticket, "id");
+  changes.put(family::tickets, ticket_key(account, id), ticket.dump());
+  changes.put(family::tickets, mailbox_ticket_key(account, str(ticket, "mailbox_id"), id),
+              "");
 }
 
 void helpdesk_store::stage_message_index(batch& changes, const std::string& account,
@@ -231,8 +273,10 @@ void helpdesk_store::stage_journal(batch& changes, const std::string& mailbox,
 
 void helpdesk_store::stage_rejection(batch& changes, const std::string& account,
                                      const json& rejection) const {
-  changes.put(family::tickets, rejection_key(account, str(rejection, "id")),
-              rejection.dump());
+  const auto id = str(rejection, "id");
+  changes.put(family::tickets, rejection_key(account, id), rejection.dump());
+  changes.put(family::tickets,
+              mailbox_rejection_key(account, str(rejection, "mailbox_id"), id), "");
 }
 
 void helpdesk_store::stage_counters(batch& changes, const std::string& mailbox,

@@ -53,12 +53,18 @@ std::optional<journal_entry> journal_from_json(const std::string& text);
 /// Keys. journal family: "<mailbox>/m/<graph id>" -> journal entry,
 /// "<mailbox>/counters" -> counters. tickets family: "<account>/t/<ticket id>" -> ticket,
 /// "<account>/i/<Message-ID>" -> ticket id, "<account>/r/<rejection id>" -> rejection,
-/// "<account>/a/<ticket id>/<comment id>/<n>" -> attachment content.
+/// "<account>/a/<ticket id>/<comment id>/<n>" -> attachment content; the per-mailbox
+/// indexes "<account>/tm/<mailbox>/<ticket id>" and "<account>/rm/<mailbox>/<rejection
+/// id>" -> "" (the mailbox that opened the ticket, where the mail arrived).
 std::string journal_key(const std::string& mailbox, const std::string& graph_id);
 std::string counters_key(const std::string& mailbox);
 std::string ticket_key(const std::string& account, const std::string& ticket_id);
 std::string message_index_key(const std::string& account, const std::string& message_id);
 std::string rejection_key(const std::string& account, const std::string& rejection_id);
+std::string mailbox_ticket_key(const std::string& account, const std::string& mailbox,
+                               const std::string& ticket_id);
+std::string mailbox_rejection_key(const std::string& account, const std::string& mailbox,
+                                  const std::string& rejection_id);
 std::string attachment_key(const std::string& account, const std::string& ticket_id,
                            const std::string& comment_id, std::size_t n);
 /// "<account>/k/<key>" -> what a request with this Idempotency-Key stored:
@@ -70,10 +76,10 @@ std::string idempotency_key(const std::string& account, const std::string& key);
 /// random each millisecond (so ids are hard to guess and still ordered).
 std::string time_ordered_id(const std::string& prefix);
 
-/// A page of tickets, oldest first.
-struct ticket_page {
-  std::vector<nlohmann::json> tickets;
-  std::string next; ///< cursor for the next page; "" at the end
+/// A page of tickets or rejections, oldest first.
+struct record_page {
+  std::vector<nlohmann::json> records;
+  std::string next; ///< cursor for the next page (the last record's id); "" at the end
 };
 
 class helpdesk_store {
@@ -88,13 +94,16 @@ public:
   /// The ticket as stored: the contract's shape plus "account_id".
   caf::expected<std::optional<nlohmann::json>> ticket(const std::string& account,
                                                       const std::string& ticket_id) const;
-  /// Tickets of the account (of one mailbox if `mailbox` is not empty) after the cursor.
-  caf::expected<ticket_page> tickets(const std::string& account,
+  /// At most `limit` tickets of the account (of one mailbox, through its index, if
+  /// `mailbox` is not empty) with an id after `after`.
+  caf::expected<record_page> tickets(const std::string& account,
                                      const std::string& mailbox, const std::string& after,
                                      std::size_t limit) const;
-  /// Rejections of the account (of one mailbox if `mailbox` is not empty), oldest first.
-  caf::expected<std::vector<nlohmann::json>> rejections(const std::string& account,
-                                                        const std::string& mailbox) const;
+  /// The same for rejections.
+  caf::expected<record_page> rejections(const std::string& account,
+                                        const std::string& mailbox,
+                                        const std::string& after,
+                                        std::size_t limit) const;
   /// One rejection of the account.
   caf::expected<std::optional<nlohmann::json>> rejection(const std::string& account,
                                                          const std::string& id) const;
@@ -105,7 +114,8 @@ public:
   /// duplicates (zeros if it has none yet).
   caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
 
-  /// Staging, for the one writer: each puts its records into `changes`.
+  /// Staging, for the one writer: each puts its records into `changes`. A ticket and a
+  /// rejection are staged with their mailbox's index entry.
   void stage_ticket(batch& changes, const nlohmann::json& ticket) const;
   void stage_message_index(batch& changes, const std::string& account,
                            const std::string& message_id,

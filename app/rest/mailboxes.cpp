@@ -196,18 +196,28 @@ void create_mailbox(rest_pointer self, const caller& who, const http_request& re
             refuse_address(reply));
 }
 
-void list_mailboxes(rest_pointer self, const caller& who, const reply_fn& reply) {
-  self->request(registry(self), registry_timeout, atom::mailboxes_v, who.account_id)
+void list_mailboxes(rest_pointer self, const caller& who, const http_request& req,
+                    const reply_fn& reply) {
+  auto query = net::parse_query(net::split_target(req.target).second);
+  if (!query)
+    return reply(error_response(400, "invalid_query", "the query string is malformed"));
+  auto limit = page_limit(*query);
+  if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
+  auto after = net::find_param(*query, "after").value_or("");
+  self->request(registry(self), registry_timeout, atom::mailboxes_v, who.account_id,
+                after, static_cast<std::uint32_t>(std::get<std::size_t>(limit)))
       .then(
-          [=](std::vector<mailbox_entry>& entries) {
-            with_status(self, std::move(entries),
-                        [self, reply](const std::vector<mailbox_entry>& entries,
-                                      const std::vector<std::optional<live_status>>& s) {
-                          json list = json::array();
-                          for (std::size_t i = 0; i < entries.size(); ++i)
-                            list.push_back(mailbox_view(self, entries[i], s[i]));
-                          reply(json_response(200, {{"mailboxes", list}}));
-                        });
+          [=](mailbox_page& page) {
+            auto next = page.next.empty() ? json(nullptr) : json(page.next);
+            with_status(
+                self, std::move(page.entries),
+                [self, reply, next](const std::vector<mailbox_entry>& entries,
+                                    const std::vector<std::optional<live_status>>& s) {
+                  json list = json::array();
+                  for (std::size_t i = 0; i < entries.size(); ++i)
+                    list.push_back(mailbox_view(self, entries[i], s[i]));
+                  reply(json_response(200, {{"mailboxes", list}, {"next", next}}));
+                });
           },
           refuse_with(reply));
 }

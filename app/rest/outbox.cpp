@@ -276,10 +276,7 @@ void list_outbox(rest_pointer self, const caller& who, const http_request& req,
       return reply_outbox(self, {query.mailbox}, query.params, reply);
     self->request(registry(self), registry_timeout, atom::mailboxes_v, who.account_id)
         .then(
-            [=](const std::vector<mailbox_entry>& entries) {
-              std::vector<std::string> ids;
-              for (const auto& e : entries)
-                ids.push_back(e.record.id);
+            [=](const std::vector<std::string>& ids) {
               reply_outbox(self, ids, query.params, reply);
             },
             refuse_with(reply));

@@ -37,7 +37,8 @@ void patch_account(rest_pointer self, const caller& who, const http_request& req
 // mailboxes (mailboxes.cpp)
 void create_mailbox(rest_pointer self, const caller& who, const http_request& req,
                     const reply_fn& reply);
-void list_mailboxes(rest_pointer self, const caller& who, const reply_fn& reply);
+void list_mailboxes(rest_pointer self, const caller& who, const http_request& req,
+                    const reply_fn& reply);
 void get_mailbox(rest_pointer self, const caller& who, const std::string& id,
                  const reply_fn& reply);
 void reauthorize_mailbox(rest_pointer self, const caller& who, const std::string& id,

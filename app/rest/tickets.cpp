@@ -1,5 +1,6 @@
-// The read side of the embedded helpdesk: tickets (cursor paging) and rejections, read
-// from storage directly (the HELPDESK is their one writer).
+// The read side of the embedded helpdesk: tickets and rejections (cursor paging, one
+// mailbox's through its index), read from storage directly (the HELPDESK is their one
+// writer).
 #include "app/rest/routes.hpp"
 
 #include "messages/error.hpp"
@@ -78,7 +79,7 @@ void list_tickets(rest_pointer self, const caller& who, const http_request& req,
                                                      std::get<std::size_t>(limit));
     if (!page) return reply(storage_failure(page.error()));
     json tickets = json::array();
-    for (auto& t : page->tickets)
+    for (auto& t : page->records)
       tickets.push_back(ticket_view(std::move(t)));
     reply(json_response(
         200, {{"tickets", tickets},
@@ -97,12 +98,18 @@ void get_ticket(rest_pointer self, const caller& who, const std::string& id,
 void list_rejections(rest_pointer self, const caller& who, const http_request& req,
                      const reply_fn& reply) {
   read_listing_query(self, who, req, reply, [=](listing_query query) {
-    auto found = self->state.stores.helpdesk->rejections(who.account_id, query.mailbox);
-    if (!found) return reply(storage_failure(found.error()));
+    auto limit = page_limit(query.params);
+    if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
+    auto after = net::find_param(query.params, "after").value_or("");
+    auto page = self->state.stores.helpdesk->rejections(
+        who.account_id, query.mailbox, after, std::get<std::size_t>(limit));
+    if (!page) return reply(storage_failure(page.error()));
     json list = json::array();
-    for (auto& r : *found)
+    for (auto& r : page->records)
       list.push_back(rejection_view(std::move(r)));
-    reply(json_response(200, {{"rejections", list}}));
+    reply(json_response(
+        200, {{"rejections", list},
+              {"next", page->next.empty() ? json(nullptr) : json(page->next)}}));
   });
 }
 

@@ -112,7 +112,7 @@ CAF_TEST(a new mail is a ticket and asking again changes nothing) {
   CAF_CHECK_EQUAL(again.ticket_id, first.ticket_id);
   auto page = store->tickets("acc_1", "", "", 10);
   CAF_REQUIRE(page);
-  CAF_CHECK_EQUAL(page->tickets.size(), 1u);
+  CAF_CHECK_EQUAL(page->records.size(), 1u);
   CAF_CHECK_EQUAL(json(store->counters("mbx_1")->at("fetched")), 1);
 }
 
@@ -254,12 +254,13 @@ CAF_TEST(replies thread duplicates count and rejections are recorded) {
   bad.rejection = "missing_to";
   bad.detail = "the message has no To address";
   CAF_CHECK_EQUAL(ingest(bad).reason, "missing_to");
-  auto rejections = store->rejections("acc_1", "mbx_1");
-  CAF_REQUIRE(rejections);
-  CAF_REQUIRE_EQUAL(rejections->size(), 3u);
-  CAF_CHECK_EQUAL((*rejections)[1].at("reason"), "mailing_list");
-  CAF_CHECK_EQUAL((*rejections)[2].at("reason"), "missing_to");
-  CAF_CHECK_EQUAL((*rejections)[2].at("message_id"), "g6");
+  auto page = store->rejections("acc_1", "mbx_1", "", 10);
+  CAF_REQUIRE(page);
+  const auto& rejections = page->records;
+  CAF_REQUIRE_EQUAL(rejections.size(), 3u);
+  CAF_CHECK_EQUAL(rejections[1].at("reason"), "mailing_list");
+  CAF_CHECK_EQUAL(rejections[2].at("reason"), "missing_to");
+  CAF_CHECK_EQUAL(rejections[2].at("message_id"), "g6");
   auto counters = *store->counters("mbx_1");
   CAF_CHECK_EQUAL(counters.at("fetched"), 9);
   CAF_CHECK_EQUAL(counters.at("converted"), 6);
@@ -318,14 +319,14 @@ CAF_TEST(tickets page oldest first by cursor) {
                       .ticket_id);
   auto first = store->tickets("acc_1", "", "", 2);
   CAF_REQUIRE(first);
-  CAF_REQUIRE_EQUAL(first->tickets.size(), 2u);
-  CAF_CHECK_EQUAL(first->tickets[0].at("id"), ids[0]);
+  CAF_REQUIRE_EQUAL(first->records.size(), 2u);
+  CAF_CHECK_EQUAL(first->records[0].at("id"), ids[0]);
   CAF_CHECK_EQUAL(first->next, ids[1]);
   auto rest = store->tickets("acc_1", "", first->next, 10);
   CAF_REQUIRE(rest);
-  CAF_CHECK_EQUAL(rest->tickets.size(), 3u);
+  CAF_CHECK_EQUAL(rest->records.size(), 3u);
   CAF_CHECK_EQUAL(rest->next, "");
-  CAF_CHECK_EQUAL(store->tickets("acc_1", "mbx_other", "", 10)->tickets.size(), 0u);
+  CAF_CHECK_EQUAL(store->tickets("acc_1", "mbx_other", "", 10)->records.size(), 0u);
 }
 
 CAF_TEST(a write that may still land later ends the helpdesk) {
@@ -373,7 +374,7 @@ CAF_TEST(a rejection is recovered once into a ticket) {
   auto big = mail("mbx_1", "g2", "big@customer.test");
   big.rejection = "too_large";
   CAF_REQUIRE_EQUAL(ingest(big).reason, "too_large");
-  auto rejections = *store->rejections("acc_1", "mbx_1");
+  auto rejections = store->rejections("acc_1", "mbx_1", "", 10)->records;
   CAF_REQUIRE_EQUAL(rejections.size(), 2u);
   auto id = rejections[0].at("id").get<std::string>();
   auto recover = [&](inbound_mail m) -> std::variant<ingest_outcome, caf::error> {

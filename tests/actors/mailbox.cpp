@@ -339,7 +339,7 @@ CAF_TEST(known mail is not downloaded again and a removed label is put back) {
   sched.run();
   reply(7, page({item("m1", 100, {"Zendesk"})}));
   CAF_CHECK_EQUAL(exchanges(), 8u); // labelled and journaled: nothing to do
-  CAF_CHECK_EQUAL(store->tickets("acc_1", "", "", 10)->tickets.size(), 1u);
+  CAF_CHECK_EQUAL(store->tickets("acc_1", "", "", 10)->records.size(), 1u);
   CAF_CHECK_EQUAL(polls().size(), 3u);
 }
 
@@ -352,9 +352,9 @@ CAF_TEST(mail over the size limit is rejected without a download) {
                   (std::vector<std::string>{"Zendesk", "RejectedByZendesk"}));
   CAF_CHECK_EQUAL(std::string{journal("big")->reason}, "too_large");
   reply(open(messages + "big", "PATCH"), answer(200, "{}"));
-  auto rejections = store->rejections("acc_1", "mbx_1");
-  CAF_REQUIRE_EQUAL(rejections->size(), 1u);
-  CAF_CHECK_EQUAL((*rejections)[0].at("detail"), "5000 bytes; the limit is 1000");
+  auto rejections = store->rejections("acc_1", "mbx_1", "", 10)->records;
+  CAF_REQUIRE_EQUAL(rejections.size(), 1u);
+  CAF_CHECK_EQUAL(rejections[0].at("detail"), "5000 bytes; the limit is 1000");
 }
 
 CAF_TEST(the fetch rate holds downloads back until the window has room) {
@@ -794,16 +794,16 @@ CAF_TEST(a message that keeps failing is quarantined and the rest goes on) {
   CAF_CHECK_EQUAL(m1->reason, "processing_failed");
   CAF_CHECK_EQUAL(m1->attempts, 3u);
   CAF_CHECK(m1->labelled);
-  auto rejections = store->rejections("acc_1", "mbx_1");
-  CAF_REQUIRE_EQUAL(rejections->size(), 1u);
-  CAF_CHECK_EQUAL((*rejections)[0].at("reason"), "processing_failed");
-  auto detail = (*rejections)[0].at("detail").get<std::string>();
+  auto rejections = store->rejections("acc_1", "mbx_1", "", 10)->records;
+  CAF_REQUIRE_EQUAL(rejections.size(), 1u);
+  CAF_CHECK_EQUAL(rejections[0].at("reason"), "processing_failed");
+  auto detail = rejections[0].at("detail").get<std::string>();
   CAF_CHECK_NOT_EQUAL(detail.find("download failed 3 times"), std::string::npos);
   CAF_CHECK_NOT_EQUAL(detail.find("ErrorItemCorrupt"), std::string::npos);
   auto counters = store->counters("mbx_1");
   CAF_CHECK_EQUAL(counters->at("quarantined"), 1);
   CAF_CHECK_EQUAL(counters->at("quarantined_by_step").at("download"), 1);
-  CAF_CHECK_EQUAL(store->tickets("acc_1", "", "", 10)->tickets.size(), 1u); // m2's
+  CAF_CHECK_EQUAL(store->tickets("acc_1", "", "", 10)->records.size(), 1u); // m2's
 }
 
 CAF_TEST(a failing message keeps its backoff however much else succeeds) {

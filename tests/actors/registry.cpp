@@ -218,6 +218,66 @@ CAF_TEST(an account has at most max_pending mailboxes waiting for a sign - in) {
   connect("acc_1", "d@contoso.test");
 }
 
+CAF_TEST(the mailbox gauges follow every status change) {
+  store_connected("mbx_1", "one@contoso.test");
+  store_connected("mbx_2", "two@contoso.test");
+  store_connected("mbx_3", "three@contoso.test");
+  start();
+  auto gauge = [&](const char* status) {
+    return metrics.value("exconnect_mailboxes", {{"status", status}});
+  };
+  CAF_CHECK_EQUAL(gauge("connected"), 3);
+  auto pending = connect("acc_1", "new@contoso.test");
+  CAF_CHECK_EQUAL(gauge("pending_authorization"), 1);
+  ask<mailbox_entry>(atom::pause_v, std::string{"acc_1"}, std::string{"mbx_1"});
+  self->send(aut, atom::reauth_v, std::string{"mbx_2"}, std::string{"revoked"});
+  poll_result denied;
+  denied.code = "ErrorAccessDenied";
+  denied.step = "listing";
+  self->send(aut, atom::polled_v, std::string{"mbx_3"}, denied);
+  sched.run();
+  CAF_CHECK_EQUAL(gauge("connected"), 0);
+  CAF_CHECK_EQUAL(gauge("paused"), 1);
+  CAF_CHECK_EQUAL(gauge("reauthorization_required"), 1);
+  CAF_CHECK_EQUAL(gauge("error"), 1);
+  poll_result fine;
+  fine.ok = true;
+  self->send(aut, atom::polled_v, std::string{"mbx_3"}, fine);
+  sched.run();
+  CAF_CHECK_EQUAL(gauge("error"), 0);
+  CAF_CHECK_EQUAL(gauge("connected"), 1);
+  ask<bool>(atom::remove_v, std::string{"acc_1"}, pending.record.id);
+  ask<bool>(atom::remove_v, std::string{"acc_1"}, std::string{"mbx_1"});
+  CAF_CHECK_EQUAL(gauge("pending_authorization"), 0);
+  CAF_CHECK_EQUAL(gauge("paused"), 0);
+  CAF_CHECK_EQUAL(gauge("connected"), 1);
+}
+
+CAF_TEST(an account lists its own mailboxes in pages) {
+  for (auto id : {"mbx_4", "mbx_1", "mbx_3", "mbx_2"})
+    store_connected(id, std::string{id} + "@contoso.test");
+  start();
+  connect("acc_2", "other@fabrikam.test");
+  auto page = [&](const std::string& account, const std::string& after,
+                  std::uint32_t limit) {
+    auto out = ask<mailbox_page>(atom::mailboxes_v, account, after, limit);
+    CAF_REQUIRE(std::holds_alternative<mailbox_page>(out));
+    auto& p = std::get<mailbox_page>(out);
+    std::string ids;
+    for (const auto& e : p.entries)
+      ids += e.record.id + " ";
+    return ids + "next=" + p.next;
+  };
+  CAF_CHECK_EQUAL(page("acc_1", "", 3), "mbx_1 mbx_2 mbx_3 next=mbx_3");
+  CAF_CHECK_EQUAL(page("acc_1", "mbx_3", 3), "mbx_4 next=");
+  CAF_CHECK_EQUAL(page("acc_1", "", 4), "mbx_1 mbx_2 mbx_3 mbx_4 next=");
+  CAF_CHECK_EQUAL(page("acc_1", "mbx_2x", 1), "mbx_3 next=mbx_3");
+  CAF_CHECK_EQUAL(page("acc_3", "", 10), "next=");
+  auto ids = ask<std::vector<std::string>>(atom::mailboxes_v, std::string{"acc_2"});
+  CAF_REQUIRE(std::holds_alternative<std::vector<std::string>>(ids));
+  CAF_CHECK_EQUAL(std::get<std::vector<std::string>>(ids).size(), 1u);
+}
+
 CAF_TEST(
     a mailbox paused and resumed at once is replaced only after the old one is down) {
   store_connected("mbx_1", "support@contoso.test");

@@ -8,6 +8,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include <set>
+#include <vector>
+
 using nlohmann::json;
 
 namespace {
@@ -147,6 +150,48 @@ CAF_TEST(another accounts ids are not found on every route) {
   // Bob cannot take over Alice's sign-in either: the state is bound to her mailbox.
   CAF_CHECK_EQUAL(call_json("GET", "/api/v1/mailboxes", alice).at("mailboxes").size(),
                   1u);
+}
+
+CAF_TEST(the mailbox list comes in pages of the account only) {
+  auto alice = create_account("Alice").at("api_key").get<std::string>();
+  auto bob = create_account("Bob").at("api_key").get<std::string>();
+  std::set<std::string> created;
+  for (int i = 0; i < 5; ++i)
+    created.insert(create_mailbox(alice, "desk" + std::to_string(i) + "@contoso.test")
+                       .at("id")
+                       .get<std::string>());
+  auto bobs = create_mailbox(bob, "help@fabrikam.test").at("id").get<std::string>();
+  std::vector<std::string> listed;
+  std::string after;
+  int pages = 0;
+  do {
+    auto page = call_json(
+        "GET", "/api/v1/mailboxes?limit=2" + (after.empty() ? "" : "&after=" + after),
+        alice);
+    ++pages;
+    for (const auto& m : page.at("mailboxes"))
+      listed.push_back(m.at("id").get<std::string>());
+    after = page.at("next").is_null() ? "" : page.at("next").get<std::string>();
+  } while (!after.empty() && pages < 10);
+  CAF_CHECK_EQUAL(pages, 3);
+  CAF_CHECK_EQUAL(listed, std::vector<std::string>(created.begin(), created.end()));
+  auto all = call_json("GET", "/api/v1/mailboxes", alice);
+  CAF_CHECK_EQUAL(all.at("mailboxes").size(), 5u);
+  CAF_CHECK(all.at("next").is_null());
+  auto theirs = call_json("GET", "/api/v1/mailboxes", bob).at("mailboxes");
+  CAF_REQUIRE_EQUAL(theirs.size(), 1u);
+  CAF_CHECK_EQUAL(theirs[0].at("id").get<std::string>(), bobs);
+  for (const char* limit : {"0", "101", "x"})
+    CAF_CHECK_EQUAL(
+        outcome("GET", std::string{"/api/v1/mailboxes?limit="} + limit, alice),
+        "400 invalid_field");
+  CAF_CHECK_EQUAL(outcome("GET", "/api/v1/mailboxes?after=%zz", alice),
+                  "400 invalid_query");
+  // A deleted mailbox leaves the list.
+  CAF_CHECK_EQUAL(outcome("DELETE", "/api/v1/mailboxes/" + *created.begin(), alice),
+                  "204 ");
+  CAF_CHECK_EQUAL(call_json("GET", "/api/v1/mailboxes", alice).at("mailboxes").size(),
+                  4u);
 }
 
 CAF_TEST(an address is exclusive and a pending one expires with its state) {

@@ -58,17 +58,25 @@ void ingest_daemon_fixture::wait_labelled(const std::string& address,
   CAF_CHECK(done);
 }
 
-std::vector<json> ingest_daemon_fixture::tickets(const std::string& key) {
-  std::vector<json> out;
+json ingest_daemon_fixture::every_page(const std::string& path, const char* field,
+                                       const std::string& key) {
+  auto out = json::array();
   std::string after;
+  auto separator = path.find('?') == std::string::npos ? "?" : "&";
+  // Pages of 7: the paging itself is part of what every test reads through.
   for (;;) {
     auto page = call_json(
-        "GET", "/api/v1/tickets?limit=7" + (after.empty() ? "" : "&after=" + after), key);
-    for (const auto& t : page.at("tickets"))
+        "GET", path + separator + "limit=7" + (after.empty() ? "" : "&after=" + after),
+        key);
+    for (const auto& t : page.at(field))
       out.push_back(t);
     if (page.at("next").is_null()) return out;
     after = page.at("next").get<std::string>();
   }
+}
+
+std::vector<json> ingest_daemon_fixture::tickets(const std::string& key) {
+  return every_page("/api/v1/tickets", "tickets", key).get<std::vector<json>>();
 }
 
 void ingest_daemon_fixture::check_graph_sim_clean() {
@@ -79,5 +87,5 @@ void ingest_daemon_fixture::check_graph_sim_clean() {
 }
 
 json ingest_daemon_fixture::rejections(const std::string& key) {
-  return call_json("GET", "/api/v1/rejections", key).at("rejections");
+  return every_page("/api/v1/rejections", "rejections", key);
 }

@@ -27,9 +27,14 @@ struct ingest_daemon_fixture : daemon_fixture {
   void wait_labelled(const std::string& address, const std::vector<std::string>& ids,
                      std::chrono::seconds timeout = std::chrono::seconds(30));
 
+  /// Every item (`field` of each page) of a paged listing, in pages of 7.
+  nlohmann::json every_page(const std::string& path, const char* field,
+                            const std::string& key);
+
   /// Every ticket of the account, through the cursor pages.
   std::vector<nlohmann::json> tickets(const std::string& key);
 
+  /// Every rejection of the account (a JSON array), through the cursor pages.
   nlohmann::json rejections(const std::string& key);
 
   /// graph-sim counted no fetch-rate violation and sent no concurrency or request-rate

@@ -76,8 +76,13 @@ caf::behavior registry_stand_in(caf::event_based_actor* self, int) {
         return a;
       },
       [](atom::connect, storage::mailbox_record mb) { return mailbox(std::move(mb)); },
+      [](atom::mailboxes, const std::string&, const std::string& after, std::uint32_t) {
+        mailbox_page page;
+        if (after.empty()) page.entries.push_back(mailbox());
+        return page;
+      },
       [](atom::mailboxes, const std::string&) {
-        return std::vector<mailbox_entry>{mailbox()};
+        return std::vector<std::string>{mailbox().record.id};
       },
       [](atom::mailbox, const std::string&, const std::string&) { return mailbox(); },
       [](atom::reauthorize, const std::string&, const std::string&) {

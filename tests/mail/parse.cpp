@@ -280,6 +280,29 @@ CAF_TEST(unknown charsets fall back) {
       has_problem(r, "Subject: encoded word with unknown charset x-unknown-legacy"));
 }
 
+CAF_TEST(charset converters are reused from their initial state) {
+  using mail::detail::to_utf8;
+  // ISO-2022-JP shifts into JIS X 0208 and this text never shifts back: the next
+  // conversion with the same (kept) converter must start in ASCII again.
+  CAF_CHECK_EQUAL(to_utf8("\x1b$B$3$s", "iso-2022-jp").text, "こん");
+  CAF_CHECK_EQUAL(to_utf8("$3$s", "iso-2022-jp").text, "$3$s");
+  // More charsets than are kept open, each used twice; unknown names fall back each time.
+  const char* names[] = {"iso-8859-2",   "iso-8859-3",   "iso-8859-4",   "iso-8859-5",
+                         "iso-8859-7",   "iso-8859-9",   "iso-8859-13",  "iso-8859-15",
+                         "koi8-r",       "koi8-u",       "windows-1250", "windows-1251",
+                         "windows-1253", "windows-1254", "windows-1255", "windows-1257",
+                         "windows-1258", "ibm866",       "macintosh",    "big5"};
+  for (int round = 0; round < 2; ++round) {
+    for (const char* name : names) {
+      auto r = to_utf8("A=1\r\n", name);
+      CAF_CHECK_EQUAL(r.text, "A=1\r\n");
+      CAF_CHECK_EQUAL(r.problem, "");
+    }
+    CAF_CHECK_EQUAL(to_utf8("\xf0\xd2\xc9", "koi8-r").text, "При");
+    CAF_CHECK_NOT_EQUAL(to_utf8("caf\xe9", "x-nope").problem, "");
+  }
+}
+
 CAF_TEST(invalid bytes in a declared charset) {
   auto r =
       mail::parse("From: a@example.com\r\nContent-Type: text/plain; charset=utf-8\r\n"

@@ -1,7 +1,7 @@
 #define CAF_SUITE storage_db
 #include <caf/test/unit_test.hpp>
 
-#include "temp_dir.hpp"
+#include "db_fixture.hpp"
 
 #include "messages/error.hpp"
 #include "storage/db.hpp"
@@ -11,22 +11,7 @@
 using storage::durability;
 using storage::family;
 
-namespace {
-
-struct fixture {
-  test::temp_dir dir;
-  std::string path = dir.file("data");
-
-  std::unique_ptr<storage::db> open() {
-    auto db = storage::db::open(path);
-    if (!db) CAF_FAIL("open failed: " << exc::render(db.error()));
-    return std::move(*db);
-  }
-};
-
-} // namespace
-
-CAF_TEST_FIXTURE_SCOPE(storage_db_tests, fixture)
+CAF_TEST_FIXTURE_SCOPE(storage_db_tests, db_fixture)
 
 CAF_TEST(a new data dir is created private with every family) {
   auto db = open();

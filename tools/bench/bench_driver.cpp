@@ -68,9 +68,14 @@ std::string mail(const std::string& to, int n) {
 /// Sum of a counter (`fetched`, `sent`) over the account's mailboxes.
 long counter_sum(api_client& api, const std::string& key, const char* counter) {
   long sum = 0;
-  auto list = api.call("GET", "/mailboxes", key); // a local: the loop reads into it
-  for (const auto& m : list["mailboxes"])
-    sum += m["counters"][counter].get<long>();
+  std::string after;
+  do { // pages of 100
+    auto page = api.call(
+        "GET", "/mailboxes?limit=100" + (after.empty() ? "" : "&after=" + after), key);
+    for (const auto& m : page["mailboxes"])
+      sum += m["counters"][counter].get<long>();
+    after = page["next"].is_string() ? page["next"].get<std::string>() : "";
+  } while (!after.empty());
   return sum;
 }
 

@@ -1,0 +1,155 @@
+#define CAF_SUITE storage_helpdesk
+#include <caf/test/unit_test.hpp>
+
+#include "db_fixture.hpp"
+
+#include "messages/error.hpp"
+#include "storage/db.hpp"
+#include "storage/helpdesk.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+using nlohmann::json;
+using storage::durability;
+using storage::family;
+
+namespace {
+
+struct fixture : db_fixture {
+  static json ticket(const std::string& account, const std::string& mailbox,
+                     const std::string& id) {
+    return {{"id", id}, {"account_id", account}, {"mailbox_id", mailbox}};
+  }
+
+  static json rejection(const std::string& mailbox, const std::string& id) {
+    return {{"id", id}, {"mailbox_id", mailbox}, {"reason", "auto_reply"}};
+  }
+
+  /// Every id listed by `list(after)`, page by page; also the number of pages.
+  template <class List>
+  static std::pair<std::vector<std::string>, int> walk(List list) {
+    std::vector<std::string> ids;
+    std::string after;
+    for (int pages = 1;; ++pages) {
+      caf::expected<storage::record_page> page = list(after);
+      if (!page) CAF_FAIL("listing failed: " << exc::render(page.error()));
+      for (const auto& r : page->records)
+        ids.push_back(r.at("id").get<std::string>());
+      if (page->next.empty()) return {ids, pages};
+      if (pages > 100) CAF_FAIL("the pages never end");
+      after = page->next;
+    }
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(storage_helpdesk_tests, fixture)
+
+CAF_TEST(tickets of one mailbox are listed in pages through its index) {
+  auto db = open();
+  storage::helpdesk_store store{*db};
+  storage::batch changes;
+  // Seven tickets, mailboxes a, b, c in turn; one of another account in mailbox b.
+  for (int i = 1; i <= 7; ++i)
+    store.stage_ticket(changes, ticket("acc_1", std::string{"mbx_"} + "abc"[i % 3],
+                                       "t0" + std::to_string(i)));
+  store.stage_ticket(changes, ticket("acc_2", "mbx_b", "t05x"));
+  // A ticket staged again (a new comment) is listed once.
+  store.stage_ticket(changes, ticket("acc_1", "mbx_b", "t04"));
+  CAF_REQUIRE_EQUAL(db->commit(changes, durability::durable), caf::none);
+  auto [of_b, pages] = walk([&](const std::string& after) {
+    return store.tickets("acc_1", "mbx_b", after, 2);
+  });
+  CAF_CHECK_EQUAL(of_b, (std::vector<std::string>{"t01", "t04", "t07"}));
+  CAF_CHECK_EQUAL(pages, 2);
+  auto [all, all_pages] = walk(
+      [&](const std::string& after) { return store.tickets("acc_1", "", after, 3); });
+  CAF_CHECK_EQUAL(all.size(), 7u);
+  CAF_CHECK_EQUAL(all_pages, 3);
+  CAF_CHECK_EQUAL(walk([&](const std::string& after) {
+                    return store.tickets("acc_1", "mbx_none", after, 5);
+                  }).first.size(),
+                  0u);
+  // Exactly a page: no empty page follows.
+  auto exact = store.tickets("acc_1", "mbx_b", "", 3);
+  CAF_REQUIRE(exact);
+  CAF_CHECK_EQUAL(exact->records.size(), 3u);
+  CAF_CHECK_EQUAL(exact->next, "");
+}
+
+CAF_TEST(rejections are listed in pages of the account or of one mailbox) {
+  auto db = open();
+  storage::helpdesk_store store{*db};
+  storage::batch changes;
+  for (int i = 1; i <= 5; ++i)
+    store.stage_rejection(
+        changes, "acc_1",
+        rejection(i % 2 ? "mbx_a" : "mbx_b", "rej_0" + std::to_string(i)));
+  store.stage_rejection(changes, "acc_2", rejection("mbx_a", "rej_09"));
+  CAF_REQUIRE_EQUAL(db->commit(changes, durability::durable), caf::none);
+  auto [all, pages] = walk(
+      [&](const std::string& after) { return store.rejections("acc_1", "", after, 2); });
+  CAF_CHECK_EQUAL(
+      all, (std::vector<std::string>{"rej_01", "rej_02", "rej_03", "rej_04", "rej_05"}));
+  CAF_CHECK_EQUAL(pages, 3);
+  auto of_a = walk([&](const std::string& after) {
+                return store.rejections("acc_1", "mbx_a", after, 2);
+              }).first;
+  CAF_CHECK_EQUAL(of_a, (std::vector<std::string>{"rej_01", "rej_03", "rej_05"}));
+}
+
+CAF_TEST(a version 1 data dir gains the mailbox indexes once on open) {
+  {
+    auto db = open();
+    // What a version 1 build wrote: records without index entries.
+    CAF_REQUIRE_EQUAL(db->put(family::meta, "schema_version", "1"), caf::none);
+    storage::batch old;
+    for (int i = 1; i <= 4; ++i)
+      old.put(
+          family::tickets, storage::ticket_key("acc_1", "t0" + std::to_string(i)),
+          ticket("acc_1", i % 2 ? "mbx_a" : "mbx_b", "t0" + std::to_string(i)).dump());
+    old.put(family::tickets, storage::rejection_key("acc_1", "rej_01"),
+            rejection("mbx_b", "rej_01").dump());
+    old.put(family::tickets, storage::message_index_key("acc_1", "<x@y>"), "t01");
+    old.put(family::tickets, storage::idempotency_key("acc_1", "key/with/slash"), "{}");
+    CAF_REQUIRE_EQUAL(db->commit(old, durability::durable), caf::none);
+    storage::helpdesk_store store{*db};
+    auto before = store.tickets("acc_1", "mbx_a", "", 10);
+    CAF_REQUIRE(before);
+    CAF_CHECK_EQUAL(before->records.size(), 0u); // the index is missing
+  }
+  auto db = open();
+  CAF_CHECK_EQUAL(db->get(family::meta, "schema_version")->value_or(""), "2");
+  storage::helpdesk_store store{*db};
+  auto a = store.tickets("acc_1", "mbx_a", "", 10);
+  CAF_REQUIRE(a);
+  CAF_REQUIRE_EQUAL(a->records.size(), 2u);
+  CAF_CHECK_EQUAL(a->records[0].at("id").get<std::string>(), "t01");
+  CAF_CHECK_EQUAL(a->records[1].at("id").get<std::string>(), "t03");
+  auto b = store.rejections("acc_1", "mbx_b", "", 10);
+  CAF_REQUIRE(b);
+  CAF_REQUIRE_EQUAL(b->records.size(), 1u);
+  CAF_CHECK_EQUAL(b->records[0].at("id").get<std::string>(), "rej_01");
+  // The other records are as they were.
+  CAF_CHECK_EQUAL(store.ticket_of_message("acc_1", "<x@y>")->value_or(""), "t01");
+}
+
+CAF_TEST(a schema version that is no number is refused) {
+  int n = 0;
+  for (const char* version : {"0", "abc", "", "2x", "99999999999"}) {
+    path = dir.file("data" + std::to_string(++n));
+    {
+      auto db = open();
+      CAF_CHECK_EQUAL(db->put(family::meta, "schema_version", version), caf::none);
+    }
+    auto again = storage::db::open(path);
+    CAF_REQUIRE(!again);
+    CAF_CHECK_EQUAL(again.error(), exc::make_error(exc::ec::schema_mismatch));
+  }
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
