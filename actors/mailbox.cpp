@@ -48,7 +48,8 @@ caf::actor_clock::time_point paused_until(self_ptr self) {
   return std::max(self->state.paused_until, self->state.gate.paused_until());
 }
 
-/// Lets the Graph requests that wait at the gate go; those a pause holds get a timer.
+/// Lets the Graph requests that wait at the gate go; those a pause or the app's budget
+/// holds get a timer.
 void admit(self_ptr self) {
   auto& st = self->state;
   auto again = st.gate.admit(self->clock().now());
@@ -253,6 +254,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.listener = std::move(peers.listener);
   st.converter = peers.converter;
   st.converters = peers.converters;
+  st.gate = graph_gate{graph_gate::exchange_limit, peers.budget};
   st.present = peers.present;
   if (st.present) // however it ends
     self->attach_functor(

@@ -122,6 +122,9 @@ struct mailbox_peers {
   /// Which MAILBOXes and SENDERs exist: it leaves when it ends, and starts a SENDER only
   /// once the previous one has left. None: not tracked (tests).
   presence* present = nullptr;
+  /// The app's Graph budget, shared by every MAILBOX: each request through the gate
+  /// takes a token. None: no limit across mailboxes.
+  graph_budget* budget = nullptr;
 };
 
 /// @param self the actor

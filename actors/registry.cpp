@@ -87,9 +87,9 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, Apply ap
 void update_gauges(self_ptr self) {
   auto& st = self->state;
   for (auto status : storage::mailbox_statuses)
-    st.stores.metrics->set("exconnect_mailboxes", {{"status", to_string(status)}},
-                           static_cast<double>(
-                               st.status_counts[static_cast<std::size_t>(status)]));
+    st.stores.metrics->set(
+        "exconnect_mailboxes", {{"status", to_string(status)}},
+        static_cast<double>(st.status_counts[static_cast<std::size_t>(status)]));
   st.stores.metrics->set("exconnect_accounts", {},
                          static_cast<double>(st.accounts.size()));
 }
@@ -289,6 +289,7 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   peers.listener = caf::actor_cast<poll_listener_actor>(self);
   peers.converters = st.stores.converters;
   peers.present = present;
+  peers.budget = st.stores.budget;
   peers.store = st.stores.helpdesk;
   peers.throttle = st.stores.throttle;
   peers.outbox = st.stores.outbox;

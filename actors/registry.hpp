@@ -4,6 +4,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "net/limits/graph_budget.hpp"
 #include "net/metrics.hpp"
 #include "storage/address_book.hpp"
 #include "storage/db.hpp"
@@ -71,6 +72,8 @@ struct registry_stores {
   address_book* connected = nullptr;                 ///< kept current here
   converter_load* converters = nullptr; ///< the CONVERTER pool's load, for the MAILBOXes
   presence* present = nullptr; ///< which MAILBOXes and SENDERs exist (none: not tracked)
+  graph_budget* budget =
+      nullptr; ///< the app's Graph budget, for the MAILBOXes (none: no limit)
 };
 
 /// What the REGISTRY knows about a mailbox's MAILBOX actor.

@@ -173,6 +173,14 @@ const std::vector<option>& options() {
       {"--fetch-rate", "EXCONNECT_FETCH_RATE", "N/SECONDS",
        "messages downloaded per mailbox", "25/60",
        [](config& c, const std::string& v) { return set_rate(c.fetch_rate, v); }},
+      {"--graph-budget", "EXCONNECT_GRAPH_BUDGET", "N/SECONDS",
+       "Graph requests of the whole process, all mailboxes (N at least 10)", "130000/10",
+       [](config& c, const std::string& v) {
+         auto err = set_rate(c.graph_budget, v);
+         if (err.empty() && c.graph_budget.count < 10)
+           err = "expects at least 10 requests per window, got '" + v + "'";
+         return err;
+       }},
       {"--send-rate", "EXCONNECT_SEND_RATE", "N/SECONDS", "mails sent per mailbox",
        "10/60", [](config& c, const std::string& v) { return set_rate(c.send_rate, v); }},
       {"--send-bytes", "EXCONNECT_SEND_BYTES", "BYTES/SECONDS",

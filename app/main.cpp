@@ -152,6 +152,7 @@ int run(const app::config& cfg) {
   std::atomic<bool> conversions_called_off{false}; ///< set as the CONVERTERs stop
   exc::supervisor_actor supervisor;
   net::metrics metrics;
+  exc::graph_budget graph_budget{cfg.graph_budget, &metrics}; // every Graph request
   std::unique_ptr<net::http_client> outbound;
   try {
     net::client_options options;
@@ -236,9 +237,9 @@ int run(const app::config& cfg) {
     registry_cfg.max_message_size = cfg.max_message_size;
     registry_cfg.max_attempts = cfg.max_attempts;
     registry_cfg.retry_initial = cfg.retry_initial;
-    exc::registry_stores registry_stores{db->get(),       &vault,          &metrics,
-                                         &helpdesk_store, &throttle_store, &outbox_store,
-                                         &connected,      &converter_load, &present};
+    exc::registry_stores registry_stores{
+        db->get(),     &vault,     &metrics,        &helpdesk_store, &throttle_store,
+        &outbox_store, &connected, &converter_load, &present,        &graph_budget};
     exc::rest_config rest_cfg;
     rest_cfg.admin_token = admin_token;
     rest_cfg.poll_interval = cfg.poll_interval;

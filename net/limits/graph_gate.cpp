@@ -22,9 +22,12 @@ void graph_gate::forget(const owner& who) {
 
 std::optional<graph_gate::time_point> graph_gate::admit(time_point now) {
   std::size_t admitted = 0;
+  std::optional<time_point> token_at; // when the budget has a token again
   while (admitted < waiting_.size() && held_.size() < max_in_flight_ &&
-         now >= paused_until_)
+         now >= paused_until_) {
+    if (budget_ && (token_at = budget_->take(now))) break;
     held_.push_back(waiting_[admitted++].first);
+  }
   // Taken out before they run: one may queue again at once.
   std::vector<std::pair<owner, std::function<void()>>> going(
       std::make_move_iterator(waiting_.begin()),
@@ -33,6 +36,7 @@ std::optional<graph_gate::time_point> graph_gate::admit(time_point now) {
   for (auto& w : going)
     w.second();
   if (!waiting_.empty() && now < paused_until_) return paused_until_;
+  if (!waiting_.empty() && token_at) return token_at;
   return std::nullopt;
 }
 

@@ -40,6 +40,7 @@ CAF_TEST(defaults follow the contract) {
   CAF_CHECK_EQUAL(c.poll_interval.count(), 60);
   CAF_CHECK_EQUAL(exc::to_string(c.fetch_rate), "25/60");
   CAF_CHECK_EQUAL(exc::to_string(c.send_rate), "10/60");
+  CAF_CHECK_EQUAL(exc::to_string(c.graph_budget), "130000/10");
   CAF_CHECK_EQUAL(exc::to_string(c.send_bytes), "52428800/300");
   CAF_CHECK_EQUAL(exc::to_string(c.send_recipients), "10000/86400");
   CAF_CHECK_EQUAL(c.max_message_size, 52428800u);
@@ -79,6 +80,8 @@ CAF_TEST(every option can be set on the command line) {
                   "5/1.5",
                   "--send-rate",
                   "3/10",
+                  "--graph-budget",
+                  "65000/10",
                   "--send-bytes",
                   "1000/60",
                   "--send-recipients",
@@ -114,6 +117,7 @@ CAF_TEST(every option can be set on the command line) {
   CAF_CHECK_EQUAL(c.fetch_rate.count, 5u);
   CAF_CHECK_EQUAL(c.fetch_rate.window.count(), 1500);
   CAF_CHECK_EQUAL(exc::to_string(c.send_rate), "3/10");
+  CAF_CHECK_EQUAL(exc::to_string(c.graph_budget), "65000/10");
   CAF_CHECK_EQUAL(exc::to_string(c.send_bytes), "1000/60");
   CAF_CHECK_EQUAL(exc::to_string(c.send_recipients), "7/3600");
   CAF_CHECK_EQUAL(c.max_message_size, 1024u);
@@ -154,6 +158,8 @@ CAF_TEST(bad values are refused naming the option) {
   CAF_CHECK(mentions(refusal({"--poll-interval", "0"}), "positive"));
   CAF_CHECK(mentions(refusal({"--fetch-rate", "25"}), "N/SECONDS"));
   CAF_CHECK(mentions(refusal({"--fetch-rate", "0/60"}), "--fetch-rate"));
+  CAF_CHECK(mentions(refusal({"--graph-budget", "9/10"}), "at least 10"));
+  CAF_CHECK(mentions(refusal({"--graph-budget", "many"}), "--graph-budget"));
   CAF_CHECK(mentions(refusal({"--listen", "8025"}), "HOST:PORT"));
   CAF_CHECK(mentions(refusal({"--listen", "127.0.0.1:70000"}), "port"));
   CAF_CHECK(mentions(refusal({"--graph-url", "http://graph.example/v1.0"}), "https://"));
@@ -175,29 +181,18 @@ CAF_TEST(help lists every option with its environment variable) {
   auto c = parse({"--help"});
   CAF_CHECK(c.help);
   auto text = app::usage();
-  for (auto flag : {"--data-dir",
-                    "--listen",
-                    "--port-file",
-                    "--public-url",
-                    "--graph-url",
-                    "--login-url",
-                    "--tenant",
-                    "--ca-file",
-                    "--client-id",
-                    "--client-secret-file",
-                    "--master-key-file",
-                    "--admin-token-file",
-                    "--poll-interval",
-                    "--fetch-rate",
-                    "--send-rate",
-                    "--send-bytes",
-                    "--send-recipients",
-                    "--max-message-size",
-                    "--max-attempts",
-                    "--retry-initial",
-                    "--conversion-timeout",
-                    "--tls-cert",
-                    "--tls-key"}) {
+  for (auto flag : {"--data-dir",         "--listen",
+                    "--port-file",        "--public-url",
+                    "--graph-url",        "--login-url",
+                    "--tenant",           "--ca-file",
+                    "--client-id",        "--client-secret-file",
+                    "--master-key-file",  "--admin-token-file",
+                    "--poll-interval",    "--fetch-rate",
+                    "--send-rate",        "--graph-budget",
+                    "--send-bytes",       "--send-recipients",
+                    "--max-message-size", "--max-attempts",
+                    "--retry-initial",    "--conversion-timeout",
+                    "--tls-cert",         "--tls-key"}) {
     CAF_CHECK(mentions(text, flag));
     std::string env = "EXCONNECT_";
     for (const char* p = flag + 2; *p; ++p)

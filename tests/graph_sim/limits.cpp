@@ -46,6 +46,10 @@ struct short_window_fixture : limits_fixture {
   short_window_fixture() : limits_fixture({"--request-rate", "3/1"}) {}
 };
 
+struct app_rate_fixture : limits_fixture {
+  app_rate_fixture() : limits_fixture({"--app-rate", "4/600"}) {}
+};
+
 struct fetch_rate_fixture : limits_fixture {
   fetch_rate_fixture() : limits_fixture({"--fetch-rate", "3/600"}) {}
 };
@@ -140,6 +144,32 @@ CAF_TEST(the request after the rate limit gets 429 with a Retry After header) {
   // Refusals are counted under the endpoint that was asked for.
   CAF_CHECK_EQUAL(stat("/requests/list_messages/429"), 2);
   CAF_CHECK_EQUAL(stat("/requests/list_messages/200"), 6);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(graph_sim_limits_app_tests, app_rate_fixture)
+
+CAF_TEST(the app limit counts requests to every mailbox together) {
+  CAF_CHECK_EQUAL(get(inbox()).status, 200u);
+  CAF_CHECK_EQUAL(get(inbox_of(team)).status, 200u);
+  CAF_CHECK_EQUAL(get(inbox()).status, 200u);
+  CAF_CHECK_EQUAL(get(inbox_of(team)).status, 200u);
+  // Each mailbox is far below its own limit; the app is at its limit.
+  auto fifth = get(inbox_of(team));
+  CAF_CHECK_EQUAL(fifth.status, 429u);
+  CAF_CHECK_EQUAL(error_code(fifth), "ApplicationThrottled");
+  CAF_CHECK(has_graph_error_shape(fifth));
+  auto wait = retry_after(fifth);
+  CAF_REQUIRE(wait.has_value());
+  CAF_CHECK_GREATER(*wait, 590);
+  CAF_CHECK_LESS_OR_EQUAL(*wait, 601);
+  CAF_CHECK_EQUAL(stat("/throttled/app_rate"), 1);
+  CAF_CHECK_EQUAL(stat("/throttled/request_rate"), 0);
+  // Another app has its own.
+  auto other_app = sim.register_app();
+  std::string other_token = sim.sign_in(other_app, mailbox).at("access_token");
+  CAF_CHECK_EQUAL(sim.graph("GET", inbox(), other_token).status, 200u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -26,6 +26,7 @@ with a control API under /_sim/ for tests. See docs/graph-sim.md.
   --strict-rotation        refuse a refresh token once a newer one was issued
   --concurrency N          concurrent requests per (app, mailbox) (default 4)
   --request-rate N/SECONDS requests per (app, mailbox) (default 10000/600)
+  --app-rate N/SECONDS     requests per app across all tenants (default 130000/10)
   --fetch-rate N/SECONDS   distinct messages downloaded per mailbox before a
                            download counts as a violation (default 25/60)
   --send-rate N/SECONDS    mails sent per mailbox (default 10/60)
@@ -112,6 +113,8 @@ int main(int argc, char** argv) {
       settings.mailbox_concurrency = static_cast<unsigned>(to_number(arg, value));
     else if (arg == "--request-rate")
       rate(settings.request_rate);
+    else if (arg == "--app-rate")
+      rate(settings.app_rate);
     else if (arg == "--fetch-rate")
       rate(settings.fetch_rate);
     else if (arg == "--send-rate")

@@ -154,6 +154,7 @@ struct stats {
   std::map<std::string, std::map<unsigned, std::uint64_t>> requests;
   std::uint64_t throttled_concurrency = 0;
   std::uint64_t throttled_request_rate = 0;
+  std::uint64_t throttled_app_rate = 0; ///< refused for the app's limit across tenants
   std::uint64_t fault_errors = 0;
   std::uint64_t fault_drops = 0;
   std::uint64_t fault_delays = 0;
@@ -212,6 +213,8 @@ struct settings {
   bool strict_rotation = false; ///< refuse a refresh token once a newer one was issued
   unsigned mailbox_concurrency = 4;
   rate request_rate{10'000, std::chrono::minutes(10)};
+  /// Microsoft's limit per app across all tenants and mailboxes.
+  rate app_rate{130'000, std::chrono::seconds(10)};
   rate fetch_rate{25, std::chrono::seconds(60)};
   rate send_rate{10, std::chrono::seconds(60)};
   rate send_bytes{52'428'800, std::chrono::seconds(300)};

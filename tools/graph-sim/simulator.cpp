@@ -274,6 +274,19 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   while (!use.recent_requests.empty() &&
          t - use.recent_requests.front() >= settings_.request_rate.window)
     use.recent_requests.pop_front();
+  // Microsoft's limit for the app across all tenants, then Exchange's per mailbox.
+  auto& app_use = app_requests_[token.client_id];
+  while (!app_use.empty() && t - app_use.front() >= settings_.app_rate.window)
+    app_use.pop_front();
+  if (app_use.size() >= settings_.app_rate.count) {
+    ++stats_.throttled_app_rate;
+    auto wait = settings_.app_rate.window - (t - app_use.front());
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait).count() + 1;
+    auto res = graph_error(*c, 429, "ApplicationThrottled",
+                           "Application is over its request limit across all tenants.");
+    res.set(http::field::retry_after, std::to_string(secs));
+    return reply(std::move(res));
+  }
   if (use.in_flight >= settings_.mailbox_concurrency) {
     ++stats_.throttled_concurrency;
     auto res = graph_error(*c, 429, "ApplicationThrottled",
@@ -292,6 +305,7 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   }
   ++use.in_flight;
   use.recent_requests.push_back(t);
+  app_use.push_back(t);
   ++in_flight_;
   auto release = [this, key] {
     --usage_[key].in_flight;

@@ -123,8 +123,11 @@ private:
   std::unordered_map<std::string, refresh_token> refresh_tokens_;
   std::unordered_map<std::string, access_token> access_tokens_;
   std::unordered_map<std::string, auth_code> codes_;
-  std::unordered_map<std::string, usage> usage_;            ///< by "client_id|mailbox id"
-  std::unordered_map<std::string, download_log> downloads_; ///< by mailbox id
+  std::unordered_map<std::string, usage> usage_; ///< by "client_id|mailbox id"
+  /// Requests accepted per app (client id) in the last app_rate window, oldest first.
+  std::unordered_map<std::string, std::deque<std::chrono::steady_clock::time_point>>
+      app_requests_;
+  std::unordered_map<std::string, download_log> downloads_;    ///< by mailbox id
   std::unordered_map<std::string, send_windows> send_windows_; ///< by mailbox id
   send_options send_;
   stats stats_;

@@ -1,0 +1,47 @@
+#pragma once
+
+#include "messages/rate_limit.hpp"
+#include "net/metrics.hpp"
+
+#include <caf/actor_clock.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+
+/// The app's own Graph limit across all mailboxes and tenants (Microsoft allows one app
+/// 130,000 requests per 10 seconds): a token bucket every Graph request of the process
+/// takes a token from at its mailbox's gate. It never lets more than `limit.count`
+/// requests through in any window of `limit.window`: a tenth of the count may go at
+/// once, the rest comes at an even rate (count * 0.9 per window). Several processes of
+/// one app each get their share as their limit. Shared by every MAILBOX; thread-safe.
+namespace exc {
+
+class graph_budget {
+public:
+  using time_point = caf::actor_clock::time_point;
+
+  /// @param limit requests per window (a count of at least 10); it starts full (a tenth
+  /// of the count).
+  /// @param metrics counts in exconnect_graph_budget_waits_total each time a request
+  ///        found no token (none: not counted there)
+  explicit graph_budget(rate_limit limit, net::metrics* metrics = nullptr);
+
+  /// Takes a token at `now`: nullopt if there was one, else when the next one comes
+  /// (nothing is taken then; ask again at that time).
+  std::optional<time_point> take(time_point now);
+
+  /// Requests that had to wait for a token so far.
+  std::uint64_t waits() const;
+
+private:
+  mutable std::mutex mutex_;
+  double burst_;                       ///< tokens the bucket holds at most
+  double per_ns_;                      ///< tokens added per nanosecond
+  double tokens_;                      ///< tokens at `refilled_`
+  std::optional<time_point> refilled_; ///< none before the first take
+  std::uint64_t waits_ = 0;
+  net::metrics* metrics_;
+};
+
+} // namespace exc
