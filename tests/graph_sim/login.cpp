@@ -365,6 +365,26 @@ CAF_TEST(client credentials open mailboxes only after admin consent) {
   // /me means nothing without a signed-in user.
   CAF_CHECK_EQUAL(sim.graph("GET", "/me/mailFolders/inbox/messages", app_token).status,
                   400u);
+  // An administrator scopes the app to some mailboxes (application access policy):
+  // the others refuse its app-only tokens, also for sending.
+  sim.control("PATCH", "/apps/" + app.client_id,
+              {{"access_policy", {"Other@Contoso.test"}}});
+  CAF_CHECK_EQUAL(sim.graph("GET", inbox_of("other@contoso.test"), app_token).status,
+                  200u);
+  auto blocked = sim.graph("GET", inbox(), app_token);
+  CAF_CHECK_EQUAL(blocked.status, 403u);
+  CAF_CHECK_EQUAL(error_code(blocked), "ErrorAccessDenied");
+  CAF_CHECK_NOT_EQUAL(body(blocked)["error"].value("message", "").find("AccessPolicy"),
+                      std::string::npos);
+  auto apps = sim.control("GET", "/apps").at("apps");
+  for (const auto& a : apps)
+    if (a.at("client_id") == app.client_id)
+      CAF_CHECK_EQUAL(a.at("access_policy").dump(), R"(["other@contoso.test"])");
+  sim.control("PATCH", "/apps/" + app.client_id, {{"access_policy", nullptr}});
+  CAF_CHECK_EQUAL(sim.graph("GET", inbox(), app_token).status, 200u);
+  auto bad = sim.call("PATCH", "/_sim/apps/" + app.client_id, {},
+                      json{{"access_policy", "everyone"}}.dump());
+  CAF_CHECK_EQUAL(bad.status, 400u);
 }
 
 CAF_TEST(adminconsent refuses an unknown app and a foreign redirect) {

@@ -5,7 +5,9 @@
 #include "message_fields.hpp"
 #include "net/time_format.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <set>
 
 namespace graph_sim {
 
@@ -115,7 +117,9 @@ net::response simulator::control_apps(call& c) {
       list.push_back({{"client_id", id},
                       {"redirect_uris", a.redirect_uris},
                       {"secret_expired", a.secret_expired},
-                      {"admin_consented", a.admin_consented}});
+                      {"admin_consented", a.admin_consented},
+                      {"access_policy", a.app_only_mailboxes ? json(*a.app_only_mailboxes)
+                                                             : json(nullptr)}});
     return json_response(200, {{"apps", list}});
   }
   json body = json::parse(c.req.body(), nullptr, false);
@@ -134,6 +138,23 @@ net::response simulator::control_apps(call& c) {
   if (!optional_field(body, "secret_expired", expired))
     return graph_error(c, 400, "BadRequest",
                        "field 'secret_expired': expected a boolean");
+  // "access_policy": the mailboxes app-only tokens may open, or null for all.
+  std::optional<std::optional<std::set<std::string>>> policy;
+  if (body.contains("access_policy")) {
+    const auto& p = body["access_policy"];
+    if (p.is_null()) {
+      policy.emplace(std::nullopt);
+    } else if (p.is_array() && std::all_of(p.begin(), p.end(),
+                                           [](const json& x) { return x.is_string(); })) {
+      std::set<std::string> addresses;
+      for (const auto& x : p)
+        addresses.insert(net::to_lower(x.get<std::string>()));
+      policy.emplace(std::move(addresses));
+    } else {
+      return graph_error(c, 400, "BadRequest",
+                         "field 'access_policy': expected an array of addresses or null");
+    }
+  }
   if (seg.size() == 2 && method == http::verb::post) {
     auto id = client_id.value_or(new_guid());
     if (apps_.count(id))
@@ -143,6 +164,7 @@ net::response simulator::control_apps(call& c) {
     a.client_secret = secret.value_or(random_token(30));
     a.redirect_uris = redirects.value_or(std::vector<std::string>{});
     a.secret_expired = expired.value_or(false);
+    if (policy) a.app_only_mailboxes = *policy;
     apps_[id] = a;
     return json_response(201, {{"client_id", id}, {"client_secret", a.client_secret}});
   }
@@ -153,6 +175,7 @@ net::response simulator::control_apps(call& c) {
     if (secret) i->second.client_secret = *secret;
     if (redirects) i->second.redirect_uris = *redirects;
     if (expired) i->second.secret_expired = *expired;
+    if (policy) i->second.app_only_mailboxes = *policy;
     return json_response(
         200, {{"client_id", i->first}, {"secret_expired", i->second.secret_expired}});
   }

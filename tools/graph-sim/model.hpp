@@ -28,6 +28,10 @@ struct app {
   std::vector<std::string> redirect_uris; ///< empty: any http loopback URI is accepted
   bool secret_expired = false;            ///< AADSTS7000222 on every token request
   bool admin_consented = false;           ///< app-only (client credentials) access
+  /// Exchange's application access policy (an administrator's scope for app-only
+  /// access): app-only tokens open only these mailboxes (lower-case addresses). None:
+  /// every mailbox of the tenant.
+  std::optional<std::set<std::string>> app_only_mailboxes;
 };
 
 /// One message in a mailbox folder.

@@ -72,6 +72,12 @@ bool simulator::may_open(const access_token& t, const mailbox& mb, bool write) c
                : (has("Mail.Read.Shared") || has("Mail.ReadWrite.Shared"));
 }
 
+bool simulator::app_may_open(const std::string& client_id, const mailbox& mb) const {
+  auto a = apps_.find(client_id);
+  if (a == apps_.end() || !a->second.app_only_mailboxes) return true;
+  return a->second.app_only_mailboxes->count(net::to_lower(mb.address)) > 0;
+}
+
 bool simulator::may_send(const access_token& t, const mailbox& mb) const {
   auto has = [&](const char* scope) { return t.scopes.count(scope) > 0; };
   if (t.app_only) return has("Mail.Send");
@@ -254,6 +260,10 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
                                  (seg.size() > 1 ? seg[1] : std::string{}) + "'."));
   }
   bool write = c->req.method() != http::verb::get;
+  if (mb && token.app_only && !app_may_open(token.client_id, *mb))
+    return reply(graph_error(*c, 403, "ErrorAccessDenied",
+                             "Access to OData is disabled: [RAOP] : Blocked by tenant "
+                             "configured AppOnly AccessPolicy settings."));
   bool allowed = mb && (c->endpoint == "send_mail" ? may_send(token, *mb)
                                                    : may_open(token, *mb, write));
   if (!allowed)

@@ -94,6 +94,9 @@ private:
   mailbox* find_mailbox(const std::string& id_or_address);
   bool may_open(const access_token& t, const mailbox& mb, bool write) const;
   bool may_send(const access_token& t, const mailbox& mb) const;
+  /// The application access policy of the app (if any) lets its app-only tokens open
+  /// `mb`.
+  bool app_may_open(const std::string& client_id, const mailbox& mb) const;
   /// A new message of `mb` holding `mime`, with what Exchange derives from it (id,
   /// internetMessageId, conversationId, sentDateTime, size); not stored yet.
   /// `parsed` saves parsing again when the caller has parsed `mime` already.
