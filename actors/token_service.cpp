@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace exc {
 
@@ -242,13 +243,34 @@ void rotation_failed(self_ptr self, const std::string& id, token_entry& e,
   finish(self, e, e.last_error);
 }
 
+/// The entry an answer of the token endpoint is for (nullptr if it was forgotten
+/// meanwhile), and the answer sorted into `r`.
+token_entry* answered(self_ptr self, const std::string& id,
+                      const net::client_response& res, classified_token_response& r) {
+  auto i = self->state.entries.find(id);
+  if (i == self->state.entries.end()) return nullptr;
+  r = classify_token_response(res);
+  return &i->second;
+}
+
+/// A transient failure: the entry's askers get it, the next try waits a backoff.
+void failed_transiently(self_ptr self, const std::string& id, token_entry& e,
+                        const classified_token_response& r, const char* what) {
+  ++e.failures;
+  e.retry_at = self->clock().now() + backoff(self, e.failures);
+  e.last_error = make_error(ec::token_unavailable, r.code + ": " + r.message);
+  spdlog::warn("token-service: {} for {} failed ({} in a row): {}", what, id, e.failures,
+               render(e.last_error));
+  finish(self, e, e.last_error);
+}
+
 void on_refreshed(self_ptr self, const std::string& id, const std::string& old_refresh,
                   const net::client_response& res) {
   auto& st = self->state;
-  auto i = st.entries.find(id);
-  if (i == st.entries.end()) return; // forgotten meanwhile
-  auto& e = i->second;
-  auto r = classify_token_response(res);
+  classified_token_response r;
+  auto* entry = answered(self, id, res, r);
+  if (!entry) return; // forgotten meanwhile
+  auto& e = *entry;
   count(self, "refresh", r.outcome);
   switch (r.outcome) {
   case token_outcome::granted: {
@@ -279,18 +301,76 @@ void on_refreshed(self_ptr self, const std::string& id, const std::string& old_r
     finish(self, e, make_error(ec::app_credentials_rejected, r.message));
     return;
   case token_outcome::transient:
-    ++e.failures;
-    e.retry_at = self->clock().now() + backoff(self, e.failures);
-    e.last_error = make_error(ec::token_unavailable, r.code + ": " + r.message);
-    spdlog::warn("token-service: refresh for {} failed ({} in a row): {}", id, e.failures,
-                 render(e.last_error));
-    finish(self, e, e.last_error);
-    return;
+    return failed_transiently(self, id, e, r, "refresh");
   }
+}
+
+constexpr std::string_view tenant_prefix = "tenant:";
+
+/// The tenant id of a tenant key ("" for a mailbox id).
+std::string tenant_of(const std::string& id) {
+  return id.rfind(tenant_prefix, 0) == 0 ? id.substr(tenant_prefix.size())
+                                         : std::string{};
+}
+
+/// A tenant id as Microsoft gives it (a GUID): nothing else goes into a URL.
+bool plausible_tenant(const std::string& tenant) {
+  return tenant.size() == 36 && std::all_of(tenant.begin(), tenant.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
+         });
+}
+
+void on_app_token(self_ptr self, const std::string& id, const net::client_response& res) {
+  classified_token_response r;
+  auto* entry = answered(self, id, res, r);
+  if (!entry) return; // forgotten meanwhile
+  auto& e = *entry;
+  // The app is unknown in this tenant (its administrator removed it, AADSTS700016 and
+  // 7000229): the tenant's consent is gone, not the app's credentials everywhere.
+  bool consent_gone =
+      r.message.rfind("AADSTS700016", 0) == 0 || r.message.rfind("AADSTS7000229", 0) == 0;
+  if (r.outcome == token_outcome::app_rejected && consent_gone)
+    r.outcome = token_outcome::grant_gone;
+  count(self, "app", r.outcome);
+  switch (r.outcome) {
+  case token_outcome::granted:
+    return accept_grant(self, e, r.grant);
+  case token_outcome::grant_gone:
+    return mark_grant_gone(self, id, e,
+                           "the tenant's administrator consent is gone: " + r.message);
+  case token_outcome::app_rejected:
+    set_app_error(self, r);
+    return finish(self, e, make_error(ec::app_credentials_rejected, r.message));
+  case token_outcome::transient:
+    return failed_transiently(self, id, e, r, "app-only token");
+  }
+}
+
+/// A tenant's app-only token: client credentials at the tenant's token endpoint.
+void start_app_token(self_ptr self, const std::string& id, token_entry& e) {
+  auto& st = self->state;
+  auto tenant = tenant_of(id);
+  if (!plausible_tenant(tenant))
+    return finish(self, e,
+                  make_error(ec::token_unavailable, "not a tenant id: " + tenant));
+  e.refreshing = true;
+  auto req = token_request(self, {{"grant_type", "client_credentials"},
+                                  {"scope", "https://graph.microsoft.com/.default"}});
+  req.url = st.cfg.login_url + "/" + tenant + "/oauth2/v2.0/token";
+  self->request(service::get<http_actor>(self->system()),
+                st.cfg.request_timeout + std::chrono::seconds{5}, std::move(req))
+      .then([=](const net::client_response& res) { on_app_token(self, id, res); },
+            [=](const caf::error& err) {
+              net::client_response res;
+              res.error = net::transport_error::io;
+              res.error_message = render(err);
+              on_app_token(self, id, res);
+            });
 }
 
 void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
   auto& st = self->state;
+  if (!tenant_of(id).empty()) return start_app_token(self, id, e);
   e.refreshing = true;
   storage::batch reseal;
   auto stored = st.credentials->load(id, reseal);
@@ -341,9 +421,10 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
   st.cfg = std::move(cfg);
   st.credentials = credentials;
   st.metrics = metrics;
-  metrics->describe("exconnect_token_requests_total", "counter",
-                    "Requests to the token endpoint by kind (refresh, code) and result "
-                    "class (ok, invalid_grant, invalid_client, transient).");
+  metrics->describe(
+      "exconnect_token_requests_total", "counter",
+      "Requests to the token endpoint by kind (refresh, code, app) and result "
+      "class (ok, invalid_grant, invalid_client, transient).");
   metrics->describe("exconnect_app_credentials_ok", "gauge",
                     "1 while the login service accepts the app's client credentials.");
   metrics->set("exconnect_app_credentials_ok", {}, 1);

@@ -18,7 +18,9 @@
 /// The TOKEN SERVICE: the one place that talks to the login service's token endpoint.
 /// It hands out access tokens per mailbox, refreshes them ahead of expiry with one
 /// refresh in flight per mailbox, stores each rotated refresh token durably before the
-/// new access token is used, and sorts the login service's errors into classes.
+/// new access token is used, and sorts the login service's errors into classes. For a
+/// tenant key (tenant_token_key) it hands out the tenant's app-only tokens, got with
+/// the app's client credentials from the tenant's own token endpoint (nothing stored).
 namespace exc {
 
 struct token_service_config {
@@ -29,6 +31,8 @@ struct token_service_config {
   /// secret, so that an operator's fix takes effect without a restart.
   std::string client_secret_file;
   std::string scope; ///< asked for on refresh
+  /// {login}: app-only tokens come from {login}/{tenant id}/oauth2/v2.0/token.
+  std::string login_url;
   /// A token that expires within this margin is refreshed before it is handed out.
   std::chrono::seconds refresh_margin{300};
   /// Backoff after transient failures (and while the app's secret is refused):

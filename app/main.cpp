@@ -177,6 +177,7 @@ int run(const app::config& cfg) {
   caf::actor_system sys{caf_cfg};
   exc::token_service_config token_cfg;
   token_cfg.token_url = cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/token";
+  token_cfg.login_url = cfg.login_url; // app-only tokens: per tenant
   token_cfg.client_id = cfg.client_id;
   token_cfg.client_secret = *secret;
   if (cfg.client_secret.empty()) token_cfg.client_secret_file = cfg.client_secret_file;

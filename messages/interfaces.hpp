@@ -31,6 +31,13 @@ using token_events_actor = caf::typed_actor<
 
 /// The TOKEN SERVICE: access tokens for mailboxes, refreshed ahead of expiry, one
 /// refresh in flight per mailbox.
+/// The TOKEN SERVICE's key for the app-only (client credentials) tokens of a Microsoft
+/// tenant, after its administrator consented for the whole tenant: "tenant:<tenant id>".
+/// Every other key is a mailbox id with a delegated grant.
+inline std::string tenant_token_key(const std::string& tenant_id) {
+  return "tenant:" + tenant_id;
+}
+
 using token_service_actor = caf::typed_actor<
     /// A valid access token for the mailbox, or ec::reauthorization_required,
     /// ec::app_credentials_rejected, ec::token_unavailable.

@@ -119,6 +119,7 @@ struct fixture : test_coordinator_fixture<> {
     writer = start_storage_writer(sys, *db);
     credentials = std::make_unique<storage::credential_store>(*db, vault);
     cfg.token_url = "https://login.test/organizations/oauth2/v2.0/token";
+    cfg.login_url = "https://login.test";
     cfg.client_id = "client-1";
     cfg.client_secret = "secret-1";
     cfg.client_secret_file = dir.file("client.secret");
@@ -236,6 +237,53 @@ CAF_TEST(one refresh is in flight per mailbox however many ask) {
   // Another mailbox refreshes on its own.
   store_grant("m2", "rt0-m2");
   ask("m2");
+  CAF_CHECK_EQUAL(exchanges(), 2u);
+}
+
+CAF_TEST(a tenant key gets app only tokens from the tenant token endpoint) {
+  const std::string tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
+  auto key = tenant_token_key(tenant);
+  auto a = ask(key);
+  auto b = ask(key);
+  CAF_REQUIRE_EQUAL(exchanges(), 1u); // one request for every asker
+  CAF_CHECK_EQUAL(http_state().exchanges[0].request.url,
+                  "https://login.test/" + tenant + "/oauth2/v2.0/token");
+  auto f = form(0);
+  CAF_CHECK_EQUAL(net::find_param(f, "grant_type").value_or(""), "client_credentials");
+  CAF_CHECK_EQUAL(net::find_param(f, "scope").value_or(""),
+                  "https://graph.microsoft.com/.default");
+  CAF_CHECK_EQUAL(net::find_param(f, "client_secret").value_or(""), "secret-1");
+  CAF_CHECK(!net::find_param(f, "refresh_token"));
+  // No refresh token comes back, and nothing is stored.
+  reply(0, token_json(200, {{"token_type", "Bearer"},
+                            {"access_token", "app-at1"},
+                            {"expires_in", 3599}}));
+  CAF_CHECK_EQUAL(answers(a)[0].token, "app-at1");
+  CAF_CHECK_EQUAL(answers(b)[0].token, "app-at1");
+  CAF_CHECK_EQUAL(stored(key), "<none>");
+  CAF_CHECK_EQUAL(counted("app", "ok"), 1);
+  // Cached until the margin before expiry, then got again the same way.
+  CAF_CHECK_EQUAL(answers(ask(key))[0].token, "app-at1");
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  sched.advance_time(3599s - 299s);
+  ask(key);
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(net::find_param(form(1), "grant_type").value_or(""),
+                  "client_credentials");
+  // The tenant removed the app: its consent is gone, the app is fine elsewhere.
+  reply(1, aad_error(400, "unauthorized_client", 700016));
+  CAF_REQUIRE_EQUAL(heard().reauths.size(), 1u);
+  CAF_CHECK_EQUAL(heard().reauths[0].first, key);
+  CAF_CHECK(heard().app_statuses.empty());
+  CAF_CHECK_EQUAL(counted("app", "invalid_grant"), 1);
+  sched.advance_time(300s);
+  auto c = ask(key);
+  CAF_CHECK(is(answers(c)[0].error, ec::reauthorization_required));
+  CAF_CHECK_EQUAL(exchanges(), 2u);
+  // A key that is no tenant id never reaches the login service.
+  auto d = ask("tenant:../../evil");
+  CAF_REQUIRE_EQUAL(answers(d).size(), 1u);
+  CAF_CHECK(is(answers(d)[0].error, ec::token_unavailable));
   CAF_CHECK_EQUAL(exchanges(), 2u);
 }
 
