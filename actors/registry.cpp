@@ -1029,6 +1029,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
       [=](atom::mailboxes, const std::string& account, const std::string& after,
           std::uint32_t limit) {
         mailbox_page out;
+        if (limit == 0) return out;
         const auto& ids = mailboxes_of(self, account);
         for (auto i = ids.upper_bound(after); i != ids.end(); ++i) {
           if (out.entries.size() == limit) {

@@ -59,7 +59,7 @@ classified_token_response classify_token_response(const net::client_response& re
     out.message = "token endpoint answered 200 without an access_token";
     return out; // transient
   }
-  std::vector<long long> codes;
+  auto& codes = out.codes;
   if (body.is_object()) {
     out.code = body.value("error", json{}).is_string() ? body["error"].get<std::string>()
                                                        : std::string{};
@@ -325,11 +325,14 @@ void on_app_token(self_ptr self, const std::string& id, const net::client_respon
   auto* entry = answered(self, id, res, r);
   if (!entry) return; // forgotten meanwhile
   auto& e = *entry;
-  // The app is unknown in this tenant (its administrator removed it, AADSTS700016 and
-  // 7000229): the tenant's consent is gone, not the app's credentials everywhere.
-  bool consent_gone =
-      r.message.rfind("AADSTS700016", 0) == 0 || r.message.rfind("AADSTS7000229", 0) == 0;
-  if (r.outcome == token_outcome::app_rejected && consent_gone)
+  // Only a refused secret (AADSTS7000215, 7000222, 7000218) is about the app
+  // everywhere. Anything else refused here is this tenant's doing (the app removed,
+  // 700016, 7000229, or disabled, 7000112): its consent is gone, the other tenants and
+  // mailboxes go on.
+  bool secret_refused = std::any_of(r.codes.begin(), r.codes.end(), [](long long c) {
+    return c == 7000215 || c == 7000222 || c == 7000218;
+  });
+  if (r.outcome == token_outcome::app_rejected && !secret_refused)
     r.outcome = token_outcome::grant_gone;
   count(self, "app", r.outcome);
   switch (r.outcome) {

@@ -59,6 +59,7 @@ struct classified_token_response {
   token_grant grant;   ///< when granted
   std::string code;    ///< the OAuth error ("invalid_grant") or a transport error
   std::string message; ///< "AADSTS70008: …" (first line of error_description) or detail
+  std::vector<long long> codes; ///< error_codes (AADSTS numbers)
 };
 
 /// Sorts a token endpoint answer into its class (AADSTS 70008, 700082, 50173, 65001 →

@@ -26,7 +26,9 @@ graph_budget::graph_budget(rate_limit limit, net::metrics* metrics) : metrics_{m
   burst_ = std::max(1.0, std::floor(count * burst_share));
   // A count under 10 (the options refuse one) would leave nothing for the even rate.
   per_ns_ = std::max(count - burst_, 1.0) / std::max(window_ns, 1.0);
-  tokens_ = burst_;
+  // Empty at first: a process that restarts does not add a burst to what its previous
+  // run used in the same window.
+  tokens_ = 0;
 }
 
 std::optional<graph_budget::time_point> graph_budget::take(time_point now) {
@@ -36,15 +38,15 @@ std::optional<graph_budget::time_point> graph_budget::take(time_point now) {
     tokens_ = std::min(burst_, tokens_ + static_cast<double>(elapsed.count()) * per_ns_);
   }
   if (!refilled_ || now > *refilled_) refilled_ = now;
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-    return std::nullopt;
-  }
+  // The caller's token, now or reserved: below zero the tokens are a queue, and each
+  // reservation comes when the tokens added since cover it (first come, first served).
+  tokens_ -= 1;
+  if (tokens_ >= 0) return std::nullopt;
   ++waits_;
   if (metrics_) metrics_->add("exconnect_graph_budget_waits_total", {});
   // Rounded up: at that time the token is whole.
-  auto wait_ns = static_cast<std::int64_t>(std::ceil((1 - tokens_) / per_ns_));
-  return *refilled_ + std::chrono::nanoseconds{wait_ns};
+  auto wait_ns = static_cast<std::int64_t>(std::ceil(-tokens_ / per_ns_));
+  return *refilled_ + std::chrono::nanoseconds{std::max<std::int64_t>(wait_ns, 1)};
 }
 
 std::uint64_t graph_budget::waits() const {

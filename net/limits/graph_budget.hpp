@@ -12,26 +12,27 @@
 /// The app's own Graph limit across all mailboxes and tenants (Microsoft allows one app
 /// 130,000 requests per 10 seconds): a token bucket every Graph request of the process
 /// takes a token from at its mailbox's gate. It never lets more than `limit.count`
-/// requests through in any window of `limit.window`: a tenth of the count may go at
-/// once, the rest comes at an even rate (count * 0.9 per window). Several processes of
-/// one app each get their share as their limit. Shared by every MAILBOX; thread-safe.
+/// requests through in any window of `limit.window`: it holds at most a tenth of the
+/// count, and fills at an even rate (count * 0.9 per window), from empty at the start.
+/// A request that finds it empty reserves the next token and goes when it comes, in the
+/// order the requests asked. Several processes of one app each get their share as their
+/// limit. Shared by every MAILBOX; thread-safe.
 namespace exc {
 
 class graph_budget {
 public:
   using time_point = caf::actor_clock::time_point;
 
-  /// @param limit requests per window (a count of at least 10); it starts full (a tenth
-  /// of the count).
+  /// @param limit requests per window (a count of at least 10)
   /// @param metrics counts in exconnect_graph_budget_waits_total each time a request
   ///        found no token (none: not counted there)
   explicit graph_budget(rate_limit limit, net::metrics* metrics = nullptr);
 
-  /// Takes a token at `now`: nullopt if there was one, else when the next one comes
-  /// (nothing is taken then; ask again at that time).
+  /// Takes a token at `now`: nullopt if there was one, else the time the token reserved
+  /// for the caller comes (the caller goes then, without asking again).
   std::optional<time_point> take(time_point now);
 
-  /// Requests that had to wait for a token so far.
+  /// Requests that had to wait for their token so far.
   std::uint64_t waits() const;
 
 private:

@@ -25,7 +25,15 @@ std::optional<graph_gate::time_point> graph_gate::admit(time_point now) {
   std::optional<time_point> token_at; // when the budget has a token again
   while (admitted < waiting_.size() && held_.size() < max_in_flight_ &&
          now >= paused_until_) {
-    if (budget_ && (token_at = budget_->take(now))) break;
+    if (budget_) {
+      // The first waiting request's token: taken now, or reserved for later.
+      if (!reserved_) reserved_ = budget_->take(now);
+      if (reserved_ && now < *reserved_) {
+        token_at = reserved_;
+        break;
+      }
+      reserved_.reset();
+    }
     held_.push_back(waiting_[admitted++].first);
   }
   // Taken out before they run: one may queue again at once.

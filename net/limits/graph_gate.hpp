@@ -55,6 +55,8 @@ public:
 private:
   std::size_t max_in_flight_;
   graph_budget* budget_;
+  /// When the token the budget reserved for the first waiting request comes.
+  std::optional<time_point> reserved_;
   time_point paused_until_{};
   std::vector<owner> held_; ///< one entry per request in flight
   /// Few at most: one per child.

@@ -285,6 +285,20 @@ CAF_TEST(a tenant key gets app only tokens from the tenant token endpoint) {
   CAF_REQUIRE_EQUAL(answers(d).size(), 1u);
   CAF_CHECK(is(answers(d)[0].error, ec::token_unavailable));
   CAF_CHECK_EQUAL(exchanges(), 2u);
+  // Another tenant disabled the app: its own consent is gone, nobody else's; a refused
+  // secret is app-wide.
+  const std::string other = "00000000-0000-0000-0000-00000000000b";
+  ask(tenant_token_key(other));
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  reply(2, aad_error(400, "unauthorized_client", 7000112));
+  CAF_CHECK_EQUAL(heard().reauths.size(), 2u);
+  CAF_CHECK(heard().app_statuses.empty());
+  const std::string third = "00000000-0000-0000-0000-00000000000c";
+  auto e = ask(tenant_token_key(third));
+  CAF_REQUIRE_EQUAL(exchanges(), 4u);
+  reply(3, aad_error(401, "invalid_client", 7000215));
+  CAF_CHECK(is(answers(e)[0].error, ec::app_credentials_rejected));
+  CAF_CHECK_EQUAL(heard().app_statuses.size(), 1u);
 }
 
 CAF_TEST(tokens are refreshed ahead of expiry) {
