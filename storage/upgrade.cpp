@@ -2,6 +2,7 @@
 
 #include "storage/helpdesk.hpp"
 #include "storage/json_fields.hpp"
+#include "storage/records.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace storage {
 
@@ -20,37 +22,40 @@ constexpr std::size_t changes_per_commit = 10'000;
 } // namespace
 
 caf::error upgrade_to_2(db& d) {
+  std::vector<std::string> accounts;
+  auto err = d.scan(family::accounts, account_prefix, [&](std::string_view key, auto) {
+    accounts.emplace_back(key.substr(std::string_view{account_prefix}.size()));
+    return true;
+  });
+  if (err) return err;
   batch changes;
   caf::error failed;
   std::size_t indexed = 0;
-  // Keys "<account>/t/<ticket id>" and "<account>/r/<rejection id>"; the other kinds
-  // ("/i/", "/a/", "/k/") are skipped.
-  auto err =
-      d.scan(family::tickets, "", [&](std::string_view key, std::string_view value) {
-        auto slash = key.find('/');
-        if (slash == std::string_view::npos || key.size() < slash + 3 ||
-            key[slash + 2] != '/')
-          return true;
-        char kind = key[slash + 1];
-        if (kind != 't' && kind != 'r') return true;
-        auto record = nlohmann::json::parse(value, nullptr, false);
-        if (!record.is_object()) return true;
-        std::string account{key.substr(0, slash)};
-        std::string id{key.substr(slash + 3)};
-        auto mailbox = detail::str(record, "mailbox_id");
-        changes.put(family::tickets,
-                    kind == 't' ? mailbox_ticket_key(account, mailbox, id)
-                                : mailbox_rejection_key(account, mailbox, id),
-                    "");
-        ++indexed;
-        if (changes.size() >= changes_per_commit) {
-          failed = d.commit(changes, durability::relaxed);
-          changes = batch{};
-        }
-        return !failed;
-      });
-  if (err) return err;
-  if (failed) return failed;
+  // Only "<account>/t/" and "<account>/r/": attachment bytes are never read.
+  auto index = [&](const std::string& account, const std::string& prefix, bool ticket) {
+    return d.scan(family::tickets, prefix, [&](std::string_view key, std::string_view v) {
+      auto record = nlohmann::json::parse(v, nullptr, false);
+      if (!record.is_object()) return true;
+      std::string id{key.substr(prefix.size())};
+      auto mailbox = detail::str(record, "mailbox_id");
+      changes.put(family::tickets,
+                  ticket ? mailbox_ticket_key(account, mailbox, id)
+                         : mailbox_rejection_key(account, mailbox, id),
+                  "");
+      ++indexed;
+      if (changes.size() >= changes_per_commit) {
+        failed = d.commit(changes, durability::relaxed);
+        changes = batch{};
+      }
+      return !failed;
+    });
+  };
+  for (const auto& account : accounts) {
+    if (auto e = index(account, ticket_key(account, ""), true)) return e;
+    if (failed) return failed;
+    if (auto e = index(account, rejection_key(account, ""), false)) return e;
+    if (failed) return failed;
+  }
   if (auto e = d.commit(changes, durability::durable)) return e;
   spdlog::info("storage: schema 2: indexed {} tickets and rejections by mailbox",
                indexed);

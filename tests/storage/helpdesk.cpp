@@ -6,6 +6,7 @@
 #include "messages/error.hpp"
 #include "storage/db.hpp"
 #include "storage/helpdesk.hpp"
+#include "storage/records.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -108,6 +109,7 @@ CAF_TEST(a version 1 data dir gains the mailbox indexes once on open) {
     // What a version 1 build wrote: records without index entries.
     CAF_REQUIRE_EQUAL(db->put(family::meta, "schema_version", "1"), caf::none);
     storage::batch old;
+    old.put(family::accounts, storage::account_key("acc_1"), R"({"id":"acc_1"})");
     for (int i = 1; i <= 4; ++i)
       old.put(
           family::tickets, storage::ticket_key("acc_1", "t0" + std::to_string(i)),
