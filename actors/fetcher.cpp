@@ -114,8 +114,8 @@ void call(self_ptr self, request_maker make, response_handler on_response,
   const auto& st = self->state;
   call_graph_gated(self, st.peers.mailbox,
                    service::get<token_service_actor>(self->system()),
-                   service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
-                   std::move(on_response), [=](const caf::error& err) {
+                   service::get<http_actor>(self->system()), token_key_of(st.cfg),
+                   std::move(make), std::move(on_response), [=](const caf::error& err) {
                      if (on_error) on_error(err);
                      fail(self, err);
                    });
@@ -292,7 +292,7 @@ void download(self_ptr self) {
   st.downloading = true;
   call_graph_in_slot(
       self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
-      service::get<http_actor>(self->system()), st.cfg.id,
+      service::get<http_actor>(self->system()), token_key_of(st.cfg),
       raw_message_of(st.cfg.graph_url, st.cfg.address, base.graph_id),
       [=](net::client_response& res) {
         // Counted when the answer is in, not when the request left: Graph counts on

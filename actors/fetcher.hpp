@@ -35,6 +35,9 @@ namespace exc {
 
 struct fetcher_config {
   std::string id; ///< the mailbox
+  /// The TOKEN SERVICE's key for its tokens: "" for the mailbox's own grant (its id),
+  /// else tenant_token_key(tenant) (see token_key_of).
+  std::string token_key;
   std::string account_id;
   std::string address;
   std::string graph_url;

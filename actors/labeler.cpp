@@ -40,8 +40,8 @@ void done(self_ptr self) {
 void call(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
   call_graph_gated(self, st.gate, service::get<token_service_actor>(self->system()),
-                   service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
-                   std::move(on_response), [=](const caf::error& err) {
+                   service::get<http_actor>(self->system()), token_key_of(st.cfg),
+                   std::move(make), std::move(on_response), [=](const caf::error& err) {
                      spdlog::warn("labeler {}/{}: {}; the rest waits for the next poll",
                                   self->state.cfg.account_id, self->state.cfg.id,
                                   render(err));

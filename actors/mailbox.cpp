@@ -137,6 +137,7 @@ bool start_fetcher(self_ptr self) {
   }
   fetcher_config fc;
   fc.id = st.cfg.id;
+  fc.token_key = st.cfg.token_key;
   fc.account_id = st.cfg.account_id;
   fc.address = st.cfg.address;
   fc.graph_url = st.cfg.graph_url;
@@ -164,6 +165,7 @@ void label(self_ptr self, label_task task) {
   if (!st.labeler) {
     labeler_config lc;
     lc.id = st.cfg.id;
+    lc.token_key = st.cfg.token_key;
     lc.account_id = st.cfg.account_id;
     lc.address = st.cfg.address;
     lc.graph_url = st.cfg.graph_url;
@@ -194,6 +196,7 @@ void start_sender(self_ptr self) {
   if (!st.outbox || st.sender) return;
   auto send = st.cfg.send;
   send.id = st.cfg.id;
+  send.token_key = st.cfg.token_key;
   send.account_id = st.cfg.account_id;
   send.address = st.cfg.address;
   send.graph_url = st.cfg.graph_url;
@@ -363,8 +366,8 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         // Monitored: the gate forgets what one that fails held.
         auto r = self->spawn<caf::monitored>(
             recoverer,
-            recoverer_config{st.cfg.id, st.cfg.account_id, st.cfg.address,
-                             st.cfg.graph_url, st.cfg.max_message_size},
+            recoverer_config{st.cfg.id, st.cfg.token_key, st.cfg.account_id,
+                             st.cfg.address, st.cfg.graph_url, st.cfg.max_message_size},
             recoverer_peers{caf::actor_cast<fetch_listener_actor>(self), st.converter,
                             st.converters});
         st.recoverers.push_back(r.address());

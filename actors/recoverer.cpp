@@ -83,7 +83,7 @@ void download(self_ptr self, const job_ptr& j) {
   const auto& st = self->state;
   call_graph_gated(
       self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
-      service::get<http_actor>(self->system()), st.cfg.id,
+      service::get<http_actor>(self->system()), token_key_of(st.cfg),
       raw_message_of(st.cfg.graph_url, st.cfg.address, j->what.graph_id),
       [=](net::client_response& res) {
         if (res.ok()) self->send(self->state.peers.mailbox, atom::downloaded_v);

@@ -94,6 +94,16 @@ void update_gauges(self_ptr self) {
                          static_cast<double>(st.accounts.size()));
 }
 
+/// The tenants by status (few: counted when one changes).
+void update_tenant_gauges(self_ptr self) {
+  double consented = 0, lost = 0;
+  for (const auto& [id, t] : self->state.tenants)
+    (t.consented ? consented : lost) += 1;
+  auto* metrics = self->state.stores.metrics;
+  metrics->set("exconnect_tenants", {{"status", "consented"}}, consented);
+  metrics->set("exconnect_tenants", {{"status", "consent_lost"}}, lost);
+}
+
 /// Counts a mailbox's status change (`before` the old status, `after` the new one).
 void count_status(self_ptr self, std::optional<storage::mailbox_status> before,
                   std::optional<storage::mailbox_status> after) {
@@ -194,7 +204,9 @@ bool address_free_for(self_ptr self, const storage::mailbox_record& mb,
                       storage::batch& changes,
                       std::optional<storage::mailbox_record>& released) {
   auto& st = self->state;
-  auto held = st.addresses.find(net::to_lower(mb.address));
+  auto lower = net::to_lower(mb.address);
+  if (st.claiming.count(lower)) return false; // being added through its tenant
+  auto held = st.addresses.find(lower);
   if (held == st.addresses.end() || held->second == mb.id) return true;
   auto other = st.mailboxes.find(held->second);
   if (other == st.mailboxes.end()) return true;
@@ -260,6 +272,7 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   cfg.id = id;
   cfg.account_id = record.account_id;
   cfg.address = record.address;
+  if (!record.tenant_id.empty()) cfg.token_key = tenant_token_key(record.tenant_id);
   cfg.graph_url = st.cfg.graph_url;
   cfg.poll_interval = record.poll_interval_s > 0
                           ? std::chrono::seconds{record.poll_interval_s}
@@ -352,9 +365,18 @@ void on_mailbox_down(self_ptr self, const caf::down_msg& dm) {
 /// never connected; an error if the account has asked for as many in the last hour as
 /// it may. A link holds the address until it expires, so this bounds how long an
 /// account can hold an address it does not own: sign_in_attempts links per hour.
+caf::error note_link(self_ptr self, const std::string& key, const std::string& what);
+
 caf::error note_sign_in(self_ptr self, const storage::mailbox_record& mb) {
-  auto& st = self->state;
   if (mb.status != storage::mailbox_status::pending_authorization) return {};
+  return note_link(self, mb.account_id + "\n" + net::to_lower(mb.address),
+                   "sign-in links for " + mb.address);
+}
+
+/// Notes a link (sign-in or admin consent) under `key` ("account\nwhat"); an error if
+/// as many were asked for in the last hour as cfg.sign_in_attempts allows.
+caf::error note_link(self_ptr self, const std::string& key, const std::string& what) {
+  auto& st = self->state;
   constexpr auto hour = std::chrono::hours{1};
   auto t = self->clock().now();
   auto aged = [&](const std::deque<caf::actor_clock::time_point>& q) {
@@ -367,14 +389,13 @@ caf::error note_sign_in(self_ptr self, const storage::mailbox_record& mb) {
       i = aged(i->second) ? st.sign_ins.erase(i) : std::next(i);
     st.sign_ins_swept = st.sign_ins.size();
   }
-  auto& q = st.sign_ins[mb.account_id + "\n" + net::to_lower(mb.address)];
+  auto& q = st.sign_ins[key];
   while (!q.empty() && t - q.front() >= hour)
     q.pop_front();
   if (q.size() >= st.cfg.sign_in_attempts) {
     auto wait = std::chrono::duration_cast<std::chrono::seconds>(q.front() + hour - t);
     return make_error(ec::too_many_sign_ins,
-                      "this account asked for " + std::to_string(q.size()) +
-                          " sign-in links for " + mb.address +
+                      "this account asked for " + std::to_string(q.size()) + " " + what +
                           " within the last hour, the most allowed; try again in " +
                           std::to_string(std::max<long long>(1, wait.count())) + " s");
   }
@@ -439,6 +460,17 @@ caf::expected<std::string> begin_authorization(self_ptr self, storage::mailbox_r
                             {"code_challenge", net::code_challenge_s256(verifier)},
                             {"code_challenge_method", "S256"},
                             {"login_hint", mb.address}});
+}
+
+/// What a token request's failure means to the caller, besides its own cases: the
+/// app's credentials refused, or no answer.
+caf::error login_failure(const caf::error& err) {
+  if (is(err, ec::app_credentials_rejected))
+    return make_error(ec::app_credentials_rejected,
+                      "the login service refused the connector's own credentials: " +
+                          context_of(err));
+  return make_error(ec::token_unavailable,
+                    "the login service did not answer: " + render(err));
 }
 
 /// Deletes a stored grant nobody will use.
@@ -603,15 +635,8 @@ void redeem_code(self_ptr self, const sign_in_return& back,
               if (is(err, ec::code_refused))
                 rp.deliver(make_error(ec::code_refused,
                                       "Microsoft refused the code: " + context_of(err)));
-              else if (is(err, ec::app_credentials_rejected))
-                rp.deliver(make_error(ec::app_credentials_rejected,
-                                      "the login service refused the "
-                                      "connector's own credentials: " +
-                                          context_of(err)));
               else
-                rp.deliver(
-                    make_error(ec::token_unavailable,
-                               "the login service did not answer: " + render(err)));
+                rp.deliver(login_failure(err));
             });
 }
 
@@ -623,7 +648,7 @@ caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& b
   auto stored = st.stores.db->get(storage::family::meta, storage::oauth_state_key(hash));
   if (!stored) return make_error(ec::storage_failure, "cannot read the sign-in state");
   auto rec = *stored ? storage::oauth_state_from_json(**stored) : std::nullopt;
-  if (!rec)
+  if (!rec || rec->mailbox_id.empty()) // none, or an administrator's consent link
     return make_error(ec::sign_in_unknown,
                       "this sign-in link is unknown or was already used; start again");
   storage::batch changes;
@@ -683,6 +708,13 @@ caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
                                      const std::string& id) {
   auto* mb = find_mailbox(self, account, id);
   if (!mb) return no_such_mailbox();
+  if (!mb->tenant_id.empty())
+    return make_error(ec::invalid_state,
+                      "this mailbox is connected through the administrator consent of "
+                      "tenant " +
+                          mb->tenant_id +
+                          " and needs no sign-in; if that consent is gone, an "
+                          "administrator of the tenant consents again");
   auto updated = *mb;
   storage::batch changes;
   std::optional<storage::mailbox_record> released;
@@ -869,6 +901,361 @@ void on_grant_gone(self_ptr self, const std::string& id, const std::string& reas
   save_status(self, mb);
 }
 
+// --- tenants: an administrator's consent for a whole Microsoft tenant ----------------
+
+/// Delivers to a promise (a `return answer(...)` ends the handler).
+template <class Promise, class T>
+void answer(Promise& rp, T&& x) {
+  rp.deliver(std::forward<T>(x));
+}
+
+std::string admin_consent_redirect(self_ptr self) {
+  return self->state.cfg.public_url + "/oauth/admin-consent";
+}
+
+/// A tenant id as Microsoft sends it (a GUID), lower case; "" if it is none.
+std::string tenant_id_of(const std::string& text) {
+  auto id = net::to_lower(text);
+  bool guid = id.size() == 36 && std::all_of(id.begin(), id.end(), [](char c) {
+                return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
+              });
+  return guid ? id : std::string{};
+}
+
+/// The account's tenant; nullptr if there is none or another account holds it.
+storage::tenant_record* find_tenant(self_ptr self, const std::string& account,
+                                    const std::string& tenant) {
+  auto i = self->state.tenants.find(tenant_id_of(tenant));
+  if (i == self->state.tenants.end() || i->second.account_id != account) return nullptr;
+  return &i->second;
+}
+
+void stage_tenant(storage::batch& changes, const storage::tenant_record& t) {
+  changes.put(storage::family::accounts, storage::tenant_key(t.tenant_id),
+              storage::to_json(t).dump());
+}
+
+/// A link for an administrator to consent for the whole tenant: a fresh single-use
+/// state bound to the account (no PKCE: the consent returns no code).
+caf::result<std::string> begin_admin_consent(self_ptr self, const std::string& account) {
+  auto& st = self->state;
+  if (auto err = note_link(self, account + "\nadmin consent", "admin consent links"))
+    return err;
+  auto state = storage::random_token(32);
+  storage::oauth_state_record rec;
+  rec.account_id = account;
+  rec.expires_at =
+      net::format_rfc3339(st.wall_base +
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              self->clock().now() - st.clock_base) +
+                          st.cfg.state_lifetime);
+  storage::batch changes;
+  changes.put(storage::family::meta, storage::oauth_state_key(storage::token_hash(state)),
+              storage::to_json(rec).dump());
+  auto url = st.cfg.admin_consent_url + "?" +
+             net::encode_query({{"client_id", st.cfg.client_id},
+                                {"redirect_uri", admin_consent_redirect(self)},
+                                {"state", state}});
+  return commit_and_answer<std::string>(self, std::move(changes), [url] { return url; });
+}
+
+/// The tenant's consent is back: its mailboxes that lost it poll again.
+void resume_tenant_mailboxes(self_ptr self, const storage::tenant_record& t) {
+  auto& st = self->state;
+  for (const auto& id : mailboxes_of(self, t.account_id)) {
+    auto& mb = st.mailboxes.at(id);
+    if (mb.tenant_id != t.tenant_id || !mb.last_error ||
+        mb.last_error->code != "reauthorization_required")
+      continue;
+    if (mb.status == storage::mailbox_status::reauthorization_required) {
+      count_status(self, mb.status, storage::mailbox_status::connected);
+      mb.status = storage::mailbox_status::connected;
+    }
+    mb.last_error.reset();
+    save_status(self, mb);
+    start_mailbox(self, id);
+  }
+}
+
+/// The tenant's consent is proven (the login service issued its app token): stores it
+/// as the account's.
+void keep_consent(self_ptr self, const std::string& account, const std::string& tenant,
+                  caf::typed_response_promise<storage::tenant_record> rp) {
+  auto& st = self->state;
+  auto held = st.tenants.find(tenant);
+  if (held != st.tenants.end() && held->second.account_id != account)
+    return answer(rp,
+                  make_error(ec::tenant_in_use,
+                             "tenant " + tenant + " is connected to another account"));
+  storage::tenant_record t;
+  t.tenant_id = tenant;
+  t.account_id = account;
+  t.consented = true;
+  t.consented_at = now(self);
+  storage::batch changes;
+  stage_tenant(changes, t);
+  commit(self, std::move(changes), [=](caf::error err) mutable {
+    if (err) return answer(rp, std::move(err));
+    self->state.tenants[tenant] = t;
+    update_tenant_gauges(self);
+    spdlog::info("registry: tenant {} consented for account {}", tenant, account);
+    resume_tenant_mailboxes(self, t);
+    rp.deliver(t);
+  });
+}
+
+/// The browser is back from the admin consent: the state is used up at once; then the
+/// login service must issue the app's token for that tenant before it counts.
+caf::result<storage::tenant_record>
+finish_admin_consent(self_ptr self, const admin_consent_return& back) {
+  auto& st = self->state;
+  auto hash = storage::token_hash(back.state);
+  auto stored = st.stores.db->get(storage::family::meta, storage::oauth_state_key(hash));
+  if (!stored) return make_error(ec::storage_failure, "cannot read the consent state");
+  auto rec = *stored ? storage::oauth_state_from_json(**stored) : std::nullopt;
+  if (!rec || !rec->mailbox_id.empty()) // none, or a mailbox's sign-in link
+    return make_error(ec::sign_in_unknown,
+                      "this consent link is unknown or was already used; start again");
+  storage::batch changes;
+  changes.erase(storage::family::meta, storage::oauth_state_key(hash));
+  using tenant_promise = caf::typed_response_promise<storage::tenant_record>;
+  auto rp = self->make_response_promise<storage::tenant_record>();
+  commit(self, std::move(changes), [=](caf::error err) mutable {
+    if (err) return answer(rp, std::move(err));
+    auto& st = self->state;
+    if (rec->expires_at <= now(self))
+      return answer(rp, make_error(ec::sign_in_expired,
+                                   "this consent link has expired (after " +
+                                       std::to_string(st.cfg.state_lifetime.count()) +
+                                       " s); start again"));
+    if (!back.error.empty() || !net::iequals(back.admin_consent, "true"))
+      return answer(rp,
+                    make_error(ec::consent_refused,
+                               "the administrator did not consent: " +
+                                   (back.error_description.empty()
+                                        ? (back.error.empty()
+                                               ? std::string{"admin_consent is not True"}
+                                               : back.error)
+                                        : back.error_description)));
+    auto tenant = tenant_id_of(back.tenant);
+    if (tenant.empty())
+      return answer(rp, make_error(ec::invalid_argument,
+                                   "the consent names no tenant id (a GUID)"));
+    auto held = st.tenants.find(tenant);
+    if (held != st.tenants.end() && held->second.account_id != rec->account_id)
+      return answer(rp,
+                    make_error(ec::tenant_in_use,
+                               "tenant " + tenant + " is connected to another account"));
+    auto tokens = service::get<token_service_actor>(self->system());
+    auto key = tenant_token_key(tenant);
+    auto account = rec->account_id;
+    auto ask_token = [=](tenant_promise rp) mutable {
+      self->request(tokens, std::chrono::seconds{60}, atom::token_v, key)
+          .then(
+              [=](const std::string&) mutable {
+                keep_consent(self, account, tenant, rp);
+              },
+              [=](const caf::error& err) mutable {
+                spdlog::warn("registry: no app token for tenant {}: {}", tenant,
+                             render(err));
+                if (is(err, ec::reauthorization_required))
+                  rp.deliver(make_error(
+                      ec::consent_refused,
+                      "the login service issues no token of the app for tenant " +
+                          tenant + ": " + context_of(err)));
+                else
+                  rp.deliver(login_failure(err));
+              });
+    };
+    // A consent that was lost stays lost at the TOKEN SERVICE until it forgets it.
+    if (held == st.tenants.end() || !held->second.consented) {
+      self->request(tokens, std::chrono::seconds{30}, atom::forget_v, key)
+          .then([=](bool) mutable { ask_token(rp); },
+                [=](const caf::error& err) mutable { rp.deliver(err); });
+      return;
+    }
+    ask_token(rp);
+  });
+  return rp;
+}
+
+/// The TOKEN SERVICE says the tenant's consent is gone: the tenant and its mailboxes
+/// show it, and they stop until an administrator consents again.
+void on_consent_gone(self_ptr self, const std::string& tenant,
+                     const std::string& reason) {
+  auto& st = self->state;
+  auto i = st.tenants.find(tenant);
+  if (i == st.tenants.end()) return;
+  auto& t = i->second;
+  if (t.consented) {
+    spdlog::warn("registry: tenant {} lost its consent: {}", tenant, reason);
+    t.consented = false;
+    t.last_error = storage::error_record{"consent_lost", reason, now(self), "token"};
+    update_tenant_gauges(self);
+    storage::batch changes;
+    stage_tenant(changes, t);
+    storage_requests::commit_or_log(self, std::move(changes), "registry",
+                                    "the lost consent of tenant " + tenant);
+  }
+  auto why = reason + "; an administrator of tenant " + tenant + " consents again";
+  std::vector<std::string> affected;
+  for (const auto& id : mailboxes_of(self, t.account_id))
+    if (st.mailboxes.at(id).tenant_id == tenant) affected.push_back(id);
+  for (const auto& id : affected)
+    on_grant_gone(self, id, why);
+}
+
+caf::result<bool> remove_tenant(self_ptr self, const std::string& account,
+                                const std::string& tenant) {
+  auto* t = find_tenant(self, account, tenant);
+  if (!t) return make_error(ec::not_found, "no such tenant");
+  std::size_t users = 0;
+  for (const auto& id : mailboxes_of(self, account))
+    if (self->state.mailboxes.at(id).tenant_id == t->tenant_id) ++users;
+  if (users > 0)
+    return make_error(ec::invalid_state, std::to_string(users) +
+                                             " mailboxes of this account use the "
+                                             "tenant's consent; delete them first");
+  auto id = t->tenant_id;
+  storage::batch changes;
+  changes.erase(storage::family::accounts, storage::tenant_key(id));
+  auto rp = self->make_response_promise<bool>();
+  commit(self, std::move(changes), [=](caf::error err) mutable {
+    if (err) return answer(rp, std::move(err));
+    self->state.tenants.erase(id);
+    update_tenant_gauges(self);
+    // Its tokens are of no use any more.
+    self->request(service::get<token_service_actor>(self->system()),
+                  std::chrono::seconds{30}, atom::forget_v, tenant_token_key(id))
+        .then([](bool) {},
+              [id](const caf::error& err) {
+                spdlog::warn("registry: cannot drop the tokens of tenant {}: {}", id,
+                             render(err));
+              });
+    rp.deliver(true);
+  });
+  return rp;
+}
+
+using entry_promise_t = caf::typed_response_promise<mailbox_entry>;
+
+/// Stores a mailbox added through its tenant's consent (connected, or in status error
+/// with what Graph said) and starts it.
+void add_tenant_mailbox(self_ptr self, storage::mailbox_record mb, storage::batch changes,
+                        std::optional<storage::mailbox_record> released,
+                        entry_promise_t rp) {
+  auto lower = net::to_lower(mb.address);
+  changes.put(storage::family::meta, storage::address_key(mb.address), mb.id);
+  stage_mailbox(changes, mb);
+  commit(self, std::move(changes), [=](caf::error err) mutable {
+    auto& st = self->state;
+    st.claiming.erase(lower);
+    if (err) return answer(rp, std::move(err));
+    apply_release(self, released);
+    st.addresses[lower] = mb.id;
+    st.stores.connected->add(mb.address);
+    keep_mailbox(self, mb);
+    update_gauges(self);
+    spdlog::info("registry: mailbox {} added through tenant {} ({})",
+                 log_name(self, mb.id), mb.tenant_id, to_string(mb.status));
+    start_mailbox(self, mb.id);
+    rp.deliver(entry_of(self, st.mailboxes.at(mb.id)));
+  });
+}
+
+/// Adds a mailbox of one of the account's consented tenants: Graph is asked at once
+/// whether the tenant's app token opens it (an ApplicationAccessPolicy may keep the
+/// app out); no sign-in.
+caf::result<mailbox_entry> connect_tenant_mailbox(self_ptr self,
+                                                  storage::mailbox_record mb) {
+  auto* t = find_tenant(self, mb.account_id, mb.tenant_id);
+  if (!t)
+    return make_error(ec::invalid_argument,
+                      "tenant_id: this account has no tenant " + mb.tenant_id +
+                          " (an administrator of the tenant consents first)");
+  if (!t->consented)
+    return make_error(ec::invalid_state,
+                      "the administrator consent of tenant " + t->tenant_id +
+                          " is gone; an administrator of the tenant consents again");
+  mb.tenant_id = t->tenant_id;
+  mb.id = "mbx_" + storage::random_token(12);
+  mb.created_at = now(self);
+  // Checked again once Graph answered (a pending mailbox may give the address up then,
+  // stored with this one).
+  storage::batch unused;
+  std::optional<storage::mailbox_record> unused_release;
+  if (!address_free_for(self, mb, unused, unused_release))
+    return address_in_use(mb.address, " is already connected or being connected");
+  auto lower = net::to_lower(mb.address);
+  self->state.claiming.insert(lower);
+  auto rp = self->make_response_promise<mailbox_entry>();
+  auto fail = [=](entry_promise_t& rp, caf::error err) {
+    self->state.claiming.erase(lower);
+    rp.deliver(std::move(err));
+  };
+  auto key = tenant_token_key(mb.tenant_id);
+  self->request(service::get<token_service_actor>(self->system()),
+                std::chrono::seconds{60}, atom::token_v, key)
+      .then(
+          [=](const std::string& token) mutable {
+            auto req = graph::inbox_probe(self->state.cfg.graph_url, token, mb.address);
+            self->request(service::get<http_actor>(self->system()),
+                          std::chrono::seconds{90}, std::move(req))
+                .then(
+                    [=](const net::client_response& res) mutable {
+                      if (!res.ok() || res.status == 429 || res.status >= 500)
+                        return fail(rp,
+                                    make_error(ec::graph_failure,
+                                               "Graph could not check the mailbox (" +
+                                                   (res.ok() ? std::to_string(res.status)
+                                                             : res.error_message) +
+                                                   "); try again later"));
+                      auto date = net::parse_http_date(res.header("Date"));
+                      auto added = mb;
+                      added.connected_at = net::format_rfc3339(
+                          date ? *date : std::chrono::system_clock::now());
+                      added.status = storage::mailbox_status::connected;
+                      if (res.status != 200) {
+                        // Kept, and polled: it connects once the administrator lets
+                        // the app in.
+                        auto e = graph::read_error(res);
+                        added.status = storage::mailbox_status::error;
+                        added.last_error = storage::error_record{
+                            e.code,
+                            "the tenant's consent does not open this mailbox (" +
+                                e.message +
+                                "); an Exchange administrator may have limited the app "
+                                "to other mailboxes (ApplicationAccessPolicy)",
+                            now(self), "authorization"};
+                      }
+                      storage::batch changes;
+                      std::optional<storage::mailbox_record> released;
+                      self->state.claiming.erase(lower);
+                      bool free = address_free_for(self, added, changes, released);
+                      self->state.claiming.insert(lower);
+                      if (!free)
+                        return fail(rp, address_in_use(added.address,
+                                                       " was connected meanwhile"));
+                      add_tenant_mailbox(self, added, std::move(changes),
+                                         std::move(released), rp);
+                    },
+                    [=](const caf::error& err) mutable {
+                      fail(rp, make_error(ec::graph_failure,
+                                          "Graph did not answer: " + render(err)));
+                    });
+          },
+          [=](const caf::error& err) mutable {
+            if (is(err, ec::reauthorization_required))
+              return fail(rp,
+                          make_error(ec::invalid_state,
+                                     "the administrator consent of tenant " +
+                                         mb.tenant_id + " is gone (" + context_of(err) +
+                                         "); an administrator consents again"));
+            fail(rp, login_failure(err));
+          });
+  return rp;
+}
+
 /// Loads accounts, API key hashes, mailboxes and address holders from storage.
 caf::error load(self_ptr self) {
   auto& st = self->state;
@@ -889,6 +1276,13 @@ caf::error load(self_ptr self) {
                      if (!m->connected_at.empty()) st.stores.connected->add(m->address);
                      keep_mailbox(self, std::move(*m));
                    }
+                   return true;
+                 });
+  if (err) return err;
+  err = db->scan(storage::family::accounts, storage::tenant_prefix,
+                 [&](std::string_view, std::string_view value) {
+                   if (auto t = storage::tenant_from_json(std::string{value}))
+                     st.tenants[t->tenant_id] = std::move(*t);
                    return true;
                  });
   if (err) return err;
@@ -925,6 +1319,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
   st.clock_base = self->clock().now();
   stores.metrics->describe("exconnect_mailboxes", "gauge", "Mailboxes by status.");
   stores.metrics->describe("exconnect_accounts", "gauge", "Accounts.");
+  stores.metrics->describe("exconnect_tenants", "gauge",
+                           "Tenants with an administrator's consent, by status.");
   // A REGISTRY that failed may have left a status queued at the STORAGE WRITER: the
   // replacement loads after it.
   storage_requests::await_earlier_writes(self, [=] {
@@ -937,6 +1333,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
     spdlog::info("registry: {} accounts, {} mailboxes", st.accounts.size(),
                  st.mailboxes.size());
     update_gauges(self);
+    update_tenant_gauges(self);
     // Registered by name where it is spawned; the TOKEN SERVICE also finds its listener
     // by that name after a restart of its own.
     self->send(service::get<token_service_actor>(self->system()), atom::subscribe_v,
@@ -1024,8 +1421,24 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
         });
       },
       [=](atom::connect, storage::mailbox_record& draft) {
+        if (!draft.tenant_id.empty())
+          return connect_tenant_mailbox(self, std::move(draft));
         return connect_mailbox(self, std::move(draft));
       },
+      [=](atom::consent, const std::string& account) {
+        return begin_admin_consent(self, account);
+      },
+      [=](atom::consent, const admin_consent_return& back) {
+        return finish_admin_consent(self, back);
+      },
+      [=](atom::tenants, const std::string& account) {
+        std::vector<storage::tenant_record> out;
+        for (const auto& [id, t] : self->state.tenants)
+          if (t.account_id == account) out.push_back(t);
+        return out;
+      },
+      [=](atom::tenants, atom::remove, const std::string& account,
+          const std::string& tenant) { return remove_tenant(self, account, tenant); },
       [=](atom::mailboxes, const std::string& account, const std::string& after,
           std::uint32_t limit) {
         mailbox_page out;
@@ -1104,6 +1517,9 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
         return self->state.app_error.value_or(storage::error_record{});
       },
       [=](atom::reauth, const std::string& id, const std::string& reason) {
+        static const std::string tenant_key = tenant_token_key("");
+        if (id.rfind(tenant_key, 0) == 0)
+          return on_consent_gone(self, id.substr(tenant_key.size()), reason);
         on_grant_gone(self, id, reason);
       },
       [=](atom::app_status, const std::string& code, const std::string& message) {

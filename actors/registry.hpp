@@ -42,6 +42,7 @@ namespace exc {
 struct registry_config {
   std::string public_url;    ///< browsers reach the REST front here (redirect URI base)
   std::string authorize_url; ///< {login}/{tenant}/oauth2/v2.0/authorize
+  std::string admin_consent_url; ///< {login}/{tenant}/adminconsent
   std::string graph_url;
   std::string client_id;
   std::string scope;
@@ -103,6 +104,12 @@ struct registry_state {
   /// statuses change instead of counted over every mailbox.
   std::array<std::int64_t, std::size(storage::mailbox_statuses)> status_counts{};
   std::unordered_map<std::string, std::string> addresses; ///< lower-case -> mailbox id
+  /// Addresses of mailboxes being added through their tenant's consent (Graph is asked
+  /// whether the tenant's token opens them): held, though no record exists yet.
+  std::unordered_set<std::string> claiming;
+  /// The tenants whose administrators consented, by tenant id (lower case): each held
+  /// by one account.
+  std::map<std::string, storage::tenant_record> tenants;
   /// Mailboxes whose sign-in is being finished (code exchange, grant check): they hold
   /// their address although their state is spent.
   std::unordered_set<std::string> signing_in;

@@ -52,6 +52,7 @@ enum class route_id {
   healthz,
   metrics,
   oauth_callback,
+  admin_consent_callback,
   accounts,
   account,
   mailboxes,
@@ -66,6 +67,9 @@ enum class route_id {
   mailbox_resume,
   mailbox_outbound,
   rejection_recover,
+  tenants,
+  tenant_consent,
+  tenant,
 };
 
 struct route_match {
@@ -84,6 +88,9 @@ std::optional<route_match> match_route(std::string_view path) {
       {r::healthz, "/healthz", {"GET"}, k::open, {}},
       {r::metrics, "/metrics", {"GET"}, k::open, {}},
       {r::oauth_callback, "/oauth/callback", {"GET"}, k::open, {}},
+      {r::admin_consent_callback, "/oauth/admin-consent", {"GET"}, k::open, {}},
+      {r::tenants, "/api/v1/tenants", {"GET"}, k::account, {}},
+      {r::tenant_consent, "/api/v1/tenants/consent", {"POST"}, k::account, {}},
       {r::accounts, "/api/v1/accounts", {"GET", "POST"}, k::admin, {}},
       {r::account, "/api/v1/account", {"GET", "PATCH"}, k::account, {}},
       {r::mailboxes, "/api/v1/mailboxes", {"GET", "POST"}, k::account, {}},
@@ -118,6 +125,13 @@ std::optional<route_match> match_route(std::string_view path) {
                        {"POST"},
                        k::account,
                        id};
+  }
+  static const std::string tenants = "/api/v1/tenants/";
+  if (path.substr(0, tenants.size()) == tenants) {
+    auto id = std::string{path.substr(tenants.size())};
+    if (id.empty() || id.find('/') != std::string::npos) return std::nullopt;
+    return route_match{
+        r::tenant, "/api/v1/tenants/{id}", {"GET", "DELETE"}, k::account, id};
   }
   static const std::string prefix = "/api/v1/mailboxes/";
   if (path.substr(0, prefix.size()) == prefix) {
@@ -236,6 +250,8 @@ void dispatch(rest_pointer self, const http_request& req, const net::responder_p
       res.body() = self->state.stores.metrics->render();
       return reply(std::move(res));
     }
+    if (route->route == route_id::admin_consent_callback)
+      return admin_consent_callback(self, req, reply);
     return oauth_callback(self, req, reply);
   }
   authenticate(self, req, reply,
@@ -279,9 +295,17 @@ void route_to(rest_pointer self, const route_match& route, const caller& c,
     return resume_mailbox(self, c, id, reply);
   case route_id::rejection_recover:
     return recover_rejection(self, c, id, reply);
+  case route_id::tenants:
+    return list_tenants(self, c, reply);
+  case route_id::tenant_consent:
+    return start_admin_consent(self, c, reply);
+  case route_id::tenant:
+    return m == "GET" ? get_tenant(self, c, id, reply)
+                      : delete_tenant(self, c, id, reply);
   case route_id::healthz:
   case route_id::metrics:
   case route_id::oauth_callback:
+  case route_id::admin_consent_callback:
     break; // open routes: dispatch answered them
   }
 }

@@ -197,7 +197,7 @@ void call_in_slot(self_ptr self, request_maker make, response_handler on_respons
   const auto& st = self->state;
   exc::call_graph(
       self, service::get<token_service_actor>(self->system()),
-      service::get<http_actor>(self->system()), st.cfg.id, std::move(make),
+      service::get<http_actor>(self->system()), token_key_of(st.cfg), std::move(make),
       [=](net::client_response& res) {
         release(self, asked_pause(res).value_or(caf::timespan{0}));
         on_response(res);

@@ -223,6 +223,7 @@ int run(const app::config& cfg) {
     registry_cfg.public_url = public_url(cfg, server.port());
     registry_cfg.authorize_url =
         cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/authorize";
+    registry_cfg.admin_consent_url = cfg.login_url + "/" + cfg.tenant + "/adminconsent";
     registry_cfg.graph_url = cfg.graph_url;
     registry_cfg.client_id = cfg.client_id;
     registry_cfg.scope = graph_scope;

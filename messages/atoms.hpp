@@ -147,6 +147,12 @@ constexpr origin origin_v{};
 /// The app's own credentials: refused or fine.
 using health = caf::atom_constant<caf::atom("health")>;
 constexpr health health_v{};
+/// An administrator's consent for a whole Microsoft tenant (its link, its return).
+using consent = caf::atom_constant<caf::atom("consent")>;
+constexpr consent consent_v{};
+/// An account's tenants (admin consent).
+using tenants = caf::atom_constant<caf::atom("tenants")>;
+constexpr tenants tenants_v{};
 /// A MAILBOX's live status (last poll, throttling, sending).
 using status = caf::atom_constant<caf::atom("status")>;
 constexpr status status_v{};

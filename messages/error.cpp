@@ -63,6 +63,8 @@ const char* to_string(ec code) {
     return "not_recoverable";
   case ec::already_recovered:
     return "already_recovered";
+  case ec::tenant_in_use:
+    return "tenant_in_use";
   }
   return "unknown_error_code";
 }

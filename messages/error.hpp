@@ -70,6 +70,8 @@ enum class ec : std::uint8_t {
   not_recoverable,
   /// A rejection that was recovered already.
   already_recovered,
+  /// Another account holds the Microsoft tenant (its administrator's consent).
+  tenant_in_use,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

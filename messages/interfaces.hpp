@@ -253,8 +253,22 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<atom::settings, std::string, storage::account_settings,
                     storage::account_settings>::with<storage::account_record>,
     /// Registers a mailbox to connect (account_id, address, poll interval and backfill
-    /// set) -> its entry with the sign-in URL.
+    /// set) -> its entry with the sign-in URL. With a tenant_id, one of the account's
+    /// consented tenants, it needs no sign-in: the tenant's app-only token opens it
+    /// (checked at once; a mailbox Graph refuses is kept in status error).
     caf::replies_to<atom::connect, storage::mailbox_record>::with<mailbox_entry>,
+    /// (account) -> a link for an administrator to consent for a whole tenant.
+    caf::replies_to<atom::consent, std::string>::with<std::string>,
+    /// Finishes an admin consent: the tenant becomes the link's account's, once the
+    /// login service issues the app tokens for it; ec::address_in_use if another
+    /// account holds it.
+    caf::replies_to<atom::consent, admin_consent_return>::with<storage::tenant_record>,
+    /// (account) -> its tenants.
+    caf::replies_to<atom::tenants,
+                    std::string>::with<std::vector<storage::tenant_record>>,
+    /// (account, tenant id): gives the tenant up; ec::invalid_state while mailboxes
+    /// use it.
+    caf::replies_to<atom::tenants, atom::remove, std::string, std::string>::with<bool>,
     /// (account, after, limit) -> at most `limit` of the account's mailboxes with an id
     /// after `after`, read through the account's own index.
     caf::replies_to<atom::mailboxes, std::string, std::string,

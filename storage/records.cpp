@@ -17,6 +17,17 @@ json parse_object(const std::string& text) {
   return j.is_object() ? j : json{};
 }
 
+json error_json(const std::optional<error_record>& e) {
+  if (!e) return nullptr;
+  return {{"code", e->code}, {"message", e->message}, {"at", e->at}, {"step", e->step}};
+}
+
+std::optional<error_record> error_from(const json& j) {
+  if (!j.contains("last_error") || !j["last_error"].is_object()) return std::nullopt;
+  const auto& e = j["last_error"];
+  return error_record{str(e, "code"), str(e, "message"), str(e, "at"), str(e, "step")};
+}
+
 } // namespace
 
 json to_json(const account_settings& x) {
@@ -45,12 +56,8 @@ json to_json(const mailbox_record& x) {
             {"connected_at", x.connected_at},
             {"state_hash", x.state_hash},
             {"state_expires_at", x.state_expires_at},
-            {"last_error", nullptr}};
-  if (x.last_error)
-    j["last_error"] = {{"code", x.last_error->code},
-                       {"message", x.last_error->message},
-                       {"at", x.last_error->at},
-                       {"step", x.last_error->step}};
+            {"last_error", error_json(x.last_error)}};
+  if (!x.tenant_id.empty()) j["tenant_id"] = x.tenant_id;
   return j;
 }
 
@@ -125,17 +132,34 @@ std::optional<mailbox_record> mailbox_from_json(const std::string& text) {
   x.connected_at = str(j, "connected_at");
   x.state_hash = str(j, "state_hash");
   x.state_expires_at = str(j, "state_expires_at");
-  if (j.contains("last_error") && j["last_error"].is_object()) {
-    const auto& e = j["last_error"];
-    x.last_error =
-        error_record{str(e, "code"), str(e, "message"), str(e, "at"), str(e, "step")};
-  }
+  x.last_error = error_from(j);
+  x.tenant_id = str(j, "tenant_id");
+  return x;
+}
+
+json to_json(const tenant_record& x) {
+  return {{"tenant_id", x.tenant_id},
+          {"account_id", x.account_id},
+          {"consented", x.consented},
+          {"consented_at", x.consented_at},
+          {"last_error", error_json(x.last_error)}};
+}
+
+std::optional<tenant_record> tenant_from_json(const std::string& text) {
+  auto j = parse_object(text);
+  if (str(j, "tenant_id").empty() || str(j, "account_id").empty()) return std::nullopt;
+  tenant_record x;
+  x.tenant_id = str(j, "tenant_id");
+  x.account_id = str(j, "account_id");
+  x.consented = !j.contains("consented") || j["consented"] != false;
+  x.consented_at = str(j, "consented_at");
+  x.last_error = error_from(j);
   return x;
 }
 
 std::optional<oauth_state_record> oauth_state_from_json(const std::string& text) {
   auto j = parse_object(text);
-  if (str(j, "mailbox_id").empty()) return std::nullopt;
+  if (str(j, "account_id").empty()) return std::nullopt;
   oauth_state_record x;
   x.account_id = str(j, "account_id");
   x.mailbox_id = str(j, "mailbox_id");
@@ -157,6 +181,9 @@ std::string address_key(const std::string& address) {
 }
 std::string oauth_state_key(const std::string& state_hash) {
   return oauth_state_prefix + state_hash;
+}
+std::string tenant_key(const std::string& tenant_id) {
+  return tenant_prefix + net::to_lower(tenant_id);
 }
 
 } // namespace storage

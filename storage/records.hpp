@@ -82,13 +82,26 @@ struct mailbox_record {
   /// While pending: the hash of the current OAuth state and when it expires.
   std::string state_hash;
   std::string state_expires_at;
+  /// "" : a delegated grant of its own (a person signed in for it); else the Microsoft
+  /// tenant whose administrator consented for the whole tenant: its app-only tokens.
+  std::string tenant_id;
+};
+
+/// A Microsoft tenant whose administrator consented to the app for the whole tenant,
+/// held by one account (no other account can claim it).
+struct tenant_record {
+  std::string tenant_id; ///< Microsoft's tenant id (a GUID, lower case)
+  std::string account_id;
+  bool consented = true;    ///< false: the consent is gone (last_error says why)
+  std::string consented_at; ///< the last consent, exconnectd's clock
+  std::optional<error_record> last_error;
 };
 
 /// A pending sign-in, keyed by the hash of its `state` (the state itself is a
 /// credential and is not stored).
 struct oauth_state_record {
   std::string account_id;
-  std::string mailbox_id;
+  std::string mailbox_id;      ///< "" for an administrator's consent for a whole tenant
   std::string sealed_verifier; ///< the PKCE verifier, sealed by the vault
   std::string expires_at;
 };
@@ -97,21 +110,25 @@ nlohmann::json to_json(const account_settings& x);
 nlohmann::json to_json(const account_record& x);
 nlohmann::json to_json(const mailbox_record& x);
 nlohmann::json to_json(const oauth_state_record& x);
+nlohmann::json to_json(const tenant_record& x);
 
 /// Each returns nullopt if the stored value is not a record of that kind.
 std::optional<account_record> account_from_json(const std::string& text);
 std::optional<mailbox_record> mailbox_from_json(const std::string& text);
 std::optional<oauth_state_record> oauth_state_from_json(const std::string& text);
+std::optional<tenant_record> tenant_from_json(const std::string& text);
 
 /// Keys: accounts family "account/<id>", "api_key/<hash>" -> account id; mailboxes
 /// family "<mailbox id>"; meta family "address/<lower-case address>" -> mailbox id and
-/// "oauth_state/<hash>".
+/// "oauth_state/<hash>"; accounts family "tenant/<tenant id>" -> its tenant record.
 std::string account_key(const std::string& id);
 std::string api_key_key(const std::string& hash);
 std::string address_key(const std::string& address);
 std::string oauth_state_key(const std::string& state_hash);
+std::string tenant_key(const std::string& tenant_id);
 
 inline constexpr const char* account_prefix = "account/";
 inline constexpr const char* oauth_state_prefix = "oauth_state/";
+inline constexpr const char* tenant_prefix = "tenant/";
 
 } // namespace storage

@@ -120,6 +120,7 @@ json mailbox_view(rest_pointer self, const mailbox_entry& e,
   return {
       {"id", mb.id},
       {"address", mb.address},
+      {"tenant_id", mb.tenant_id.empty() ? json(nullptr) : json(mb.tenant_id)},
       {"status", to_string(mb.status)},
       {"created_at", mb.created_at},
       {"connected_at", mb.connected_at.empty() ? json(nullptr) : json(mb.connected_at)},
@@ -176,8 +177,8 @@ void create_mailbox(rest_pointer self, const caller& who, const http_request& re
   auto body = read_object(req);
   if (auto* bad = std::get_if<net::response>(&body)) return reply(std::move(*bad));
   auto& j = std::get<json>(body);
-  if (auto bad =
-          reject_unknown_fields(j, {"address", "poll_interval_s", "backfill_days"}))
+  if (auto bad = reject_unknown_fields(
+          j, {"address", "poll_interval_s", "backfill_days", "tenant_id"}))
     return reply(std::move(*bad));
   if (!j.contains("address"))
     return reply(error_response(400, "missing_field", "address is required", "address"));
@@ -190,10 +191,29 @@ void create_mailbox(rest_pointer self, const caller& who, const http_request& re
     return reply(std::move(*bad));
   if (auto bad = integer_field(j, "backfill_days", 0, 365, mb.backfill_days))
     return reply(std::move(*bad));
+  if (j.contains("tenant_id")) {
+    // One of the account's consented tenants: the mailbox needs no sign-in.
+    const auto& t = j["tenant_id"];
+    if (!t.is_string() || t.get<std::string>().empty() ||
+        t.get<std::string>().size() > 64)
+      return reply(error_response(400, "invalid_field",
+                                  "tenant_id must be the id of one of this account's "
+                                  "tenants",
+                                  "tenant_id"));
+    mb.tenant_id = t.get<std::string>();
+  }
   mb.account_id = who.account_id;
-  self->request(registry(self), registry_timeout, atom::connect_v, std::move(mb))
+  auto refused = refuse_address(reply);
+  // Through a tenant, the REGISTRY asks the login service and Graph before it answers.
+  auto wait = mb.tenant_id.empty() ? registry_timeout : std::chrono::seconds{200};
+  self->request(registry(self), wait, atom::connect_v, std::move(mb))
       .then([=](const mailbox_entry& e) { reply_view(self, e, 201, reply); },
-            refuse_address(reply));
+            [reply, refused](const caf::error& err) {
+              if (is(err, ec::invalid_argument)) // no such tenant of the account
+                return reply(
+                    error_response(400, "invalid_field", context_of(err), "tenant_id"));
+              refused(err);
+            });
 }
 
 void list_mailboxes(rest_pointer self, const caller& who, const http_request& req,

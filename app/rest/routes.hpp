@@ -86,6 +86,20 @@ void list_outbox(rest_pointer self, const caller& who, const http_request& req,
 
 // sign-in (sign_in.cpp)
 void oauth_callback(rest_pointer self, const http_request& req, const reply_fn& reply);
+/// GET /oauth/admin-consent: the browser is back from an administrator's consent.
+void admin_consent_callback(rest_pointer self, const http_request& req,
+                            const reply_fn& reply);
+
+// tenants (tenants.cpp)
+/// The tenant as the contract shows it.
+nlohmann::json tenant_view(const storage::tenant_record& t);
+/// POST /api/v1/tenants/consent: a link for an administrator's consent.
+void start_admin_consent(rest_pointer self, const caller& who, const reply_fn& reply);
+void list_tenants(rest_pointer self, const caller& who, const reply_fn& reply);
+void get_tenant(rest_pointer self, const caller& who, const std::string& id,
+                const reply_fn& reply);
+void delete_tenant(rest_pointer self, const caller& who, const std::string& id,
+                   const reply_fn& reply);
 
 // shared (refusals.cpp)
 /// How long the REST front waits for the REGISTRY (a sign-in waits longer: it redeems

@@ -13,6 +13,13 @@
 /// and one more try. A MAILBOX's children call through its Graph gate.
 namespace exc {
 
+/// The TOKEN SERVICE's key for a mailbox actor's tokens (its config's token_key, or
+/// its mailbox id when that is empty: the mailbox's own grant).
+template <class Config>
+const std::string& token_key_of(const Config& cfg) {
+  return cfg.token_key.empty() ? cfg.id : cfg.token_key;
+}
+
 using request_maker = std::function<net::client_request(const std::string& token)>;
 /// The download of a message's raw MIME ($value).
 inline request_maker raw_message_of(std::string graph_url, std::string address,

@@ -393,4 +393,64 @@ CAF_TEST(settings changed meanwhile are not overwritten) {
                   "Zendesk");
 }
 
+CAF_TEST(a tenant whose consent is gone stops its own mailboxes and no others) {
+  const std::string tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
+  storage::tenant_record t;
+  t.tenant_id = tenant;
+  t.account_id = "acc_1";
+  t.consented_at = "2026-12-01T00:00:00Z";
+  storage::batch changes;
+  changes.put(storage::family::accounts, storage::tenant_key(tenant),
+              storage::to_json(t).dump());
+  CAF_REQUIRE(!db->commit(changes, storage::durability::durable));
+  store_connected("mbx_own", "own@contoso.test");
+  for (auto id : {"mbx_t1", "mbx_t2"}) {
+    store_connected(id, std::string{id} + "@contoso.test");
+    auto stored = db->get(storage::family::mailboxes, id);
+    auto mb = storage::mailbox_from_json(**stored);
+    mb->tenant_id = tenant;
+    storage::batch update;
+    update.put(storage::family::mailboxes, id, storage::to_json(*mb).dump());
+    CAF_REQUIRE(!db->commit(update, storage::durability::durable));
+  }
+  start();
+  auto tenants = ask<std::vector<storage::tenant_record>>(atom::tenants_v, "acc_1");
+  CAF_REQUIRE_EQUAL(std::get<0>(tenants).size(), 1u);
+  CAF_CHECK(std::get<0>(tenants)[0].consented);
+  // Another account does not see it.
+  auto other = ask<std::vector<storage::tenant_record>>(atom::tenants_v, "acc_2");
+  CAF_CHECK_EQUAL(std::get<0>(other).size(), 0u);
+  self->send(aut, atom::reauth_v, tenant_token_key(tenant),
+             std::string{"the tenant's administrator consent is gone: AADSTS700016"});
+  sched.run();
+  auto status = [&](const std::string& id) {
+    auto e = ask<mailbox_entry>(atom::mailbox_v, "acc_1", id);
+    return std::string{to_string(std::get<mailbox_entry>(e).record.status)};
+  };
+  CAF_CHECK_EQUAL(status("mbx_t1"), "reauthorization_required");
+  CAF_CHECK_EQUAL(status("mbx_t2"), "reauthorization_required");
+  CAF_CHECK_EQUAL(status("mbx_own"), "connected");
+  CAF_CHECK(!runtime("mbx_t1").actor);
+  CAF_CHECK(runtime("mbx_own").actor);
+  tenants = ask<std::vector<storage::tenant_record>>(atom::tenants_v, "acc_1");
+  CAF_REQUIRE_EQUAL(std::get<0>(tenants).size(), 1u);
+  CAF_CHECK(!std::get<0>(tenants)[0].consented);
+  CAF_CHECK_EQUAL(std::get<0>(tenants)[0].last_error->code, "consent_lost");
+  // The tenant's mailboxes need the administrator, not a sign-in; the tenant cannot be
+  // given up while they use it, and no new mailbox is added through it.
+  auto re = ask<std::string>(atom::reauthorize_v, "acc_1", "mbx_t1");
+  CAF_CHECK(is(std::get<caf::error>(re), ec::invalid_state));
+  auto gone = ask<bool>(atom::tenants_v, atom::remove_v, "acc_1", tenant);
+  CAF_CHECK(is(std::get<caf::error>(gone), ec::invalid_state));
+  storage::mailbox_record draft;
+  draft.account_id = "acc_1";
+  draft.address = "new@contoso.test";
+  draft.tenant_id = tenant;
+  auto added = ask<mailbox_entry>(atom::connect_v, draft);
+  CAF_CHECK(is(std::get<caf::error>(added), ec::invalid_state));
+  draft.account_id = "acc_2"; // not its tenant
+  added = ask<mailbox_entry>(atom::connect_v, draft);
+  CAF_CHECK(is(std::get<caf::error>(added), ec::invalid_argument));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -94,6 +94,22 @@ caf::behavior registry_stand_in(caf::event_based_actor* self, int) {
       [](atom::callback, const sign_in_return&) -> caf::result<mailbox_entry> {
         return make_error(ec::sign_in_unknown, "no such sign-in");
       },
+      [](atom::consent, const std::string&) {
+        return std::string{"https://login.test/organizations/adminconsent?state=s"};
+      },
+      [](atom::consent,
+         const admin_consent_return&) -> caf::result<storage::tenant_record> {
+        return make_error(ec::sign_in_unknown, "unknown");
+      },
+      [](atom::tenants, const std::string&) {
+        storage::tenant_record t;
+        t.tenant_id = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        t.account_id = account_id;
+        return std::vector<storage::tenant_record>{t};
+      },
+      [](atom::tenants, atom::remove, const std::string&, const std::string&) {
+        return true;
+      },
       [](atom::origin, const std::string&, const std::string&) {
         return outbound_origin{account_id, mailbox_id, "support@example.test", {}};
       },

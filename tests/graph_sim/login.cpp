@@ -385,6 +385,40 @@ CAF_TEST(client credentials open mailboxes only after admin consent) {
   auto bad = sim.call("PATCH", "/_sim/apps/" + app.client_id, {},
                       json{{"access_policy", "everyone"}}.dump());
   CAF_CHECK_EQUAL(bad.status, 400u);
+  // The administrator deletes the enterprise app: client credentials are refused.
+  sim.control("PATCH", "/apps/" + app.client_id, {{"service_principal", false}});
+  auto removed = sim.app_token(app);
+  CAF_CHECK_EQUAL(removed.status, 400u);
+  CAF_CHECK_EQUAL(body(removed).value("error", ""), "unauthorized_client");
+  CAF_CHECK(contains(aadsts_codes(removed), 700016));
+  // Revoked permissions: a token comes, without the roles Graph wants.
+  sim.control("PATCH", "/apps/" + app.client_id,
+              {{"service_principal", true}, {"admin_consented", false}});
+  auto revoked = sim.app_token(app);
+  CAF_REQUIRE_EQUAL(revoked.status, 200u);
+  CAF_CHECK_EQUAL(
+      sim.graph("GET", inbox(), body(revoked).at("access_token").get<std::string>())
+          .status,
+      403u);
+  // A new admin consent restores both.
+  sim.control("PATCH", "/apps/" + app.client_id, {{"service_principal", false}});
+  CAF_CHECK_EQUAL(
+      sim.call("GET",
+               "/organizations/adminconsent?" +
+                   net::encode_query({{"client_id", app.client_id},
+                                      {"redirect_uri", graph_sim_process::redirect_uri},
+                                      {"state", "consent-2"}}))
+          .status,
+      302u);
+  auto renewed = sim.app_token(app);
+  CAF_REQUIRE_EQUAL(renewed.status, 200u);
+  CAF_CHECK_EQUAL(
+      sim.graph("GET", inbox(), body(renewed).at("access_token").get<std::string>())
+          .status,
+      200u);
+  auto wrong = sim.call("PATCH", "/_sim/apps/" + app.client_id, {},
+                        json{{"admin_consented", "yes"}}.dump());
+  CAF_CHECK_EQUAL(wrong.status, 400u);
 }
 
 CAF_TEST(adminconsent refuses an unknown app and a foreign redirect) {

@@ -118,6 +118,7 @@ net::response simulator::control_apps(call& c) {
                       {"redirect_uris", a.redirect_uris},
                       {"secret_expired", a.secret_expired},
                       {"admin_consented", a.admin_consented},
+                      {"service_principal", a.service_principal},
                       {"access_policy", a.app_only_mailboxes ? json(*a.app_only_mailboxes)
                                                              : json(nullptr)}});
     return json_response(200, {{"apps", list}});
@@ -127,7 +128,7 @@ net::response simulator::control_apps(call& c) {
     return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
   std::optional<std::string> client_id, secret;
   std::optional<std::vector<std::string>> redirects;
-  std::optional<bool> expired;
+  std::optional<bool> expired, consented, principal;
   if (!optional_field(body, "client_id", client_id))
     return graph_error(c, 400, "BadRequest", "field 'client_id': expected a string");
   if (!optional_field(body, "client_secret", secret))
@@ -138,6 +139,14 @@ net::response simulator::control_apps(call& c) {
   if (!optional_field(body, "secret_expired", expired))
     return graph_error(c, 400, "BadRequest",
                        "field 'secret_expired': expected a boolean");
+  // An administrator revokes the consent (tokens lose their roles) or deletes the
+  // enterprise app (client credentials refused); adminconsent restores both.
+  if (!optional_field(body, "admin_consented", consented))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'admin_consented': expected a boolean");
+  if (!optional_field(body, "service_principal", principal))
+    return graph_error(c, 400, "BadRequest",
+                       "field 'service_principal': expected a boolean");
   // "access_policy": the mailboxes app-only tokens may open, or null for all.
   std::optional<std::optional<std::set<std::string>>> policy;
   if (body.contains("access_policy")) {
@@ -176,6 +185,8 @@ net::response simulator::control_apps(call& c) {
     if (redirects) i->second.redirect_uris = *redirects;
     if (expired) i->second.secret_expired = *expired;
     if (policy) i->second.app_only_mailboxes = *policy;
+    if (consented) i->second.admin_consented = *consented;
+    if (principal) i->second.service_principal = *principal;
     return json_response(
         200, {{"client_id", i->first}, {"secret_expired", i->second.secret_expired}});
   }

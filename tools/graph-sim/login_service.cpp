@@ -214,6 +214,7 @@ net::response simulator::admin_consent(call& c) {
                      "The redirect URI '" + redirect_uri +
                          "' does not match the application.");
   a.admin_consented = true;
+  a.service_principal = true;
   net::params items{{"admin_consent", "True"}, {"tenant", settings_.tenant_id}};
   if (auto state = net::find_param(c.query, "state")) items.emplace_back("state", *state);
   return redirect(add_query(redirect_uri, items));
@@ -411,6 +412,12 @@ net::response simulator::token_for_app(call&, const app& a, const net::params& f
         "The provided value for scope '" + scope +
             "' is not valid. Client credential flows must have a scope value with "
             "/.default suffixed to the resource identifier.");
+  if (!a.service_principal)
+    return aad_error(400, "unauthorized_client", 700016,
+                     "Application with identifier '" + a.client_id +
+                         "' was not found in the directory '" + settings_.tenant_id +
+                         "'. This can happen if the application has not been installed "
+                         "by the administrator of the tenant.");
   std::set<std::string> roles;
   if (a.admin_consented) roles = {"Mail.ReadWrite", "Mail.Send"};
   auto token = random_token(64);

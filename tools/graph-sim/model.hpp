@@ -28,6 +28,10 @@ struct app {
   std::vector<std::string> redirect_uris; ///< empty: any http loopback URI is accepted
   bool secret_expired = false;            ///< AADSTS7000222 on every token request
   bool admin_consented = false;           ///< app-only (client credentials) access
+  /// The app's enterprise app (service principal) exists in the tenant: an
+  /// administrator who deletes it makes client credentials fail (AADSTS700016) until
+  /// the next admin consent creates it again.
+  bool service_principal = true;
   /// Exchange's application access policy (an administrator's scope for app-only
   /// access): app-only tokens open only these mailboxes (lower-case addresses). None:
   /// every mailbox of the tenant.
