@@ -5,6 +5,7 @@
 stack_dir=
 sim_pid=
 daemon_pid=
+stack_daemon_args=()
 
 stop_stack() {
   [ -n "$daemon_pid" ] && kill $daemon_pid 2>/dev/null && wait $daemon_pid 2>/dev/null
@@ -53,10 +54,19 @@ start_stack() {
   client_id=exconnect-connector
   head -c 24 /dev/urandom | base64 > "$d/client.secret"
   chmod 600 "$d/client.secret"
+  stack_daemon_args=("${daemon_args[@]}")
+  start_daemon
+}
+
+# start_daemon: exconnectd on the stack's data directory (again, e.g. after a kill),
+# with the options start_stack got; waits until it listens and sets api_url.
+start_daemon() {
+  local d=$stack_dir
+  rm -f "$d/exconnectd.port"
   build/app/exconnectd --data-dir "$d/exconnect" --listen 127.0.0.1:0 \
     --port-file "$d/exconnectd.port" --graph-url "$sim_url/v1.0" --login-url "$sim_url" \
     --ca-file "$d/ca.pem" --client-id $client_id --client-secret-file "$d/client.secret" \
-    "${daemon_args[@]}" >"$d/exconnectd.log" 2>&1 &
+    "${stack_daemon_args[@]}" >>"$d/exconnectd.log" 2>&1 &
   daemon_pid=$!
   wait_port $daemon_pid "$d/exconnectd.port" "$d/exconnectd.log"
   api_url="http://127.0.0.1:$(cat "$d/exconnectd.port")"

@@ -573,4 +573,45 @@ CAF_TEST(the Date header follows the simulated clock) {
   CAF_CHECK_LESS(std::chrono::abs(*received - *d2), std::chrono::minutes(1));
 }
 
+CAF_TEST(mailboxes are created in bulk and their polls are timed) {
+  auto made = sim.control("POST", "/mailboxes", {{"count", 3}, {"prefix", "bulk"}});
+  CAF_CHECK_EQUAL(made.at("created").get<int>(), 3);
+  // Again: they exist, nothing is created twice.
+  CAF_CHECK_EQUAL(sim.control("POST", "/mailboxes", {{"count", 3}, {"prefix", "bulk"}})
+                      .at("created")
+                      .get<int>(),
+                  0);
+  auto bad = sim.call("POST", "/_sim/mailboxes", {}, R"({"count":0})");
+  CAF_CHECK_EQUAL(bad.status, 400u);
+  for (auto address : {"bulk000001@contoso.test", "bulk000003@contoso.test"}) {
+    auto user_token = token_for("Mail.ReadWrite", address);
+    for (int poll = 0; poll < 2; ++poll)
+      CAF_CHECK_EQUAL(
+          sim.graph("GET",
+                    std::string{"/users/"} + address + "/mailFolders/inbox/messages",
+                    user_token)
+              .status,
+          200u);
+  }
+  auto timed = sim.control("GET", "/listing-intervals");
+  CAF_CHECK_EQUAL(timed.at("mailboxes_listed").get<int>(), 2);
+  CAF_CHECK_EQUAL(timed.at("intervals").get<int>(), 2);
+  CAF_CHECK_LESS_OR_EQUAL(timed.at("min_s").get<double>(),
+                          timed.at("max_s").get<double>());
+  CAF_CHECK_LESS(timed.at("max_s").get<double>(), 10.0);
+  sim.control("DELETE", "/listing-intervals");
+  timed = sim.control("GET", "/listing-intervals");
+  CAF_CHECK_EQUAL(timed.at("mailboxes_listed").get<int>(), 0);
+  CAF_CHECK_EQUAL(timed.at("intervals").get<int>(), 0);
+  // A mailbox's next listing after the reset still makes an interval.
+  CAF_CHECK_EQUAL(sim.graph("GET",
+                            "/users/bulk000001@contoso.test/mailFolders/inbox/messages",
+                            token_for("Mail.ReadWrite", "bulk000001@contoso.test"))
+                      .status,
+                  200u);
+  timed = sim.control("GET", "/listing-intervals");
+  CAF_CHECK_EQUAL(timed.at("mailboxes_listed").get<int>(), 1);
+  CAF_CHECK_EQUAL(timed.at("intervals").get<int>(), 1);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -20,20 +20,37 @@ json api_client::call(const std::string& method, const std::string& path,
   return res.body.empty() ? json{} : json::parse(res.body);
 }
 
-json api_client::connect(graph_sim::sim_client& sim, const std::string& key,
-                         const std::string& address, const json& extra) {
-  json body = extra;
-  body["address"] = address;
-  auto mb = call("POST", "/mailboxes", key, body, 201);
-  auto consent = sim.call("GET", mb["authorize_url"]);
+namespace {
+
+/// Follows a link of the login service (graph-sim) to exconnectd's callback; the
+/// callback's JSON answer.
+json follow_to_callback(net::http_client& http, graph_sim::sim_client& sim,
+                        const std::string& link) {
+  auto consent = sim.call("GET", link);
   auto callback = std::string{consent.header("Location")};
   if (consent.status != 302 || callback.empty())
     throw std::runtime_error("consent failed: " + consent.body);
   net::client_request req;
   req.url = callback;
   req.headers = {{"Accept", "application/json"}};
-  auto done = http_.request(std::move(req));
+  auto done = http.request(std::move(req));
   if (!done.ok() || done.status != 200)
     throw std::runtime_error("callback: " + done.body + done.error_message);
   return json::parse(done.body);
+}
+
+} // namespace
+
+std::string api_client::consent_tenant(graph_sim::sim_client& sim,
+                                       const std::string& key) {
+  auto link = call("POST", "/tenants/consent", key)["consent_url"].get<std::string>();
+  return follow_to_callback(http_, sim, link)["tenant_id"].get<std::string>();
+}
+
+json api_client::connect(graph_sim::sim_client& sim, const std::string& key,
+                         const std::string& address, const json& extra) {
+  json body = extra;
+  body["address"] = address;
+  auto mb = call("POST", "/mailboxes", key, body, 201);
+  return follow_to_callback(http_, sim, mb["authorize_url"]);
 }

@@ -26,6 +26,10 @@ public:
                          const std::string& address,
                          const nlohmann::json& extra = nlohmann::json::object());
 
+  /// An administrator's consent for the whole tenant: follows the account's consent
+  /// link through graph-sim to the callback. Returns the tenant's id.
+  std::string consent_tenant(graph_sim::sim_client& sim, const std::string& key);
+
 private:
   std::string base_;
   net::http_client& http_;

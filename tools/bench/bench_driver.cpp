@@ -9,6 +9,12 @@
 //   as a fraction of the permitted rate.
 // send-drain: one mailbox with a backlog of outbound mail under the default send
 //   limits; prints the drain rate as a fraction of the permitted rate.
+// idle: many empty mailboxes of one tenant (admin consent, added without sign-ins),
+//   polling; once each has polled twice, measures exconnectd's CPU and memory
+//   (--daemon-pid) over --measure-s seconds and graph-sim's intervals between polls.
+// listing-reset: graph-sim forgets which mailboxes listed (before a restart-wait).
+// restart-wait: after exconnectd was killed at --since-ms (Unix ms) and started again:
+//   the seconds until every mailbox has polled again.
 #include "api_client.hpp"
 #include "net/http_client.hpp"
 #include "sim_client.hpp"
@@ -21,10 +27,14 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -37,6 +47,9 @@ struct options {
   int mailboxes = 50;
   int mails = 100;
   int threads = 16;
+  long daemon_pid = 0;
+  int measure_s = 120;
+  long long since_ms = 0;
 };
 
 std::string read_trimmed(const std::string& path) {
@@ -194,6 +207,136 @@ int throughput(const options& o) {
   return 0;
 }
 
+/// utime + stime of a process, in seconds.
+double cpu_seconds(long pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  auto fields = text.substr(text.rfind(')') + 2); // after "pid (comm) "
+  std::istringstream split{fields};
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; split >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field); // utime, stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// Resident memory of a process, in bytes.
+double rss_bytes(long pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) * 1024;
+  throw std::runtime_error("no VmRSS for process " + std::to_string(pid));
+}
+
+/// Waits (up to `limit` s) until graph-sim's listing statistics satisfy `done`.
+json wait_listings(graph_sim::sim_client& sim, int limit,
+                   const std::function<bool(const json&)>& done, const char* what) {
+  auto started = clock_type::now();
+  for (;;) {
+    auto j = sim.control("GET", "/listing-intervals");
+    if (done(j)) return j;
+    if (seconds_since(started) > limit)
+      throw std::runtime_error(std::string{what} + " not reached in " +
+                               std::to_string(limit) + " s: " + j.dump());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+int idle(const options& o) {
+  if (o.daemon_pid <= 0) throw std::runtime_error("idle needs --daemon-pid");
+  session s{o, "idle"};
+  auto n = o.mailboxes;
+  s.sim.control("POST", "/mailboxes", {{"count", n}, {"prefix", "idle"}});
+  auto tenant = s.api.consent_tenant(s.sim, s.key);
+  auto rss_before = rss_bytes(o.daemon_pid);
+  // Added without sign-ins, several at a time (each is checked at Graph).
+  auto started = clock_type::now();
+  std::atomic<int> next{1};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < o.threads; ++t)
+    workers.emplace_back([&] {
+      net::http_client own{net::client_options{o.ca_file}};
+      api_client api{o.exconnect, own};
+      char address[64];
+      for (auto i = next++; i <= n && !failed; i = next++) {
+        std::snprintf(address, sizeof address, "idle%06d@contoso.test", i);
+        try {
+          api.call("POST", "/mailboxes", s.key,
+                   {{"address", address}, {"tenant_id", tenant}}, 201);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "bench-driver: %s\n", e.what());
+          failed = true;
+        }
+      }
+    });
+  for (auto& w : workers)
+    w.join();
+  if (failed) throw std::runtime_error("adding mailboxes failed");
+  auto add_s = seconds_since(started);
+  // Every mailbox polls once within its interval (60 s), then once more.
+  wait_listings(
+      s.sim, 300, [&](const json& j) { return j["intervals"].get<long>() >= n; },
+      "every mailbox polling twice");
+  s.sim.control("DELETE", "/listing-intervals");
+  auto cpu_start = cpu_seconds(o.daemon_pid);
+  auto measured = clock_type::now();
+  std::this_thread::sleep_for(std::chrono::seconds(o.measure_s));
+  auto cpu = cpu_seconds(o.daemon_pid) - cpu_start;
+  auto window = seconds_since(measured);
+  auto rss = rss_bytes(o.daemon_pid);
+  auto polls = s.sim.control("GET", "/listing-intervals");
+  auto listings = s.sim.control("GET", "/stats")["requests"]["list_messages"];
+  auto stats = s.sim.control("GET", "/stats");
+  std::printf("mailboxes: %d (one tenant, added through its admin consent)\n", n);
+  std::printf("added in: %.1f s (%.0f per second, %d clients)\n", add_s, n / add_s,
+              o.threads);
+  std::printf("resident memory: %.1f MiB before adding, %.1f MiB polling\n",
+              rss_before / 1048576, rss / 1048576);
+  std::printf("per mailbox (whole daemon, before subtracted): %.0f bytes (%.2f KiB; aim "
+              "<= 10 KiB)\n",
+              (rss - rss_before) / n, (rss - rss_before) / n / 1024);
+  std::printf("daemon CPU over %.0f s: %.1f s = %.3f cores\n", window, cpu, cpu / window);
+  long intervals = polls["intervals"].get<long>();
+  // Each interval ends with one poll: polls in the window ~ intervals recorded.
+  std::printf("polls in the window: %ld; daemon CPU per poll: %.2f ms\n", intervals,
+              intervals > 0 ? cpu * 1000 / static_cast<double>(intervals) : 0.0);
+  if (intervals > 0)
+    std::printf("interval between a mailbox's polls: min %.2f s, p1 %.2f s, p50 %.2f s, "
+                "p99 %.2f s, max %.2f s (planned 60 s)\n",
+                polls["min_s"].get<double>(), polls["p1_s"].get<double>(),
+                polls["p50_s"].get<double>(), polls["p99_s"].get<double>(),
+                polls["max_s"].get<double>());
+  std::printf("graph-sim listings answered: %s; 429s: %d app rate, %d request rate\n",
+              listings.dump().c_str(), stats["throttled"]["app_rate"].get<int>(),
+              stats["throttled"]["request_rate"].get<int>());
+  return 0;
+}
+
+/// Forgets which mailboxes graph-sim saw listing, before a restart is measured.
+int listing_reset(const options& o) {
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+  sim.control("DELETE", "/listing-intervals");
+  return 0;
+}
+
+int restart_wait(const options& o) {
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+  auto since =
+      std::chrono::system_clock::time_point{std::chrono::milliseconds{o.since_ms}};
+  wait_listings(
+      sim, 600,
+      [&](const json& j) { return j["mailboxes_listed"].get<long>() >= o.mailboxes; },
+      "every mailbox polling again");
+  auto s =
+      std::chrono::duration<double>(std::chrono::system_clock::now() - since).count();
+  std::printf("every mailbox polled again %.1f s after the kill (aim <= 10 s)\n", s);
+  return 0;
+}
+
 int drain(const options& o) {
   session s{o, "drain"};
   auto& sim = s.sim;
@@ -248,10 +391,12 @@ int send_drain(const options& o) {
 int main(int argc, char** argv) {
   options o;
   if (argc < 2) {
-    std::cerr << "usage: bench-driver throughput|drain|send-drain --graph-sim URL "
+    std::cerr << "usage: bench-driver throughput|drain|send-drain|idle|restart-wait "
+                 "--graph-sim URL "
                  "--ca-file FILE "
                  "--exconnect URL --admin-token-file FILE --client-id ID "
-                 "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N]\n";
+                 "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
+                 "[--daemon-pid PID] [--measure-s S] [--since-ms UNIX_MS]\n";
     return 2;
   }
   o.mode = argv[1];
@@ -275,6 +420,12 @@ int main(int argc, char** argv) {
       o.mails = std::stoi(value);
     else if (arg == "--threads")
       o.threads = std::stoi(value);
+    else if (arg == "--daemon-pid")
+      o.daemon_pid = std::stol(value);
+    else if (arg == "--measure-s")
+      o.measure_s = std::stoi(value);
+    else if (arg == "--since-ms")
+      o.since_ms = std::stoll(value);
     else {
       std::cerr << "bench-driver: unknown option " << arg << "\n";
       return 2;
@@ -284,6 +435,9 @@ int main(int argc, char** argv) {
     if (o.mode == "drain") return drain(o);
     if (o.mode == "send-drain") return send_drain(o);
     if (o.mode == "throughput") return throughput(o);
+    if (o.mode == "idle") return idle(o);
+    if (o.mode == "restart-wait") return restart_wait(o);
+    if (o.mode == "listing-reset") return listing_reset(o);
     std::cerr << "bench-driver: unknown mode " << o.mode << "\n";
     return 2;
   } catch (const std::exception& e) {

@@ -66,6 +66,8 @@ net::response simulator::route_control(call& c) {
     if (seg.size() == 4 && seg[3] == "faults") return control_mailbox_faults(c, *mb);
   }
   if (seg.size() >= 2 && seg[1] == "stats") return control_stats(c);
+  if (seg.size() == 2 && seg[1] == "listing-intervals")
+    return control_listing_intervals(c);
   if (seg.size() == 2 && seg[1] == "faults") return control_faults(c);
   if (seg.size() == 2 && seg[1] == "send") return control_send(c);
   if (seg.size() == 3 && seg[1] == "grants" && seg[2] == "revoke") {
@@ -208,6 +210,7 @@ net::response simulator::control_mailboxes(call& c) {
   json body = json::parse(c.req.body(), nullptr, false);
   if (body.is_discarded() || !body.is_object())
     return graph_error(c, 400, "BadRequest", "the body must be a JSON object");
+  if (body.contains("count")) return create_mailboxes_in_bulk(c, body);
   std::optional<std::string> address, name, sign_in_as;
   std::optional<bool> shared, deny_consent;
   std::optional<std::vector<std::string>> delegates;
@@ -241,6 +244,73 @@ net::response simulator::control_mailboxes(call& c) {
   auto id = mb.id;
   mailboxes_[key] = std::move(mb);
   return json_response(201, {{"id", id}, {"address", key}});
+}
+
+// {"count": N, "prefix"?: "bulk", "domain"?: "contoso.test"}: N plain mailboxes
+// <prefix><number, 6 digits>@<domain>, numbered from 1, for benchmarks at scale.
+net::response simulator::create_mailboxes_in_bulk(call& c, const json& body) {
+  std::optional<std::uint64_t> count;
+  std::optional<std::string> prefix, domain;
+  if (!optional_field(body, "count", count) || !count || *count < 1 || *count > 1'000'000)
+    return graph_error(c, 400, "BadRequest",
+                       "field 'count': an integer from 1 to 1000000 is required");
+  if (!optional_field(body, "prefix", prefix) || !optional_field(body, "domain", domain))
+    return graph_error(c, 400, "BadRequest",
+                       "fields 'prefix' and 'domain': expected strings");
+  auto p = net::to_lower(prefix.value_or("bulk"));
+  auto d = net::to_lower(domain.value_or("contoso.test"));
+  if (p.empty() || p.find('@') != std::string::npos || d.find('.') == std::string::npos ||
+      d.find('@') != std::string::npos)
+    return graph_error(c, 400, "BadRequest",
+                       "fields 'prefix' and 'domain' must make addresses");
+  std::uint64_t created = 0;
+  char number[32];
+  for (std::uint64_t n = 1; n <= *count; ++n) {
+    std::snprintf(number, sizeof number, "%06llu", static_cast<unsigned long long>(n));
+    auto key = p + number + "@" + d;
+    if (mailboxes_.count(key)) continue;
+    mailbox mb;
+    mb.id = new_guid();
+    mb.address = key;
+    mb.display_name = p + number;
+    mailboxes_[key] = std::move(mb);
+    ++created;
+  }
+  return json_response(201, {{"created", created}, {"count", *count}});
+}
+
+// GET: the intervals between successive listings of each mailbox's messages since the
+// last reset (a poll each), as percentiles; DELETE resets them and the mailboxes seen
+// (the time of each mailbox's last listing stays: its next one makes an interval).
+net::response simulator::control_listing_intervals(call& c) {
+  if (c.req.method() == http::verb::delete_) {
+    listed_since_reset_.clear();
+    listing_intervals_.clear();
+    return json_response(200, {{"mailboxes_listed", 0}, {"intervals", 0}});
+  }
+  if (c.req.method() != http::verb::get)
+    return graph_error(c, 405, "MethodNotAllowed", "Method not allowed on " + c.path);
+  std::uint64_t total = 0;
+  for (const auto& [bucket, n] : listing_intervals_)
+    total += n;
+  json out = {{"mailboxes_listed", listed_since_reset_.size()}, {"intervals", total}};
+  if (total == 0) return json_response(200, out);
+  // The interval at rank q of all (each bucket is 10 ms wide; its middle is reported).
+  auto at = [&](double q) {
+    auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total - 1));
+    std::uint64_t seen = 0;
+    for (const auto& [bucket, n] : listing_intervals_) {
+      seen += n;
+      if (seen > rank) return (static_cast<double>(bucket) * 10 + 5) / 1000;
+    }
+    return (static_cast<double>(listing_intervals_.rbegin()->first) * 10 + 5) / 1000;
+  };
+  out["min_s"] = at(0);
+  out["p1_s"] = at(0.01);
+  out["p50_s"] = at(0.5);
+  out["p99_s"] = at(0.99);
+  out["max_s"] = at(1);
+  return json_response(200, out);
 }
 
 net::response simulator::control_deliver(call& c, mailbox& mb) {

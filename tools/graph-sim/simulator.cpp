@@ -175,6 +175,16 @@ void simulator::finish_graph(call& c, net::response& res) {
   stats_.requests[c.endpoint][res.result_int()]++;
 }
 
+void simulator::note_listing(const mailbox& mb) {
+  auto t = std::chrono::steady_clock::now();
+  listed_since_reset_.insert(mb.id);
+  auto [i, first] = last_listing_.try_emplace(mb.id, t);
+  if (first) return;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - i->second).count();
+  ++listing_intervals_[ms / 10];
+  i->second = t;
+}
+
 void simulator::handle(net::request&& req, net::responder_ptr out) {
   auto [path, query_text] = net::split_target(req.target());
   auto query = net::parse_query(query_text);
@@ -269,6 +279,7 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   if (!allowed)
     return reply(graph_error(*c, 403, "ErrorAccessDenied",
                              "Access is denied. Check credentials and try again."));
+  if (c->endpoint == "list_messages") note_listing(*mb);
   // This mailbox's own faults, before its limits: a refused request costs no budget.
   for (const auto& f : mb->faults)
     if (f.method == "*" || f.method == std::string{c->req.method_string()}) {

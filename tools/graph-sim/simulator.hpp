@@ -11,6 +11,8 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 /// graph-sim: a strict stand-in for Microsoft's identity platform (login) and the
 /// Graph v1.0 mail API, plus a control API under /_sim/ for tests. One `simulator`
@@ -112,6 +114,9 @@ private:
                           const std::string& description);
   net::response redirect(const std::string& location);
   void finish_graph(call& c, net::response& res);
+  void note_listing(const mailbox& mb);
+  net::response control_listing_intervals(call& c);
+  net::response create_mailboxes_in_bulk(call& c, const nlohmann::json& body);
 
   settings settings_;
   boost::asio::io_context* io_ = nullptr;
@@ -134,6 +139,12 @@ private:
   std::unordered_map<std::string, send_windows> send_windows_; ///< by mailbox id
   send_options send_;
   stats stats_;
+  /// When each mailbox (id) last had its messages listed; since the last reset, the
+  /// mailboxes listed and the intervals between two listings of one mailbox (10 ms
+  /// buckets): how evenly a connector polls (GET/DELETE /_sim/listing-intervals).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_listing_;
+  std::unordered_set<std::string> listed_since_reset_;
+  std::map<std::int64_t, std::uint64_t> listing_intervals_;
   std::uint64_t in_flight_ = 0;
 };
 
