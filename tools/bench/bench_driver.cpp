@@ -275,9 +275,10 @@ int idle(const options& o) {
     w.join();
   if (failed) throw std::runtime_error("adding mailboxes failed");
   auto add_s = seconds_since(started);
-  // Every mailbox polls once within its interval (60 s), then once more.
+  // The check when adding lists once, then the first poll comes (its interval), then
+  // the second one after the poll interval: from there on it is steady.
   wait_listings(
-      s.sim, 300, [&](const json& j) { return j["intervals"].get<long>() >= n; },
+      s.sim, 300, [&](const json& j) { return j["intervals"].get<long>() >= 2L * n; },
       "every mailbox polling twice");
   s.sim.control("DELETE", "/listing-intervals");
   auto cpu_start = cpu_seconds(o.daemon_pid);
