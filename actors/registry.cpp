@@ -4,6 +4,7 @@
 #include "messages/error.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
+#include "messages/tenant_key.hpp"
 #include "net/graph/requests.hpp"
 #include "net/pkce.hpp"
 #include "net/time_format.hpp"
@@ -916,10 +917,7 @@ std::string admin_consent_redirect(self_ptr self) {
 /// A tenant id as Microsoft sends it (a GUID), lower case; "" if it is none.
 std::string tenant_id_of(const std::string& text) {
   auto id = net::to_lower(text);
-  bool guid = id.size() == 36 && std::all_of(id.begin(), id.end(), [](char c) {
-                return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
-              });
-  return guid ? id : std::string{};
+  return plausible_tenant_id(id) ? id : std::string{};
 }
 
 /// The account's tenant; nullptr if there is none or another account holds it.
@@ -1517,9 +1515,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
         return self->state.app_error.value_or(storage::error_record{});
       },
       [=](atom::reauth, const std::string& id, const std::string& reason) {
-        static const std::string tenant_key = tenant_token_key("");
-        if (id.rfind(tenant_key, 0) == 0)
-          return on_consent_gone(self, id.substr(tenant_key.size()), reason);
+        if (auto tenant = tenant_of_key(id); !tenant.empty())
+          return on_consent_gone(self, tenant, reason);
         on_grant_gone(self, id, reason);
       },
       [=](atom::app_status, const std::string& code, const std::string& message) {

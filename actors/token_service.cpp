@@ -3,6 +3,7 @@
 #include "messages/error.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
+#include "messages/tenant_key.hpp"
 #include "net/url.hpp"
 #include "storage/secret_file.hpp"
 
@@ -305,21 +306,6 @@ void on_refreshed(self_ptr self, const std::string& id, const std::string& old_r
   }
 }
 
-constexpr std::string_view tenant_prefix = "tenant:";
-
-/// The tenant id of a tenant key ("" for a mailbox id).
-std::string tenant_of(const std::string& id) {
-  return id.rfind(tenant_prefix, 0) == 0 ? id.substr(tenant_prefix.size())
-                                         : std::string{};
-}
-
-/// A tenant id as Microsoft gives it (a GUID): nothing else goes into a URL.
-bool plausible_tenant(const std::string& tenant) {
-  return tenant.size() == 36 && std::all_of(tenant.begin(), tenant.end(), [](char c) {
-           return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
-         });
-}
-
 void on_app_token(self_ptr self, const std::string& id, const net::client_response& res) {
   classified_token_response r;
   auto* entry = answered(self, id, res, r);
@@ -352,8 +338,8 @@ void on_app_token(self_ptr self, const std::string& id, const net::client_respon
 /// A tenant's app-only token: client credentials at the tenant's token endpoint.
 void start_app_token(self_ptr self, const std::string& id, token_entry& e) {
   auto& st = self->state;
-  auto tenant = tenant_of(id);
-  if (!plausible_tenant(tenant))
+  auto tenant = tenant_of_key(id);
+  if (!plausible_tenant_id(tenant))
     return finish(self, e,
                   make_error(ec::token_unavailable, "not a tenant id: " + tenant));
   e.refreshing = true;
@@ -373,7 +359,7 @@ void start_app_token(self_ptr self, const std::string& id, token_entry& e) {
 
 void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
   auto& st = self->state;
-  if (!tenant_of(id).empty()) return start_app_token(self, id, e);
+  if (!tenant_of_key(id).empty()) return start_app_token(self, id, e);
   e.refreshing = true;
   storage::batch reseal;
   auto stored = st.credentials->load(id, reseal);
