@@ -181,6 +181,17 @@ const std::vector<option>& options() {
            err = "expects at least 10 requests per window, got '" + v + "'";
          return err;
        }},
+      {"--graph-connections", "EXCONNECT_GRAPH_CONNECTIONS", "N",
+       "connections open at once to one Microsoft host (Graph, login); more requests "
+       "wait in line",
+       "512",
+       [](config& c, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (!err.empty() || n > 65'536) return "expects a whole number from 1 to 65536";
+         c.graph_connections = static_cast<std::size_t>(n);
+         return {};
+       }},
       {"--send-rate", "EXCONNECT_SEND_RATE", "N/SECONDS", "mails sent per mailbox",
        "10/60", [](config& c, const std::string& v) { return set_rate(c.send_rate, v); }},
       {"--send-bytes", "EXCONNECT_SEND_BYTES", "BYTES/SECONDS",

@@ -158,9 +158,16 @@ int run(const app::config& cfg) {
     net::client_options options;
     options.ca_file = cfg.ca_file;
     options.threads = 2;
-    // Every mailbox has a request in flight to the same Graph host: keep their
-    // connections, or each request pays a new TLS handshake.
-    options.max_idle_per_host = 1024;
+    // All mailboxes share the connections to Graph: kept alive, or each request pays a
+    // TLS handshake; and capped, or a burst of polls opens more handshakes at once than
+    // the server completes in time.
+    options.max_connections_per_host = cfg.graph_connections;
+    metrics.describe("exconnect_graph_connection_waits_total", "counter",
+                     "Graph and login requests that found --graph-connections "
+                     "connections to their host in use and waited for one.");
+    options.on_wait = [&metrics] {
+      metrics.add("exconnect_graph_connection_waits_total", {});
+    };
     outbound = std::make_unique<net::http_client>(options);
   } catch (const std::exception& e) {
     return fail(std::string{"--ca-file: "} + e.what());

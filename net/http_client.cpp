@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <future>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -98,37 +100,129 @@ bool is_ip_literal(const std::string& host) {
 
 namespace detail {
 
+struct slot_waiter;
+using waiter_ptr = std::shared_ptr<slot_waiter>;
+
+/// An exchange that may wait for a connection to its host. `connection_free` runs on an
+/// I/O thread once it holds a slot: with an idle connection handed over, or with none,
+/// meaning it may open one. `queued` and `place` belong to the client's pool mutex.
+struct slot_waiter {
+  virtual ~slot_waiter() = default;
+  virtual void connection_free(std::unique_ptr<connection> handed) = 0;
+  bool queued = false;
+  std::list<waiter_ptr>::iterator place;
+};
+
+/// The connections to one scheme://host:port. A slot is a connection that is idle, in
+/// use, or being opened; `open` counts them and never exceeds the cap.
+struct host_pool {
+  std::vector<std::unique_ptr<connection>> idle;
+  std::size_t open = 0;
+  std::list<waiter_ptr> waiting; ///< first come, first served
+};
+
 struct client_impl {
   client_options options;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   ssl::context tls{ssl::context::tls_client};
   std::vector<std::thread> threads;
-  std::mutex pool_mutex;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> idle;
+  mutable std::mutex pool_mutex;
+  std::unordered_map<std::string, host_pool> pools;
+  std::size_t waiting = 0; ///< over all hosts
   std::atomic<std::uint64_t> opened{0};
 
-  /// The most recently used live connection to `key`, if any. Connections idle for
-  /// longer than servers usually keep them, or closed by the peer, are dropped.
-  std::unique_ptr<connection> take_idle(const std::string& key) {
-    std::lock_guard<std::mutex> guard{pool_mutex};
-    auto i = idle.find(key);
-    if (i == idle.end()) return nullptr;
-    auto now = std::chrono::steady_clock::now();
-    while (!i->second.empty()) {
-      auto conn = std::move(i->second.back());
-      i->second.pop_back();
-      if (now - conn->idle_since < options.max_idle_time && !peer_has_spoken(*conn))
-        return conn;
-    }
-    return nullptr;
+  std::size_t cap() const {
+    return std::max<std::size_t>(1, options.max_connections_per_host);
   }
 
+  /// What `acquire` gave: a live idle connection, or a slot to open one (`may_open`),
+  /// or neither, and then the waiter stands in line.
+  struct acquired {
+    std::unique_ptr<connection> conn;
+    bool may_open = false;
+  };
+
+  /// The most recently used live connection to `key` if there is one (connections idle
+  /// for longer than servers usually keep them, or closed by the peer, are dropped),
+  /// else a slot to open one if the host is under its cap, else `w` joins the line.
+  acquired acquire(const std::string& key, const waiter_ptr& w) {
+    std::lock_guard<std::mutex> guard{pool_mutex};
+    auto& pool = pools[key];
+    auto now = std::chrono::steady_clock::now();
+    while (!pool.idle.empty()) {
+      auto conn = std::move(pool.idle.back());
+      pool.idle.pop_back();
+      if (now - conn->idle_since < options.max_idle_time && !peer_has_spoken(*conn))
+        return {std::move(conn), false};
+      --pool.open;
+    }
+    if (pool.open < cap()) {
+      ++pool.open;
+      return {nullptr, true};
+    }
+    w->queued = true;
+    w->place = pool.waiting.insert(pool.waiting.end(), w);
+    ++waiting;
+    if (options.on_wait) options.on_wait();
+    return {nullptr, false};
+  }
+
+  /// Takes a waiter out of the line (its deadline passed); false if it was given a
+  /// slot meanwhile, which it then must use.
+  bool withdraw(const std::string& key, slot_waiter& w) {
+    std::lock_guard<std::mutex> guard{pool_mutex};
+    if (!w.queued) return false;
+    w.queued = false;
+    pools[key].waiting.erase(w.place);
+    --waiting;
+    return true;
+  }
+
+  /// A connection that carried an exchange and may carry another: the first waiter
+  /// gets it, else it idles (the cap bounds the idle list too).
   void put_idle(const std::string& key, std::unique_ptr<connection> conn) {
     conn->idle_since = std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> guard{pool_mutex};
-    auto& list = idle[key];
-    if (list.size() < options.max_idle_per_host) list.push_back(std::move(conn));
+    waiter_ptr next;
+    {
+      std::lock_guard<std::mutex> guard{pool_mutex};
+      auto& pool = pools[key];
+      if (pool.waiting.empty()) return pool.idle.push_back(std::move(conn));
+      next = take_first(pool);
+    }
+    hand_over(std::move(next), std::move(conn));
+  }
+
+  /// A slot given up without a reusable connection (it failed, the server closed it, or
+  /// none was opened): the first waiter may open one in its place.
+  void release(const std::string& key) {
+    waiter_ptr next;
+    {
+      std::lock_guard<std::mutex> guard{pool_mutex};
+      auto& pool = pools[key];
+      if (pool.waiting.empty()) {
+        --pool.open;
+        return;
+      }
+      next = take_first(pool);
+    }
+    hand_over(std::move(next), nullptr);
+  }
+
+private:
+  waiter_ptr take_first(host_pool& pool) {
+    auto w = std::move(pool.waiting.front());
+    pool.waiting.pop_front();
+    w->queued = false;
+    --waiting;
+    return w;
+  }
+
+  /// Runs the waiter on an I/O thread, outside the pool mutex.
+  void hand_over(waiter_ptr w, std::unique_ptr<connection> conn) {
+    auto handed = std::make_shared<std::unique_ptr<connection>>(std::move(conn));
+    asio::post(io,
+               [w = std::move(w), handed] { w->connection_free(std::move(*handed)); });
   }
 };
 
@@ -136,15 +230,17 @@ struct client_impl {
 
 namespace {
 
-/// One request/response exchange: resolve → connect → TLS handshake → write → read,
-/// or write → read on a kept-alive connection. A reused connection that turns out to
-/// be closed by the peer is replaced once by a fresh one.
-class exchange : public std::enable_shared_from_this<exchange> {
+/// One request/response exchange: a slot at the host (waiting in line if it is at its
+/// cap), then resolve → connect → TLS handshake → write → read, or write → read on a
+/// kept-alive connection. A reused connection that turns out to be closed by the peer
+/// is replaced once by a fresh one.
+class exchange : public detail::slot_waiter,
+                 public std::enable_shared_from_this<exchange> {
 public:
   exchange(detail::client_impl& client, client_request req,
            std::function<void(client_response)> done)
       : client_(client), in_(std::move(req)), done_(std::move(done)),
-        resolver_(client.io) {}
+        resolver_(client.io), wait_timer_(client.io) {}
 
   void start() {
     auto parsed = parse_url(in_.url);
@@ -169,16 +265,32 @@ public:
         in_.method == "PATCH")
       req_.prepare_payload();
     req_.keep_alive(true);
-    conn_ = client_.take_idle(key_);
-    if (conn_) {
-      reused_ = true;
-      do_write();
-    } else {
-      connect_new();
-    }
+    auto got = client_.acquire(key_, shared_from_this());
+    if (got.conn || got.may_open) return connection_free(std::move(got.conn));
+    // In line. The timer holds no reference: once a slot comes, the exchange may end
+    // before the deadline, and its timer with it.
+    wait_timer_.expires_at(deadline_);
+    wait_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (auto self = weak.lock(); self && !ec) self->waited_too_long();
+    });
+  }
+
+  void connection_free(std::unique_ptr<connection> handed) override {
+    holds_slot_ = true;
+    if (!handed) return connect_new();
+    conn_ = std::move(handed);
+    reused_ = true;
+    do_write();
   }
 
 private:
+  void waited_too_long() {
+    if (!client_.withdraw(key_, *this)) return; // a slot came just now
+    fail(transport_error::timeout, "no connection to " + key_ +
+                                       " came free before the deadline (" +
+                                       std::to_string(client_.cap()) + " in use)");
+  }
+
   void connect_new() {
     reused_ = false;
     conn_.reset();
@@ -283,6 +395,7 @@ private:
     out.body = std::move(res.body());
     if (res.keep_alive()) {
       conn_->lowest().expires_never();
+      holds_slot_ = false;
       client_.put_idle(key_, std::move(conn_));
     }
     finish(std::move(out));
@@ -314,11 +427,15 @@ private:
     client_response out;
     out.error = kind;
     out.error_message = std::move(message);
-    conn_.reset();
     finish(std::move(out));
   }
 
   void finish(client_response out) {
+    conn_.reset();
+    if (holds_slot_) {
+      holds_slot_ = false;
+      client_.release(key_);
+    }
     auto done = std::move(done_);
     done_ = nullptr;
     if (done) done(std::move(out));
@@ -328,6 +445,7 @@ private:
   client_request in_;
   std::function<void(client_response)> done_;
   tcp::resolver resolver_;
+  asio::steady_timer wait_timer_; ///< the deadline while in line for a slot
   url url_;
   std::string key_;
   std::chrono::steady_clock::time_point deadline_;
@@ -336,6 +454,7 @@ private:
   std::unique_ptr<connection> conn_;
   bool reused_ = false;
   bool retried_ = false;
+  bool holds_slot_ = false; ///< counted in the host's open connections
 };
 
 } // namespace
@@ -384,6 +503,11 @@ client_response http_client::request(client_request req) {
 
 std::uint64_t http_client::connections_opened() const {
   return impl_->opened.load();
+}
+
+std::size_t http_client::requests_waiting() const {
+  std::lock_guard<std::mutex> guard{impl_->pool_mutex};
+  return impl_->waiting;
 }
 
 } // namespace net

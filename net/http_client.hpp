@@ -12,7 +12,9 @@
 
 /// An HTTP/1.1 client for http and https URLs: certificates and host names are always
 /// verified (system store plus an optional extra CA file), SNI is sent, every request
-/// has a deadline, and connections are kept alive and reused per host.
+/// has a deadline, and connections are kept alive and reused per host. At most
+/// `max_connections_per_host` connections are open to one host at once; requests beyond
+/// that wait in line, within their deadline, for one to come free.
 namespace net {
 
 namespace detail {
@@ -58,7 +60,13 @@ struct client_response {
 struct client_options {
   std::string ca_file;     ///< extra trusted CA (PEM), on top of the system store
   std::size_t threads = 1; ///< I/O threads running completions
-  std::size_t max_idle_per_host = 16;
+  /// Open connections to one scheme://host:port, idle ones included. A burst of
+  /// requests otherwise opens as many connections (and TLS handshakes) as it has
+  /// requests, which a server answers with handshake timeouts.
+  std::size_t max_connections_per_host = 16;
+  /// Runs (on any thread, so it must be quick) each time a request finds its host at
+  /// the cap and waits in line; for a metric.
+  std::function<void()> on_wait{};
   /// Idle connections older than this are not reused (servers close them around 60 s).
   std::chrono::milliseconds max_idle_time{30'000};
   std::uint64_t max_response_body = 64ull * 1024 * 1024;
@@ -87,6 +95,8 @@ public:
 
   /// Connections opened so far (to observe keep-alive reuse).
   std::uint64_t connections_opened() const;
+  /// Requests waiting for a connection to some host to come free, now.
+  std::size_t requests_waiting() const;
 
 private:
   std::unique_ptr<detail::client_impl> impl_;

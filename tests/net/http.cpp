@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 
 #include <fcntl.h>
@@ -31,6 +32,7 @@ namespace {
 /// another thread.
 struct echo_handler {
   std::mutex mutex;
+  std::condition_variable held_changed;
   std::vector<net::responder_ptr> held;
   std::atomic<int> calls{0};
 
@@ -40,6 +42,7 @@ struct echo_handler {
     if (target == "/hold") {
       std::lock_guard<std::mutex> guard{mutex};
       held.push_back(std::move(out));
+      held_changed.notify_all();
       return;
     }
     if (target == "/drop") return out->close();
@@ -52,6 +55,12 @@ struct echo_handler {
       return;
     }
     out->send(std::move(res));
+  }
+
+  /// Blocks until `n` requests are parked.
+  void wait_held(std::size_t n) {
+    std::unique_lock<std::mutex> lock{mutex};
+    held_changed.wait(lock, [&] { return held.size() >= n; });
   }
 
   void release_all() {
@@ -366,6 +375,70 @@ CAF_TEST(many concurrent requests complete on few threads) {
   for (auto& f : results)
     ok += f.get().status == 200;
   CAF_CHECK_EQUAL(ok, 50);
+}
+
+CAF_TEST(requests beyond the per host cap wait in line for a kept connection) {
+  auto server = serve({});
+  net::client_options options;
+  options.max_connections_per_host = 2;
+  std::atomic<int> waits{0};
+  options.on_wait = [&waits] { ++waits; };
+  net::http_client client{options};
+  auto base = "http://127.0.0.1:" + std::to_string(server->port());
+  auto send = [&client](const std::string& url, std::chrono::milliseconds timeout) {
+    auto promise = std::make_shared<std::promise<net::client_response>>();
+    auto result = promise->get_future();
+    net::client_request req;
+    req.url = url;
+    req.timeout = timeout;
+    client.async_request(
+        req, [promise](net::client_response r) { promise->set_value(std::move(r)); });
+    return result;
+  };
+  std::vector<std::future<net::client_response>> held;
+  for (int i = 0; i < 2; ++i)
+    held.push_back(send(base + "/hold", std::chrono::seconds(10)));
+  handler.wait_held(2);
+  // Both connections are busy: a third request waits and never reaches the server.
+  auto late = get(client, base + "/c", std::chrono::milliseconds(200));
+  CAF_CHECK_EQUAL(late.error, net::transport_error::timeout);
+  CAF_CHECK(late.error_message.find("came free") != std::string::npos);
+  CAF_CHECK_EQUAL(handler.calls.load(), 2);
+  CAF_CHECK_EQUAL(client.requests_waiting(), 0u);
+  // Five more wait; as the held ones are answered, their connections carry them.
+  std::vector<std::future<net::client_response>> queued;
+  for (int i = 0; i < 5; ++i)
+    queued.push_back(send(base + "/c" + std::to_string(i), std::chrono::seconds(10)));
+  handler.release_all();
+  for (auto& f : held)
+    CAF_CHECK_EQUAL(f.get().status, 204u);
+  for (std::size_t i = 0; i < queued.size(); ++i) {
+    auto res = queued[i].get();
+    CAF_CHECK_EQUAL(res.status, 200u);
+    CAF_CHECK_EQUAL(res.body, "GET /c" + std::to_string(i) + " ");
+  }
+  CAF_CHECK_EQUAL(client.connections_opened(), 2u);
+  CAF_CHECK_EQUAL(waits.load(), 6);
+  CAF_CHECK_EQUAL(client.requests_waiting(), 0u);
+}
+
+CAF_TEST(a connection that fails gives its slot to the next request) {
+  auto server = serve({});
+  net::client_options options;
+  options.max_connections_per_host = 1;
+  net::http_client client{options};
+  auto base = "http://127.0.0.1:" + std::to_string(server->port());
+  for (int i = 0; i < 3; ++i) {
+    auto dropped = get(client, base + "/drop");
+    CAF_CHECK_EQUAL(dropped.error, net::transport_error::io);
+  }
+  auto refused = get(client, "http://127.0.0.1:1/");
+  CAF_CHECK_EQUAL(refused.error, net::transport_error::connect);
+  auto refused_again = get(client, "http://127.0.0.1:1/", std::chrono::seconds(5));
+  CAF_CHECK_EQUAL(refused_again.error, net::transport_error::connect);
+  auto fine = get(client, base + "/c", std::chrono::seconds(5));
+  CAF_CHECK_EQUAL(fine.status, 200u);
+  CAF_CHECK_EQUAL(client.connections_opened(), 6u);
 }
 
 CAF_TEST(a body is read only once the header handler admits the request) {

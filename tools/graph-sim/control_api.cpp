@@ -242,7 +242,7 @@ net::response simulator::control_mailboxes(call& c) {
   mb.sign_in_as = net::to_lower(sign_in_as.value_or(""));
   mb.deny_consent = deny_consent.value_or(false);
   auto id = mb.id;
-  mailboxes_[key] = std::move(mb);
+  add_mailbox(std::move(mb));
   return json_response(201, {{"id", id}, {"address", key}});
 }
 
@@ -273,7 +273,7 @@ net::response simulator::create_mailboxes_in_bulk(call& c, const json& body) {
     mb.id = new_guid();
     mb.address = key;
     mb.display_name = p + number;
-    mailboxes_[key] = std::move(mb);
+    add_mailbox(std::move(mb));
     ++created;
   }
   return json_response(201, {{"created", created}, {"count", *count}});

@@ -51,11 +51,17 @@ std::string simulator::new_guid() {
 }
 
 mailbox* simulator::find_mailbox(const std::string& id_or_address) {
-  auto i = mailboxes_.find(net::to_lower(id_or_address));
+  auto key = net::to_lower(id_or_address);
+  auto i = mailboxes_.find(key);
   if (i != mailboxes_.end()) return &i->second;
-  for (auto& [address, mb] : mailboxes_)
-    if (net::iequals(mb.id, id_or_address)) return &mb;
-  return nullptr;
+  auto id = address_of_id_.find(key);
+  return id == address_of_id_.end() ? nullptr : &mailboxes_.at(id->second);
+}
+
+void simulator::add_mailbox(mailbox mb) {
+  address_of_id_[net::to_lower(mb.id)] = mb.address;
+  auto key = mb.address;
+  mailboxes_[key] = std::move(mb);
 }
 
 bool simulator::may_open(const access_token& t, const mailbox& mb, bool write) const {

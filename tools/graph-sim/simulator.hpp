@@ -94,6 +94,8 @@ private:
   std::string random_token(std::size_t bytes);
   std::string new_guid();
   mailbox* find_mailbox(const std::string& id_or_address);
+  /// Stores a new mailbox under its (lower-case) address and id.
+  void add_mailbox(mailbox mb);
   bool may_open(const access_token& t, const mailbox& mb, bool write) const;
   bool may_send(const access_token& t, const mailbox& mb) const;
   /// The application access policy of the app (if any) lets its app-only tokens open
@@ -127,6 +129,9 @@ private:
   fault_config faults_;
   std::map<std::string, app> apps_;
   std::map<std::string, mailbox> mailboxes_; ///< by lower-case address
+  /// Lower-case mailbox id -> its key in mailboxes_: Graph's users/{id} takes either,
+  /// and a scan per request is too slow at 100,000 mailboxes.
+  std::unordered_map<std::string, std::string> address_of_id_;
   std::map<std::string, grant> grants_;
   std::unordered_map<std::string, refresh_token> refresh_tokens_;
   std::unordered_map<std::string, access_token> access_tokens_;
