@@ -87,7 +87,7 @@ struct fetcher_state {
   caf::actor_clock::time_point next_retry = caf::actor_clock::time_point::max();
   /// The last failure of one message in this cycle.
   poll_result::failure last_failure;
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{jitter_seed()};
 };
 
 /// @param self the actor

@@ -25,6 +25,13 @@ struct http_client_state {
   std::uint64_t next_id = 0;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<net::client_response>>
       pending;
+
+  /// Whatever ends this actor answers the requests it holds at once, instead of leaving
+  /// their callers to their timeouts.
+  ~http_client_state() {
+    for (auto& [id, rp] : pending)
+      rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+  }
 };
 
 /// @param self the actor

@@ -50,7 +50,7 @@ struct labeler_state {
   std::vector<label_task> queue; ///< the first one is under way when busy
   bool busy = false;
   std::uint64_t received = 0; ///< tasks it got, for its MAILBOX to know it saw them all
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{jitter_seed()};
 };
 
 /// @param self the actor

@@ -7,6 +7,7 @@
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
 #include "net/limits/backoff.hpp"
+#include "net/limits/poll_phase.hpp"
 #include "net/time_format.hpp"
 
 #include <caf/spawn_options.hpp>
@@ -93,6 +94,18 @@ void schedule_poll(self_ptr self, caf::actor_clock::time_point at) {
   self->delayed_send(self, wait, atom::internal_v, atom::poll_v, ++st.generation);
 }
 
+/// The next poll after a cycle that began at `began`: a poll interval on, or, with a
+/// phase, the first instant on it half an interval on (exactly an interval once the
+/// polls are on phase; between a half and one and a half after a start's first poll).
+caf::actor_clock::time_point next_poll(self_ptr self,
+                                       caf::actor_clock::time_point began) {
+  const auto& cfg = self->state.cfg;
+  auto interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval);
+  if (!cfg.phase || interval.count() <= 0) return began + cfg.poll_interval;
+  return next_on_phase(began + interval / 2, interval, *cfg.phase);
+}
+
 /// The whole mailbox failed (listing, throttling, token, storage): no poll before
 /// Retry-After (429, 503) or the backoff; a failure that will not heal by itself waits
 /// at least a poll interval. Only a listing that works resets the backoff. Returns when
@@ -114,13 +127,14 @@ caf::actor_clock::time_point back_off(self_ptr self, caf::timespan asked, bool h
 }
 
 /// The FETCHER's cycle is over: the next poll comes a poll interval after this one
-/// began, after the backoff if the mailbox failed as a whole, or sooner if a message's
-/// retry or the fetch window asks for it; then the REGISTRY hears how it went.
+/// began (on its phase), after the backoff if the mailbox failed as a whole, or sooner if
+/// a message's retry or the fetch window asks for it; then the REGISTRY hears how it
+/// went.
 void fetched(self_ptr self, fetch_report r) {
   auto& st = self->state;
   if (r.listed) st.gate_failures = 0; // the listing works: the backoff ends
-  auto at = r.back_off ? back_off(self, r.asked, r.heals)
-                       : st.cycle_started + st.cfg.poll_interval;
+  auto at =
+      r.back_off ? back_off(self, r.asked, r.heals) : next_poll(self, st.cycle_started);
   if (r.poll_in >= caf::timespan{0})
     at = std::min(at, std::max(self->clock().now() + r.poll_in, paused_until(self)));
   schedule_poll(self, at);
@@ -300,7 +314,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       r.step = "internal";
       r.code = "fetcher_failed";
       r.message = render(dm.reason);
-      schedule_poll(self, st.cycle_started + st.cfg.poll_interval);
+      schedule_poll(self, next_poll(self, st.cycle_started));
       return report(self, std::move(r));
     }
     if (st.labeler && dm.source == st.labeler.address()) {

@@ -6,6 +6,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "net/limits/backoff.hpp"
 #include "net/limits/fetch_window.hpp"
 #include "net/limits/graph_gate.hpp"
 #include "storage/helpdesk.hpp"
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -53,9 +55,11 @@ struct mailbox_config {
   /// (capped at backoff_max), and quarantined once it failed max_attempts times.
   std::chrono::milliseconds retry_initial{30'000};
   std::uint32_t max_attempts = 5;
-  /// The first poll waits this long (mailboxes started together are spread over their
-  /// interval).
+  /// The first poll waits this long (mailboxes started together are spread out).
   std::chrono::milliseconds first_poll{0};
+  /// Its offset within the poll interval (see poll_phase): after the first poll, polls
+  /// come back to it. None: each poll comes a poll interval after the last one began.
+  std::optional<std::chrono::milliseconds> phase;
   /// The SENDER's limits and timings (its id, account, address and URL are these).
   sender_config send;
 };
@@ -103,7 +107,7 @@ struct mailbox_state {
   wall_clock wall;
   /// The last failure of one message since the last report (reported with the poll).
   poll_result::failure last_failure;
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{jitter_seed()};
 };
 
 /// What the MAILBOX works with besides its config. The services (TOKEN SERVICE, HTTP

@@ -2,6 +2,7 @@
 
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
+#include "net/limits/backoff.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -45,7 +46,7 @@ struct recoverer_state {
   static inline const char* name = "recoverer";
   recoverer_config cfg;
   recoverer_peers peers;
-  std::minstd_rand rng{std::random_device{}()}; ///< jitters its waits for room
+  std::minstd_rand rng{jitter_seed()}; ///< jitters its waits for room
 };
 
 using recoverer_pointer = recoverer_actor::stateful_pointer<recoverer_state>;

@@ -6,6 +6,7 @@
 #include "messages/storage_requests.hpp"
 #include "messages/tenant_key.hpp"
 #include "net/graph/requests.hpp"
+#include "net/limits/poll_phase.hpp"
 #include "net/pkce.hpp"
 #include "net/time_format.hpp"
 #include "net/url.hpp"
@@ -246,7 +247,7 @@ caf::error address_in_use(const std::string& address, const char* how) {
 // --- the MAILBOX lifecycle ----------------------------------------------------------
 
 /// Starts the MAILBOX of a mailbox that should poll. `spread`: its first poll comes at a
-/// random point of its interval (many mailboxes starting at once).
+/// random point of the first seconds (many mailboxes starting at once), not at once.
 void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   auto& st = self->state;
   auto mb = st.mailboxes.find(id);
@@ -286,11 +287,12 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   cfg.max_message_size = st.cfg.max_message_size;
   cfg.max_attempts = st.cfg.max_attempts;
   cfg.retry_initial = st.cfg.retry_initial;
-  if (spread) {
+  auto interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval);
+  cfg.phase = poll_phase(id, interval);
+  if (spread) { // after a start, all poll soon, then each comes back to its phase
     std::uniform_int_distribution<std::int64_t> draw{
-        0,
-        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval).count() -
-            1};
+        0, std::min(interval, registry_config::first_polls_within).count() - 1};
     cfg.first_poll = std::chrono::milliseconds{draw(st.rng)};
   }
   cfg.fetch_rate = st.cfg.fetch_rate;
@@ -315,13 +317,22 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   st.by_actor[rt.actor.address()] = id;
 }
 
+/// Tells a MAILBOX to stop, with an exit message that names the MAILBOX as its source
+/// (as caf::anon_send_exit does, which takes no caf::error). Its receiver unlinks from
+/// the source, searching the source's attachments: the REGISTRY's hold a monitor of
+/// each MAILBOX, so N stops sent by the REGISTRY would cost N^2 (minutes at 100,000).
+void stop_now(const mailbox_actor& mailbox, const caf::error& reason) {
+  mailbox->enqueue(nullptr, caf::make_message_id(),
+                   caf::make_message(caf::exit_msg{mailbox.address(), reason}), nullptr);
+}
+
 /// Stops the MAILBOX; it stays known until it is down, and no replacement starts
 /// before that.
 void stop_mailbox(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto rt = st.runtime.find(id);
   if (rt == st.runtime.end() || !rt->second.actor) return;
-  self->send_exit(rt->second.actor, caf::exit_reason::user_shutdown);
+  stop_now(rt->second.actor, caf::exit_reason::user_shutdown);
   rt->second.stopping = std::move(rt->second.actor);
   rt->second.actor = nullptr;
   rt->second.start_when_down = false;
@@ -1349,8 +1360,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
     st.stopping = true;
     st.stop_reason = em.reason;
     for (auto& [id, rt] : st.runtime) {
-      if (rt.actor) self->send_exit(rt.actor, em.reason);
-      if (rt.stopping) self->send_exit(rt.stopping, em.reason);
+      if (rt.actor) stop_now(rt.actor, em.reason);
+      if (rt.stopping) stop_now(rt.stopping, em.reason);
     }
     if (st.by_actor.empty()) self->quit(em.reason);
   });

@@ -4,6 +4,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "net/limits/backoff.hpp"
 #include "net/limits/graph_budget.hpp"
 #include "net/metrics.hpp"
 #include "storage/address_book.hpp"
@@ -47,6 +48,10 @@ struct registry_config {
   std::string client_id;
   std::string scope;
   std::chrono::seconds poll_interval{60};
+  /// After a start every mailbox polls within this (or its interval, if shorter), then
+  /// on its phase: mail that came while the process was down waits seconds, not an
+  /// interval (the aim: every mailbox polled within 10 s of a crash, start included).
+  static constexpr std::chrono::milliseconds first_polls_within{8'000};
   std::chrono::seconds state_lifetime{600}; ///< of a sign-in link
   /// Sign-in links one account may ask for per never-connected address per hour.
   std::uint32_t sign_in_attempts = 3;
@@ -127,7 +132,7 @@ struct registry_state {
   /// clock (virtual in tests), e.g. for sign-in links that expire.
   std::chrono::system_clock::time_point wall_base;
   caf::actor_clock::time_point clock_base;
-  std::minstd_rand rng{std::random_device{}()}; ///< spreads first polls
+  std::minstd_rand rng{jitter_seed()}; ///< spreads first polls
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;

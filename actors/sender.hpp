@@ -3,6 +3,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "net/limits/backoff.hpp"
 #include "net/limits/send_budget.hpp"
 #include "net/metrics.hpp"
 #include "storage/outbox.hpp"
@@ -81,7 +82,7 @@ struct sender_state {
   caf::actor_clock::time_point doubt_until{};
   std::string last_code; ///< the last mailbox-wide failure, for the status
   std::string last_message;
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{jitter_seed()};
 };
 
 /// Registers the sender's metric families; call once per process.

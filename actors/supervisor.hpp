@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "net/limits/backoff.hpp"
 #include "net/metrics.hpp"
 
 #include <caf/actor.hpp>
@@ -67,7 +68,7 @@ struct supervisor_state {
   std::function<void(const std::string&)> on_give_up;
   bool stopping = false;
   caf::error stop_reason;
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{jitter_seed()};
 };
 
 /// @param self the actor

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "net/limits/backoff.hpp"
 #include "net/metrics.hpp"
 #include "storage/credentials.hpp"
 
@@ -91,7 +92,7 @@ struct token_service_state {
   caf::actor_clock::time_point app_retry_at{};
   caf::actor_clock::time_point secret_checked_at{};
   std::string secret_problem; ///< why the secret file was last unusable, once logged
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{jitter_seed()};
 };
 
 /// @param self the actor

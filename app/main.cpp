@@ -176,11 +176,13 @@ int run(const app::config& cfg) {
   caf::actor_system_config caf_cfg;
   // One scheduler thread per core (CAF's default is at least 4), and idle threads that
   // soon stop polling for work: a thread that polls takes a core from the detached
-  // actors and the HTTP client's threads (measured in docs/benchmarks.md#ingest).
+  // actors and the HTTP client's threads (measured in docs/benchmarks.md#ingest). After
+  // a few spins an idle worker waits on its condition variable at once: the 50 µs naps
+  // of CAF's moderate polling cost more CPU per poll than they save (idle-scale).
   caf_cfg.set("scheduler.max-threads",
               static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   caf_cfg.set("work-stealing.aggressive-poll-attempts", 10);
-  caf_cfg.set("work-stealing.moderate-poll-attempts", 10);
+  caf_cfg.set("work-stealing.moderate-poll-attempts", 0);
   caf::actor_system sys{caf_cfg};
   exc::token_service_config token_cfg;
   token_cfg.token_url = cfg.login_url + "/" + cfg.tenant + "/oauth2/v2.0/token";

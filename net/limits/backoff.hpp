@@ -22,6 +22,10 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
                                         std::chrono::milliseconds max, unsigned failures,
                                         std::minstd_rand& rng);
 
+/// A seed for an actor's jitter: random_device once per thread, not per actor (a
+/// FETCHER is spawned per poll, and reading the device costs a system call).
+std::uint32_t jitter_seed();
+
 /// The pause Graph's answer asks for: a positive Retry-After on 429 or 503, at most an
 /// hour; nullopt otherwise (a Retry-After of zero would make a loop: back off instead).
 std::optional<caf::timespan> asked_pause(const net::client_response& res);

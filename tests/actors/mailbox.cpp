@@ -13,6 +13,7 @@
 #include "actors/mailbox.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
+#include "net/limits/poll_phase.hpp"
 #include "net/url.hpp"
 #include "storage/db.hpp"
 
@@ -1143,6 +1144,27 @@ CAF_TEST(a mailbox whose first poll is spread waits for it) {
   CAF_CHECK_EQUAL(exchanges(), 0u);
   CAF_CHECK_EQUAL(exchanges_after(4999ms), 0u);
   CAF_CHECK_EQUAL(exchanges_after(1ms), 1u); // its listing
+}
+
+CAF_TEST(a mailbox with a phase comes back to it after its first poll) {
+  cfg.phase = 123'456ms; // within the fixture's interval of 600 s
+  start();
+  auto first = sched.clock().now();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u); // the first poll comes at once
+  reply(0, page({}));
+  // The second comes on the phase, at least half an interval after the first.
+  auto second = next_on_phase(first + 300s, 600'000ms, *cfg.phase);
+  CAF_CHECK_EQUAL(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      second.time_since_epoch() % 600s),
+                  *cfg.phase);
+  CAF_REQUIRE(second - first >= 300s && second - first < 900s);
+  auto wait = second - sched.clock().now();
+  CAF_CHECK_EQUAL(exchanges_after(wait - 1ms), 1u);
+  CAF_CHECK_EQUAL(exchanges_after(1ms), 2u);
+  reply(1, page({}));
+  // From there on, an interval apart: the phase holds.
+  CAF_CHECK_EQUAL(exchanges_after(600s - 1ms), 2u);
+  CAF_CHECK_EQUAL(exchanges_after(1ms), 3u);
 }
 
 CAF_TEST(a retry after of zero backs off instead of looping) {

@@ -10,8 +10,9 @@
 // send-drain: one mailbox with a backlog of outbound mail under the default send
 //   limits; prints the drain rate as a fraction of the permitted rate.
 // idle: many empty mailboxes of one tenant (admin consent, added without sign-ins),
-//   polling; once each has polled twice, measures exconnectd's CPU and memory
-//   (--daemon-pid) over --measure-s seconds and graph-sim's intervals between polls.
+//   polling; once each has polled twice and --settle-s more passed (each on its phase),
+//   measures exconnectd's CPU and memory (--daemon-pid) over --measure-s seconds and
+//   graph-sim's intervals between polls.
 // listing-reset: graph-sim forgets which mailboxes listed (before a restart-wait).
 // restart-wait: after exconnectd was killed at --since-ms (Unix ms) and started again:
 //   the seconds until every mailbox has polled again.
@@ -49,6 +50,7 @@ struct options {
   int threads = 16;
   long daemon_pid = 0;
   int measure_s = 120;
+  int settle_s = 90; ///< 1.5 poll intervals: a mailbox's second poll comes on its phase
   long long since_ms = 0;
 };
 
@@ -280,6 +282,9 @@ int idle(const options& o) {
   wait_listings(
       s.sim, 300, [&](const json& j) { return j["intervals"].get<long>() >= 2L * n; },
       "every mailbox polling twice");
+  // A mailbox's first poll comes when it is added, its second on its phase, up to 1.5
+  // intervals later: measure once the last added one is on its phase.
+  std::this_thread::sleep_for(std::chrono::seconds(o.settle_s));
   s.sim.control("DELETE", "/listing-intervals");
   auto cpu_start = cpu_seconds(o.daemon_pid);
   auto measured = clock_type::now();
@@ -392,12 +397,13 @@ int send_drain(const options& o) {
 int main(int argc, char** argv) {
   options o;
   if (argc < 2) {
-    std::cerr << "usage: bench-driver throughput|drain|send-drain|idle|restart-wait "
-                 "--graph-sim URL "
-                 "--ca-file FILE "
-                 "--exconnect URL --admin-token-file FILE --client-id ID "
-                 "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
-                 "[--daemon-pid PID] [--measure-s S] [--since-ms UNIX_MS]\n";
+    std::cerr
+        << "usage: bench-driver throughput|drain|send-drain|idle|restart-wait "
+           "--graph-sim URL "
+           "--ca-file FILE "
+           "--exconnect URL --admin-token-file FILE --client-id ID "
+           "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
+           "[--daemon-pid PID] [--measure-s S] [--settle-s S] [--since-ms UNIX_MS]\n";
     return 2;
   }
   o.mode = argv[1];
@@ -425,6 +431,8 @@ int main(int argc, char** argv) {
       o.daemon_pid = std::stol(value);
     else if (arg == "--measure-s")
       o.measure_s = std::stoi(value);
+    else if (arg == "--settle-s")
+      o.settle_s = std::stoi(value);
     else if (arg == "--since-ms")
       o.since_ms = std::stoll(value);
     else {

@@ -3,7 +3,8 @@
 # consent) polling every 60 s. Prints exconnectd's resident memory per mailbox, its CPU,
 # its CPU per poll and the spread of the intervals between a mailbox's polls as
 # graph-sim saw them; then SIGKILLs exconnectd, starts it again and measures how long
-# until every mailbox has polled again. Writes the figures into docs/benchmarks.md.
+# until every mailbox has polled again, and how long a graceful stop (SIGTERM) takes.
+# Writes the figures into docs/benchmarks.md.
 # Usage: tools/bench/idle-scale.sh [MAILBOXES [MEASURE_SECONDS]]   (default 10000 120)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,17 +39,27 @@ restart=$(driver restart-wait --since-ms "$killed")
 restart="listening again $(awk -v ms=$healthy 'BEGIN { printf "%.1f", ms / 1000 }') s after the kill
 $restart"
 echo "$restart"
+
+echo "== stop: SIGTERM, until the process has ended"
+asked=$(date +%s%3N)
+kill "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null || true
+daemon_pid=
+stop="stopped by SIGTERM in $(awk -v ms=$(( $(date +%s%3N) - asked )) 'BEGIN { printf "%.1f", ms / 1000 }') s"
+echo "$stop"
 stop_stack
 
 write_section "idle-scale-$mailboxes" "Idle scale and restart ($mailboxes mailboxes)" "Measured $(date -u +%Y-%m-%d) by \`tools/bench/idle-scale.sh $mailboxes $measure\` on $(nproc) cores
 ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')), graph-sim and exconnectd on the same machine over
 TLS on loopback. The mailboxes belong to one tenant whose administrator consented, so
 they are added without sign-ins (\`POST /api/v1/mailboxes\` with \`tenant_id\`, 8 clients).
-Once every mailbox has polled twice, exconnectd's CPU (utime + stime from /proc) and
-resident memory are read over the window; graph-sim records the interval between two
-listings of each mailbox (its polls).
+Once every mailbox has polled twice and 90 s more have passed (a mailbox's second poll
+comes on its phase, up to 1.5 intervals after its first), exconnectd's CPU (utime +
+stime from /proc) and resident memory are read over the window; graph-sim records the
+interval between two listings of each mailbox (its polls).
 
 \`\`\`
 $idle
 $restart
+$stop
 \`\`\`"
