@@ -40,6 +40,16 @@ std::string set_number(std::uint64_t& out, const std::string& value) {
   return {};
 }
 
+/// A whole number from 1 to `max`, stored in `out`'s type.
+template <class T>
+std::string set_number_up_to(T& out, const std::string& value, std::uint64_t max) {
+  std::uint64_t n = 0;
+  if (!set_number(n, value).empty() || n > max)
+    return "expects a whole number from 1 to " + std::to_string(max);
+  out = static_cast<T>(n);
+  return {};
+}
+
 /// Decimal seconds above 0 and at most `max_s`, kept as milliseconds.
 std::string set_seconds(std::chrono::milliseconds& out, const std::string& value,
                         double max_s) {
@@ -153,22 +163,13 @@ const std::vector<option>& options() {
        }},
       {"--sign-in-attempts", "EXCONNECT_SIGN_IN_ATTEMPTS", "N",
        "sign-in links an account may ask for per never-connected address per hour", "3",
-       [](config& c, const std::string& v) -> std::string {
-         std::uint64_t n = 0;
-         auto err = set_number(n, v);
-         if (!err.empty() || n > 100) return "expects a whole number from 1 to 100";
-         c.sign_in_attempts = static_cast<std::uint32_t>(n);
-         return {};
+       [](config& c, const std::string& v) {
+         return set_number_up_to(c.sign_in_attempts, v, 100);
        }},
       {"--max-pending-mailboxes", "EXCONNECT_MAX_PENDING_MAILBOXES", "N",
        "mailboxes an account may have waiting for their first sign-in", "100",
-       [](config& c, const std::string& v) -> std::string {
-         std::uint64_t n = 0;
-         auto err = set_number(n, v);
-         if (!err.empty() || n > 1'000'000)
-           return "expects a whole number from 1 to 1000000";
-         c.max_pending_mailboxes = static_cast<std::uint32_t>(n);
-         return {};
+       [](config& c, const std::string& v) {
+         return set_number_up_to(c.max_pending_mailboxes, v, 1'000'000);
        }},
       {"--fetch-rate", "EXCONNECT_FETCH_RATE", "N/SECONDS",
        "messages downloaded per mailbox", "25/60",
@@ -185,12 +186,8 @@ const std::vector<option>& options() {
        "connections open at once to one Microsoft host (Graph, login); more requests "
        "wait in line",
        "512",
-       [](config& c, const std::string& v) -> std::string {
-         std::uint64_t n = 0;
-         auto err = set_number(n, v);
-         if (!err.empty() || n > 65'536) return "expects a whole number from 1 to 65536";
-         c.graph_connections = static_cast<std::size_t>(n);
-         return {};
+       [](config& c, const std::string& v) {
+         return set_number_up_to(c.graph_connections, v, 65'536);
        }},
       {"--send-rate", "EXCONNECT_SEND_RATE", "N/SECONDS", "mails sent per mailbox",
        "10/60", [](config& c, const std::string& v) { return set_rate(c.send_rate, v); }},
@@ -209,12 +206,8 @@ const std::vector<option>& options() {
        "tries of a message that keeps failing (download, conversion, storing, "
        "labelling) before it is quarantined",
        "5",
-       [](config& c, const std::string& v) -> std::string {
-         std::uint64_t n = 0;
-         auto err = set_number(n, v);
-         if (!err.empty() || n > 100) return "expects a whole number from 1 to 100";
-         c.max_attempts = static_cast<std::uint32_t>(n);
-         return {};
+       [](config& c, const std::string& v) {
+         return set_number_up_to(c.max_attempts, v, 100);
        }},
       {"--retry-initial", "EXCONNECT_RETRY_INITIAL", "SECONDS",
        "wait before a failed message is tried again; doubles with each try, up to 300",
