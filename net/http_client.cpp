@@ -129,7 +129,6 @@ struct client_impl {
   std::vector<std::thread> threads;
   mutable std::mutex pool_mutex;
   std::unordered_map<std::string, host_pool> pools;
-  std::size_t waiting = 0; ///< over all hosts
   std::atomic<std::uint64_t> opened{0};
 
   std::size_t cap() const {
@@ -163,7 +162,6 @@ struct client_impl {
     }
     w->queued = true;
     w->place = pool.waiting.insert(pool.waiting.end(), w);
-    ++waiting;
     if (options.on_wait) options.on_wait();
     return {nullptr, false};
   }
@@ -175,7 +173,6 @@ struct client_impl {
     if (!w.queued) return false;
     w.queued = false;
     pools[key].waiting.erase(w.place);
-    --waiting;
     return true;
   }
 
@@ -214,7 +211,6 @@ private:
     auto w = std::move(pool.waiting.front());
     pool.waiting.pop_front();
     w->queued = false;
-    --waiting;
     return w;
   }
 
@@ -507,7 +503,10 @@ std::uint64_t http_client::connections_opened() const {
 
 std::size_t http_client::requests_waiting() const {
   std::lock_guard<std::mutex> guard{impl_->pool_mutex};
-  return impl_->waiting;
+  std::size_t n = 0;
+  for (const auto& [key, pool] : impl_->pools)
+    n += pool.waiting.size();
+  return n;
 }
 
 } // namespace net
