@@ -112,8 +112,7 @@ void fail_graph(self_ptr self, const net::client_response& res, const char* doin
 void call(self_ptr self, request_maker make, response_handler on_response,
           error_handler on_error = {}) {
   const auto& st = self->state;
-  call_graph_gated(self, st.peers.mailbox,
-                   service::get<token_service_actor>(self->system()),
+  call_graph_gated(self, st.peers.mailbox, tokens_of(self->system(), st.peers.tokens),
                    service::get<http_actor>(self->system()), token_key_of(st.cfg),
                    std::move(make), std::move(on_response), [=](const caf::error& err) {
                      if (on_error) on_error(err);
@@ -291,7 +290,7 @@ void download(self_ptr self) {
   auto base = base_mail(self, st.queue[st.next]);
   st.downloading = true;
   call_graph_in_slot(
-      self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
+      self, st.peers.mailbox, tokens_of(self->system(), st.peers.tokens),
       service::get<http_actor>(self->system()), token_key_of(st.cfg),
       raw_message_of(st.cfg.graph_url, st.cfg.address, base.graph_id),
       [=](net::client_response& res) {

@@ -4,6 +4,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/limits/fetch_window.hpp"
 #include "storage/helpdesk.hpp"
@@ -64,6 +65,7 @@ struct fetcher_peers {
   std::uint32_t converter = 0;          ///< the CONVERTER it uses without a pool
   converter_load* converters = nullptr; ///< the pool's load: it takes the least loaded
   presence* present = nullptr;          ///< it leaves when it ends (none: not tracked)
+  const token_cache* tokens = nullptr;  ///< fresh access tokens (none: always asks)
 };
 
 struct fetcher_state {

@@ -39,7 +39,7 @@ void done(self_ptr self) {
 /// mailbox's trouble; what is left waits for the MAILBOX's next poll.
 void call(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
-  call_graph_gated(self, st.gate, service::get<token_service_actor>(self->system()),
+  call_graph_gated(self, st.gate, tokens_of(self->system(), st.tokens),
                    service::get<http_actor>(self->system()), token_key_of(st.cfg),
                    std::move(make), std::move(on_response), [=](const caf::error& err) {
                      spdlog::warn("labeler {}/{}: {}; the rest waits for the next poll",
@@ -169,8 +169,10 @@ void next(self_ptr self) {
 
 labeler_actor::behavior_type labeler(labeler_actor::stateful_pointer<labeler_state> self,
                                      labeler_config cfg, graph_gate_actor gate,
-                                     label_listener_actor listener) {
+                                     label_listener_actor listener,
+                                     const token_cache* tokens) {
   auto& st = self->state;
+  st.tokens = tokens;
   st.cfg = std::move(cfg);
   st.gate = std::move(gate);
   st.listener = std::move(listener);

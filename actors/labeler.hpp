@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -45,9 +46,10 @@ struct labeler_config {
 struct labeler_state {
   static inline const char* name = "labeler";
   labeler_config cfg;
-  graph_gate_actor gate;         ///< its MAILBOX's Graph gate
-  label_listener_actor listener; ///< its MAILBOX
-  std::vector<label_task> queue; ///< the first one is under way when busy
+  graph_gate_actor gate;               ///< its MAILBOX's Graph gate
+  label_listener_actor listener;       ///< its MAILBOX
+  const token_cache* tokens = nullptr; ///< fresh access tokens (none: always asks)
+  std::vector<label_task> queue;       ///< the first one is under way when busy
   bool busy = false;
   std::uint64_t received = 0; ///< tasks it got, for its MAILBOX to know it saw them all
   std::minstd_rand rng{jitter_seed()};
@@ -57,8 +59,10 @@ struct labeler_state {
 /// @param cfg which mailbox, its labels and retry timings
 /// @param gate its MAILBOX's Graph gate (also the MAILBOX: it ends with it)
 /// @param listener who hears of failed labels (its MAILBOX)
+/// @param tokens fresh access tokens (none: it always asks the TOKEN SERVICE)
 labeler_actor::behavior_type labeler(labeler_actor::stateful_pointer<labeler_state> self,
                                      labeler_config cfg, graph_gate_actor gate,
-                                     label_listener_actor listener);
+                                     label_listener_actor listener,
+                                     const token_cache* tokens = nullptr);
 
 } // namespace exc

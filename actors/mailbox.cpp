@@ -87,11 +87,13 @@ void report(self_ptr self, poll_result r) {
 }
 
 /// The one poll timer: the next poll at `at` (an earlier timer becomes stale). Set only
-/// while no cycle runs, so a mailbox has one timer pending, however its polls go.
+/// while no cycle runs, so a mailbox has one timer pending, however its polls go. At
+/// `at` itself, not after a delay: polls on the same tick share one instant, and the
+/// clock fires them together (poll_tick).
 void schedule_poll(self_ptr self, caf::actor_clock::time_point at) {
   auto& st = self->state;
-  auto wait = std::max(at - self->clock().now(), caf::timespan{0});
-  self->delayed_send(self, wait, atom::internal_v, atom::poll_v, ++st.generation);
+  self->scheduled_send(self, std::max(at, self->clock().now()), atom::internal_v,
+                       atom::poll_v, ++st.generation);
 }
 
 /// The next poll after a cycle that began at `began`: a poll interval on, or, with a
@@ -166,7 +168,7 @@ bool start_fetcher(self_ptr self) {
   st.fetcher = self->spawn<caf::monitored>(
       fetcher, std::move(fc),
       fetcher_peers{caf::actor_cast<fetch_listener_actor>(self), st.store, st.throttle,
-                    st.converter, st.converters, st.present},
+                    st.converter, st.converters, st.present, st.tokens},
       st.downloads);
   return true;
 }
@@ -188,9 +190,9 @@ void label(self_ptr self, label_task task) {
     lc.backoff_max = st.cfg.backoff_max;
     lc.max_attempts = st.cfg.max_attempts;
     lc.wall = st.wall;
-    st.labeler = self->spawn<caf::monitored>(labeler, std::move(lc),
-                                             caf::actor_cast<graph_gate_actor>(self),
-                                             caf::actor_cast<label_listener_actor>(self));
+    st.labeler = self->spawn<caf::monitored>(
+        labeler, std::move(lc), caf::actor_cast<graph_gate_actor>(self),
+        caf::actor_cast<label_listener_actor>(self), st.tokens);
     st.labels_sent = 0;
   }
   ++st.labels_sent;
@@ -231,7 +233,7 @@ void start_sender(self_ptr self) {
   st.sender = self->spawn<caf::monitored>(
       sender, std::move(send),
       sender_peers{caf::actor_cast<send_listener_actor>(self), st.outbox, st.metrics,
-                   st.throttle, st.present});
+                   st.throttle, st.present, st.tokens});
 }
 
 /// Stopping: once its children are down, the MAILBOX ends.
@@ -280,6 +282,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   st.throttle = peers.throttle;
   st.outbox = peers.outbox;
   st.metrics = peers.metrics;
+  st.tokens = peers.tokens;
   // A MAILBOX that failed may have left writes queued at the STORAGE WRITER: its
   // windows are read after them.
   storage_requests::await_earlier_writes(self, [=] {
@@ -345,10 +348,12 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     self->delayed_send(self, delay, atom::internal_v, atom::restart_v);
   });
   self->set_exit_handler([=](caf::exit_msg& em) { begin_stop(self, em.reason); });
-  // Mailboxes started together are spread over their interval (first_poll).
+  // Mailboxes started together are spread over their interval (first_poll), to the
+  // millisecond: on ticks, a restart of 100,000 fired 1,250 polls at once, bursts that
+  // queued so long for a connection that most timed out and it took 157 s instead of
+  // 55 s to poll every mailbox once (one I/O thread; docs/benchmarks.md#idle-scale).
   if (st.cfg.first_poll > std::chrono::milliseconds{0})
-    self->delayed_send(self, st.cfg.first_poll, atom::internal_v, atom::poll_v,
-                       st.generation);
+    schedule_poll(self, self->clock().now() + st.cfg.first_poll);
   else
     self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {
@@ -383,7 +388,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
             recoverer_config{st.cfg.id, st.cfg.token_key, st.cfg.account_id,
                              st.cfg.address, st.cfg.graph_url, st.cfg.max_message_size},
             recoverer_peers{caf::actor_cast<fetch_listener_actor>(self), st.converter,
-                            st.converters});
+                            st.converters, st.tokens});
         st.recoverers.push_back(r.address());
         return self->delegate(r, atom::recover_v, what);
       },

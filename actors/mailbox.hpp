@@ -6,6 +6,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/limits/fetch_window.hpp"
 #include "net/limits/graph_gate.hpp"
@@ -83,7 +84,8 @@ struct mailbox_state {
   std::uint64_t wakes_sent = 0;                  ///< wakes sent to the current SENDER
   const storage::outbox_store* outbox = nullptr; ///< for the SENDER (none: it has none)
   net::metrics* metrics = nullptr;
-  send_status sending;          ///< the SENDER's last report
+  const token_cache* tokens = nullptr; ///< for its children's Graph calls
+  send_status sending;                 ///< the SENDER's last report
   unsigned sender_failures = 0; ///< SENDER failures in a row, for its restart backoff
   caf::actor_clock::time_point sender_started{}; ///< when the current SENDER started
   bool sender_restart_pending = false;           ///< a timer will start the next SENDER
@@ -132,6 +134,9 @@ struct mailbox_peers {
   /// The app's Graph budget, shared by every MAILBOX: each request through the gate
   /// takes a token. None: no limit across mailboxes.
   graph_budget* budget = nullptr;
+  /// The access tokens the TOKEN SERVICE publishes, for its children's Graph calls.
+  /// None: they always ask the TOKEN SERVICE.
+  const token_cache* tokens = nullptr;
 };
 
 /// @param self the actor

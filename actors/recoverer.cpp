@@ -82,7 +82,7 @@ void convert(self_ptr self, const job_ptr& j, std::string raw) {
 void download(self_ptr self, const job_ptr& j) {
   const auto& st = self->state;
   call_graph_gated(
-      self, st.peers.mailbox, service::get<token_service_actor>(self->system()),
+      self, st.peers.mailbox, tokens_of(self->system(), st.peers.tokens),
       service::get<http_actor>(self->system()), token_key_of(st.cfg),
       raw_message_of(st.cfg.graph_url, st.cfg.address, j->what.graph_id),
       [=](net::client_response& res) {

@@ -2,6 +2,7 @@
 
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -40,6 +41,7 @@ struct recoverer_peers {
   fetch_listener_actor mailbox; ///< its MAILBOX (Graph gate, labels): it ends with it
   std::uint32_t converter = 0;  ///< the CONVERTER it uses without a pool
   converter_load* converters = nullptr; ///< the pool's load and the byte budget
+  const token_cache* tokens = nullptr;  ///< fresh access tokens (none: always asks)
 };
 
 struct recoverer_state {

@@ -306,6 +306,7 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   peers.converters = st.stores.converters;
   peers.present = present;
   peers.budget = st.stores.budget;
+  peers.tokens = st.stores.tokens;
   peers.store = st.stores.helpdesk;
   peers.throttle = st.stores.throttle;
   peers.outbox = st.stores.outbox;

@@ -4,6 +4,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/limits/graph_budget.hpp"
 #include "net/metrics.hpp"
@@ -80,6 +81,7 @@ struct registry_stores {
   presence* present = nullptr; ///< which MAILBOXes and SENDERs exist (none: not tracked)
   graph_budget* budget =
       nullptr; ///< the app's Graph budget, for the MAILBOXes (none: no limit)
+  const token_cache* tokens = nullptr; ///< fresh access tokens, for the MAILBOXes
 };
 
 /// What the REGISTRY knows about a mailbox's MAILBOX actor.

@@ -196,7 +196,7 @@ void release(self_ptr self, caf::timespan pause = caf::timespan{0}) {
 void call_in_slot(self_ptr self, request_maker make, response_handler on_response) {
   const auto& st = self->state;
   exc::call_graph(
-      self, service::get<token_service_actor>(self->system()),
+      self, tokens_of(self->system(), st.peers.tokens),
       service::get<http_actor>(self->system()), token_key_of(st.cfg), std::move(make),
       [=](net::client_response& res) {
         release(self, asked_pause(res).value_or(caf::timespan{0}));

@@ -3,6 +3,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
+#include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/limits/send_budget.hpp"
 #include "net/metrics.hpp"
@@ -59,6 +60,7 @@ struct sender_peers {
   /// Which SENDERs exist: its MAILBOX entered it before spawning it, it leaves when it
   /// ends. None: not tracked (tests).
   presence* present = nullptr;
+  const token_cache* tokens = nullptr; ///< fresh access tokens (none: always asks)
 };
 
 struct sender_state {

@@ -200,15 +200,31 @@ void clear_app_error(self_ptr self) {
     self->send(to, atom::app_status_v, std::string{}, std::string{});
 }
 
+/// Whether `e` holds a token that has not expired.
+bool valid(self_ptr self, const token_entry& e) {
+  return e.access_token && self->clock().now() < e.expires_at;
+}
+
+/// Puts `id`'s token into the token cache, fresh until its refresh is due (callers ask
+/// this service from then on, which refreshes it), or takes it out.
+void publish(self_ptr self, const std::string& id, const token_entry& e) {
+  auto* cache = self->state.cache;
+  if (!cache) return;
+  if (valid(self, e) && e.reauth_reason.empty())
+    cache->put(id, e.access_token, e.expires_at - self->state.cfg.refresh_margin);
+  else
+    cache->drop(id);
+}
+
 /// Ends a refresh: waiters get the token if one is still valid, else `err`.
 void finish(self_ptr self, token_entry& e, const caf::error& err) {
   e.refreshing = false;
   auto waiters = std::move(e.waiters);
   e.waiters.clear();
-  bool valid = !e.access_token.empty() && self->clock().now() < e.expires_at;
+  bool ok = valid(self, e);
   for (auto& w : waiters) {
-    if (!err || valid)
-      w.deliver(e.access_token);
+    if (!err || ok)
+      w.deliver(*e.access_token);
     else
       w.deliver(err);
   }
@@ -218,17 +234,20 @@ void mark_grant_gone(self_ptr self, const std::string& id, token_entry& e,
                      const std::string& reason) {
   spdlog::warn("token-service: mailbox {} needs a new consent: {}", id, reason);
   e.reauth_reason = reason.empty() ? "the grant is gone" : reason;
-  e.access_token.clear();
+  e.access_token.reset();
+  publish(self, id, e);
   if (auto to = listener(self)) self->send(to, atom::reauth_v, id, e.reauth_reason);
   finish(self, e, make_error(ec::reauthorization_required, e.reauth_reason));
 }
 
 /// The refresh worked: the mailbox has its access token.
-void accept_grant(self_ptr self, token_entry& e, const token_grant& grant) {
-  e.access_token = grant.access_token;
+void accept_grant(self_ptr self, const std::string& id, token_entry& e,
+                  const token_grant& grant) {
+  e.access_token = std::make_shared<const std::string>(grant.access_token);
   e.expires_at = self->clock().now() + std::chrono::seconds{grant.expires_in};
   e.failures = 0;
   e.last_error = {};
+  publish(self, id, e);
   clear_app_error(self);
   finish(self, e, {});
 }
@@ -278,7 +297,7 @@ void on_refreshed(self_ptr self, const std::string& id, const std::string& old_r
     // Rotation: the new refresh token is durable before the new access token is
     // handed to anyone. If that fails the old one still works at Microsoft.
     if (r.grant.refresh_token.empty() || r.grant.refresh_token == old_refresh)
-      return accept_grant(self, e, r.grant);
+      return accept_grant(self, id, e, r.grant);
     storage::batch changes;
     if (auto err = st.credentials->stage_store(changes, id, r.grant.refresh_token))
       return rotation_failed(self, id, e, err);
@@ -290,7 +309,7 @@ void on_refreshed(self_ptr self, const std::string& id, const std::string& old_r
                                          return; // forgotten meanwhile
                                        if (err)
                                          return rotation_failed(self, id, i->second, err);
-                                       accept_grant(self, i->second, grant);
+                                       accept_grant(self, id, i->second, grant);
                                      });
     return;
   }
@@ -323,7 +342,7 @@ void on_app_token(self_ptr self, const std::string& id, const net::client_respon
   count(self, "app", r.outcome);
   switch (r.outcome) {
   case token_outcome::granted:
-    return accept_grant(self, e, r.grant);
+    return accept_grant(self, id, e, r.grant);
   case token_outcome::grant_gone:
     return mark_grant_gone(self, id, e,
                            "the tenant's administrator consent is gone: " + r.message);
@@ -405,8 +424,10 @@ void start_refresh(self_ptr self, const std::string& id, token_entry& e) {
 token_service_actor::behavior_type
 token_service(token_service_actor::stateful_pointer<token_service_state> self,
               token_service_config cfg, const storage::credential_store* credentials,
-              net::metrics* metrics) {
+              net::metrics* metrics, token_cache* cache) {
   auto& st = self->state;
+  st.cache = cache;
+  if (cache) cache->clear(); // what a previous TOKEN SERVICE published it may not know
   st.cfg = std::move(cfg);
   st.credentials = credentials;
   st.metrics = metrics;
@@ -423,18 +444,18 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
         if (!e.reauth_reason.empty())
           return make_error(ec::reauthorization_required, e.reauth_reason);
         auto now = self->clock().now();
-        bool valid = !e.access_token.empty() && now < e.expires_at;
-        if (valid && now + self->state.cfg.refresh_margin < e.expires_at)
-          return e.access_token;
+        bool usable = valid(self, e);
+        if (usable && now + self->state.cfg.refresh_margin < e.expires_at)
+          return *e.access_token;
         if (!e.refreshing) {
           if (auto err = gate(self, e, now)) {
-            if (valid) return e.access_token;
+            if (usable) return *e.access_token;
             return err;
           }
         }
-        if (valid) { // refresh ahead of expiry; the current token still works
+        if (usable) { // refresh ahead of expiry; the current token still works
           if (!e.refreshing) start_refresh(self, id, e);
-          return e.access_token;
+          return *e.access_token;
         }
         auto rp = self->make_response_promise<std::string>();
         e.waiters.push_back(rp);
@@ -497,35 +518,35 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
                 self->state.credentials->stage_store(changes, id, grant.refresh_token))
           return err;
         auto rp = self->make_response_promise<bool>();
-        storage_requests::commit_awaited(
-            self, std::move(changes), storage::durability::durable,
-            [=](const caf::error& err) mutable {
-              if (err) {
-                rp.deliver(err);
-                return;
-              }
-              auto& e = self->state.entries[id];
-              e.access_token = grant.access_token;
-              e.expires_at = self->clock().now() + std::chrono::seconds{grant.expires_in};
-              e.reauth_reason.clear();
-              e.failures = 0;
-              e.last_error = {};
-              finish(self, e, {});
-              rp.deliver(true);
-            });
+        storage_requests::commit_awaited(self, std::move(changes),
+                                         storage::durability::durable,
+                                         [=](const caf::error& err) mutable {
+                                           if (err) {
+                                             rp.deliver(err);
+                                             return;
+                                           }
+                                           auto& e = self->state.entries[id];
+                                           e.reauth_reason.clear();
+                                           accept_grant(self, id, e, grant);
+                                           rp.deliver(true);
+                                         });
         return rp;
       },
       [=](atom::invalidate, const std::string& id, const std::string& access_token) {
         auto i = self->state.entries.find(id);
-        if (i != self->state.entries.end() && i->second.access_token == access_token)
-          i->second.access_token.clear();
+        if (i != self->state.entries.end() && i->second.access_token &&
+            *i->second.access_token == access_token) {
+          i->second.access_token.reset();
+          publish(self, id, i->second);
+        }
       },
       [=](atom::forget, const std::string& id) -> caf::result<bool> {
         auto i = self->state.entries.find(id);
         if (i != self->state.entries.end()) {
           auto e = std::move(i->second);
           self->state.entries.erase(i);
-          e.access_token.clear();
+          e.access_token.reset();
+          if (self->state.cache) self->state.cache->drop(id);
           finish(self, e, make_error(ec::reauthorization_required, "mailbox deleted"));
         }
         storage::batch changes;

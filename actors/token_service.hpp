@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/metrics.hpp"
 #include "storage/credentials.hpp"
@@ -68,7 +69,7 @@ struct classified_token_response {
 classified_token_response classify_token_response(const net::client_response& res);
 
 struct token_entry {
-  std::string access_token;
+  token_cache::token access_token; ///< none: no token (shared with the token cache)
   caf::actor_clock::time_point expires_at{};
   bool refreshing = false;
   std::vector<caf::typed_response_promise<std::string>> waiters;
@@ -83,7 +84,8 @@ struct token_service_state {
   token_service_config cfg;
   const storage::credential_store* credentials = nullptr;
   net::metrics* metrics = nullptr;
-  token_events_actor listener; ///< from atom::subscribe; else found by name
+  token_cache* cache = nullptr; ///< where callers read fresh tokens; none in some tests
+  token_events_actor listener;  ///< from atom::subscribe; else found by name
   std::unordered_map<std::string, token_entry> entries;
   /// The app-wide error while the login service refuses the app's credentials.
   std::string app_error_code;
@@ -100,9 +102,11 @@ struct token_service_state {
 /// @param credentials the mailboxes' sealed refresh tokens; must outlive the actor
 /// The HTTP CLIENT for the token endpoint it finds by name (messages/services.hpp).
 /// @param metrics counters of refreshes by outcome class; must outlive the actor
+/// @param cache where it publishes each fresh token (none: callers always ask); must
+///        outlive the actor
 token_service_actor::behavior_type
 token_service(token_service_actor::stateful_pointer<token_service_state> self,
               token_service_config cfg, const storage::credential_store* credentials,
-              net::metrics* metrics);
+              net::metrics* metrics, token_cache* cache = nullptr);
 
 } // namespace exc

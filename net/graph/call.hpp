@@ -1,6 +1,8 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "messages/services.hpp"
+#include "messages/token_cache.hpp"
 #include "net/graph/requests.hpp"
 #include "net/limits/backoff.hpp"
 
@@ -9,9 +11,22 @@
 #include <string>
 
 /// One Graph call on behalf of a mailbox, for the actors that talk to Graph (MAILBOX,
-/// SENDER): the access token comes from the TOKEN SERVICE; a 401 gets one fresh token
-/// and one more try. A MAILBOX's children call through its Graph gate.
+/// SENDER): the access token comes from the token cache while it holds a fresh one,
+/// else from the TOKEN SERVICE; a 401 gets one fresh token and one more try. A
+/// MAILBOX's children call through its Graph gate.
 namespace exc {
+
+/// Where a Graph call takes its access token: the cache (none: always asks), then the
+/// TOKEN SERVICE.
+struct token_source {
+  token_service_actor service;
+  const token_cache* cache = nullptr;
+};
+
+/// The TOKEN SERVICE as it runs now, behind `cache`.
+inline token_source tokens_of(caf::actor_system& sys, const token_cache* cache) {
+  return {service::get<token_service_actor>(sys), cache};
+}
 
 /// The TOKEN SERVICE's key for a mailbox actor's tokens (its config's token_key, or
 /// its mailbox id when that is empty: the mailbox's own grant).
@@ -35,41 +50,44 @@ using response_handler = std::function<void(net::client_response&)>;
 using error_handler = std::function<void(const caf::error&)>;
 
 template <class Self>
-void call_graph(Self self, const token_service_actor& tokens, const http_actor& http,
+void call_graph(Self self, const token_source& tokens, const http_actor& http,
                 const std::string& mailbox, request_maker make,
                 response_handler on_response, error_handler on_error,
                 bool retried = false) {
-  self->request(tokens, std::chrono::seconds{60}, atom::token_v, mailbox)
-      .then(
-          [=](const std::string& token) {
-            auto req = make(token);
-            // The HTTP client's deadline ends every exchange, and the HTTP CLIENT answers
-            // what it holds when it ends; this timer is the last resort beyond both.
-            // Measured: without it (caf::infinite), a restart of 100,000 mailboxes left
-            // some 13,000 FETCHERs waiting for good, with no error (cause not found).
-            auto wait = std::chrono::duration_cast<std::chrono::seconds>(req.timeout) +
-                        std::chrono::seconds{30};
-            self->request(http, wait, std::move(req))
-                .then(
-                    [=](net::client_response& res) {
-                      if (graph::token_refused(res) && !retried) {
-                        self->send(tokens, atom::invalidate_v, mailbox, token);
-                        call_graph(self, tokens, http, mailbox, make, on_response,
-                                   on_error, true);
-                        return;
-                      }
-                      on_response(res);
-                    },
-                    [=](const caf::error& err) { on_error(err); });
-          },
-          [=](const caf::error& err) { on_error(err); });
+  auto with_token = [=](const std::string& token) {
+    auto req = make(token);
+    // The HTTP client's deadline ends every exchange, and the HTTP CLIENT answers
+    // what it holds when it ends; this timer is the last resort beyond both.
+    // Measured: without it (caf::infinite), a restart of 100,000 mailboxes left
+    // some 13,000 FETCHERs waiting for good, with no error (cause not found).
+    auto wait = std::chrono::duration_cast<std::chrono::seconds>(req.timeout) +
+                std::chrono::seconds{30};
+    self->request(http, wait, std::move(req))
+        .then(
+            [=](net::client_response& res) {
+              // The retry asks the TOKEN SERVICE, after the invalidation.
+              if (graph::token_refused(res) && !retried) {
+                self->send(tokens.service, atom::invalidate_v, mailbox, token);
+                call_graph(self, tokens, http, mailbox, make, on_response, on_error,
+                           true);
+                return;
+              }
+              on_response(res);
+            },
+            [=](const caf::error& err) { on_error(err); });
+  };
+  if (tokens.cache && !retried)
+    if (auto token = tokens.cache->fresh(mailbox, self->clock().now()))
+      return with_token(*token);
+  self->request(tokens.service, std::chrono::seconds{60}, atom::token_v, mailbox)
+      .then(with_token, [=](const caf::error& err) { on_error(err); });
 }
 
 /// As call_graph, in a slot of the mailbox's Graph gate the caller holds: gives it back
 /// with the pause Graph asked for, if any.
 template <class Self>
 void call_graph_in_slot(Self self, const graph_gate_actor& gate,
-                        const token_service_actor& tokens, const http_actor& http,
+                        const token_source& tokens, const http_actor& http,
                         const std::string& mailbox, request_maker make,
                         response_handler on_response, error_handler on_error) {
   call_graph(
@@ -87,10 +105,10 @@ void call_graph_in_slot(Self self, const graph_gate_actor& gate,
 /// As call_graph, through the mailbox's Graph gate: waits for a slot, and gives it
 /// back with the pause Graph asked for, if any.
 template <class Self>
-void call_graph_gated(Self self, const graph_gate_actor& gate,
-                      const token_service_actor& tokens, const http_actor& http,
-                      const std::string& mailbox, request_maker make,
-                      response_handler on_response, error_handler on_error) {
+void call_graph_gated(Self self, const graph_gate_actor& gate, const token_source& tokens,
+                      const http_actor& http, const std::string& mailbox,
+                      request_maker make, response_handler on_response,
+                      error_handler on_error) {
   // No timeout: a slot that came too late would stay taken. A child that ends gives
   // its place back (its MAILBOX forgets it); a MAILBOX that ends fails the request.
   self->request(gate, caf::infinite, atom::acquire_v)

@@ -12,6 +12,10 @@ std::chrono::milliseconds poll_phase(std::string_view mailbox_id,
     hash ^= c;
     hash *= 1099511628211ull;
   }
+  if (interval >= 2 * poll_tick) {
+    auto ticks = static_cast<std::uint64_t>(interval / poll_tick);
+    return poll_tick * static_cast<std::int64_t>(hash % ticks);
+  }
   auto span = static_cast<std::uint64_t>(std::max<std::int64_t>(interval.count(), 1));
   return std::chrono::milliseconds{static_cast<std::int64_t>(hash % span)};
 }

@@ -11,7 +11,13 @@
 /// the second poll of each comes back to its own offset.
 namespace exc {
 
-/// The mailbox's offset within `interval` (a hash of its id).
+/// Phases fall on ticks of this length: the polls due in one tick fire together, so
+/// the actor clock's thread and a scheduler thread wake once per tick instead of once
+/// per poll (docs/benchmarks.md#idle-scale).
+constexpr std::chrono::milliseconds poll_tick{100};
+
+/// The mailbox's offset within `interval` (a hash of its id), on a tick when the
+/// interval spans several.
 std::chrono::milliseconds poll_phase(std::string_view mailbox_id,
                                      std::chrono::milliseconds interval);
 

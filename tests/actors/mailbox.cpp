@@ -117,6 +117,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   bool outbox_peers = false;      ///< give the MAILBOX an outbox (and so a SENDER)
   converter_load* pool = nullptr; ///< the CONVERTER pool's load (none: converter 0)
   presence* present = nullptr;    ///< which MAILBOXes and SENDERs exist (none: untracked)
+  token_cache* fresh_tokens = nullptr; ///< (none: the TOKEN SERVICE is asked)
 
   /// Starts the MAILBOX; its first poll runs at once.
   void start() {
@@ -129,6 +130,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     peers.converters = pool;
     peers.present = present;
     peers.metrics = &metrics;
+    peers.tokens = fresh_tokens;
     if (outbox_peers) peers.outbox = outbox;
     box = sys.spawn(mailbox, cfg, peers);
     sched.run();
@@ -392,6 +394,42 @@ CAF_TEST(a refused token gets one fresh token and one more try) {
   CAF_REQUIRE_EQUAL(polls().size(), 1u);
   CAF_CHECK(!polls()[0].ok);
   CAF_CHECK_EQUAL(polls()[0].code, "InvalidAuthenticationToken");
+}
+
+CAF_TEST(a fresh token in the token cache spares the token service) {
+  token_cache cache;
+  fresh_tokens = &cache;
+  cache.put(cfg.id, std::make_shared<const std::string>("cached-1"),
+            sys.clock().now() + 1200s);
+  auto asked = [&] {
+    return deref<exc::token_service_actor::stateful_base<test::token_mock_state>>(tokens)
+        .state.asked;
+  };
+  start();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u);
+  CAF_CHECK_EQUAL(request(0).headers[0].second, "Bearer cached-1");
+  CAF_CHECK_EQUAL(asked(), 0);
+  // Graph refuses it: the one more try asks the TOKEN SERVICE, after the invalidation.
+  reply(0,
+        answer(401, R"({"error":{"code":"InvalidAuthenticationToken","message":"x"}})"));
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(request(1).headers[0].second, "Bearer at-2");
+  CAF_CHECK_EQUAL(asked(), 1);
+  reply(1, page({}));
+  // The next poll takes the cached token while it is fresh, 600 s on (this mock does
+  // not publish: the cache still holds it)...
+  sched.advance_time(600s);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  CAF_CHECK_EQUAL(request(2).headers[0].second, "Bearer cached-1");
+  reply(2, page({}));
+  // ...and asks once it is not (1,200 s on).
+  sched.advance_time(600s);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 4u);
+  CAF_CHECK_EQUAL(request(3).headers[0].second, "Bearer at-2");
+  CAF_CHECK_EQUAL(asked(), 2);
+  reply(3, page({}));
 }
 
 CAF_TEST(the fetch window survives a restart) {
@@ -1139,10 +1177,10 @@ CAF_TEST(a sender starts once the previous one is gone and ends with its mailbox
 }
 
 CAF_TEST(a mailbox whose first poll is spread waits for it) {
-  cfg.first_poll = 5000ms;
+  cfg.first_poll = 5030ms;
   start();
   CAF_CHECK_EQUAL(exchanges(), 0u);
-  CAF_CHECK_EQUAL(exchanges_after(4999ms), 0u);
+  CAF_CHECK_EQUAL(exchanges_after(5029ms), 0u);
   CAF_CHECK_EQUAL(exchanges_after(1ms), 1u); // its listing
 }
 

@@ -15,6 +15,7 @@ namespace test {
 
 struct token_mock_state {
   int issued = 1; ///< the current token is "at-<issued>"
+  int asked = 0;  ///< token requests answered
 };
 
 /// Hands out "at-<n>"; an invalidated token makes the next one "at-<n+1>".
@@ -23,6 +24,7 @@ token_mock(exc::token_service_actor::stateful_pointer<token_mock_state> self, in
   using namespace exc;
   return {
       [=](atom::token, const std::string&) -> caf::result<std::string> {
+        ++self->state.asked;
         return "at-" + std::to_string(self->state.issued);
       },
       [=](atom::redeem, const std::string&, const std::string&,

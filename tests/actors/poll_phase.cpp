@@ -29,6 +29,16 @@ CAF_TEST(a phase is the same for an id and spreads ids over the interval) {
   }
   for (auto n : buckets)
     CAF_CHECK(n > 50 && n < 150);
+  // On ticks, so that the polls of a tick fire together; an interval shorter than two
+  // ticks keeps its milliseconds.
+  int off_tick = 0;
+  for (int i = 0; i < 1000; ++i)
+    off_tick += poll_phase("mbx_" + std::to_string(i), 60'000ms) % poll_tick != 0ms;
+  CAF_CHECK_EQUAL(off_tick, 0);
+  std::set<std::int64_t> short_phases;
+  for (int i = 0; i < 1000; ++i)
+    short_phases.insert(poll_phase("mbx_" + std::to_string(i), 150ms).count());
+  CAF_CHECK(short_phases.size() > 100u);
 }
 
 CAF_TEST(the next instant on phase is never before the bound and within an interval) {

@@ -110,6 +110,7 @@ struct fixture : test_coordinator_fixture<> {
   net::metrics metrics;
   mock_http_actor http;
   token_events_actor events;
+  token_cache cache; ///< what the TOKEN SERVICE publishes
   token_service_actor aut;
   token_service_config cfg;
   storage_writer_actor writer;
@@ -132,7 +133,7 @@ struct fixture : test_coordinator_fixture<> {
     http = sys.spawn(mock_http, 0);
     events = sys.spawn(listener, 0);
     service::put(sys, caf::actor_cast<http_actor>(http)); // as the SUPERVISOR does
-    aut = sys.spawn(token_service, cfg, credentials.get(), &metrics);
+    aut = sys.spawn(token_service, cfg, credentials.get(), &metrics, &cache);
     self->send(aut, atom::subscribe_v, events);
     sched.run();
   }
@@ -325,6 +326,51 @@ CAF_TEST(tokens are refreshed ahead of expiry) {
   reply(2, granted("at3-m1", "rt3-m1"));
   CAF_CHECK_EQUAL(answers(d)[0].token, "at3-m1");
   CAF_CHECK_EQUAL(answers(d)[0].stored_refresh_token, "rt3-m1");
+}
+
+CAF_TEST(the token cache holds each fresh token until its refresh is due) {
+  cache.put("left-over", std::make_shared<const std::string>("x"),
+            sys.clock().now() + 3600s);
+  // A TOKEN SERVICE that starts knows of no token: it takes back what another left.
+  self->send_exit(aut, caf::exit_reason::user_shutdown);
+  sched.run();
+  aut = sys.spawn(token_service, cfg, credentials.get(), &metrics, &cache);
+  sched.run();
+  CAF_CHECK_EQUAL(cache.size(), 0u);
+  connected("m1");
+  auto cached = [&](const std::string& id) {
+    auto t = cache.fresh(id, sys.clock().now());
+    return t ? *t : std::string{"<none>"};
+  };
+  CAF_CHECK_EQUAL(cached("m1"), "at1-m1");
+  // Fresh until the refresh margin (300 s before expiry) begins; then callers ask.
+  sched.advance_time(3600s - 301s);
+  CAF_CHECK_EQUAL(cached("m1"), "at1-m1");
+  sched.advance_time(2s);
+  CAF_CHECK_EQUAL(cached("m1"), "<none>");
+  ask("m1");
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  reply(1, granted("at2-m1", "rt2-m1"));
+  CAF_CHECK_EQUAL(cached("m1"), "at2-m1");
+  // A token Graph refused is taken out (an older one reported changes nothing).
+  self->send(aut, atom::invalidate_v, std::string{"m1"}, std::string{"at1-m1"});
+  sched.run();
+  CAF_CHECK_EQUAL(cached("m1"), "at2-m1");
+  self->send(aut, atom::invalidate_v, std::string{"m1"}, std::string{"at2-m1"});
+  sched.run();
+  CAF_CHECK_EQUAL(cached("m1"), "<none>");
+  // A grant that is gone leaves no token; a new consent brings one.
+  ask("m1");
+  reply(2, aad_error(400, "invalid_grant", 70008));
+  CAF_CHECK_EQUAL(cached("m1"), "<none>");
+  self->send(aut, atom::adopt_v, std::string{"m1"},
+             token_grant{"fresh-m1", "rt-new-m1", 3600, ""});
+  sched.run();
+  CAF_CHECK_EQUAL(cached("m1"), "fresh-m1");
+  // A deleted mailbox leaves none.
+  self->send(aut, atom::forget_v, std::string{"m1"});
+  sched.run();
+  CAF_CHECK_EQUAL(cached("m1"), "<none>");
 }
 
 CAF_TEST(a token graph refused is refreshed once) {
