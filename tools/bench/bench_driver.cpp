@@ -13,15 +13,20 @@
 //   polling; once each has polled twice and --settle-s more passed (each on its phase),
 //   measures exconnectd's CPU and memory (--daemon-pid) over --measure-s seconds and
 //   graph-sim's intervals between polls.
+// latency: as idle (--mailboxes N of one tenant, on their phases), then mail arrives at
+//   --rate mails per second over --measure-s seconds to mailboxes drawn at random;
+//   prints arrival-to-ticket p50/p99/max (ticket created_at, to the second, rounded up).
 // listing-reset: graph-sim forgets which mailboxes listed (before a restart-wait).
 // restart-wait: after exconnectd was killed at --since-ms (Unix ms) and started again:
 //   the seconds until every mailbox has polled again.
 #include "api_client.hpp"
 #include "net/http_client.hpp"
+#include "net/time_format.hpp"
 #include "sim_client.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -29,6 +34,8 @@
 #include <functional>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -52,6 +59,7 @@ struct options {
   int measure_s = 120;
   int settle_s = 90; ///< 1.5 poll intervals: a mailbox's second poll comes on its phase
   long long since_ms = 0;
+  double rate = 20; ///< latency: mails per second overall
 };
 
 std::string read_trimmed(const std::string& path) {
@@ -245,13 +253,13 @@ json wait_listings(graph_sim::sim_client& sim, int limit,
   }
 }
 
-int idle(const options& o) {
-  if (o.daemon_pid <= 0) throw std::runtime_error("idle needs --daemon-pid");
-  session s{o, "idle"};
+/// Adds --mailboxes empty mailboxes ("idle000001@contoso.test", …) of one tenant
+/// through its admin consent, --threads at a time; waits until each has polled twice and
+/// --settle-s more passed (each on its phase). Returns the seconds adding took.
+double add_tenant_mailboxes(const options& o, session& s) {
   auto n = o.mailboxes;
   s.sim.control("POST", "/mailboxes", {{"count", n}, {"prefix", "idle"}});
   auto tenant = s.api.consent_tenant(s.sim, s.key);
-  auto rss_before = rss_bytes(o.daemon_pid);
   // Added without sign-ins, several at a time (each is checked at Graph).
   auto started = clock_type::now();
   std::atomic<int> next{1};
@@ -285,6 +293,15 @@ int idle(const options& o) {
   // A mailbox's first poll comes when it is added, its second on its phase, up to 1.5
   // intervals later: measure once the last added one is on its phase.
   std::this_thread::sleep_for(std::chrono::seconds(o.settle_s));
+  return add_s;
+}
+
+int idle(const options& o) {
+  if (o.daemon_pid <= 0) throw std::runtime_error("idle needs --daemon-pid");
+  session s{o, "idle"};
+  auto n = o.mailboxes;
+  auto rss_before = rss_bytes(o.daemon_pid);
+  auto add_s = add_tenant_mailboxes(o, s);
   s.sim.control("DELETE", "/listing-intervals");
   auto cpu_start = cpu_seconds(o.daemon_pid);
   auto measured = clock_type::now();
@@ -317,6 +334,81 @@ int idle(const options& o) {
   std::printf("graph-sim listings answered: %s; 429s: %d app rate, %d request rate\n",
               listings.dump().c_str(), stats["throttled"]["app_rate"].get<int>(),
               stats["throttled"]["request_rate"].get<int>());
+  return 0;
+}
+
+/// The `q` quantile (0..1) of sorted `v`.
+double quantile(const std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+int latency(const options& o) {
+  session s{o, "latency"};
+  auto n = o.mailboxes;
+  add_tenant_mailboxes(o, s);
+  // Arrivals at an even rate, each to a mailbox drawn at random (a fixed seed: the
+  // same run each time). Delivered from one thread, each at its planned instant.
+  auto total = static_cast<int>(o.rate * o.measure_s);
+  std::mt19937 draw{4711};
+  std::uniform_int_distribution<int> which{1, n};
+  std::map<std::string, double> arrived; // Message-ID -> Unix seconds
+  auto started = clock_type::now();
+  auto cpu_start = o.daemon_pid > 0 ? cpu_seconds(o.daemon_pid) : 0;
+  char address[64];
+  for (int i = 0; i < total; ++i) {
+    std::this_thread::sleep_until(started +
+                                  std::chrono::duration_cast<clock_type::duration>(
+                                      std::chrono::duration<double>(i / o.rate)));
+    std::snprintf(address, sizeof address, "idle%06d@contoso.test", which(draw));
+    auto mime = mail(address, i);
+    auto id = mime.substr(mime.find("Message-ID: <") + 13);
+    id = id.substr(0, id.find('>'));
+    arrived[id] =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    s.sim.deliver(address, mime);
+  }
+  auto window = seconds_since(started);
+  auto cpu = o.daemon_pid > 0 ? cpu_seconds(o.daemon_pid) - cpu_start : 0;
+  // Every ticket, until each mail has one (pages of 100; 5 minutes at most).
+  std::vector<double> latencies;
+  for (auto waited = clock_type::now();;) {
+    latencies.clear();
+    std::string after;
+    do {
+      auto page = s.api.call(
+          "GET", "/tickets?limit=100" + (after.empty() ? "" : "&after=" + after), s.key);
+      for (const auto& t : page["tickets"]) {
+        const auto& c = t["comments"][0];
+        if (!c["internet_message_id"].is_string()) continue;
+        auto i = arrived.find(c["internet_message_id"].get<std::string>());
+        auto created = net::parse_rfc3339(t["created_at"].get<std::string>());
+        if (i == arrived.end() || !created) continue;
+        // created_at is whole seconds: the upper bound of the second it names.
+        auto at = std::chrono::duration<double>(created->time_since_epoch()).count() + 1;
+        latencies.push_back(at - i->second);
+      }
+      after = page["next"].is_string() ? page["next"].get<std::string>() : "";
+    } while (!after.empty());
+    if (latencies.size() >= arrived.size()) break;
+    if (seconds_since(waited) > 300)
+      throw std::runtime_error("tickets for " + std::to_string(latencies.size()) +
+                               " of " + std::to_string(arrived.size()) +
+                               " mails after 5 minutes");
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  std::sort(latencies.begin(), latencies.end());
+  std::printf("mailboxes: %d (one tenant, on their phases), polling every 60 s\n", n);
+  std::printf("mail: %d arrivals at %.0f per second over %.0f s, to mailboxes drawn at "
+              "random\n",
+              total, o.rate, window);
+  if (o.daemon_pid > 0)
+    std::printf("daemon CPU while mail arrived: %.3f cores\n", cpu / window);
+  std::printf("arrival to ticket: p50 %.1f s, p99 %.1f s, max %.1f s (aim: p99 <= 61 s; "
+              "tickets' created_at rounded up to the second)\n",
+              quantile(latencies, 0.5), quantile(latencies, 0.99), latencies.back());
   return 0;
 }
 
@@ -398,12 +490,13 @@ int main(int argc, char** argv) {
   options o;
   if (argc < 2) {
     std::cerr
-        << "usage: bench-driver throughput|drain|send-drain|idle|restart-wait "
+        << "usage: bench-driver throughput|drain|send-drain|idle|latency|restart-wait "
            "--graph-sim URL "
            "--ca-file FILE "
            "--exconnect URL --admin-token-file FILE --client-id ID "
            "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
-           "[--daemon-pid PID] [--measure-s S] [--settle-s S] [--since-ms UNIX_MS]\n";
+           "[--daemon-pid PID] [--measure-s S] [--settle-s S] [--since-ms UNIX_MS] "
+           "[--rate MAILS_PER_S]\n";
     return 2;
   }
   o.mode = argv[1];
@@ -435,6 +528,8 @@ int main(int argc, char** argv) {
       o.settle_s = std::stoi(value);
     else if (arg == "--since-ms")
       o.since_ms = std::stoll(value);
+    else if (arg == "--rate")
+      o.rate = std::stod(value);
     else {
       std::cerr << "bench-driver: unknown option " << arg << "\n";
       return 2;
@@ -445,6 +540,7 @@ int main(int argc, char** argv) {
     if (o.mode == "send-drain") return send_drain(o);
     if (o.mode == "throughput") return throughput(o);
     if (o.mode == "idle") return idle(o);
+    if (o.mode == "latency") return latency(o);
     if (o.mode == "restart-wait") return restart_wait(o);
     if (o.mode == "listing-reset") return listing_reset(o);
     std::cerr << "bench-driver: unknown mode " << o.mode << "\n";
