@@ -546,7 +546,7 @@ token_service(token_service_actor::stateful_pointer<token_service_state> self,
           auto e = std::move(i->second);
           self->state.entries.erase(i);
           e.access_token.reset();
-          if (self->state.cache) self->state.cache->drop(id);
+          publish(self, id, e);
           finish(self, e, make_error(ec::reauthorization_required, "mailbox deleted"));
         }
         storage::batch changes;

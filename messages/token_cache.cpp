@@ -11,10 +11,6 @@ token_cache::token token_cache::fresh(const std::string& key, time_point now) co
 
 void token_cache::put(const std::string& key, token value, time_point fresh_until) {
   std::lock_guard<std::mutex> lock{mutex_};
-  if (!value) {
-    entries_.erase(key);
-    return;
-  }
   auto& e = entries_[key];
   e.value = std::move(value);
   e.fresh_until = fresh_until;

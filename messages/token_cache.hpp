@@ -23,7 +23,8 @@ public:
   /// The token of `key` if it is fresh at `now`, else none.
   token fresh(const std::string& key, time_point now) const;
 
-  /// `key`'s token, fresh until `fresh_until` (the TOKEN SERVICE refreshes it after).
+  /// `key`'s token (not null), fresh until `fresh_until` (the TOKEN SERVICE refreshes
+  /// it after).
   void put(const std::string& key, token value, time_point fresh_until);
 
   /// `key` has no token to hand out (refused by Graph, grant gone, mailbox deleted).
