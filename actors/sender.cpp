@@ -373,8 +373,10 @@ void drain(self_ptr self) {
   auto& e = **next;
   if (e.state == storage::email_state::sending && e.email_id != st.known_unsent) {
     if (st.doubt_id != e.email_id) {
-      // Left by an earlier run: the grace period runs from its last attempt.
-      auto attempted = net::parse_rfc3339(e.attempted_at).value_or(wall_now());
+      // Left by an earlier run: the grace period runs from its last attempt, stored in
+      // whole seconds (cut off), so the attempt may have been up to a second later.
+      auto attempted = net::parse_rfc3339(e.attempted_at).value_or(wall_now()) +
+                       std::chrono::seconds(1);
       auto remaining = std::max(attempted + st.cfg.sent_items_grace - wall_now(),
                                 std::chrono::system_clock::duration{0});
       st.doubt_id = e.email_id;

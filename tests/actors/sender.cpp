@@ -321,6 +321,22 @@ CAF_TEST(an email left sending by a crash is sent again only if Sent Items lacks
   CAF_CHECK_EQUAL(state_of("e1"), "sent");
 }
 
+CAF_TEST(the grace of an email left sending counts from the latest its attempt can be) {
+  // attempted_at is stored in whole seconds, cut off: the attempt may have been up to a
+  // second later, and the grace must not be shorter than the one configured.
+  auto attempted_at = net::format_rfc3339(std::chrono::system_clock::now() - 119s);
+  queue("e1", "jana@customer.test", "sending", attempted_at);
+  auto latest = *net::parse_rfc3339(attempted_at) + 1s + cfg.sent_items_grace;
+  auto until_due = std::chrono::duration_cast<caf::timespan>(
+      latest - std::chrono::system_clock::now());
+  start();
+  advance(until_due - 100ms); // the slack: wall time this test takes to get here
+  CAF_CHECK_EQUAL(exchanges(), 0u);
+  advance(200ms);
+  CAF_REQUIRE_EQUAL(exchanges(), 1u);
+  CAF_CHECK(request(0).url.find("/mailFolders/sentitems/messages") != std::string::npos);
+}
+
 CAF_TEST(a refusal that will not heal fails the email and the next one goes) {
   queue("e1", "gone@customer.test");
   queue("e2");
