@@ -312,28 +312,38 @@ caf::result<T> answer_after_sync(self_ptr self, T value) {
 }
 
 /// Commits `changes` and answers `value` once they are durable, or only applied if
-/// `d` is relaxed. Nothing else is handled until they are applied, so the next
-/// message reads what this one wrote; the syncs of many messages are one fsync.
+/// `d` is relaxed. The HELPDESK goes on meanwhile: its reads see the batch through its
+/// pending writes, so the next message reads what this one wrote, commits pipeline at
+/// the STORAGE WRITER and the syncs of many messages are one fsync.
 template <class T>
 caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
                                  storage::durability d = storage::durability::durable) {
   auto rp = self->make_response_promise<T>();
-  storage_requests::commit_awaited(self, std::move(changes), storage::durability::relaxed,
-                                   [=](const caf::error& err) mutable {
-                                     if (err) {
-                                       spdlog::error("helpdesk: cannot write: {}",
-                                                     render(err));
-                                       rp.deliver(err);
-                                       // Its next read might miss the write: a restart
-                                       // reads behind a barrier.
-                                       if (storage_requests::may_land_later(err))
-                                         self->quit(err);
-                                     } else if (d == storage::durability::relaxed) {
-                                       rp.deliver(std::move(value));
-                                     } else {
-                                       deliver_after_sync(self, rp, std::move(value));
-                                     }
-                                   });
+  auto answer = [=](auto rp) mutable {
+    if (d == storage::durability::relaxed)
+      rp.deliver(std::move(value));
+    else
+      deliver_after_sync(self, rp, std::move(value));
+  };
+  if (changes.empty()) {
+    answer(rp);
+    return rp;
+  }
+  auto& st = self->state;
+  auto seq = ++st.commits_sent;
+  st.pending.add(changes, seq);
+  storage_requests::commit(self, std::move(changes), storage::durability::relaxed,
+                           [=](const caf::error& err) mutable {
+                             if (err) {
+                               spdlog::error("helpdesk: cannot write: {}", render(err));
+                               rp.deliver(err);
+                               // What came after read through what did not land: a new
+                               // HELPDESK reads the database as it is, behind a barrier.
+                               return self->quit(err);
+                             }
+                             self->state.pending.applied(seq);
+                             answer(rp);
+                           });
   return rp;
 }
 
@@ -562,7 +572,9 @@ helpdesk(helpdesk_actor::stateful_pointer<helpdesk_state> self,
          const storage::helpdesk_store* store, const storage::outbox_store* outbox,
          const address_book* connected, net::metrics* metrics, std::string token_key,
          ticket_limits limits) {
-  self->state.store = store;
+  // Its reads go through its own commits the writer has not confirmed yet.
+  self->state.reads.emplace(*store, &self->state.pending);
+  self->state.store = &*self->state.reads;
   self->state.outbox = outbox;
   self->state.connected = connected;
   self->state.limits = limits;

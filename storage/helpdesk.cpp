@@ -18,9 +18,7 @@ namespace {
 
 using detail::str;
 
-caf::expected<std::optional<json>> get_json(const db& d, family f,
-                                            const std::string& key) {
-  auto raw = d.get(f, key);
+caf::expected<std::optional<json>> parsed(caf::expected<std::optional<std::string>> raw) {
   if (!raw) return raw.error();
   if (!*raw) return std::optional<json>{};
   auto j = json::parse(**raw, nullptr, false);
@@ -28,7 +26,24 @@ caf::expected<std::optional<json>> get_json(const db& d, family f,
   return std::optional<json>{std::move(j)};
 }
 
+caf::expected<std::optional<json>> get_json(const db& d, family f,
+                                            const std::string& key) {
+  return parsed(d.get(f, key));
+}
+
 } // namespace
+
+caf::expected<std::optional<std::string>>
+helpdesk_store::get(family f, const std::string& key) const {
+  if (pending_ != nullptr)
+    if (const auto* value = pending_->find(f, key)) return *value;
+  return db_.get(f, key);
+}
+
+caf::expected<std::optional<json>>
+helpdesk_store::get_json(family f, const std::string& key) const {
+  return parsed(get(f, key));
+}
 
 json to_json(const journal_entry& x) {
   json j = {{"outcome", exc::to_string(x.outcome)},
@@ -146,7 +161,7 @@ std::string time_ordered_id(const std::string& prefix) {
 
 caf::expected<std::optional<journal_entry>>
 helpdesk_store::journal(const std::string& mailbox, const std::string& graph_id) const {
-  auto raw = db_.get(family::journal, journal_key(mailbox, graph_id));
+  auto raw = get(family::journal, journal_key(mailbox, graph_id));
   if (!raw) return raw.error();
   if (!*raw) return std::optional<journal_entry>{};
   return journal_from_json(**raw);
@@ -155,12 +170,12 @@ helpdesk_store::journal(const std::string& mailbox, const std::string& graph_id)
 caf::expected<std::optional<std::string>>
 helpdesk_store::ticket_of_message(const std::string& account,
                                   const std::string& message_id) const {
-  return db_.get(family::tickets, message_index_key(account, message_id));
+  return get(family::tickets, message_index_key(account, message_id));
 }
 
 caf::expected<std::optional<json>>
 helpdesk_store::ticket(const std::string& account, const std::string& ticket_id) const {
-  return get_json(db_, family::tickets, ticket_key(account, ticket_id));
+  return get_json(family::tickets, ticket_key(account, ticket_id));
 }
 
 namespace {
@@ -234,11 +249,11 @@ caf::expected<record_page> helpdesk_store::rejections(const std::string& account
 
 caf::expected<std::optional<json>>
 helpdesk_store::rejection(const std::string& account, const std::string& id) const {
-  return get_json(db_, family::tickets, rejection_key(account, id));
+  return get_json(family::tickets, rejection_key(account, id));
 }
 
 caf::expected<json> helpdesk_store::counters(const std::string& mailbox) const {
-  auto stored = get_json(db_, family::journal, counters_key(mailbox));
+  auto stored = get_json(family::journal, counters_key(mailbox));
   if (!stored) return stored.error();
   json c = {{"fetched", 0},
             {"converted", 0},
@@ -286,7 +301,7 @@ void helpdesk_store::stage_counters(batch& changes, const std::string& mailbox,
 
 caf::expected<std::optional<json>>
 helpdesk_store::idempotent(const std::string& account, const std::string& key) const {
-  return get_json(db_, family::tickets, idempotency_key(account, key));
+  return get_json(family::tickets, idempotency_key(account, key));
 }
 
 void helpdesk_store::stage_idempotent(batch& changes, const std::string& account,

@@ -2,6 +2,7 @@
 
 #include "messages/types.hpp"
 #include "storage/db.hpp"
+#include "storage/pending_writes.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -85,6 +86,10 @@ struct record_page {
 class helpdesk_store {
 public:
   explicit helpdesk_store(const db& d) : db_{d} {}
+  /// The same store whose single records are read through `pending` first (the HELPDESK's
+  /// own commits the writer has not yet confirmed); pages list what is committed.
+  helpdesk_store(const helpdesk_store& base, const pending_writes* pending)
+      : db_{base.db_}, pending_{pending} {}
 
   caf::expected<std::optional<journal_entry>> journal(const std::string& mailbox,
                                                       const std::string& graph_id) const;
@@ -130,7 +135,13 @@ public:
                         const std::string& key, const nlohmann::json& stored) const;
 
 private:
+  /// One record: pending first, else the database.
+  caf::expected<std::optional<std::string>> get(family f, const std::string& key) const;
+  caf::expected<std::optional<nlohmann::json>> get_json(family f,
+                                                        const std::string& key) const;
+
   const db& db_;
+  const pending_writes* pending_ = nullptr;
 };
 
 } // namespace storage

@@ -199,6 +199,39 @@ CAF_TEST(bodies and attachments beyond their caps are cut and listed) {
   CAF_CHECK_EQUAL(comment.at("attachments")[2].at("stored"), false); // 2 per mail
 }
 
+CAF_TEST(the next mail reads what the last one wrote before the writer confirmed it) {
+  sched.run(); // the HELPDESK's start-up barrier
+  // Two messages of one mailbox and a copy in another one, all handled by the HELPDESK
+  // before the STORAGE WRITER applied anything.
+  auto reply = mail("mbx_1", "g2", "m2@customer.test");
+  reply.thread_ids = {"m1@customer.test"};
+  std::vector<decltype(self->request(desk, caf::infinite, atom::ingest_v,
+                                     inbound_mail{}))>
+      asked;
+  for (auto m : {mail("mbx_1", "g1", "m1@customer.test"), reply,
+                 mail("mbx_2", "h1", "m1@customer.test")})
+    asked.push_back(self->request(desk, caf::infinite, atom::ingest_v, m));
+  while (sched.prioritize(desk))
+    sched.run_once();
+  CAF_REQUIRE(store->ticket_of_message("acc_1", "m1@customer.test"));
+  CAF_CHECK(!*store->ticket_of_message("acc_1", "m1@customer.test")); // nothing applied
+  sched.run();
+  std::vector<ingest_outcome> out;
+  for (auto& a : asked)
+    a.receive([&](const ingest_outcome& o) { out.push_back(o); },
+              [&](const caf::error& err) { CAF_FAIL("ingest failed: " << render(err)); });
+  CAF_REQUIRE_EQUAL(out.size(), 3u);
+  CAF_CHECK(out[0].outcome == message_outcome::ticket);
+  CAF_CHECK(out[1].outcome == message_outcome::comment);
+  CAF_CHECK_EQUAL(out[1].ticket_id, out[0].ticket_id);
+  CAF_CHECK(out[2].outcome == message_outcome::duplicate);
+  CAF_CHECK_EQUAL(out[2].ticket_id, out[0].ticket_id);
+  CAF_CHECK_EQUAL(json(store->counters("mbx_1")->at("fetched")), 2);
+  CAF_CHECK_EQUAL(json(store->counters("mbx_2")->at("duplicates")), 1);
+  CAF_CHECK_EQUAL(
+      json((**store->ticket("acc_1", out[0].ticket_id)).at("comments").size()), 2);
+}
+
 CAF_TEST(replies thread duplicates count and rejections are recorded) {
   auto first = ingest(mail("mbx_1", "g1", "m1@customer.test"));
   // A reply naming the first message in References.
