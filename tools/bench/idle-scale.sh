@@ -5,11 +5,13 @@
 # graph-sim saw them; then SIGKILLs exconnectd, starts it again and measures how long
 # until every mailbox has polled again, and how long a graceful stop (SIGTERM) takes.
 # Writes the figures into docs/benchmarks.md.
-# Usage: tools/bench/idle-scale.sh [MAILBOXES [MEASURE_SECONDS]]   (default 10000 120)
+# Usage: tools/bench/idle-scale.sh [MAILBOXES [MEASURE_SECONDS [SETTLE_SECONDS]]]
+#        (default 10000 120 90: the wait after every mailbox polled twice)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mailboxes=${1:-10000}
 measure=${2:-120}
+settle=${3:-90}
 bash tools/build.sh normal graph-sim exconnectd bench-driver >/dev/null
 source tools/stack.sh
 source tools/bench/write-section.sh
@@ -25,7 +27,8 @@ driver() {
 # graph-sim's limits per mailbox stay; the app-wide limit is Microsoft's default.
 start_stack "$dir" -- --poll-interval 60
 echo "== idle: $mailboxes mailboxes polling every 60 s, measured over $measure s"
-idle=$(driver idle --threads 8 --daemon-pid "$daemon_pid" --measure-s "$measure")
+idle=$(driver idle --threads 8 --daemon-pid "$daemon_pid" --measure-s "$measure" \
+  --settle-s "$settle")
 echo "$idle"
 
 echo "== restart: SIGKILL, then until every mailbox has polled again"
@@ -49,11 +52,11 @@ stop="stopped by SIGTERM in $(awk -v ms=$(( $(date +%s%3N) - asked )) 'BEGIN { p
 echo "$stop"
 stop_stack
 
-write_section "idle-scale-$mailboxes" "Idle scale and restart ($mailboxes mailboxes)" "Measured $(date -u +%Y-%m-%d) by \`tools/bench/idle-scale.sh $mailboxes $measure\` on $(nproc) cores
+write_section "idle-scale-$mailboxes" "Idle scale and restart ($mailboxes mailboxes)" "Measured $(date -u +%Y-%m-%d) by \`tools/bench/idle-scale.sh $mailboxes $measure $settle\` on $(nproc) cores
 ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')), graph-sim and exconnectd on the same machine over
 TLS on loopback. The mailboxes belong to one tenant whose administrator consented, so
 they are added without sign-ins (\`POST /api/v1/mailboxes\` with \`tenant_id\`, 8 clients).
-Once every mailbox has polled twice and 90 s more have passed (a mailbox's second poll
+Once every mailbox has polled twice and $settle s more have passed (a mailbox's second poll
 comes on its phase, up to 1.5 intervals after its first), exconnectd's CPU (utime +
 stime from /proc) and resident memory are read over the window; graph-sim records the
 interval between two listings of each mailbox (its polls).
