@@ -329,9 +329,7 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
     answer(rp);
     return rp;
   }
-  auto& st = self->state;
-  auto seq = ++st.commits_sent;
-  st.pending.add(changes, seq);
+  auto seq = self->state.pending.add(changes);
   storage_requests::commit(self, std::move(changes), storage::durability::relaxed,
                            [=](const caf::error& err) mutable {
                              if (err) {

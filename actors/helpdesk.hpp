@@ -30,7 +30,6 @@ struct helpdesk_state {
   static inline const char* name = "helpdesk";
   const storage::helpdesk_store* store = nullptr; ///< reads, through `pending`
   storage::pending_writes pending; ///< its commits the writer has not confirmed
-  std::uint64_t commits_sent = 0;  ///< the number of its last commit
   std::optional<storage::helpdesk_store> reads; ///< what `store` points to
   const storage::outbox_store* outbox = nullptr;
   const address_book* connected = nullptr; ///< never copied on a notification

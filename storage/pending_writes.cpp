@@ -10,7 +10,8 @@ std::string pending_writes::key_of(family f, std::string_view key) {
   return k;
 }
 
-void pending_writes::add(const batch& changes, std::uint64_t seq) {
+std::uint64_t pending_writes::add(const batch& changes) {
+  auto seq = ++last_;
   std::vector<std::string> keys;
   keys.reserve(changes.size());
   for (const auto& c : changes.changes()) {
@@ -24,6 +25,7 @@ void pending_writes::add(const batch& changes, std::uint64_t seq) {
     keys.push_back(std::move(k));
   }
   commits_.emplace_back(seq, std::move(keys));
+  return seq;
 }
 
 void pending_writes::applied(std::uint64_t seq) {

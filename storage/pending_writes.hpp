@@ -18,8 +18,9 @@ namespace storage {
 /// applies them in the order they were sent.
 class pending_writes {
 public:
-  /// Records `changes` as the actor's commit number `seq` (increasing by one).
-  void add(const batch& changes, std::uint64_t seq);
+  /// Records `changes` as the actor's next commit; returns its number, which the writer
+  /// confirms with `applied` (commits are applied in the order they were added).
+  std::uint64_t add(const batch& changes);
 
   /// The writer applied every commit up to `seq`: their values are in the database.
   void applied(std::uint64_t seq);
@@ -41,6 +42,7 @@ private:
   std::unordered_map<std::string, value> values_;
   /// Per commit not yet applied, oldest first: its number and the keys it wrote.
   std::deque<std::pair<std::uint64_t, std::vector<std::string>>> commits_;
+  std::uint64_t last_ = 0; ///< the number of the last commit added
 };
 
 } // namespace storage

@@ -71,3 +71,12 @@ start_daemon() {
   wait_port $daemon_pid "$d/exconnectd.port" "$d/exconnectd.log"
   api_url="http://127.0.0.1:$(cat "$d/exconnectd.port")"
 }
+
+# bench_driver MODE [options]: the benchmarks' driver (tools/bench/bench_driver.cpp)
+# against the running stack.
+bench_driver() {
+  local d=$stack_dir
+  build/tools/bench/bench-driver "$@" --graph-sim "$sim_url" --ca-file "$d/ca.pem" \
+    --exconnect "$api_url" --admin-token-file "$d/exconnect/admin.token" \
+    --client-id "$client_id" --client-secret-file "$d/client.secret"
+}

@@ -43,8 +43,8 @@ CAF_TEST(a pending value is read until the commit that wrote it last is applied)
   storage::batch second;
   second.put(family::tickets, "k", "2");
   second.erase(family::tickets, "gone");
-  pending.add(first, 1);
-  pending.add(second, 2);
+  CAF_CHECK_EQUAL(pending.add(first), 1u);
+  CAF_CHECK_EQUAL(pending.add(second), 2u);
   CAF_REQUIRE(pending.find(family::tickets, "k") != nullptr);
   CAF_CHECK_EQUAL(pending.find(family::tickets, "k")->value_or(""), "2");
   CAF_REQUIRE(pending.find(family::tickets, "gone") != nullptr);
@@ -68,7 +68,7 @@ CAF_TEST(a helpdesk store reads its own unconfirmed commits and then the databas
   CAF_REQUIRE(!db->commit(counters_batch(committed, 1), durability::relaxed));
   // Handed to the writer, not applied yet: only the store reading through them sees it.
   auto next = counters_batch(committed, 2);
-  pending.add(next, 1);
+  CAF_REQUIRE_EQUAL(pending.add(next), 1u);
   CAF_CHECK_EQUAL(fetched(own), 2);
   CAF_CHECK_EQUAL(fetched(committed), 1);
   CAF_REQUIRE(!db->commit(next, durability::relaxed));

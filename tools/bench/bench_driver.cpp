@@ -241,36 +241,29 @@ int throughput(const options& o) {
   for (int m = 1; m <= n; ++m)
     tokens.push_back(
         sim.sign_in(s.app, bulk_address("bench", m))["access_token"].get<std::string>());
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
   auto replay_started = clock_type::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < o.threads; ++t)
-    workers.emplace_back([&] {
-      net::http_client own{net::client_options{o.ca_file}};
-      graph_sim::sim_client client{o.graph_sim, own};
-      for (auto i = next++; i < messages.size(); i = next++) {
-        const auto& [address, id] = messages[i];
-        auto& token = tokens[i / static_cast<std::size_t>(o.mails)];
-        auto base = "/users/" + address + "/messages/" + id;
-        if (i % static_cast<std::size_t>(o.mails) % 100 == 0) // a page of each mailbox
-          client.graph(
-              "GET",
-              "/users/" + address +
-                  "/mailFolders/inbox/messages?%24top=100&%24select=id,categories",
-              token);
-        auto raw = client.graph("GET", base + "/$value", token);
-        auto cats = client.graph("GET", base + "?%24select=categories", token);
-        auto patch =
-            client.graph("PATCH", base, token, R"({"categories":["Zendesk","Bench"]})",
-                         {{"Content-Type", "application/json"}});
-        if (raw.status != 200 || cats.status != 200 || patch.status != 200) failed = true;
-      }
-    });
-  for (auto& w : workers)
-    w.join();
+  auto per_mailbox = static_cast<std::size_t>(o.mails);
+  in_parallel(o, static_cast<int>(total),
+              [&](int n, graph_sim::sim_client& client, api_client&) {
+                auto i = static_cast<std::size_t>(n);
+                const auto& [address, id] = messages[i];
+                auto& token = tokens[i / per_mailbox];
+                auto base = "/users/" + address + "/messages/" + id;
+                if (i % per_mailbox % 100 == 0) // a page of each mailbox
+                  client.graph("GET",
+                               "/users/" + address +
+                                   "/mailFolders/inbox/messages?%24top=100&%24select=id,"
+                                   "categories",
+                               token);
+                auto raw = client.graph("GET", base + "/$value", token);
+                auto cats = client.graph("GET", base + "?%24select=categories", token);
+                auto patch = client.graph("PATCH", base, token,
+                                          R"({"categories":["Zendesk","Bench"]})",
+                                          {{"Content-Type", "application/json"}});
+                if (raw.status != 200 || cats.status != 200 || patch.status != 200)
+                  throw std::runtime_error("graph-sim refused part of the replay");
+              });
   auto replay_s = seconds_since(replay_started);
-  if (failed) throw std::runtime_error("graph-sim refused part of the replay");
   auto ingest_rate = total / ingest_s;
   auto ceiling = total / replay_s;
   std::printf("mailboxes: %d, mails each: %d, total: %ld\n", o.mailboxes, o.mails, total);

@@ -17,12 +17,7 @@ source tools/stack.sh
 source tools/bench/write-section.sh
 dir=$PWD/bench-data
 
-driver() {
-  build/tools/bench/bench-driver "$@" --graph-sim "$sim_url" --ca-file "$dir/ca.pem" \
-    --exconnect "$api_url" --admin-token-file "$dir/exconnect/admin.token" \
-    --client-id "$client_id" --client-secret-file "$dir/client.secret" \
-    --mailboxes "$mailboxes"
-}
+driver() { bench_driver "$@" --mailboxes "$mailboxes"; }
 
 # graph-sim's limits per mailbox stay; the app-wide limit is Microsoft's default.
 start_stack "$dir" -- --poll-interval 60

@@ -13,24 +13,19 @@ source tools/stack.sh
 source tools/bench/write-section.sh
 dir=$PWD/bench-data
 
-driver() {
-  build/tools/bench/bench-driver "$@" --graph-sim "$sim_url" --ca-file "$dir/ca.pem" \
-    --exconnect "$api_url" --admin-token-file "$dir/exconnect/admin.token" \
-    --client-id "$client_id" --client-secret-file "$dir/client.secret"
-}
 
 echo "== throughput: $mailboxes mailboxes x $mails mails, limits lifted"
 # The default poll interval: a mailbox's first poll takes its whole backlog page by page
 # (polling 1,000 mailboxes every second would load graph-sim during its own ceiling).
 start_stack "$dir" --fetch-rate 1000000/1 --request-rate 1000000/1 --concurrency 1000 \
   -- --fetch-rate 1000000/1
-throughput=$(driver throughput --mailboxes "$mailboxes" --mails "$mails")
+throughput=$(bench_driver throughput --mailboxes "$mailboxes" --mails "$mails")
 echo "$throughput"
 stop_stack
 
 echo "== drain: one mailbox, 51 mails, default limits on both sides"
 start_stack "$dir"
-drain=$(driver drain --mails 51)
+drain=$(bench_driver drain --mails 51)
 echo "$drain"
 stop_stack
 

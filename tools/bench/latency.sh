@@ -17,11 +17,8 @@ dir=$PWD/bench-data
 
 start_stack "$dir" -- --poll-interval 60
 echo "== latency: $mailboxes mailboxes polling every 60 s, $rate mails per second for $seconds s"
-out=$(build/tools/bench/bench-driver latency --threads 8 --daemon-pid "$daemon_pid" \
-  --measure-s "$seconds" --rate "$rate" --graph-sim "$sim_url" --ca-file "$dir/ca.pem" \
-  --exconnect "$api_url" --admin-token-file "$dir/exconnect/admin.token" \
-  --client-id "$client_id" --client-secret-file "$dir/client.secret" \
-  --mailboxes "$mailboxes")
+out=$(bench_driver latency --threads 8 --daemon-pid "$daemon_pid" \
+  --measure-s "$seconds" --rate "$rate" --mailboxes "$mailboxes")
 echo "$out"
 stop_stack
 

@@ -13,10 +13,7 @@ dir=$PWD/bench-data
 
 echo "== send drain: one mailbox, $mails mails, default send limits on both sides"
 start_stack "$dir"
-drain=$(build/tools/bench/bench-driver send-drain --mails "$mails" --graph-sim "$sim_url" \
-  --ca-file "$dir/ca.pem" --exconnect "$api_url" \
-  --admin-token-file "$dir/exconnect/admin.token" --client-id "$client_id" \
-  --client-secret-file "$dir/client.secret")
+drain=$(bench_driver send-drain --mails "$mails")
 echo "$drain"
 stop_stack
 
