@@ -96,6 +96,14 @@ void schedule_poll(self_ptr self, caf::actor_clock::time_point at) {
                        atom::poll_v, ++st.generation);
 }
 
+/// Answers the REGISTRY's turn for the first poll, if it waits for that answer.
+void end_turn(self_ptr self, bool polled) {
+  auto& st = self->state;
+  if (!st.turn) return;
+  st.turn->deliver(polled);
+  st.turn.reset();
+}
+
 /// The next poll after a cycle that began at `began`: a poll interval on, or, with a
 /// phase, the first instant on it half an interval on (exactly an interval once the
 /// polls are on phase; between a half and one and a half after a start's first poll).
@@ -134,6 +142,7 @@ caf::actor_clock::time_point back_off(self_ptr self, caf::timespan asked, bool h
 /// went.
 void fetched(self_ptr self, fetch_report r) {
   auto& st = self->state;
+  end_turn(self, true);               // a cycle that asked Graph nothing ends here
   if (r.listed) st.gate_failures = 0; // the listing works: the backoff ends
   auto at =
       r.back_off ? back_off(self, r.asked, r.heals) : next_poll(self, st.cycle_started);
@@ -259,6 +268,7 @@ void begin_stop(self_ptr self, caf::error reason) {
   st.stopping = true;
   st.stop_reason = std::move(reason);
   ++st.generation; // no more polls
+  end_turn(self, false);
   stop_children(self);
 }
 
@@ -308,6 +318,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
       // Ended without its report: the cycle failed (a new one starts with the next
       // poll; the journal counted the try it had under way).
       st.fetcher = nullptr;
+      end_turn(self, true);
       if (st.stopping) return stop_if_done(self);
       count_restart(self, "fetcher");
       spdlog::error("mailbox {}/{}: its FETCHER failed ({}); the next poll starts "
@@ -348,24 +359,31 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
     self->delayed_send(self, delay, atom::internal_v, atom::restart_v);
   });
   self->set_exit_handler([=](caf::exit_msg& em) { begin_stop(self, em.reason); });
-  // Mailboxes started together are spread over their interval (first_poll), to the
-  // millisecond: on ticks, a restart of 100,000 fired 1,250 polls at once, bursts that
-  // queued so long for a connection that most timed out and it took 157 s instead of
-  // 55 s to poll every mailbox once (one I/O thread; docs/benchmarks.md#idle-scale).
-  if (st.cfg.first_poll > std::chrono::milliseconds{0})
-    schedule_poll(self, self->clock().now() + st.cfg.first_poll);
-  else
-    self->send(self, atom::internal_v, atom::poll_v, st.generation);
+  // Started with many others, its first poll waits for its turn (the REGISTRY lets as
+  // many first polls run at once as are served: see start_window).
+  st.awaits_turn = st.cfg.first_poll_waits_turn;
+  if (!st.awaits_turn) self->send(self, atom::internal_v, atom::poll_v, st.generation);
   return {
       [=](atom::internal, atom::poll, std::uint64_t generation) {
         auto& st = self->state;
         if (generation != st.generation || st.stopping || st.fetcher) return;
         auto now = self->clock().now();
-        if (now < paused_until(self)) // throttled: poll when the pause ends
+        if (now < paused_until(self)) { // throttled: poll when the pause ends
+          end_turn(self, false);
           return schedule_poll(self, paused_until(self));
+        }
         st.cycle_started = now;
         if (!start_fetcher(self)) // its end sets the next poll
           schedule_poll(self, now + std::chrono::milliseconds{100});
+      },
+      [=](atom::poll) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.awaits_turn || st.stopping) return false;
+        st.awaits_turn = false;
+        st.turn = self->make_response_promise<bool>();
+        // (After the windows' load, which the MAILBOX awaits: a stored pause holds it.)
+        self->send(self, atom::internal_v, atom::poll_v, st.generation);
+        return *st.turn;
       },
       [=](atom::fetched, fetch_report& r) {
         auto& st = self->state;
@@ -455,6 +473,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         return rp;
       },
       [=](atom::release, caf::timespan pause) {
+        end_turn(self, true); // the first poll heard from Graph: the next one's turn
         self->state.gate.leave(caf::actor_cast<caf::actor_addr>(self->current_sender()));
         if (pause > caf::timespan{0}) graph_paused(self, pause);
         admit(self);

@@ -56,8 +56,9 @@ struct mailbox_config {
   /// (capped at backoff_max), and quarantined once it failed max_attempts times.
   std::chrono::milliseconds retry_initial{30'000};
   std::uint32_t max_attempts = 5;
-  /// The first poll waits this long (mailboxes started together are spread out).
-  std::chrono::milliseconds first_poll{0};
+  /// Started with many others (a start of the process): the first poll waits for the
+  /// REGISTRY's turn (atom::poll), else it comes at once.
+  bool first_poll_waits_turn = false;
   /// Its offset within the poll interval (see poll_phase): after the first poll, polls
   /// come back to it. None: each poll comes a poll interval after the last one began.
   std::optional<std::chrono::milliseconds> phase;
@@ -92,7 +93,10 @@ struct mailbox_state {
   std::uint32_t child_restarts = 0; ///< children restarted since the last report
   bool stopping = false;            ///< told to stop: waits for its children
   caf::error stop_reason;
-  std::uint64_t generation = 0;                 ///< ignores stale timer ticks
+  std::uint64_t generation = 0; ///< ignores stale timer ticks
+  bool awaits_turn = false;     ///< its first poll waits for the REGISTRY's turn
+  /// The REGISTRY's turn for its first poll: answered once the poll heard from Graph.
+  std::optional<caf::typed_response_promise<bool>> turn;
   caf::actor_clock::time_point cycle_started{}; ///< the current or last poll cycle
   /// The mailbox's downloads in the current fetch window (its FETCHER reports each).
   fetch_window downloads;

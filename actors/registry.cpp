@@ -246,9 +246,9 @@ caf::error address_in_use(const std::string& address, const char* how) {
 
 // --- the MAILBOX lifecycle ----------------------------------------------------------
 
-/// Starts the MAILBOX of a mailbox that should poll. `spread`: its first poll comes at a
-/// random point of the first seconds (many mailboxes starting at once), not at once.
-void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
+/// Starts the MAILBOX of a mailbox that should poll. `at_start`: its first poll waits for
+/// its turn (many mailboxes starting at once), else it comes at once.
+void start_mailbox(self_ptr self, const std::string& id, bool at_start = false) {
   auto& st = self->state;
   auto mb = st.mailboxes.find(id);
   if (mb == st.mailboxes.end() || !storage::polls(mb->second.status)) return;
@@ -287,14 +287,10 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   cfg.max_message_size = st.cfg.max_message_size;
   cfg.max_attempts = st.cfg.max_attempts;
   cfg.retry_initial = st.cfg.retry_initial;
-  auto interval =
-      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval);
-  cfg.phase = poll_phase(id, interval);
-  if (spread) { // after a start, all poll soon, then each comes back to its phase
-    std::uniform_int_distribution<std::int64_t> draw{
-        0, std::min(interval, registry_config::first_polls_within).count() - 1};
-    cfg.first_poll = std::chrono::milliseconds{draw(st.rng)};
-  }
+  cfg.phase = poll_phase(
+      id, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval));
+  // After a start, all poll as soon as their turn comes, then each on its phase.
+  cfg.first_poll_waits_turn = at_start;
   cfg.fetch_rate = st.cfg.fetch_rate;
   cfg.labels = labels_of(self, record.account_id);
   cfg.send.rate = st.cfg.send_rate;
@@ -316,6 +312,55 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
   rt.actor = self->spawn<caf::monitored>(mailbox, std::move(cfg), std::move(peers));
   rt.started = self->clock().now();
   st.by_actor[rt.actor.address()] = id;
+  if (at_start) st.first_polls.wait(id);
+}
+
+void first_poll_done(self_ptr self, const std::string& id);
+void let_first_polls_in(self_ptr self);
+
+/// Starts the next MAILBOXes of the process's start (each polls when its turn comes),
+/// a few hundred at a time: each one spawned waits in a scheduler thread's queue until
+/// it runs, and CAF's scheduler steals from the far end of such a queue by walking it
+/// (100,000 spawned in one go made the other thread spend most of a minute stealing,
+/// docs/benchmarks.md#idle-scale). The rest follows a moment later, after these ran.
+void start_some(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  for (std::size_t n = 0; n < registry_state::actors_at_once && !st.to_start.empty();
+       ++n) {
+    start_mailbox(self, st.to_start.front(), true);
+    st.to_start.pop_front();
+  }
+  let_first_polls_in(self);
+  if (!st.to_start.empty())
+    self->delayed_send(self, std::chrono::milliseconds{1}, atom::internal_v,
+                       atom::resume_v);
+}
+
+/// Gives the first polls whose turn it is their go (see start_window).
+void let_first_polls_in(self_ptr self) {
+  auto& st = self->state;
+  while (!st.stopping) {
+    auto ids = st.first_polls.admit();
+    if (ids.empty()) return;
+    for (auto& id : ids) {
+      auto rt = st.runtime.find(id);
+      if (rt == st.runtime.end() || !rt->second.actor) { // gone before its turn
+        st.first_polls.done(id);
+        continue;
+      }
+      // No timeout: the answer comes once the poll heard from Graph, and a MAILBOX
+      // that ends first gives its place back (on_mailbox_down).
+      self->request(rt->second.actor, caf::infinite, atom::poll_v)
+          .then([=](bool) { first_poll_done(self, id); },
+                [=](const caf::error&) { first_poll_done(self, id); });
+    }
+  }
+}
+
+/// The mailbox's first poll is over (or will not come): the next one's turn.
+void first_poll_done(self_ptr self, const std::string& id) {
+  if (self->state.first_polls.done(id)) let_first_polls_in(self);
 }
 
 /// Tells a MAILBOX to stop, with an exit message that names the MAILBOX as its source
@@ -325,6 +370,19 @@ void start_mailbox(self_ptr self, const std::string& id, bool spread = false) {
 void stop_now(const mailbox_actor& mailbox, const caf::error& reason) {
   mailbox->enqueue(nullptr, caf::make_message_id(),
                    caf::make_message(caf::exit_msg{mailbox.address(), reason}), nullptr);
+}
+
+/// Tells the next MAILBOXes to stop, a few hundred at a time (as start_some).
+void stop_some(self_ptr self) {
+  auto& st = self->state;
+  for (std::size_t n = 0; n < registry_state::actors_at_once && !st.to_stop.empty();
+       ++n) {
+    stop_now(st.to_stop.back(), st.stop_reason);
+    st.to_stop.pop_back();
+  }
+  if (!st.to_stop.empty())
+    self->delayed_send(self, std::chrono::milliseconds{1}, atom::internal_v,
+                       atom::resume_v);
 }
 
 /// Stops the MAILBOX; it stays known until it is down, and no replacement starts
@@ -345,6 +403,7 @@ void on_mailbox_down(self_ptr self, const caf::down_msg& dm) {
   if (i == st.by_actor.end()) return;
   auto id = i->second;
   st.by_actor.erase(i);
+  first_poll_done(self, id); // its place, if it held or waited for one
   if (st.stopping) {
     if (st.by_actor.empty()) self->quit(st.stop_reason);
     return;
@@ -1324,6 +1383,7 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
                                        registry_stores stores) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  st.first_polls = start_window{st.cfg.first_polls_at_once};
   st.stores = stores;
   st.wall_base = std::chrono::system_clock::now();
   st.clock_base = self->clock().now();
@@ -1349,8 +1409,8 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
     self->send(service::get<token_service_actor>(self->system()), atom::subscribe_v,
                caf::actor_cast<token_events_actor>(self));
     for (const auto& [id, mb] : st.mailboxes)
-      if (storage::polls(mb.status))
-        start_mailbox(self, id, true); // spread over the interval, not in lockstep
+      if (storage::polls(mb.status)) st.to_start.push_back(id);
+    start_some(self);
   });
   self->set_down_handler([=](caf::down_msg& dm) { on_mailbox_down(self, dm); });
   self->set_exit_handler([=](caf::exit_msg& em) {
@@ -1361,9 +1421,10 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
     st.stopping = true;
     st.stop_reason = em.reason;
     for (auto& [id, rt] : st.runtime) {
-      if (rt.actor) stop_now(rt.actor, em.reason);
-      if (rt.stopping) stop_now(rt.stopping, em.reason);
+      if (rt.actor) st.to_stop.push_back(rt.actor);
+      if (rt.stopping) st.to_stop.push_back(rt.stopping);
     }
+    stop_some(self);
     if (st.by_actor.empty()) self->quit(em.reason);
   });
   return {
@@ -1543,6 +1604,12 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
       },
       [=](atom::polled, const std::string& id, const poll_result& r) {
         on_polled(self, id, r);
+      },
+      [=](atom::internal, atom::resume) {
+        if (self->state.stopping)
+          stop_some(self);
+        else
+          start_some(self);
       },
       [=](atom::internal, atom::restart, const std::string& id) {
         start_mailbox(self, id);

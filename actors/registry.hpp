@@ -7,6 +7,7 @@
 #include "messages/token_cache.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/limits/graph_budget.hpp"
+#include "net/limits/start_window.hpp"
 #include "net/metrics.hpp"
 #include "storage/address_book.hpp"
 #include "storage/db.hpp"
@@ -31,6 +32,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 /// The REGISTRY: the accounts, their API keys, the mailboxes, who holds which address
 /// and which sign-ins are under way, in memory and written through to storage. It runs
@@ -49,10 +51,10 @@ struct registry_config {
   std::string client_id;
   std::string scope;
   std::chrono::seconds poll_interval{60};
-  /// After a start every mailbox polls within this (or its interval, if shorter), then
-  /// on its phase: mail that came while the process was down waits seconds, not an
-  /// interval (the aim: every mailbox polled within 10 s of a crash, start included).
-  static constexpr std::chrono::milliseconds first_polls_within{8'000};
+  /// After a start every mailbox polls at once, this many at a time (see start_window),
+  /// then on its phase: mail that came while the process was down waits for the start,
+  /// not an interval. As many as the HTTP client's connections to Graph.
+  std::size_t first_polls_at_once = 512;
   std::chrono::seconds state_lifetime{600}; ///< of a sign-in link
   /// Sign-in links one account may ask for per never-connected address per hour.
   std::uint32_t sign_in_attempts = 3;
@@ -134,7 +136,13 @@ struct registry_state {
   /// clock (virtual in tests), e.g. for sign-in links that expire.
   std::chrono::system_clock::time_point wall_base;
   caf::actor_clock::time_point clock_base;
-  std::minstd_rand rng{jitter_seed()}; ///< spreads first polls
+  /// The mailboxes whose MAILBOXes the start has yet to spawn, the MAILBOXes the stop
+  /// has yet to tell, and how many of them it starts or stops at once.
+  std::deque<std::string> to_start;
+  std::vector<mailbox_actor> to_stop;
+  static constexpr std::size_t actors_at_once = 256;
+  /// The first polls after the start, a window at a time.
+  start_window first_polls{registry_config{}.first_polls_at_once};
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;

@@ -159,10 +159,11 @@ int run(const app::config& cfg) {
   try {
     net::client_options options;
     options.ca_file = cfg.ca_file;
-    // Two I/O threads: one used 0.048 instead of 0.057 core at 10,000 mailboxes, but
-    // a restart of 100,000 took 55 s instead of 39 s until every mailbox had polled
-    // (docs/benchmarks.md#idle-scale).
-    options.threads = 2;
+    // One I/O thread: at 10,000 mailboxes it used 0.042 instead of 0.059 core (each
+    // thread that sleeps and wakes costs), and neither a restart of 100,000 (21.9 s
+    // instead of 19.9-21.2 s) nor ingest (1,523 instead of 1,566 mails/s) needed a
+    // second one (docs/benchmarks.md#idle-scale).
+    options.threads = 1;
     // All mailboxes share the connections to Graph: kept alive, or each request pays a
     // TLS handshake; and capped, or a burst of polls opens more handshakes at once than
     // the server completes in time.
@@ -253,6 +254,7 @@ int run(const app::config& cfg) {
     registry_cfg.max_message_size = cfg.max_message_size;
     registry_cfg.max_attempts = cfg.max_attempts;
     registry_cfg.retry_initial = cfg.retry_initial;
+    registry_cfg.first_polls_at_once = cfg.graph_connections;
     exc::registry_stores registry_stores{db->get(),       &vault,          &metrics,
                                          &helpdesk_store, &throttle_store, &outbox_store,
                                          &connected,      &converter_load, &present,

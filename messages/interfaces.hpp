@@ -186,6 +186,10 @@ using fetch_listener_actor = caf::typed_actor<
 using mailbox_actor = caf::typed_actor<
     /// INTERNAL: the poll timer (generation).
     caf::reacts_to<atom::internal, atom::poll, std::uint64_t>,
+    /// From the REGISTRY after a start: the first poll's turn. True once that poll heard
+    /// from Graph (or ended without asking it), false if it did not poll now (paused,
+    /// stopping, not waiting for a turn).
+    caf::replies_to<atom::poll>::with<bool>,
     /// The account's label settings changed.
     caf::reacts_to<atom::settings, label_settings>,
     /// The outbox has new mail: passed to the SENDER.
@@ -305,7 +309,9 @@ using registry_actor = caf::typed_actor<
     /// From a MAILBOX: see poll_listener_actor.
     caf::reacts_to<atom::polled, std::string, poll_result>,
     /// INTERNAL: start a MAILBOX again after it failed (mailbox id).
-    caf::reacts_to<atom::internal, atom::restart, std::string>>;
+    caf::reacts_to<atom::internal, atom::restart, std::string>,
+    /// INTERNAL: the start goes on with the next MAILBOXes.
+    caf::reacts_to<atom::internal, atom::resume>>;
 
 /// The SUPERVISOR: starts, monitors and restarts the long-lived services.
 using supervisor_actor = caf::typed_actor<

@@ -204,6 +204,27 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
   }
 
   /// The requests made so far, once `d` more has passed.
+  /// A MAILBOX whose first listing Graph answered with a 429 and Retry-After: 120,
+  /// stopped right after (its pause stored).
+  void stopped_by_graph_pause() {
+    windows = std::make_unique<storage::throttle_store>(*db);
+    start();
+    auto throttled =
+        answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
+    throttled.headers = {{"Retry-After", "120"}};
+    reply(0, throttled);
+    self->send_exit(box, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+  /// The answer to a turn (atom::poll) the test asked for, once it came.
+  template <class Handle>
+  std::optional<bool> received_turn(Handle& h) {
+    std::optional<bool> out;
+    if (!self->mailbox().empty())
+      h.receive([&](bool polled) { out = polled; },
+                [&](caf::error& err) { CAF_FAIL("turn failed: " << render(err)); });
+    return out;
+  }
   std::size_t exchanges_after(caf::timespan d) {
     sched.advance_time(d);
     sched.run();
@@ -609,14 +630,7 @@ CAF_TEST(a listing that works ends the backoff however the cycle ends) {
 }
 
 CAF_TEST(a pause graph asked for survives a restart) {
-  windows = std::make_unique<storage::throttle_store>(*db);
-  start();
-  auto throttled =
-      answer(429, R"({"error":{"code":"ApplicationThrottled","message":"x"}})");
-  throttled.headers = {{"Retry-After", "120"}};
-  reply(0, throttled);
-  self->send_exit(box, caf::exit_reason::user_shutdown);
-  sched.run();
+  stopped_by_graph_pause();
   start(); // a restart 0 s later: Graph's 120 s still hold
   CAF_CHECK_EQUAL(exchanges(), 1u);
   CAF_CHECK_EQUAL(exchanges_after(118s), 1u);
@@ -1176,12 +1190,32 @@ CAF_TEST(a sender starts once the previous one is gone and ends with its mailbox
   present = nullptr;
 }
 
-CAF_TEST(a mailbox whose first poll is spread waits for it) {
-  cfg.first_poll = 5030ms;
+CAF_TEST(a first poll that waits for its turn answers once graph answered) {
+  cfg.first_poll_waits_turn = true;
   start();
-  CAF_CHECK_EQUAL(exchanges(), 0u);
-  CAF_CHECK_EQUAL(exchanges_after(5029ms), 0u);
-  CAF_CHECK_EQUAL(exchanges_after(1ms), 1u); // its listing
+  CAF_CHECK_EQUAL(exchanges_after(600s), 0u); // no poll, no timer, until its turn
+  auto turn = self->request(box, caf::infinite, atom::poll_v);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u); // its listing
+  CAF_CHECK(!received_turn(turn));    // not before Graph answered
+  reply(0, page({}));
+  CAF_CHECK_EQUAL(received_turn(turn), std::optional<bool>{true});
+  // A second turn is no poll.
+  auto again = self->request(box, caf::infinite, atom::poll_v);
+  sched.run();
+  CAF_CHECK_EQUAL(received_turn(again), std::optional<bool>{false});
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+}
+
+CAF_TEST(a first poll whose mailbox is paused gives its turn back at once) {
+  stopped_by_graph_pause();
+  cfg.first_poll_waits_turn = true;
+  start(); // Graph's 120 s still hold
+  auto turn = self->request(box, caf::infinite, atom::poll_v);
+  sched.run();
+  CAF_CHECK_EQUAL(received_turn(turn), std::optional<bool>{false});
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  CAF_CHECK_EQUAL(exchanges_after(121s), 2u); // it polls when the pause ends
 }
 
 CAF_TEST(a mailbox with a phase comes back to it after its first poll) {

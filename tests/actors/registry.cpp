@@ -324,24 +324,91 @@ CAF_TEST(a failed mailbox is restarted after a backoff and counted) {
                   1.0);
 }
 
-CAF_TEST(mailboxes started together spread their first polls over the interval) {
+CAF_TEST(after a start the first polls run a window at a time) {
   cfg.poll_interval = 60s;
-  for (int i = 0; i < 20; ++i)
+  cfg.first_polls_at_once = 2;
+  for (int i = 0; i < 5; ++i)
     store_connected("mbx_" + std::to_string(i),
                     "box" + std::to_string(i) + "@contoso.test");
   start();
-  std::set<std::int64_t> firsts;
-  for (int i = 0; i < 20; ++i) {
-    auto box = runtime("mbx_" + std::to_string(i)).actor;
-    CAF_REQUIRE(box);
-    auto first =
-        deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.cfg.first_poll;
-    CAF_CHECK_GREATER_OR_EQUAL(first.count(), 0);
-    CAF_CHECK_LESS(first, registry_config::first_polls_within);
-    firsts.insert(first.count());
+  auto& graph = deref<test::mock_http_actor::stateful_base<test::mock_http_state>>(http)
+                    .state.exchanges;
+  auto waiting = [&] {
+    int n = 0;
+    for (int i = 0; i < 5; ++i) {
+      auto box = runtime("mbx_" + std::to_string(i)).actor;
+      if (box)
+        n += deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.awaits_turn;
+    }
+    return n;
+  };
+  // Two listings went out; three mailboxes wait for their turn, however long that takes
+  // (within the listings' deadline).
+  CAF_CHECK_EQUAL(graph.size(), 2u);
+  CAF_CHECK_EQUAL(waiting(), 3);
+  sched.advance_time(50s);
+  sched.run();
+  CAF_CHECK_EQUAL(graph.size(), 2u);
+  // One listing answered: the next mailbox's turn.
+  net::client_response empty;
+  empty.status = 200;
+  empty.body = R"({"value":[]})";
+  self->send(http, atom::internal_v, std::uint64_t{0}, empty);
+  sched.run();
+  CAF_CHECK_EQUAL(graph.size(), 3u);
+  CAF_CHECK_EQUAL(waiting(), 2);
+  // A MAILBOX that ends during its turn gives its place back too (its listing is never
+  // answered).
+  std::string failing;
+  for (int i = 0; i < 5; ++i) {
+    auto id = "mbx_" + std::to_string(i);
+    auto box = runtime(id).actor;
+    auto& mst = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+    if (!mst.awaits_turn && mst.fetcher) failing = id;
   }
-  // Not in lockstep: 20 draws from 8,000 ms (all different but by a rare chance).
-  CAF_CHECK_GREATER_OR_EQUAL(firsts.size(), 18u);
+  CAF_REQUIRE(!failing.empty());
+  self->send_exit(runtime(failing).actor,
+                  caf::make_error(caf::sec::runtime_error, "boom"));
+  sched.run();
+  CAF_CHECK_EQUAL(graph.size(), 4u);
+  CAF_CHECK_EQUAL(waiting(), 1);
+  auto& st = deref<registry_actor::stateful_base<registry_state>>(aut).state;
+  CAF_CHECK_EQUAL(st.first_polls.under_way(), 2u);
+  CAF_CHECK_EQUAL(st.first_polls.waiting(), 1u);
+}
+
+CAF_TEST(a start spawns its MAILBOXes a few hundred at a time) {
+  auto n = registry_state::actors_at_once + 10;
+  for (std::size_t i = 0; i < n; ++i)
+    store_connected("mbx_" + std::to_string(i),
+                    "box" + std::to_string(i) + "@contoso.test");
+  start();
+  auto& st = deref<registry_actor::stateful_base<registry_state>>(aut).state;
+  auto running = [&] {
+    std::size_t k = 0;
+    for (auto& [id, rt] : st.runtime)
+      k += static_cast<bool>(rt.actor);
+    return k;
+  };
+  // The first ones ran before the rest were spawned.
+  CAF_CHECK_EQUAL(running(), registry_state::actors_at_once);
+  CAF_CHECK_EQUAL(st.to_start.size(), 10u);
+  sched.advance_time(1ms);
+  sched.run();
+  CAF_CHECK_EQUAL(running(), n);
+  CAF_CHECK(st.to_start.empty());
+  // Its stop tells them the same way.
+  self->send_exit(aut, caf::exit_reason::user_shutdown);
+  while (sched.prioritize(aut))
+    sched.run_once();
+  CAF_CHECK_EQUAL(st.to_stop.size(), 10u);
+  sched.run();
+  sched.advance_time(1ms);
+  sched.run();
+  auto ended = false;
+  self->monitor(aut);
+  self->receive([&](const caf::down_msg&) { ended = true; });
+  CAF_CHECK(ended);
 }
 
 CAF_TEST(a mailbox whose previous MAILBOX still exists starts once it is gone) {
