@@ -5,7 +5,6 @@
 #include "messages/presence.hpp"
 #include "messages/rate_limit.hpp"
 #include "messages/token_cache.hpp"
-#include "net/limits/backoff.hpp"
 #include "net/limits/graph_budget.hpp"
 #include "net/limits/start_window.hpp"
 #include "net/metrics.hpp"
@@ -27,7 +26,6 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <unordered_map>

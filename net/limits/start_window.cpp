@@ -8,14 +8,15 @@ start_window::start_window(std::size_t at_once)
     : at_once_{std::max<std::size_t>(at_once, 1)} {}
 
 void start_window::wait(const std::string& mailbox_id) {
-  waiting_.push_back(mailbox_id);
+  if (queued_.insert(mailbox_id).second) line_.push_back(mailbox_id);
 }
 
 std::vector<std::string> start_window::admit() {
   std::vector<std::string> now;
-  while (under_way_.size() < at_once_ && !waiting_.empty()) {
-    auto id = std::move(waiting_.front());
-    waiting_.pop_front();
+  while (under_way_.size() < at_once_ && !line_.empty()) {
+    auto id = std::move(line_.front());
+    line_.pop_front();
+    if (queued_.erase(id) == 0) continue; // gave up its place
     if (under_way_.insert(id).second) now.push_back(std::move(id));
   }
   return now;
@@ -23,10 +24,7 @@ std::vector<std::string> start_window::admit() {
 
 bool start_window::done(const std::string& mailbox_id) {
   if (under_way_.erase(mailbox_id) > 0) return true;
-  // Stopped before its turn: it gives up its place in line. Rare (a removal or a pause
-  // during a start), so the search is fine.
-  auto i = std::find(waiting_.begin(), waiting_.end(), mailbox_id);
-  if (i != waiting_.end()) waiting_.erase(i);
+  queued_.erase(mailbox_id); // stopped before its turn: it gives up its place
   return false;
 }
 

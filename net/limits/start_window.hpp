@@ -31,11 +31,14 @@ public:
   bool done(const std::string& mailbox_id);
 
   std::size_t under_way() const { return under_way_.size(); }
-  std::size_t waiting() const { return waiting_.size(); }
+  std::size_t waiting() const { return queued_.size(); }
 
 private:
   std::size_t at_once_;
-  std::deque<std::string> waiting_;
+  /// In line, in order; an id no longer in `queued_` gave up its place and is skipped
+  /// (a stop during a start takes each mailbox out in constant time, not by a search).
+  std::deque<std::string> line_;
+  std::unordered_set<std::string> queued_;
   std::unordered_set<std::string> under_way_;
 };
 

@@ -13,7 +13,6 @@ source tools/stack.sh
 source tools/bench/write-section.sh
 dir=$PWD/bench-data
 
-
 echo "== throughput: $mailboxes mailboxes x $mails mails, limits lifted"
 # The default poll interval: a mailbox's first poll takes its whole backlog page by page
 # (polling 1,000 mailboxes every second would load graph-sim during its own ceiling).
