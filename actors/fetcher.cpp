@@ -107,14 +107,23 @@ void fail_graph(self_ptr self, const net::client_response& res, const char* doin
   finish(self, std::move(r));
 }
 
+/// Who carries a call to Graph: the HTTP CLIENT, or for a `batchable` call (a listing)
+/// of a mailbox with its tenant's token, the GRAPH BATCHER when there is one.
+graph_route route_of(self_ptr self, bool batchable) {
+  auto& sys = self->system();
+  if (batchable && !self->state.cfg.token_key.empty())
+    if (auto batcher = service::get<graph_batcher_actor>(sys)) return {batcher, true};
+  return {service::get<http_actor>(sys)};
+}
+
 /// A Graph call of the mailbox, through its gate; a token that cannot be had ends the
 /// cycle (after `on_error`, if any).
 void call(self_ptr self, request_maker make, response_handler on_response,
-          error_handler on_error = {}) {
+          error_handler on_error = {}, bool batchable = false) {
   const auto& st = self->state;
   call_graph_gated(self, st.peers.mailbox, tokens_of(self->system(), st.peers.tokens),
-                   service::get<http_actor>(self->system()), token_key_of(st.cfg),
-                   std::move(make), std::move(on_response), [=](const caf::error& err) {
+                   route_of(self, batchable), token_key_of(st.cfg), std::move(make),
+                   std::move(on_response), [=](const caf::error& err) {
                      if (on_error) on_error(err);
                      fail(self, err);
                    });
@@ -479,7 +488,8 @@ void list_page(self_ptr self, std::string next_link) {
         if (!next.empty()) return list_page(self, next);
         self->state.listed = true; // the mailbox's backoff ends, however the cycle does
         process(self);
-      });
+      },
+      {}, true);
 }
 
 /// Told to stop: a counted try under way is given back in the journal (it failed

@@ -189,6 +189,13 @@ const std::vector<option>& options() {
        [](config& c, const std::string& v) {
          return set_number_up_to(c.graph_connections, v, 65'536);
        }},
+      {"--graph-batch-size", "EXCONNECT_GRAPH_BATCH_SIZE", "N",
+       "polls of one tenant's mailboxes that go to Graph as one $batch request (1: "
+       "each on its own)",
+       "20",
+       [](config& c, const std::string& v) {
+         return set_number_up_to(c.graph_batch_size, v, 20);
+       }},
       {"--send-rate", "EXCONNECT_SEND_RATE", "N/SECONDS", "mails sent per mailbox",
        "10/60", [](config& c, const std::string& v) { return set_rate(c.send_rate, v); }},
       {"--send-bytes", "EXCONNECT_SEND_BYTES", "BYTES/SECONDS",

@@ -45,6 +45,7 @@ struct config {
   /// Graph requests of the whole process (Microsoft's limit per app: 130,000 per 10 s).
   exc::rate_limit graph_budget{130'000, std::chrono::seconds(10)};
   std::size_t graph_connections = 512; ///< per host, idle ones included
+  std::size_t graph_batch_size = 20;   ///< tenant polls per Graph $batch request
   exc::rate_limit send_bytes{52'428'800, std::chrono::seconds(300)};
   exc::rate_limit send_recipients{10'000, std::chrono::seconds(86'400)};
   /// How long a sent mail's Sent Items copy may take to appear (crash recovery waits

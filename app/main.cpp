@@ -1,6 +1,7 @@
 // exconnectd: the daemon. Configuration, storage, the actor system and the HTTP server
 // are wired here and nowhere else.
 #include "actors/converter.hpp"
+#include "actors/graph_batcher.hpp"
 #include "actors/helpdesk.hpp"
 #include "actors/http_client.hpp"
 #include "actors/registry.hpp"
@@ -284,6 +285,15 @@ int run(const app::config& cfg) {
            exc::service::put(self->system(), caf::actor_cast<exc::http_actor>(h));
            return caf::actor_cast<caf::actor>(h);
          }});
+    exc::graph_batcher_config batcher_cfg;
+    batcher_cfg.graph_url = cfg.graph_url;
+    batcher_cfg.batch_size = cfg.graph_batch_size;
+    services.push_back({"graph_batcher", true, [&, batcher_cfg](caf::local_actor* self) {
+                          auto h = self->spawn<caf::monitored>(exc::graph_batcher,
+                                                               batcher_cfg);
+                          exc::service::put(self->system(), h);
+                          return caf::actor_cast<caf::actor>(h);
+                        }});
     services.push_back({"token_service", true, [&](caf::local_actor* self) {
                           auto h = self->spawn<caf::monitored>(exc::token_service,
                                                                token_cfg, &credentials,

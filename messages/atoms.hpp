@@ -135,6 +135,9 @@ constexpr pause pause_v{};
 /// Resumes a paused mailbox.
 using resume = caf::atom_constant<caf::atom("resume")>;
 constexpr resume resume_v{};
+/// Sends what waits (the GRAPH BATCHER's requests).
+using flush = caf::atom_constant<caf::atom("flush")>;
+constexpr flush flush_v{};
 /// Deletes a mailbox.
 using remove = caf::atom_constant<caf::atom("remove")>;
 constexpr remove remove_v{};

@@ -21,6 +21,12 @@ using http_actor = caf::typed_actor<
     /// Performs one HTTP exchange.
     caf::replies_to<net::client_request>::with<net::client_response>>;
 
+/// The GRAPH BATCHER: an HTTP actor for Graph GETs that gathers those sharing a token
+/// into `$batch` requests (the rest goes to the HTTP CLIENT as it is).
+using graph_batcher_actor = http_actor::extend<
+    /// INTERNAL: the oldest waiting request waited its window: send what waits.
+    caf::reacts_to<atom::internal, atom::flush>>;
+
 /// Who hears about grants that broke and about the app's own credentials.
 using token_events_actor = caf::typed_actor<
     /// The mailbox's grant is gone; the string says why (e.g. "AADSTS70008: …").

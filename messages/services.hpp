@@ -35,6 +35,10 @@ template <>
 struct name_of<http_actor> {
   static constexpr caf::atom_value value = caf::atom("http");
 };
+template <>
+struct name_of<graph_batcher_actor> {
+  static constexpr caf::atom_value value = caf::atom("batcher");
+};
 /// The REGISTRY; it is also who hears the TOKEN SERVICE's events.
 template <>
 struct name_of<registry_actor> {
@@ -81,7 +85,8 @@ void put(caf::actor_system& sys, caf::atom_value name, const Handle& handle) {
 inline void forget_all(caf::actor_system& sys, std::size_t converters) {
   for (auto name : {name_of<storage_writer_actor>::value, name_of<helpdesk_actor>::value,
                     name_of<token_service_actor>::value, name_of<http_actor>::value,
-                    name_of<registry_actor>::value, name_of<rest_actor>::value})
+                    name_of<graph_batcher_actor>::value, name_of<registry_actor>::value,
+                    name_of<rest_actor>::value})
     sys.registry().erase(name);
   for (std::size_t i = 0; i < converters; ++i)
     sys.registry().erase(converter_name(i));

@@ -57,10 +57,22 @@ const char* to_string(transport_error e) {
   return "unknown";
 }
 
-std::string_view client_response::header(std::string_view name) const {
+namespace {
+
+std::string_view first_header(const header_list& headers, std::string_view name) {
   for (const auto& [n, v] : headers)
     if (iequals(n, name)) return v;
   return {};
+}
+
+} // namespace
+
+std::string_view client_request::header(std::string_view name) const {
+  return first_header(headers, name);
+}
+
+std::string_view client_response::header(std::string_view name) const {
+  return first_header(headers, name);
 }
 
 namespace {

@@ -29,6 +29,9 @@ struct client_request {
   header_list headers;
   std::string body;
   std::chrono::milliseconds timeout{30'000}; ///< whole exchange, connect included
+
+  /// The first header named `name` (case-insensitive), or "" if absent.
+  std::string_view header(std::string_view name) const;
 };
 
 /// Why a request got no HTTP response at all.

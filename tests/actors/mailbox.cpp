@@ -9,6 +9,7 @@
 #include "temp_dir.hpp"
 
 #include "actors/converter.hpp"
+#include "actors/graph_batcher.hpp"
 #include "actors/helpdesk.hpp"
 #include "actors/mailbox.hpp"
 #include "messages/error.hpp"
@@ -451,6 +452,27 @@ CAF_TEST(a fresh token in the token cache spares the token service) {
   CAF_CHECK_EQUAL(request(3).headers[0].second, "Bearer at-2");
   CAF_CHECK_EQUAL(asked(), 2);
   reply(3, page({}));
+}
+
+CAF_TEST(a tenant mailbox lists through the graph batcher and downloads directly) {
+  cfg.token_key = tenant_token_key("t1");
+  graph_batcher_config batching;
+  batching.graph_url = graph;
+  auto batcher = sys.spawn(graph_batcher, batching);
+  service::put(sys, batcher);
+  start();
+  CAF_CHECK_EQUAL(exchanges(), 0u); // the listing waits at the batcher for others
+  CAF_REQUIRE_EQUAL(exchanges_after(20ms), 1u);
+  // Alone with its token, it goes as it is.
+  CAF_CHECK_EQUAL(
+      request(0).url.rfind(
+          graph + "/users/support%40contoso.test/mailFolders/inbox/messages?", 0),
+      0u);
+  reply(0, page({item("m1", 100)}));
+  // A download never waits for a batch.
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(request(1).url, messages + "m1/$value");
+  self->send_exit(batcher, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(the fetch window survives a restart) {

@@ -99,6 +99,31 @@ CAF_TEST(an admin consent connects the tenant mailboxes without sign in) {
   CAF_CHECK_EQUAL(call("GET", "/api/v1/tenants/" + tenant, key).status, 404u);
 }
 
+CAF_TEST(the polls of the tenant mailboxes reach graph in batches) {
+  auto key = create_account("Contoso").at("api_key").get<std::string>();
+  CAF_REQUIRE_EQUAL(consent(key).status, 200u);
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 4; ++i)
+    ids.push_back(
+        json::parse(add(key, "batch" + std::to_string(i) + "@contoso.test").body)
+            .at("id")
+            .get<std::string>());
+  // After a start every mailbox polls at once: their listings share a batch.
+  restart_daemon();
+  for (int i = 1; i <= 4; ++i) {
+    auto address = "batch" + std::to_string(i) + "@contoso.test";
+    sim.deliver(address, test::sample_mail("batched-" + std::to_string(i), address));
+  }
+  for (const auto& id : ids)
+    test::eventually([&] { return tickets_of(key, id) == 1; }, std::chrono::seconds(20),
+                     std::chrono::milliseconds(50));
+  for (const auto& id : ids)
+    CAF_CHECK_EQUAL(tickets_of(key, id), 1u);
+  auto batches = sim.control("GET", "/stats").at("requests").value("batch", json{});
+  CAF_REQUIRE(batches.is_object());
+  CAF_CHECK_GREATER_OR_EQUAL(batches.value("200", 0), 1);
+}
+
 CAF_TEST(a mailbox the access policy keeps out shows why and connects once allowed) {
   auto key = create_account("Contoso").at("api_key").get<std::string>();
   CAF_REQUIRE_EQUAL(consent(key).status, 200u);

@@ -219,6 +219,8 @@ void simulator::handle(net::request&& req, net::responder_ptr out) {
     finish_graph(*c, res);
     return out->send(std::move(res));
   }
+  if (c->segments.size() == 2 && c->segments[0] == "v1.0" && c->segments[1] == "$batch")
+    return route_batch(c, out);
   if (!c->segments.empty() && c->segments[0] == "v1.0") return route_graph(c, out);
   std::lock_guard<std::mutex> guard{mutex_};
   auto res = !c->segments.empty() && c->segments[0] == "_sim" ? route_control(*c)

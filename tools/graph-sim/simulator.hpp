@@ -47,6 +47,8 @@ private:
   net::response route_login(call& c);
   net::response route_control(call& c);
   void route_graph(std::shared_ptr<call> c, const net::responder_ptr& out);
+  /// POST /v1.0/$batch: each inner request through handle(), answered together.
+  void route_batch(std::shared_ptr<call> c, const net::responder_ptr& out);
 
   // Login service (login_service.cpp).
   net::response authorize(call& c);
