@@ -10,38 +10,28 @@ namespace {
 
 using self_ptr = graph_batcher_actor::stateful_pointer<graph_batcher_state>;
 
-/// Sends `req` as it is and hands its answer to `caller`, within answer_wait: the
-/// BATCHER holds every caller's deadline (they wait without a timer of their own).
-void send_alone(self_ptr self, net::client_request req,
-                graph_batcher_state::promise caller) {
-  auto wait = answer_wait(req);
-  self->request(service::get<http_actor>(self->system()), wait, std::move(req))
-      .then([=](net::client_response& res) mutable { caller.deliver(std::move(res)); },
-            [=](caf::error& err) mutable { caller.deliver(std::move(err)); });
-}
-
-/// Sends one token's waiting requests: one alone as it is, more as a batch.
-void send_group(self_ptr self, std::vector<graph_batcher_state::waiting> group) {
-  if (group.size() == 1)
-    return send_alone(self, std::move(group.front().request), group.front().answer);
-  std::vector<const net::client_request*> inner;
-  std::vector<graph_batcher_state::promise> callers;
-  for (auto& w : group) {
-    inner.push_back(&w.request);
-    callers.push_back(std::move(w.answer));
-  }
+/// Sends `req` (one caller's request, or a batch of two or more) and hands each caller
+/// its answer within answer_wait: the BATCHER holds every caller's deadline (they wait
+/// without a timer of their own), and until the answer the callers are in `in_flight`,
+/// which its state answers if it ends first.
+void send(self_ptr self, net::client_request req,
+          std::vector<graph_batcher_state::promise> callers) {
   auto id = ++self->state.next_batch;
   self->state.in_flight.emplace(id, std::move(callers));
-  auto batch = graph::batch_of(self->state.cfg.graph_url, inner);
-  auto wait = answer_wait(batch);
-  self->request(service::get<http_actor>(self->system()), wait, std::move(batch))
+  auto wait = answer_wait(req);
+  self->request(service::get<http_actor>(self->system()), wait, std::move(req))
       .then(
-          [=](const net::client_response& res) {
+          [=](net::client_response& res) {
             auto i = self->state.in_flight.find(id);
             if (i == self->state.in_flight.end()) return;
-            auto answers = graph::answers_of(res, i->second.size());
-            for (std::size_t k = 0; k < answers.size(); ++k)
-              i->second[k].deliver(std::move(answers[k]));
+            auto& to = i->second;
+            if (to.size() == 1) {
+              to.front().deliver(std::move(res));
+            } else {
+              auto answers = graph::answers_of(res, to.size());
+              for (std::size_t k = 0; k < answers.size(); ++k)
+                to[k].deliver(std::move(answers[k]));
+            }
             self->state.in_flight.erase(i);
           },
           [=](const caf::error& err) {
@@ -51,6 +41,19 @@ void send_group(self_ptr self, std::vector<graph_batcher_state::waiting> group) 
               p.deliver(err);
             self->state.in_flight.erase(i);
           });
+}
+
+/// Sends one token's waiting requests: one alone as it is, more as a batch.
+void send_group(self_ptr self, std::vector<graph_batcher_state::waiting> group) {
+  if (group.size() == 1)
+    return send(self, std::move(group.front().request), {group.front().answer});
+  std::vector<const net::client_request*> inner;
+  std::vector<graph_batcher_state::promise> callers;
+  for (auto& w : group) {
+    inner.push_back(&w.request);
+    callers.push_back(std::move(w.answer));
+  }
+  send(self, graph::batch_of(self->state.cfg.graph_url, inner), std::move(callers));
 }
 
 } // namespace
@@ -64,7 +67,7 @@ graph_batcher(graph_batcher_actor::stateful_pointer<graph_batcher_state> self,
         auto& st = self->state;
         auto rp = self->make_response_promise<net::client_response>();
         if (st.cfg.batch_size <= 1 || !graph::batchable(req, st.cfg.graph_url)) {
-          send_alone(self, std::move(req), rp);
+          send(self, std::move(req), {rp});
           return rp;
         }
         auto key = std::string{req.header("Authorization")};

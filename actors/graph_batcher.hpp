@@ -44,7 +44,8 @@ struct graph_batcher_state {
   /// Requests waiting for their batch, by their Authorization header.
   std::unordered_map<std::string, std::vector<waiting>> waiting_by_token;
   bool flush_planned = false;
-  /// Batches with the HTTP CLIENT: their callers, in the order of the batch.
+  /// Requests with the HTTP CLIENT (a caller's own, or a batch): their callers, in the
+  /// order of the batch.
   std::unordered_map<std::uint64_t, std::vector<promise>> in_flight;
   std::uint64_t next_batch = 0;
 

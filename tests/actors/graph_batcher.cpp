@@ -202,4 +202,15 @@ CAF_TEST(an ending batcher answers every caller it holds) {
     CAF_CHECK_EQUAL(err, caf::sec::request_receiver_down);
 }
 
+CAF_TEST(an ending batcher answers a caller whose lone request is under way) {
+  ask("alone", listing("a"));
+  sched.advance_time(20ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u); // sent as it is, never answered
+  self->send_exit(batcher, caf::exit_reason::kill);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got.errors.count("alone"), 1u);
+  CAF_CHECK_EQUAL(got.errors["alone"], caf::sec::request_receiver_down);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
