@@ -59,6 +59,9 @@ struct mailbox_config {
   /// Started with many others (a start of the process): the first poll waits for the
   /// REGISTRY's turn (atom::poll), else it comes at once.
   bool first_poll_waits_turn = false;
+  /// An earlier MAILBOX of this mailbox may have run in this process: this one reads
+  /// its windows only after the writes that one left at the STORAGE WRITER.
+  bool after_predecessor = true;
   /// Its offset within the poll interval (see poll_phase): after the first poll, polls
   /// come back to it. None: each poll comes a poll interval after the last one began.
   std::optional<std::chrono::milliseconds> phase;

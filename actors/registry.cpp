@@ -291,6 +291,8 @@ void start_mailbox(self_ptr self, const std::string& id, bool at_start = false) 
       id, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval));
   // After a start, all poll as soon as their turn comes, then each on its phase.
   cfg.first_poll_waits_turn = at_start;
+  cfg.after_predecessor = !(at_start && st.cfg.first_in_process &&
+                            rt.started == caf::actor_clock::time_point{});
   cfg.fetch_rate = st.cfg.fetch_rate;
   cfg.labels = labels_of(self, record.account_id);
   cfg.send.rate = st.cfg.send_rate;

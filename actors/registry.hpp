@@ -53,6 +53,9 @@ struct registry_config {
   /// then on its phase: mail that came while the process was down waits for the start,
   /// not an interval. As many as the HTTP client's connections to Graph.
   std::size_t first_polls_at_once = 512;
+  /// The process's first REGISTRY: no MAILBOX ran before those it starts with the
+  /// process, so none of them waits for a predecessor's writes (a barrier each).
+  bool first_in_process = false;
   std::chrono::seconds state_lifetime{600}; ///< of a sign-in link
   /// Sign-in links one account may ask for per never-connected address per hour.
   std::uint32_t sign_in_attempts = 3;

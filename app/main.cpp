@@ -324,9 +324,13 @@ int run(const app::config& cfg) {
                           [&] { conversions_called_off = true; }});
     // Restarted like any service: its MAILBOXes monitor it and end with it, and
     // the new one starts a mailbox's MAILBOX only once the old one is gone (presence).
+    bool registry_started = false; // only the SUPERVISOR's thread touches it
     services.push_back({"registry", true, [&](caf::local_actor* self) {
-                          auto h = self->spawn<caf::monitored>(
-                              exc::registry, registry_cfg, registry_stores);
+                          auto this_cfg = registry_cfg;
+                          this_cfg.first_in_process = !registry_started;
+                          registry_started = true;
+                          auto h = self->spawn<caf::monitored>(exc::registry, this_cfg,
+                                                               registry_stores);
                           exc::service::put(self->system(), h);
                           return caf::actor_cast<caf::actor>(h);
                         }});

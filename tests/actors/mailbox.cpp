@@ -58,6 +58,29 @@ std::string raw_mail(const std::string& id) {
          "@customer.test>\r\nContent-Type: text/plain\r\n\r\nHello\r\n";
 }
 
+/// A STORAGE WRITER that answers commits without applying them and holds every barrier
+/// until a sync comes: what waits for earlier writes waits visibly.
+struct held_barriers {
+  std::vector<caf::typed_response_promise<bool>> barriers;
+};
+storage_writer_actor::behavior_type
+barrier_holder(storage_writer_actor::stateful_pointer<held_barriers> self, int) {
+  return {
+      [](atom::commit, storage::batch&, storage::durability) { return true; },
+      [](atom::commit, storage::batch&, const std::string&) {},
+      [=](atom::sync) {
+        for (auto& rp : self->state.barriers)
+          rp.deliver(true);
+        self->state.barriers.clear();
+        return true;
+      },
+      [=](atom::barrier) -> caf::result<bool> {
+        self->state.barriers.push_back(self->make_response_promise<bool>());
+        return self->state.barriers.back();
+      },
+  };
+}
+
 const std::string graph = "https://graph.test/v1.0";
 const std::string messages = graph + "/users/support%40contoso.test/messages/";
 const std::string send_url = graph + "/users/support%40contoso.test/sendMail";
@@ -1210,6 +1233,60 @@ CAF_TEST(a sender starts once the previous one is gone and ends with its mailbox
   CAF_CHECK(!here.contains(sender_key("mbx_1")));
   box = nullptr;
   present = nullptr;
+}
+
+CAF_TEST(a mailbox starts its sender only once its outbox has mail to send) {
+  windows = std::make_unique<storage::throttle_store>(*db);
+  outbox_peers = true;
+  // A send pause left by the run before: a SENDER that starts reports it.
+  storage::batch changes;
+  windows->stage_pause(changes, cfg.id, "send-pause",
+                       std::chrono::system_clock::now() + 60s);
+  commit_now(*db, changes);
+  start();
+  auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  CAF_CHECK(!st.sender);
+  CAF_CHECK_EQUAL(st.sending.paused_until, ""); // no SENDER has reported
+  CAF_CHECK_EQUAL(exchanges(), 1u);             // the listing only
+  queue_email("e1");
+  CAF_CHECK(st.sender);
+  CAF_CHECK(!st.sending.paused_until.empty()); // it read the stored pause
+  CAF_CHECK(!find_open(send_url));             // and keeps it
+}
+
+CAF_TEST(a mailbox with mail queued from before starts its sender at once) {
+  outbox_peers = true;
+  queue_email("e1"); // before the MAILBOX runs
+  start();
+  CAF_CHECK(deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.sender);
+  CAF_CHECK(find_open(send_url, "POST"));
+}
+
+CAF_TEST(a mailbox that may have a predecessor reads after its writes) {
+  sched.run(); // the fixture's HELPDESK has had its own barrier answered
+  auto held = sys.spawn(barrier_holder, 0);
+  service::put(sys, held);
+  start(); // after_predecessor: the default
+  CAF_CHECK_EQUAL(exchanges(), 0u);
+  auto& barriers =
+      deref<storage_writer_actor::stateful_base<held_barriers>>(held).state.barriers;
+  CAF_REQUIRE_EQUAL(barriers.size(), 1u);
+  self->send(held, atom::sync_v); // answers it
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 1u); // the listing, once the writes were applied
+  self->send_exit(held, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a mailbox without a predecessor in the process does not wait for writes) {
+  sched.run(); // the fixture's HELPDESK has had its own barrier answered
+  auto held = sys.spawn(barrier_holder, 0);
+  service::put(sys, held);
+  cfg.after_predecessor = false; // the process's first start of it
+  start();
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  CAF_CHECK(deref<storage_writer_actor::stateful_base<held_barriers>>(held)
+                .state.barriers.empty());
+  self->send_exit(held, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(a first poll that waits for its turn answers once graph answered) {

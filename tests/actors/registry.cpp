@@ -324,6 +324,31 @@ CAF_TEST(a failed mailbox is restarted after a backoff and counted) {
                   1.0);
 }
 
+CAF_TEST(only the first start of a mailbox in the process skips waiting for writes) {
+  store_connected("mbx_1", "support@contoso.test");
+  auto waits = [&] {
+    auto box = runtime("mbx_1").actor;
+    CAF_REQUIRE(box);
+    return deref<mailbox_actor::stateful_base<mailbox_state>>(box)
+        .state.cfg.after_predecessor;
+  };
+  cfg.first_in_process = true;
+  start();
+  CAF_CHECK(!waits()); // nothing of it ran in this process before
+  self->send_exit(runtime("mbx_1").actor,
+                  caf::make_error(caf::sec::runtime_error, "boom"));
+  sched.run();
+  sched.advance_time(100ms);
+  sched.run();
+  CAF_CHECK(waits()); // its failed MAILBOX may have left writes
+  // A REGISTRY that replaces a failed one: its MAILBOXes had predecessors.
+  self->send_exit(aut, caf::exit_reason::user_shutdown);
+  sched.run();
+  cfg.first_in_process = false;
+  start();
+  CAF_CHECK(waits());
+}
+
 CAF_TEST(after a start the first polls run a window at a time) {
   cfg.poll_interval = 60s;
   cfg.first_polls_at_once = 2;
