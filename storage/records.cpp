@@ -14,7 +14,8 @@ using detail::str;
 
 json parse_object(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
-  return j.is_object() ? j : json{};
+  if (!j.is_object()) return json{};
+  return j; // moved (a conditional expression would copy the whole document)
 }
 
 json error_json(const std::optional<error_record>& e) {

@@ -68,6 +68,24 @@ CAF_TEST(a batch carries each request relative to graph with the token once) {
   CAF_CHECK_EQUAL(body["requests"][1]["id"], "1");
 }
 
+CAF_TEST(a batch escapes what json needs escaped and keeps a header once) {
+  auto odd = listing("a");
+  odd.url = graph + "/users/a\"b\\c\x01/messages";
+  odd.headers.emplace_back("Prefer", "odata.maxpagesize=10"); // given twice: the last
+  odd.headers.emplace_back("X-Note", "tab\there \"quoted\"");
+  auto bare = listing("b");
+  bare.headers = {{"Authorization", "Bearer t1"}}; // nothing but the token
+  auto body = json::parse(graph::batch_of(graph, {&odd, &bare}).body);
+  auto first = body["requests"][0]; // copies: CAF_CHECK_EQUAL binds by reference
+  CAF_CHECK_EQUAL(first["url"], "/users/a\"b\\c\x01/messages");
+  CAF_CHECK_EQUAL(first["headers"]["Prefer"], "odata.maxpagesize=10");
+  CAF_CHECK_EQUAL(first["headers"]["X-Note"], "tab\there \"quoted\"");
+  CAF_CHECK_EQUAL(first["headers"].size(), 2u);
+  auto second = body["requests"][1];
+  CAF_CHECK(!second.contains("headers"));
+  CAF_CHECK_EQUAL(second["url"], "/users/b/mailFolders/inbox/messages?%24top=100");
+}
+
 CAF_TEST(each request gets its own answer whatever the order of the items) {
   auto raw = net::base64_encode("From: a\r\n\r\nhi");
   auto outer = answer(200, R"({"responses": [
