@@ -247,8 +247,8 @@ void start_sender(self_ptr self) {
 
 /// Its start: the windows a previous run left, and a SENDER only if the outbox holds
 /// mail to send (one read; else the first email's wake starts one). After a restart of
-/// the process most outboxes are empty: 100,000 SENDERs that would each read their
-/// windows and end at once made a fifth of the start's work.
+/// the process most outboxes are empty: 100,000 SENDERs that each read their windows
+/// and ended at once made about an eighth of the start's work (docs/benchmarks.md).
 void begin(self_ptr self) {
   auto& st = self->state;
   load_windows(self);
