@@ -11,6 +11,13 @@ void address_book::add(std::string_view address) {
   addresses_.insert(net::to_lower(address));
 }
 
+void address_book::add(const std::vector<std::string>& addresses) {
+  std::unique_lock lock{mutex_};
+  addresses_.reserve(addresses_.size() + addresses.size());
+  for (const auto& a : addresses)
+    addresses_.insert(net::to_lower(a));
+}
+
 void address_book::remove(std::string_view address) {
   std::unique_lock lock{mutex_};
   addresses_.erase(net::to_lower(address));

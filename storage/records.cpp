@@ -117,26 +117,7 @@ std::optional<mailbox_status> mailbox_status_from(const std::string& name) {
   return std::nullopt;
 }
 
-std::optional<mailbox_record> mailbox_from_json(const std::string& text) {
-  auto j = parse_object(text);
-  if (str(j, "id").empty() || str(j, "account_id").empty()) return std::nullopt;
-  mailbox_record x;
-  x.id = str(j, "id");
-  x.account_id = str(j, "account_id");
-  x.address = str(j, "address");
-  auto status = mailbox_status_from(str(j, "status"));
-  if (!status) return std::nullopt;
-  x.status = *status;
-  x.created_at = str(j, "created_at");
-  x.poll_interval_s = num(j, "poll_interval_s");
-  x.backfill_days = num(j, "backfill_days");
-  x.connected_at = str(j, "connected_at");
-  x.state_hash = str(j, "state_hash");
-  x.state_expires_at = str(j, "state_expires_at");
-  x.last_error = error_from(j);
-  x.tenant_id = str(j, "tenant_id");
-  return x;
-}
+// mailbox_from_json: storage/mailbox_reader.cpp.
 
 json to_json(const tenant_record& x) {
   return {{"tenant_id", x.tenant_id},

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 /// The records of accounts, mailboxes and pending OAuth sign-ins as stored (JSON
@@ -114,7 +115,7 @@ nlohmann::json to_json(const tenant_record& x);
 
 /// Each returns nullopt if the stored value is not a record of that kind.
 std::optional<account_record> account_from_json(const std::string& text);
-std::optional<mailbox_record> mailbox_from_json(const std::string& text);
+std::optional<mailbox_record> mailbox_from_json(std::string_view text);
 std::optional<oauth_state_record> oauth_state_from_json(const std::string& text);
 std::optional<tenant_record> tenant_from_json(const std::string& text);
 

@@ -12,8 +12,8 @@
 /// The app's own Graph limit across all mailboxes and tenants (Microsoft allows one app
 /// 130,000 requests per 10 seconds): a token bucket every Graph request of the process
 /// takes a token from at its mailbox's gate. It never lets more than `limit.count`
-/// requests through in any window of `limit.window`: it holds at most a tenth of the
-/// count, and fills at an even rate (count * 0.9 per window), from empty at the start.
+/// requests through in any window of `limit.window`: it holds at most a fiftieth of the
+/// count, and fills at an even rate (count * 0.98 per window), from empty at the start.
 /// A request that finds it empty reserves the next token and goes when it comes, in the
 /// order the requests asked. Several processes of one app each get their share as their
 /// limit. Shared by every MAILBOX; thread-safe.

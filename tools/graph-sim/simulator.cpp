@@ -188,6 +188,7 @@ void simulator::note_listing(const mailbox& mb) {
   if (first) return;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - i->second).count();
   ++listing_intervals_[ms / 10];
+  ++listing_interval_count_;
   i->second = t;
 }
 

@@ -130,7 +130,7 @@ private:
   std::mt19937_64 fault_random_;
   fault_config faults_;
   std::map<std::string, app> apps_;
-  std::map<std::string, mailbox> mailboxes_; ///< by lower-case address
+  std::unordered_map<std::string, mailbox> mailboxes_; ///< by lower-case address
   /// Lower-case mailbox id -> its key in mailboxes_: Graph's users/{id} takes either,
   /// and a scan per request is too slow at 100,000 mailboxes.
   std::unordered_map<std::string, std::string> address_of_id_;
@@ -152,6 +152,7 @@ private:
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_listing_;
   std::unordered_set<std::string> listed_since_reset_;
   std::map<std::int64_t, std::uint64_t> listing_intervals_;
+  std::uint64_t listing_interval_count_ = 0; ///< the sum of listing_intervals_
   std::uint64_t in_flight_ = 0;
 };
 
