@@ -1,5 +1,6 @@
 #include "net/graph/batch.hpp"
 
+#include "net/json_text.hpp"
 #include "net/url.hpp"
 
 #include <nlohmann/json.hpp>
@@ -44,26 +45,6 @@ net::client_response answer_of(const nlohmann::json& item) {
   return res;
 }
 
-/// Appends `s` as a JSON string. Written out, not built as a document: a batch is
-/// made for every 20 listings, and nlohmann's objects cost a tree of allocations each.
-void append_string(std::string& out, const std::string& s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-}
-
 } // namespace
 
 bool batchable(const net::client_request& req, const std::string& graph_url) {
@@ -89,9 +70,9 @@ net::client_request batch_of(const std::string& graph_url,
     body += i ? R"(,{"id":")" : R"({"id":")";
     body += std::to_string(i);
     body += R"(","method":)";
-    append_string(body, req.method);
+    net::append_json_string(body, req.method);
     body += R"(,"url":)";
-    append_string(body, req.url.substr(graph_url.size()));
+    net::append_json_string(body, req.url.substr(graph_url.size()));
     bool first = true; // the request's own headers, but for the token (the batch's)
     for (std::size_t h = 0; h < req.headers.size(); ++h) {
       const auto& [name, value] = req.headers[h];
@@ -106,9 +87,9 @@ net::client_request batch_of(const std::string& graph_url,
       if (later) continue;
       body += first ? R"(,"headers":{)" : ",";
       first = false;
-      append_string(body, name);
+      net::append_json_string(body, name);
       body += ':';
-      append_string(body, value);
+      net::append_json_string(body, value);
     }
     if (!first) body += '}';
     body += '}';

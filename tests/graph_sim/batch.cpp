@@ -56,6 +56,13 @@ CAF_TEST(a batch answers each request as if it had come alone) {
   CAF_CHECK_EQUAL(got["list"]["status"], 200);
   CAF_CHECK_EQUAL(got["list"]["body"]["value"].size(), 1u);
   CAF_CHECK_EQUAL(got["list"]["body"]["value"][0]["id"], id);
+  // Its headers as an object, without the transport's own.
+  const auto& headers = got["list"]["headers"];
+  CAF_REQUIRE(headers.is_object());
+  CAF_CHECK(headers.value("Content-Type", "").find("application/json") == 0);
+  CAF_CHECK(headers.contains("request-id"));
+  CAF_CHECK(!headers.contains("Content-Length"));
+  CAF_CHECK(!headers.contains("Date"));
   // MIME is not JSON: base64, as Graph sends it.
   CAF_CHECK_EQUAL(got["raw"]["status"], 200);
   auto mime = net::base64_decode(got["raw"]["body"].get<std::string>());
