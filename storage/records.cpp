@@ -2,6 +2,7 @@
 
 #include "net/url.hpp"
 #include "storage/json_fields.hpp"
+#include "storage/plain_mailbox_reader.hpp"
 
 namespace storage {
 
@@ -117,7 +118,32 @@ std::optional<mailbox_status> mailbox_status_from(const std::string& name) {
   return std::nullopt;
 }
 
-// mailbox_from_json: storage/mailbox_reader.cpp.
+std::optional<mailbox_record> mailbox_from_json(std::string_view text) {
+  mailbox_record x;
+  std::string status;
+  if (!detail::read_plain_mailbox(text, x, status)) {
+    // Escapes, text beyond ASCII, nesting, or not JSON at all: as a document.
+    auto j = parse_object(std::string{text});
+    x = mailbox_record{};
+    x.id = str(j, "id");
+    x.account_id = str(j, "account_id");
+    x.address = str(j, "address");
+    status = str(j, "status");
+    x.created_at = str(j, "created_at");
+    x.poll_interval_s = num(j, "poll_interval_s");
+    x.backfill_days = num(j, "backfill_days");
+    x.connected_at = str(j, "connected_at");
+    x.state_hash = str(j, "state_hash");
+    x.state_expires_at = str(j, "state_expires_at");
+    x.last_error = error_from(j);
+    x.tenant_id = str(j, "tenant_id");
+  }
+  if (x.id.empty() || x.account_id.empty()) return std::nullopt;
+  auto status_value = mailbox_status_from(status);
+  if (!status_value) return std::nullopt;
+  x.status = *status_value;
+  return x;
+}
 
 json to_json(const tenant_record& x) {
   return {{"tenant_id", x.tenant_id},

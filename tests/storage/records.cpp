@@ -127,6 +127,15 @@ CAF_TEST(a plain mailbox record reads as the full parser reads it) {
   CAF_REQUIRE(x);
   CAF_CHECK_EQUAL(x->id, "mbx_3");
   CAF_CHECK_EQUAL(x->poll_interval_s, 0);
+  // An error object of plain strings, an unknown member of it skipped.
+  x = mailbox_from_json(edited([](json& j) {
+    j["last_error"] = {{"code", "Throttled"}, {"message", "later"}, {"retry", 5}};
+  }));
+  CAF_REQUIRE(x);
+  CAF_REQUIRE(x->last_error);
+  CAF_CHECK_EQUAL(x->last_error->code, "Throttled");
+  CAF_CHECK_EQUAL(x->last_error->message, "later");
+  CAF_CHECK(x->last_error->step.empty());
   // What the plain reader leaves to the full one reads the same.
   x = mailbox_from_json(edited([](json& j) {
     j["last_error"] = nullptr;
