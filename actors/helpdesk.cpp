@@ -314,23 +314,19 @@ caf::result<T> answer_after_sync(self_ptr self, T value) {
 /// Commits `changes` and answers `value` once they are durable, or only applied if
 /// `d` is relaxed. The HELPDESK goes on meanwhile: its reads see the batch through its
 /// pending writes, so the next message reads what this one wrote, commits pipeline at
-/// the STORAGE WRITER and the syncs of many messages are one fsync.
+/// the STORAGE WRITER and the syncs of many messages are one fsync (the writer answers
+/// a durable commit after the next sync: one request per message, not a commit and a
+/// sync).
 template <class T>
 caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
                                  storage::durability d = storage::durability::durable) {
-  auto rp = self->make_response_promise<T>();
-  auto answer = [=](auto rp) mutable {
-    if (d == storage::durability::relaxed)
-      rp.deliver(std::move(value));
-    else
-      deliver_after_sync(self, rp, std::move(value));
-  };
   if (changes.empty()) {
-    answer(rp);
-    return rp;
+    if (d == storage::durability::relaxed) return value;
+    return answer_after_sync(self, std::move(value));
   }
+  auto rp = self->make_response_promise<T>();
   auto seq = self->state.pending.add(changes);
-  storage_requests::commit(self, std::move(changes), storage::durability::relaxed,
+  storage_requests::commit(self, std::move(changes), d,
                            [=](const caf::error& err) mutable {
                              if (err) {
                                spdlog::error("helpdesk: cannot write: {}", render(err));
@@ -340,7 +336,7 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
                                return self->quit(err);
                              }
                              self->state.pending.applied(seq);
-                             answer(rp);
+                             rp.deliver(std::move(value));
                            });
   return rp;
 }

@@ -1,11 +1,13 @@
 // The benchmarks' driver, against a running graph-sim and exconnectd (started by
 // tools/bench/ingest.sh and tools/bench/send.sh).
 //
-// throughput: many mailboxes of one tenant with a backlog each, added through the
-//   tenant's admin consent (no sign-ins, --threads at a time), limits lifted on both
-//   sides. Prints exconnectd's end-to-end rate (listed, downloaded, parsed, stored with
-//   journal, labelled) and then graph-sim's own ceiling for the same request mix,
-//   replayed by this driver with its own HTTPS clients.
+// throughput-connect, throughput-deliver, throughput: many mailboxes of one tenant,
+//   added through the tenant's admin consent (no sign-ins, --threads at a time); a
+//   backlog for each delivered while exconnectd is stopped; exconnectd started again.
+//   Limits lifted on both sides. Prints exconnectd's rate from its start until the
+//   last mail is stored (listed, downloaded, parsed, stored with its journal entry) and
+//   then graph-sim's own ceiling for the same request mix, replayed by this driver with
+//   its own HTTPS clients.
 // drain: one backlogged mailbox with exconnect's default limits; prints the drain rate
 //   as a fraction of the permitted rate.
 // send-drain: one mailbox with a backlog of outbound mail under the default send
@@ -61,7 +63,8 @@ struct options {
   int measure_s = 120;
   int settle_s = 90; ///< 1.5 poll intervals: a mailbox's second poll comes on its phase
   long long since_ms = 0;
-  double rate = 20; ///< latency: mails per second overall
+  std::string messages_file; ///< throughput: the delivered mail, for the replay
+  double rate = 20;          ///< latency: mails per second overall
 };
 
 std::string read_trimmed(const std::string& path) {
@@ -210,66 +213,126 @@ double add_mailboxes(const options& o, const session& s, const std::string& tena
   return seconds_since(started);
 }
 
-int throughput(const options& o) {
-  session s{o, "bench"};
-  auto& sim = s.sim;
-  auto n = o.mailboxes;
-  sim.control("POST", "/mailboxes", {{"count", n}, {"prefix", "bench"}});
-  // The backlog arrives before the connection: backfill_days takes it in.
-  std::vector<std::pair<std::string, std::string>> messages(
-      static_cast<std::size_t>(n) * static_cast<std::size_t>(o.mails)); // address, id
-  in_parallel(o, n * o.mails, [&](int i, graph_sim::sim_client& own, api_client&) {
-    auto address = bulk_address("bench", i / o.mails + 1);
-    auto id = own.deliver(address, mail(address, i % o.mails))["id"].get<std::string>();
-    messages[static_cast<std::size_t>(i)] = {address, id};
-  });
-  auto total = static_cast<long>(messages.size());
-  auto tenant = s.api.consent_tenant(sim, s.key);
-  // The clock runs from the first mailbox added until the last mail is stored.
+/// Waits (up to `limit` s) until graph-sim's listing statistics satisfy `done`.
+json wait_listings(graph_sim::sim_client& sim, int limit,
+                   const std::function<bool(const json&)>& done, const char* what,
+                   std::chrono::milliseconds every = std::chrono::milliseconds(200)) {
   auto started = clock_type::now();
-  auto add_s = add_mailboxes(o, s, tenant, "bench", {{"backfill_days", 1}});
-  for (long now = 0; (now = stored_messages(s.http, o.exconnect)) < total;) {
-    if (seconds_since(started) > 600)
+  for (;;) {
+    auto j = sim.control("GET", "/listing-intervals");
+    if (done(j)) return j;
+    if (seconds_since(started) > limit)
+      throw std::runtime_error(std::string{what} + " not reached in " +
+                               std::to_string(limit) + " s: " + j.dump());
+    std::this_thread::sleep_for(every);
+  }
+}
+
+/// throughput-connect: --mailboxes empty mailboxes of one tenant, added through its
+/// admin consent; waits until each has listed once (the check when it is added).
+int throughput_connect(const options& o) {
+  session s{o, "bench"};
+  auto n = o.mailboxes;
+  s.sim.control("POST", "/mailboxes", {{"count", n}, {"prefix", "bench"}});
+  auto tenant = s.api.consent_tenant(s.sim, s.key);
+  auto add_s = add_mailboxes(o, s, tenant, "bench");
+  wait_listings(
+      s.sim, 300, [&](const json& j) { return j["mailboxes_listed"].get<long>() >= n; },
+      "every mailbox listing once");
+  std::printf("%d mailboxes connected in %.1f s (%d clients)\n", n, add_s, o.threads);
+  return 0;
+}
+
+/// throughput-deliver: --mails for each of the --mailboxes while exconnectd is down;
+/// writes "address id token" per mail to --messages-file, for the replay.
+int throughput_deliver(const options& o) {
+  if (o.messages_file.empty()) throw std::runtime_error("needs --messages-file");
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+  // The app throughput-connect registered.
+  graph_sim::sim_client::app app{o.client_id, read_trimmed(o.client_secret_file)};
+  auto n = o.mailboxes;
+  std::vector<std::string> tokens; // graph-sim's own, for the replay
+  for (int m = 1; m <= n; ++m)
+    tokens.push_back(
+        sim.sign_in(app, bulk_address("bench", m))["access_token"].get<std::string>());
+  std::vector<std::string> ids(static_cast<std::size_t>(n) *
+                               static_cast<std::size_t>(o.mails));
+  in_parallel(
+      o, static_cast<int>(ids.size()),
+      [&](int i, graph_sim::sim_client& own, api_client&) {
+        auto address = bulk_address("bench", i / o.mails + 1);
+        ids[static_cast<std::size_t>(i)] =
+            own.deliver(address, mail(address, i % o.mails))["id"].get<std::string>();
+      });
+  std::ofstream out{o.messages_file};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto mailbox = static_cast<int>(i) / o.mails;
+    out << bulk_address("bench", mailbox + 1) << ' ' << ids[i] << ' '
+        << tokens[static_cast<std::size_t>(mailbox)] << '\n';
+  }
+  if (!out.flush()) throw std::runtime_error("cannot write " + o.messages_file);
+  return 0;
+}
+
+/// throughput: exconnectd was started at --since-ms with every mailbox's backlog
+/// waiting (throughput-deliver); the seconds until it stored the last mail, then
+/// graph-sim's own ceiling: this driver replays exconnectd's requests for the same mail
+/// against graph-sim alone.
+int throughput(const options& o) {
+  struct message {
+    std::string address, id, token;
+  };
+  std::vector<message> messages;
+  {
+    std::ifstream in{o.messages_file};
+    for (message m; in >> m.address >> m.id >> m.token;)
+      messages.push_back(std::move(m));
+  }
+  if (messages.empty()) throw std::runtime_error("no messages in " + o.messages_file);
+  net::http_client http{net::client_options{o.ca_file}};
+  graph_sim::sim_client sim{o.graph_sim, http};
+  auto total = static_cast<long>(messages.size());
+  auto since =
+      std::chrono::system_clock::time_point{std::chrono::milliseconds{o.since_ms}};
+  auto waited = clock_type::now();
+  for (long now = 0; (now = stored_messages(http, o.exconnect)) < total;) {
+    if (seconds_since(waited) > 600)
       throw std::runtime_error("not done in 10 minutes: " + std::to_string(now) + " of " +
                                std::to_string(total));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  auto ingest_s = seconds_since(started);
+  auto ingest_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now() - since).count();
   // exconnectd is idle again: replay its per-message requests against graph-sim alone.
   // Per message: GET $value, GET categories, PATCH categories; per 100: one listing.
-  std::vector<std::string> tokens;
-  for (int m = 1; m <= n; ++m)
-    tokens.push_back(
-        sim.sign_in(s.app, bulk_address("bench", m))["access_token"].get<std::string>());
-  auto replay_started = clock_type::now();
   auto per_mailbox = static_cast<std::size_t>(o.mails);
+  auto replay_started = clock_type::now();
   in_parallel(o, static_cast<int>(total),
               [&](int n, graph_sim::sim_client& client, api_client&) {
                 auto i = static_cast<std::size_t>(n);
-                const auto& [address, id] = messages[i];
-                auto& token = tokens[i / per_mailbox];
-                auto base = "/users/" + address + "/messages/" + id;
+                const auto& m = messages[i];
+                auto base = "/users/" + m.address + "/messages/" + m.id;
                 if (i % per_mailbox % 100 == 0) // a page of each mailbox
                   client.graph("GET",
-                               "/users/" + address +
+                               "/users/" + m.address +
                                    "/mailFolders/inbox/messages?%24top=100&%24select=id,"
                                    "categories",
-                               token);
-                auto raw = client.graph("GET", base + "/$value", token);
-                auto cats = client.graph("GET", base + "?%24select=categories", token);
-                auto patch = client.graph("PATCH", base, token,
+                               m.token);
+                auto raw = client.graph("GET", base + "/$value", m.token);
+                auto cats = client.graph("GET", base + "?%24select=categories", m.token);
+                auto patch = client.graph("PATCH", base, m.token,
                                           R"({"categories":["Zendesk","Bench"]})",
                                           {{"Content-Type", "application/json"}});
                 if (raw.status != 200 || cats.status != 200 || patch.status != 200)
                   throw std::runtime_error("graph-sim refused part of the replay");
               });
   auto replay_s = seconds_since(replay_started);
-  auto ingest_rate = total / ingest_s;
-  auto ceiling = total / replay_s;
+  auto ingest_rate = static_cast<double>(total) / ingest_s;
+  auto ceiling = static_cast<double>(total) / replay_s;
   std::printf("mailboxes: %d, mails each: %d, total: %ld\n", o.mailboxes, o.mails, total);
-  std::printf("exconnectd end to end: %.1f s, %.0f mails/s (adding the mailboxes: "
-              "%.1f s of it, %d clients)\n",
-              ingest_s, ingest_rate, add_s, o.threads);
+  std::printf("exconnectd, started with the backlogs waiting: %.1f s, %.0f mails/s\n",
+              ingest_s, ingest_rate);
   std::printf("graph-sim alone, same request mix (%d clients): %.1f s, %.0f mails/s\n",
               o.threads, replay_s, ceiling);
   std::printf("ratio: %.2f (aim >= 0.5)\n", ingest_rate / ceiling);
@@ -300,21 +363,6 @@ double rss_bytes(long pid) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) * 1024;
   throw std::runtime_error("no VmRSS for process " + std::to_string(pid));
-}
-
-/// Waits (up to `limit` s) until graph-sim's listing statistics satisfy `done`.
-json wait_listings(graph_sim::sim_client& sim, int limit,
-                   const std::function<bool(const json&)>& done, const char* what,
-                   std::chrono::milliseconds every = std::chrono::milliseconds(200)) {
-  auto started = clock_type::now();
-  for (;;) {
-    auto j = sim.control("GET", "/listing-intervals");
-    if (done(j)) return j;
-    if (seconds_since(started) > limit)
-      throw std::runtime_error(std::string{what} + " not reached in " +
-                               std::to_string(limit) + " s: " + j.dump());
-    std::this_thread::sleep_for(every);
-  }
 }
 
 /// Adds --mailboxes empty mailboxes ("idle000001@contoso.test", …) of one tenant
@@ -530,14 +578,15 @@ int send_drain(const options& o) {
 int main(int argc, char** argv) {
   options o;
   if (argc < 2) {
-    std::cerr
-        << "usage: bench-driver throughput|drain|send-drain|idle|latency|restart-wait "
-           "--graph-sim URL "
-           "--ca-file FILE "
-           "--exconnect URL --admin-token-file FILE --client-id ID "
-           "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
-           "[--daemon-pid PID] [--measure-s S] [--settle-s S] [--since-ms UNIX_MS] "
-           "[--rate MAILS_PER_S]\n";
+    std::cerr << "usage: bench-driver "
+                 "throughput-connect|throughput-deliver|throughput|drain|send-drain|idle|"
+                 "latency|restart-wait "
+                 "--graph-sim URL "
+                 "--ca-file FILE "
+                 "--exconnect URL --admin-token-file FILE --client-id ID "
+                 "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
+                 "[--daemon-pid PID] [--measure-s S] [--settle-s S] [--since-ms UNIX_MS] "
+                 "[--rate MAILS_PER_S] [--messages-file FILE]\n";
     return 2;
   }
   o.mode = argv[1];
@@ -571,6 +620,8 @@ int main(int argc, char** argv) {
       o.since_ms = std::stoll(value);
     else if (arg == "--rate")
       o.rate = std::stod(value);
+    else if (arg == "--messages-file")
+      o.messages_file = value;
     else {
       std::cerr << "bench-driver: unknown option " << arg << "\n";
       return 2;
@@ -579,6 +630,8 @@ int main(int argc, char** argv) {
   try {
     if (o.mode == "drain") return drain(o);
     if (o.mode == "send-drain") return send_drain(o);
+    if (o.mode == "throughput-connect") return throughput_connect(o);
+    if (o.mode == "throughput-deliver") return throughput_deliver(o);
     if (o.mode == "throughput") return throughput(o);
     if (o.mode == "idle") return idle(o);
     if (o.mode == "latency") return latency(o);
