@@ -400,6 +400,69 @@ CAF_TEST(a write that may still land later ends the helpdesk) {
   desk = nullptr;
 }
 
+CAF_TEST(an ingest is one durable commit answered once the writer made it durable) {
+  // A STORAGE WRITER that applies every batch and holds the answer to a durable commit
+  // until the test lets it go (its group's fsync; a barrier here, as the stub cannot
+  // have a message of its own).
+  struct holding_state {
+    std::vector<storage::durability> commits;
+    std::vector<caf::typed_response_promise<bool>> held;
+    int syncs = 0;
+  };
+  auto* target = db.get();
+  auto holding = sys.spawn(
+      [target](storage_writer_actor::stateful_pointer<holding_state> w,
+               int) -> storage_writer_actor::behavior_type {
+        return {
+            [=](atom::commit, const storage::batch& changes,
+                storage::durability d) -> caf::result<bool> {
+              w->state.commits.push_back(d);
+              if (auto err = target->commit(changes, storage::durability::relaxed))
+                return err;
+              if (d == storage::durability::relaxed) return true;
+              w->state.held.push_back(w->make_response_promise<bool>());
+              return w->state.held.back();
+            },
+            [=](atom::commit, const storage::batch& changes, const std::string&) {
+              target->commit(changes, storage::durability::relaxed);
+            },
+            [=](atom::sync) -> caf::result<bool> {
+              ++w->state.syncs;
+              return true;
+            },
+            [=](atom::barrier) -> caf::result<bool> { // here: the group's fsync
+              for (auto& rp : w->state.held)
+                rp.deliver(true);
+              return true;
+            },
+        };
+      },
+      0);
+  service::put(sys, holding);
+  auto answered = std::make_shared<bool>(false);
+  auto client = sys.spawn(
+      [=](caf::event_based_actor* c, helpdesk_actor hd) -> caf::behavior {
+        c->request(hd, caf::infinite, atom::ingest_v, mail("mbx_1", "g1", "m1@x.test"))
+            .then([=](const ingest_outcome&) { *answered = true; },
+                  [](const caf::error&) {});
+        return {[](int) {}};
+      },
+      desk);
+  sched.run();
+  auto& st = deref<storage_writer_actor::stateful_base<holding_state>>(holding).state;
+  CAF_REQUIRE_EQUAL(st.commits.size(), 1u);
+  CAF_CHECK(st.commits[0] == storage::durability::durable);
+  CAF_CHECK_EQUAL(st.syncs, 0);
+  CAF_CHECK(!*answered); // applied, not yet durable
+  CAF_REQUIRE_EQUAL(st.held.size(), 1u);
+  self->send(holding, atom::barrier_v); // the fsync is done
+  sched.run();
+  CAF_CHECK(*answered);
+  CAF_CHECK_EQUAL(st.syncs, 0);
+  self->send_exit(client, caf::exit_reason::user_shutdown);
+  self->send_exit(holding, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(a rejection is recovered once into a ticket) {
   auto stray = mail("mbx_1", "g1", "ooo@customer.test");
   stray.auto_generated = true;

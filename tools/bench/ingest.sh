@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The ingest benchmark (issue 5): exconnectd's end-to-end ingest rate with limits lifted
-# on both sides, against graph-sim's own ceiling for the same request mix; and the drain
+# The ingest benchmark (issues 5, 14): exconnectd's ingest rate with limits lifted on
+# both sides, from its start with every mailbox's backlog waiting until the last mail is
+# stored, against graph-sim's own ceiling for the same request mix; and the drain
 # rate of one backlogged mailbox under the default limits (takes about two minutes).
 # Writes the figures into docs/benchmarks.md.
 # Usage: tools/bench/ingest.sh [MAILBOXES MAILS_EACH]   (default 1000 20)
