@@ -292,22 +292,16 @@ stage_counted(self_ptr self, storage::batch& changes, const inbound_mail& m,
   return outcome;
 }
 
-/// Delivers `value` through `rp` once everything committed so far is durable.
+/// Answers `value` once everything committed so far is durable.
 template <class T>
-void deliver_after_sync(self_ptr self, caf::typed_response_promise<T> rp, T value) {
+caf::result<T> answer_after_sync(self_ptr self, T value) {
+  auto rp = self->make_response_promise<T>();
   storage_requests::sync(self, [=](const caf::error& err) mutable {
     if (err)
       rp.deliver(err);
     else
       rp.deliver(std::move(value));
   });
-}
-
-/// Answers `value` once everything committed so far is durable.
-template <class T>
-caf::result<T> answer_after_sync(self_ptr self, T value) {
-  auto rp = self->make_response_promise<T>();
-  deliver_after_sync(self, rp, std::move(value));
   return rp;
 }
 
