@@ -1,5 +1,7 @@
 #include "actors/fetcher.hpp"
 
+#include "actors/poll_failure.hpp"
+
 #include "messages/error.hpp"
 #include "messages/lifetime.hpp"
 #include "messages/services.hpp"
@@ -64,56 +66,14 @@ void finish(self_ptr self, fetch_report r) {
   self->quit();
 }
 
-fetch_report failed(std::string step, std::string code, std::string message) {
-  fetch_report r;
-  r.result.step = std::move(step);
-  r.result.code = std::move(code);
-  r.result.message = std::move(message);
-  return r;
-}
-
 /// A mailbox-wide failure that is not Graph's answer (no token, storage trouble).
 void fail(self_ptr self, const caf::error& err) {
-  auto grant_gone = is(err, ec::reauthorization_required);
-  bool token = grant_gone || is(err, ec::app_credentials_rejected) ||
-               is(err, ec::token_unavailable);
-  auto r =
-      failed(token                          ? "token"
-             : is(err, ec::storage_failure) ? "storage"
-                                            : "internal",
-             err.category() == error_category ? to_string(static_cast<ec>(err.code()))
-                                              : "internal_error",
-             render(err));
-  r.result.grant_gone = grant_gone;
-  // A new consent or the operator's fix of the app's secret restarts polling; the rest
-  // waits out the mailbox's backoff.
-  r.back_off = !grant_gone && !is(err, ec::app_credentials_rejected);
-  if (!grant_gone)
-    spdlog::warn("mailbox {}/{}: {}", self->state.cfg.account_id, self->state.cfg.id,
-                 r.result.message);
-  finish(self, std::move(r));
+  finish(self, call_failed(err, self->state.cfg.account_id, self->state.cfg.id));
 }
 
-/// Graph's answer that concerns the whole mailbox: throttled, token refused, or the
-/// listing failed. The cycle ends and the mailbox waits.
+/// Graph's answer that concerns the whole mailbox: the cycle ends and the mailbox waits.
 void fail_graph(self_ptr self, const net::client_response& res, const char* doing) {
-  auto e = graph::read_error(res);
-  spdlog::warn("mailbox {}/{}: {} failed: {} {} (the mailbox waits)",
-               self->state.cfg.account_id, self->state.cfg.id, doing, e.code, e.message);
-  auto r = failed("listing", e.code, e.message);
-  r.back_off = true;
-  r.heals = graph::transient(res);
-  r.asked = asked_pause(res).value_or(caf::timespan{0});
-  finish(self, std::move(r));
-}
-
-/// Who carries a call to Graph: the HTTP CLIENT, or for a `batchable` call (a listing)
-/// of a mailbox with its tenant's token, the GRAPH BATCHER when there is one.
-graph_route route_of(self_ptr self, bool batchable) {
-  auto& sys = self->system();
-  if (batchable && !self->state.cfg.token_key.empty())
-    if (auto batcher = service::get<graph_batcher_actor>(sys)) return {batcher, true};
-  return {service::get<http_actor>(sys)};
+  finish(self, graph_failed(res, doing, self->state.cfg.account_id, self->state.cfg.id));
 }
 
 /// A Graph call of the mailbox, through its gate; a token that cannot be had ends the
@@ -122,8 +82,8 @@ void call(self_ptr self, request_maker make, response_handler on_response,
           error_handler on_error = {}, bool batchable = false) {
   const auto& st = self->state;
   call_graph_gated(self, st.peers.mailbox, tokens_of(self->system(), st.peers.tokens),
-                   route_of(self, batchable), token_key_of(st.cfg), std::move(make),
-                   std::move(on_response), [=](const caf::error& err) {
+                   route_of(self->system(), st.cfg, batchable), token_key_of(st.cfg),
+                   std::move(make), std::move(on_response), [=](const caf::error& err) {
                      if (on_error) on_error(err);
                      fail(self, err);
                    });
@@ -459,16 +419,13 @@ void process(self_ptr self) {
   finish(self, std::move(r));
 }
 
-/// Lists one page of new mail; the last page starts the processing. Every page is
+/// Lists the next page of new mail; the last page starts the processing. Every page is
 /// listed first: Graph's next link skips by position, and processing marks mail read
 /// (`mark_as_read`), which would shift the unread mail under a later page.
 void list_page(self_ptr self, std::string next_link) {
   call(
       self,
       [=](const std::string& token) {
-        const auto& cfg = self->state.cfg;
-        if (next_link.empty())
-          return graph::new_mail(cfg.graph_url, token, cfg.address, cfg.since);
         return graph::get("", token, next_link); // verbatim, as Graph asks
       },
       [=](net::client_response& res) {
@@ -476,12 +433,7 @@ void list_page(self_ptr self, std::string next_link) {
           return fail_graph(self, res, "listing new mail");
         std::string next;
         auto page = graph::read_message_page(res.body, next);
-        if (!page) {
-          auto r = failed("listing", "graph_failure",
-                          "Graph answered a listing that is not a page of messages");
-          r.back_off = true;
-          return finish(self, std::move(r));
-        }
+        if (!page) return finish(self, not_a_page());
         auto& q = self->state.queue;
         q.insert(q.end(), std::make_move_iterator(page->begin()),
                  std::make_move_iterator(page->end()));
@@ -510,7 +462,7 @@ void stop(self_ptr self, caf::error reason) {
 
 fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
                                      fetcher_config cfg, fetcher_peers peers,
-                                     fetch_window window) {
+                                     fetch_window window, first_page listed) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.peers = std::move(peers);
@@ -525,7 +477,13 @@ fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_sta
       stop(self, std::move(dm.reason));
   });
   self->set_exit_handler([=](caf::exit_msg& em) { stop(self, std::move(em.reason)); });
-  list_page(self, {});
+  st.queue = std::move(listed.messages);
+  if (!listed.next_link.empty()) {
+    list_page(self, std::move(listed.next_link));
+  } else { // listed in full: processed from its first message (not inside this init)
+    st.listed = true;
+    self->send(self, atom::internal_v, atom::wake_v);
+  }
   return {
       [=](atom::settings, const label_settings& labels) {
         self->state.cfg.labels = labels;

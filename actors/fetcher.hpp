@@ -20,8 +20,10 @@
 #include <string>
 #include <vector>
 
-/// A FETCHER: one poll cycle of a mailbox. Its MAILBOX spawns it on the poll timer; it
-/// lists the Inbox's new unread mail (every page) and takes each message in turn
+/// A FETCHER: the rest of a poll cycle that found new mail. Its MAILBOX lists the
+/// Inbox's new unread mail and spawns it with the first page when there is any (an
+/// empty listing, most polls, needs no FETCHER); it lists the other pages and takes each
+/// message in turn
 ///   journal lookup -> size check -> room in the conversion budget -> try counted ->
 ///   download ($value, within the fetch rate) -> CONVERTER -> HELPDESK (ticket +
 ///   journal, durable)
@@ -92,12 +94,20 @@ struct fetcher_state {
   std::minstd_rand rng{jitter_seed()};
 };
 
+/// The first page of new mail its MAILBOX listed, and Graph's link to the next page
+/// (empty: it was the last).
+struct first_page {
+  std::vector<message_ref> messages;
+  std::string next_link;
+};
+
 /// @param self the actor
 /// @param cfg which mailbox, its limits, labels and retry timings
 /// @param peers its MAILBOX and stores
 /// @param window the mailbox's fetch window so far
+/// @param listed what its MAILBOX listed
 fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
                                      fetcher_config cfg, fetcher_peers peers,
-                                     fetch_window window);
+                                     fetch_window window, first_page listed);
 
 } // namespace exc

@@ -1,11 +1,14 @@
 #include "actors/mailbox.hpp"
 
 #include "actors/labeler.hpp"
+#include "actors/poll_failure.hpp"
 #include "actors/recoverer.hpp"
 #include "messages/error.hpp"
 #include "messages/lifetime.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
+#include "net/graph/call.hpp"
+#include "net/graph/requests.hpp"
 #include "net/limits/backoff.hpp"
 #include "net/limits/poll_phase.hpp"
 #include "net/time_format.hpp"
@@ -152,14 +155,18 @@ void fetched(self_ptr self, fetch_report r) {
   report(self, std::move(r.result));
 }
 
-/// Starts a poll cycle: a FETCHER (monitored: this MAILBOX hears how it ended). False
-/// if the FETCHER of a previous MAILBOX of this mailbox (one that crashed) still ends.
-bool start_fetcher(self_ptr self) {
+/// False if the FETCHER of a previous MAILBOX of this mailbox (one that crashed) still
+/// ends: no cycle of this one meanwhile.
+bool predecessor_done(self_ptr self) {
   auto& st = self->state;
-  if (st.present) {
-    if (st.present->contains(fetcher_key(st.cfg.id))) return false;
-    st.present->enter(fetcher_key(st.cfg.id));
-  }
+  return !st.present || !st.present->contains(fetcher_key(st.cfg.id));
+}
+
+/// The rest of a cycle whose listing found mail: a FETCHER with the first page
+/// (monitored: this MAILBOX hears how it ended).
+void start_fetcher(self_ptr self, first_page listed) {
+  auto& st = self->state;
+  if (st.present) st.present->enter(fetcher_key(st.cfg.id));
   fetcher_config fc;
   fc.id = st.cfg.id;
   fc.token_key = st.cfg.token_key;
@@ -178,8 +185,67 @@ bool start_fetcher(self_ptr self) {
       fetcher, std::move(fc),
       fetcher_peers{caf::actor_cast<fetch_listener_actor>(self), st.store, st.throttle,
                     st.converter, st.converters, st.present, st.tokens},
-      st.downloads);
-  return true;
+      st.downloads, std::move(listed));
+}
+
+/// Its own Graph request is over: the slot at its gate is free, with the pause Graph
+/// asked for, if any; the first poll heard from Graph (the next one's turn).
+void listing_done(self_ptr self, caf::timespan pause) {
+  auto& st = self->state;
+  st.listing = false;
+  st.gate.leave(self->address());
+  if (pause > caf::timespan{0}) graph_paused(self, pause);
+  admit(self);
+  end_turn(self, true);
+}
+
+/// Graph's answer to the listing: an empty one ends the cycle here, one with mail
+/// starts a FETCHER for the rest of it.
+void listed(self_ptr self, net::client_response& res) {
+  auto& st = self->state;
+  listing_done(self, asked_pause(res).value_or(caf::timespan{0}));
+  if (st.stopping) return;
+  if (!res.ok() || res.status != 200)
+    return fetched(self,
+                   graph_failed(res, "listing new mail", st.cfg.account_id, st.cfg.id));
+  first_page page;
+  auto messages = graph::read_message_page(res.body, page.next_link);
+  if (!messages) return fetched(self, not_a_page());
+  if (messages->empty() && page.next_link.empty()) {
+    fetch_report r;
+    r.result.ok = true;
+    r.listed = true;
+    return fetched(self, std::move(r));
+  }
+  page.messages = std::move(*messages);
+  start_fetcher(self, std::move(page));
+}
+
+/// Starts a poll cycle: the listing of new mail, once its gate lets it go (the same
+/// gate as its children's requests: the mailbox's 4 slots, Graph's pause, the app's
+/// budget).
+void list_new_mail(self_ptr self) {
+  auto& st = self->state;
+  st.listing = true;
+  st.gate.wait(self->address(), [=] {
+    auto& st = self->state;
+    if (st.stopping) // told to stop while it waited (its children still end)
+      return listing_done(self, caf::timespan{0});
+    call_graph(
+        self, tokens_of(self->system(), st.tokens),
+        route_of(self->system(), st.cfg, true), token_key_of(st.cfg),
+        [=](const std::string& token) {
+          const auto& cfg = self->state.cfg;
+          return graph::new_mail(cfg.graph_url, token, cfg.address, cfg.since);
+        },
+        [=](net::client_response& res) { listed(self, res); },
+        [=](const caf::error& err) {
+          listing_done(self, caf::timespan{0});
+          if (self->state.stopping) return;
+          fetched(self, call_failed(err, self->state.cfg.account_id, self->state.cfg.id));
+        });
+  });
+  admit(self);
 }
 
 /// Hands a stored message to the LABELER, spawned if none runs (monitored: this MAILBOX
@@ -379,15 +445,17 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
   return {
       [=](atom::internal, atom::poll, std::uint64_t generation) {
         auto& st = self->state;
-        if (generation != st.generation || st.stopping || st.fetcher) return;
+        if (generation != st.generation || st.stopping || st.fetcher || st.listing)
+          return;
         auto now = self->clock().now();
         if (now < paused_until(self)) { // throttled: poll when the pause ends
           end_turn(self, false);
           return schedule_poll(self, paused_until(self));
         }
         st.cycle_started = now;
-        if (!start_fetcher(self)) // its end sets the next poll
-          schedule_poll(self, now + std::chrono::milliseconds{100});
+        if (!predecessor_done(self)) // again shortly
+          return schedule_poll(self, now + std::chrono::milliseconds{100});
+        list_new_mail(self);
       },
       [=](atom::poll) -> caf::result<bool> {
         auto& st = self->state;

@@ -25,8 +25,10 @@
 #include <vector>
 
 /// A MAILBOX: one connected mailbox, and the supervisor of its children. On its poll
-/// timer it spawns a FETCHER (listing, download, conversion, storing: actors/fetcher.hpp)
-/// for one cycle; each stored message goes to its LABELER, spawned while there is
+/// timer it lists the Inbox's new unread mail (one request through its own gate); only
+/// a listing with mail in it spawns a FETCHER (the other pages, download, conversion,
+/// storing: actors/fetcher.hpp) for the rest of the cycle, so an empty poll costs no
+/// actor's start and end. Each stored message goes to its LABELER, spawned while there is
 /// labelling to do; its SENDER drains the outbox. Every Graph request of its children
 /// passes its Graph gate (at most 4 in flight, one pause for all). It keeps what outlives
 /// a cycle: the fetch window, the mailbox's backoff after a failure of the whole mailbox
@@ -79,6 +81,7 @@ struct mailbox_state {
   const storage::helpdesk_store* store = nullptr;
   const storage::throttle_store* throttle = nullptr;
   fetcher_actor fetcher; ///< the child of the poll cycle under way (none: idle)
+  bool listing = false;  ///< its own listing of new mail is under way (a cycle runs)
   sender_actor sender;   ///< the child that drains the outbox (none in ingest-only tests)
   labeler_actor labeler; ///< the child that labels, while it has work (none: idle)
   /// RECOVERERs at work (each ends with its answer); at most max_recoveries.

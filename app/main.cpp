@@ -156,6 +156,9 @@ int run(const app::config& cfg) {
   exc::supervisor_actor supervisor;
   net::metrics metrics;
   exc::graph_budget graph_budget{cfg.graph_budget, &metrics}; // every Graph request
+  // Filling from here: while the store opens and the REGISTRY loads (about a second at
+  // 100,000 mailboxes) it fills up to its burst, which a restart's first polls take.
+  graph_budget.start(caf::actor_clock::clock_type::now());
   std::unique_ptr<net::http_client> outbound;
   try {
     net::client_options options;

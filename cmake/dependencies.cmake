@@ -62,3 +62,12 @@ exc_require(GMIME_FOUND "GMime 3" "libgmime-3.0-dev")
 
 find_package(spdlog CONFIG QUIET)
 exc_require(spdlog_FOUND "spdlog" "libspdlog-dev")
+
+# jemalloc: the allocator of the two servers (exc_allocator below). Not under the
+# sanitizers, which bring their own.
+pkg_check_modules(JEMALLOC QUIET IMPORTED_TARGET jemalloc)
+exc_require(JEMALLOC_FOUND "jemalloc" "libjemalloc-dev")
+add_library(exc_allocator INTERFACE)
+if(NOT EXC_SANITIZE AND NOT EXC_FUZZ)
+  target_link_libraries(exc_allocator INTERFACE PkgConfig::JEMALLOC)
+endif()

@@ -8,6 +8,7 @@ packages=(
   python3 # tools/corpus/compare.py: the differential against Python's email package
   libcaf-dev libboost1.81-dev libssl-dev openssl ca-certificates
   librocksdb-dev nlohmann-json3-dev libgmime-3.0-dev libspdlog-dev
+  libjemalloc-dev # the allocator of exconnectd and graph-sim (docs/development.md)
   clang libclang-rt-14-dev # the fuzz build (tools/fuzz.sh): clang 14 and its libFuzzer
 )
 

@@ -70,6 +70,16 @@ struct graph_route {
   bool answers_in_time;
 };
 
+/// Who carries a Graph call of a mailbox actor: for a `batchable` one (a listing) of a
+/// mailbox with its tenant's token, the GRAPH BATCHER when there is one; else the HTTP
+/// CLIENT.
+template <class Config>
+graph_route route_of(caf::actor_system& sys, const Config& cfg, bool batchable) {
+  if (batchable && !cfg.token_key.empty())
+    if (auto batcher = service::get<graph_batcher_actor>(sys)) return {batcher, true};
+  return {service::get<http_actor>(sys)};
+}
+
 template <class Self>
 void call_graph(Self self, const token_source& tokens, const graph_route& http,
                 const std::string& mailbox, request_maker make,

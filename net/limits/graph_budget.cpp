@@ -33,6 +33,11 @@ graph_budget::graph_budget(rate_limit limit, net::metrics* metrics) : metrics_{m
   tokens_ = 0;
 }
 
+void graph_budget::start(time_point now) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  if (!refilled_) refilled_ = now;
+}
+
 std::optional<graph_budget::time_point> graph_budget::take(time_point now) {
   std::lock_guard<std::mutex> lock{mutex_};
   if (refilled_ && now > *refilled_) {

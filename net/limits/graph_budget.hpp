@@ -28,6 +28,9 @@ public:
   ///        found no token (none: not counted there)
   explicit graph_budget(rate_limit limit, net::metrics* metrics = nullptr);
 
+  /// Starts filling at `now`, empty (else the first take starts it): the tokens that
+  /// come while the process starts serve its first requests.
+  void start(time_point now);
   /// Takes a token at `now`: nullopt if there was one, else the time the token reserved
   /// for the caller comes (the caller goes then, without asking again).
   std::optional<time_point> take(time_point now);

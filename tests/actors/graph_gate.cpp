@@ -149,3 +149,15 @@ CAF_TEST(the budget never lets more than its count through in any window) {
   CAF_CHECK_GREATER_OR_EQUAL(passed.size(), 20u + 3 * 980u + 450u);
   CAF_CHECK(std::is_sorted(passed.begin(), passed.end()));
 }
+
+CAF_TEST(a budget started before its first request fills up to its burst meanwhile) {
+  graph_gate::time_point t0{};
+  graph_budget started{rate_limit{1000, 10s}}; // a burst of 20
+  started.start(t0);
+  for (int i = 0; i < 20; ++i)
+    CAF_CHECK(!started.take(t0 + 1s));      // the burst, filled over the second
+  CAF_CHECK(started.take(t0 + 1s));         // then it waits
+  graph_budget cold{rate_limit{1000, 10s}}; // the first request starts it: empty
+  CAF_CHECK(cold.take(t0 + 1s));
+  CAF_CHECK_EQUAL(cold.waits(), 1u);
+}

@@ -327,10 +327,9 @@ CAF_TEST_FIXTURE_SCOPE(mailbox_tests, fixture)
 CAF_TEST(a poll lists every page then stores and labels each new message) {
   start();
   CAF_REQUIRE_EQUAL(exchanges(), 1u);
-  // Held only weakly here: once the FETCHER ended, nothing else may keep its memory.
-  auto fetcher =
-      deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher.address();
-  CAF_REQUIRE(fetcher);
+  // The MAILBOX lists the first page itself; its FETCHER starts with what it found.
+  CAF_CHECK_EQUAL(asked_by(0), box.address());
+  CAF_CHECK(!deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher);
   auto query = net::parse_query(net::split_target(request(0).url).second);
   CAF_REQUIRE(query);
   CAF_CHECK_EQUAL(net::find_param(*query, "$filter").value_or(""),
@@ -338,8 +337,13 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   CAF_CHECK_EQUAL(net::find_param(*query, "$orderby").value_or(""), "receivedDateTime");
   CAF_CHECK_EQUAL(request(0).headers[0].second, "Bearer at-1");
   reply(0, page({item("m1", 100, {"Blue"})}, graph + "/next-page"));
+  // Held only weakly here: once the FETCHER ended, nothing else may keep its memory.
+  auto fetcher =
+      deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher.address();
+  CAF_REQUIRE(fetcher);
   CAF_REQUIRE_EQUAL(exchanges(), 2u);
   CAF_CHECK_EQUAL(request(1).url, graph + "/next-page"); // followed verbatim
+  CAF_CHECK_EQUAL(asked_by(1), fetcher);
   reply(1, page({item("m2", 100)}));
   // Every page is listed before the first download.
   CAF_REQUIRE_EQUAL(exchanges(), 3u);
@@ -368,7 +372,49 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   CAF_CHECK(!st.fetcher);
   CAF_CHECK(!st.labeler);
   CAF_CHECK_EQUAL(fetcher.get()->strong_refs.load(), 0u);
-  CAF_CHECK_EQUAL(fetcher.get()->weak_refs.load(), 1u);
+  // (The mock HTTP CLIENT remembers who asked: a weak reference per exchange.)
+  std::size_t asked = 0;
+  for (std::size_t i = 0; i < exchanges(); ++i)
+    asked += asked_by(i) == fetcher ? 1 : 0;
+  CAF_CHECK_EQUAL(asked, 3u); // the second page, m1, m2
+  CAF_CHECK_EQUAL(fetcher.get()->weak_refs.load(), 1u + asked);
+}
+
+CAF_TEST(an empty poll is the mailbox own listing and starts no fetcher) {
+  presence here;
+  present = &here;
+  here.enter(fetcher_key("mbx_1")); // a FETCHER of a MAILBOX that crashed, still ending
+  start();
+  CAF_CHECK_EQUAL(exchanges(), 0u); // no cycle beside it
+  here.leave(fetcher_key("mbx_1"));
+  sched.advance_time(100ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 1u);
+  CAF_CHECK_EQUAL(asked_by(0), box.address());
+  const auto& st = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
+  CAF_CHECK(!st.fetcher);
+  CAF_CHECK(!here.contains(fetcher_key("mbx_1")));
+  reply(0, page({}));
+  CAF_REQUIRE_EQUAL(polls().size(), 1u);
+  CAF_CHECK(polls()[0].ok);
+  CAF_CHECK(!st.fetcher);
+  // A listing with mail starts one for the rest of the cycle; it leaves as it ends.
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(asked_by(1), box.address());
+  reply(1, page({item("m1", 100)}));
+  CAF_CHECK(st.fetcher);
+  CAF_CHECK(here.contains(fetcher_key("mbx_1")));
+  deliver_and_label("m1");
+  CAF_REQUIRE_EQUAL(polls().size(), 2u);
+  CAF_CHECK(polls()[1].ok);
+  CAF_CHECK(!st.fetcher);
+  CAF_CHECK(!here.contains(fetcher_key("mbx_1")));
+  self->send_exit(box, caf::exit_reason::user_shutdown); // before `here` goes
+  sched.run();
+  box = nullptr;
+  present = nullptr;
 }
 
 CAF_TEST(known mail is not downloaded again and a removed label is put back) {
@@ -821,9 +867,9 @@ CAF_TEST(a fetcher that fails is counted and the next poll starts another) {
   // The next poll's FETCHER takes both up again; m1's unfinished try counts.
   sched.advance_time(cfg.poll_interval);
   sched.run();
+  reply(exchanges() - 1, page({item("m1", 100), item("m2", 100)}));
   CAF_REQUIRE(st.fetcher);
   CAF_CHECK_NOT_EQUAL(st.fetcher.address(), first.address());
-  reply(exchanges() - 1, page({item("m1", 100), item("m2", 100)}));
   deliver_and_label("m1");
   CAF_CHECK_EQUAL(attempts_of("m1"), 2u);
   deliver_and_label("m2");

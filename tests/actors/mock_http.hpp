@@ -20,6 +20,7 @@ struct mock_http_state {
     net::client_request request;
     caf::typed_response_promise<net::client_response> promise;
     bool answered = false;
+    caf::actor_addr from; ///< who asked
   };
   std::vector<exchange> exchanges;
 };
@@ -30,8 +31,10 @@ inline mock_http_actor::behavior_type
 mock_http(mock_http_actor::stateful_pointer<mock_http_state> self, int) {
   return {
       [=](const net::client_request& req) -> caf::result<net::client_response> {
+        // Who asked, first: the promise takes the sender out of the message.
+        auto from = caf::actor_cast<caf::actor_addr>(self->current_sender());
         auto rp = self->make_response_promise<net::client_response>();
-        self->state.exchanges.push_back({req, rp, false});
+        self->state.exchanges.push_back({req, rp, false, std::move(from)});
         return rp;
       },
       [=](exc::atom::internal, std::uint64_t index, const net::client_response& res) {
@@ -54,6 +57,9 @@ struct mock_http_access {
   std::size_t exchanges() { return http_state().exchanges.size(); }
   const net::client_request& request(std::size_t i) {
     return http_state().exchanges.at(i).request;
+  }
+  const caf::actor_addr& asked_by(std::size_t i) {
+    return http_state().exchanges.at(i).from;
   }
   /// Answers exchange i and runs what follows.
   void reply(std::size_t i, net::client_response res) {

@@ -389,7 +389,7 @@ CAF_TEST(after a start the first polls run a window at a time) {
     auto id = "mbx_" + std::to_string(i);
     auto box = runtime(id).actor;
     auto& mst = deref<mailbox_actor::stateful_base<mailbox_state>>(box).state;
-    if (!mst.awaits_turn && mst.fetcher) failing = id;
+    if (!mst.awaits_turn && mst.listing) failing = id;
   }
   CAF_REQUIRE(!failing.empty());
   self->send_exit(runtime(failing).actor,

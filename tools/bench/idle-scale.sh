@@ -6,7 +6,8 @@
 # until every mailbox has polled again, and how long a graceful stop (SIGTERM) takes.
 # Writes the figures into docs/benchmarks.md.
 # Usage: tools/bench/idle-scale.sh [MAILBOXES [MEASURE_SECONDS [SETTLE_SECONDS]]]
-#        (default 10000 120 90: the wait after every mailbox polled twice)
+#        (default 10000 120 90: the wait after every mailbox polled twice since the
+#        last one was added)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mailboxes=${1:-10000}
@@ -51,8 +52,9 @@ write_section "idle-scale-$mailboxes" "Idle scale and restart ($mailboxes mailbo
 ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')), graph-sim and exconnectd on the same machine over
 TLS on loopback. The mailboxes belong to one tenant whose administrator consented, so
 they are added without sign-ins (\`POST /api/v1/mailboxes\` with \`tenant_id\`, 8 clients).
-Once every mailbox has polled twice and $settle s more have passed (a mailbox's second poll
-comes on its phase, up to 1.5 intervals after its first), exconnectd's CPU (utime +
+Once every mailbox has polled twice since the last one was added (a mailbox's second
+poll comes on its phase, up to 1.5 intervals after its first) and $settle s more have
+passed, exconnectd's CPU (utime +
 stime from /proc) and resident memory are read over the window; graph-sim records the
 interval between two listings of each mailbox (its polls).
 

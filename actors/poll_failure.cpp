@@ -1,0 +1,57 @@
+#include "actors/poll_failure.hpp"
+
+#include "messages/error.hpp"
+#include "net/graph/requests.hpp"
+#include "net/limits/backoff.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace exc {
+
+fetch_report failed_cycle(std::string step, std::string code, std::string message) {
+  fetch_report r;
+  r.result.step = std::move(step);
+  r.result.code = std::move(code);
+  r.result.message = std::move(message);
+  return r;
+}
+
+fetch_report call_failed(const caf::error& err, const std::string& account_id,
+                         const std::string& mailbox_id) {
+  auto grant_gone = is(err, ec::reauthorization_required);
+  bool token = grant_gone || is(err, ec::app_credentials_rejected) ||
+               is(err, ec::token_unavailable);
+  auto r = failed_cycle(token                          ? "token"
+                        : is(err, ec::storage_failure) ? "storage"
+                                                       : "internal",
+                        err.category() == error_category
+                            ? to_string(static_cast<ec>(err.code()))
+                            : "internal_error",
+                        render(err));
+  r.result.grant_gone = grant_gone;
+  r.back_off = !grant_gone && !is(err, ec::app_credentials_rejected);
+  if (!grant_gone)
+    spdlog::warn("mailbox {}/{}: {}", account_id, mailbox_id, r.result.message);
+  return r;
+}
+
+fetch_report graph_failed(const net::client_response& res, const char* doing,
+                          const std::string& account_id, const std::string& mailbox_id) {
+  auto e = graph::read_error(res);
+  spdlog::warn("mailbox {}/{}: {} failed: {} {} (the mailbox waits)", account_id,
+               mailbox_id, doing, e.code, e.message);
+  auto r = failed_cycle("listing", e.code, e.message);
+  r.back_off = true;
+  r.heals = graph::transient(res);
+  r.asked = asked_pause(res).value_or(caf::timespan{0});
+  return r;
+}
+
+fetch_report not_a_page() {
+  auto r = failed_cycle("listing", "graph_failure",
+                        "Graph answered a listing that is not a page of messages");
+  r.back_off = true;
+  return r;
+}
+
+} // namespace exc
