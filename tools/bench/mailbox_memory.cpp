@@ -1,7 +1,7 @@
 // What an idle MAILBOX costs: spawns N mailbox actors the way the API does (each with
 // its config, its poll timer and its peers; its SENDER finds an empty outbox and is
-// ended), lets each finish a first poll that fails at once (its FETCHER ends, so none
-// holds a request), and prints the resident memory per mailbox.
+// ended), lets each finish a first poll whose listing fails at once (so none holds a
+// request, and no FETCHER starts), and prints the resident memory per mailbox.
 // Usage: bench-mailbox-memory [N]   (default 100000)
 #include "actors/mailbox.hpp"
 #include "actors/storage_writer.hpp"
@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
     auto spawn_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    // The first polls' FETCHERs have ended; malloc keeps the pages they used (all of
-    // them ran at once here) until it is asked to give free pages back.
+    // The first polls have ended; malloc keeps the pages they used (all of them ran at
+    // once here) until it is asked to give free pages back.
     auto untrimmed = rss();
     malloc_trim(0);
     auto after = rss();
@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
                 n, spawn_s, before / 1048576.0, after / 1048576.0, untrimmed / 1048576.0,
                 per, per / 1024);
     // Two more polls each (after the backoff of the failed ones): a MAILBOX must not
-    // grow with the children it spawned and that ended.
+    // grow with its polls.
     while (polls < 3 * n)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
