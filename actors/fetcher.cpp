@@ -1,6 +1,6 @@
 #include "actors/fetcher.hpp"
 
-#include "actors/poll_failure.hpp"
+#include "actors/listing.hpp"
 
 #include "messages/error.hpp"
 #include "messages/lifetime.hpp"
@@ -429,15 +429,15 @@ void list_page(self_ptr self, std::string next_link) {
         return graph::get("", token, next_link); // verbatim, as Graph asks
       },
       [=](net::client_response& res) {
-        if (!res.ok() || res.status != 200)
-          return fail_graph(self, res, "listing new mail");
-        std::string next;
-        auto page = graph::read_message_page(res.body, next);
-        if (!page) return finish(self, not_a_page());
+        const auto& cfg = self->state.cfg;
+        auto read = read_listing(res, cfg.account_id, cfg.id);
+        if (auto* failed = std::get_if<fetch_report>(&read))
+          return finish(self, std::move(*failed));
+        auto& page = std::get<mail_page>(read);
         auto& q = self->state.queue;
-        q.insert(q.end(), std::make_move_iterator(page->begin()),
-                 std::make_move_iterator(page->end()));
-        if (!next.empty()) return list_page(self, next);
+        q.insert(q.end(), std::make_move_iterator(page.messages.begin()),
+                 std::make_move_iterator(page.messages.end()));
+        if (!page.next_link.empty()) return list_page(self, std::move(page.next_link));
         self->state.listed = true; // the mailbox's backoff ends, however the cycle does
         process(self);
       },
@@ -462,7 +462,7 @@ void stop(self_ptr self, caf::error reason) {
 
 fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
                                      fetcher_config cfg, fetcher_peers peers,
-                                     fetch_window window, first_page listed) {
+                                     fetch_window window, mail_page listed) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.peers = std::move(peers);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/listing.hpp"
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
@@ -94,20 +95,13 @@ struct fetcher_state {
   std::minstd_rand rng{jitter_seed()};
 };
 
-/// The first page of new mail its MAILBOX listed, and Graph's link to the next page
-/// (empty: it was the last).
-struct first_page {
-  std::vector<message_ref> messages;
-  std::string next_link;
-};
-
 /// @param self the actor
 /// @param cfg which mailbox, its limits, labels and retry timings
 /// @param peers its MAILBOX and stores
 /// @param window the mailbox's fetch window so far
-/// @param listed what its MAILBOX listed
+/// @param listed the first page its MAILBOX listed
 fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
                                      fetcher_config cfg, fetcher_peers peers,
-                                     fetch_window window, first_page listed);
+                                     fetch_window window, mail_page listed);
 
 } // namespace exc

@@ -1,7 +1,7 @@
 #include "actors/mailbox.hpp"
 
 #include "actors/labeler.hpp"
-#include "actors/poll_failure.hpp"
+#include "actors/listing.hpp"
 #include "actors/recoverer.hpp"
 #include "messages/error.hpp"
 #include "messages/lifetime.hpp"
@@ -164,7 +164,7 @@ bool predecessor_done(self_ptr self) {
 
 /// The rest of a cycle whose listing found mail: a FETCHER with the first page
 /// (monitored: this MAILBOX hears how it ended).
-void start_fetcher(self_ptr self, first_page listed) {
+void start_fetcher(self_ptr self, mail_page listed) {
   auto& st = self->state;
   if (st.present) st.present->enter(fetcher_key(st.cfg.id));
   fetcher_config fc;
@@ -205,19 +205,16 @@ void listed(self_ptr self, net::client_response& res) {
   auto& st = self->state;
   listing_done(self, asked_pause(res).value_or(caf::timespan{0}));
   if (st.stopping) return;
-  if (!res.ok() || res.status != 200)
-    return fetched(self,
-                   graph_failed(res, "listing new mail", st.cfg.account_id, st.cfg.id));
-  first_page page;
-  auto messages = graph::read_message_page(res.body, page.next_link);
-  if (!messages) return fetched(self, not_a_page());
-  if (messages->empty() && page.next_link.empty()) {
+  auto read = read_listing(res, st.cfg.account_id, st.cfg.id);
+  if (auto* failed = std::get_if<fetch_report>(&read))
+    return fetched(self, std::move(*failed));
+  auto& page = std::get<mail_page>(read);
+  if (page.messages.empty() && page.next_link.empty()) {
     fetch_report r;
     r.result.ok = true;
     r.listed = true;
     return fetched(self, std::move(r));
   }
-  page.messages = std::move(*messages);
   start_fetcher(self, std::move(page));
 }
 

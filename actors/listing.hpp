@@ -6,12 +6,27 @@
 #include <caf/error.hpp>
 
 #include <string>
+#include <variant>
+#include <vector>
 
-/// How a poll cycle ends when the whole mailbox failed (no token, storage trouble,
-/// Graph throttling or refusing the mailbox), as its MAILBOX learns it: a fetch_report
-/// that makes it back off. The MAILBOX's listing of the first page and the FETCHER's
-/// later pages and downloads end a cycle the same way.
+/// A poll's listing of new mail, read the same way by the MAILBOX (the first page) and
+/// its FETCHER (the others), and how a poll cycle ends when the whole mailbox failed (no
+/// token, storage trouble, Graph throttling or refusing the mailbox): a fetch_report
+/// that makes the MAILBOX back off. The FETCHER's downloads end a cycle the same way.
 namespace exc {
+
+/// One page of new mail as Graph listed it, and its link to the next page (empty: it
+/// was the last).
+struct mail_page {
+  std::vector<message_ref> messages;
+  std::string next_link;
+};
+
+/// Graph's answer to a listing: its page, or the report that ends the cycle (Graph
+/// refused the listing, or answered something that is not a page of messages).
+std::variant<mail_page, fetch_report> read_listing(const net::client_response& res,
+                                                   const std::string& account_id,
+                                                   const std::string& mailbox_id);
 
 /// A cycle that ended with `step` failing.
 fetch_report failed_cycle(std::string step, std::string code, std::string message);
@@ -26,8 +41,5 @@ fetch_report call_failed(const caf::error& err, const std::string& account_id,
 /// failed) while `doing`: logged, and the report (with the pause Graph asked for).
 fetch_report graph_failed(const net::client_response& res, const char* doing,
                           const std::string& account_id, const std::string& mailbox_id);
-
-/// Graph answered a listing with something that is not a page of messages.
-fetch_report not_a_page();
 
 } // namespace exc

@@ -1,4 +1,4 @@
-#include "actors/poll_failure.hpp"
+#include "actors/listing.hpp"
 
 #include "messages/error.hpp"
 #include "net/graph/requests.hpp"
@@ -47,11 +47,21 @@ fetch_report graph_failed(const net::client_response& res, const char* doing,
   return r;
 }
 
-fetch_report not_a_page() {
-  auto r = failed_cycle("listing", "graph_failure",
-                        "Graph answered a listing that is not a page of messages");
-  r.back_off = true;
-  return r;
+std::variant<mail_page, fetch_report> read_listing(const net::client_response& res,
+                                                   const std::string& account_id,
+                                                   const std::string& mailbox_id) {
+  if (!res.ok() || res.status != 200)
+    return graph_failed(res, "listing new mail", account_id, mailbox_id);
+  mail_page page;
+  auto messages = graph::read_message_page(res.body, page.next_link);
+  if (!messages) {
+    auto r = failed_cycle("listing", "graph_failure",
+                          "Graph answered a listing that is not a page of messages");
+    r.back_off = true;
+    return r;
+  }
+  page.messages = std::move(*messages);
+  return page;
 }
 
 } // namespace exc
