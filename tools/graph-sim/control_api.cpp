@@ -65,12 +65,17 @@ net::response simulator::route_control(call& c) {
       return control_sent(c, *mb);
     }
     if (seg.size() == 4 && seg[3] == "faults") return control_mailbox_faults(c, *mb);
+    if (seg.size() == 5 && seg[3] == "delta" && seg[4] == "expire") {
+      if (method != http::verb::post) return bad_method();
+      return control_delta_expire(c, *mb);
+    }
   }
   if (seg.size() >= 2 && seg[1] == "stats") return control_stats(c);
   if (seg.size() == 2 && seg[1] == "listing-intervals")
     return control_listing_intervals(c);
   if (seg.size() == 2 && seg[1] == "faults") return control_faults(c);
   if (seg.size() == 2 && seg[1] == "send") return control_send(c);
+  if (seg.size() == 2 && seg[1] == "delta") return control_delta(c);
   if (seg.size() == 3 && seg[1] == "grants" && seg[2] == "revoke") {
     if (method != http::verb::post) return bad_method();
     return control_revoke(c);
@@ -367,7 +372,7 @@ net::response simulator::control_deliver(call& c, mailbox& mb) {
               {"clean", m.parsed->clean()},
               {"size", m.size},
               {"received_at", net::format_rfc3339(m.received)}};
-  mb.messages[m.id] = std::move(m);
+  store_message(mb, std::move(m));
   return json_response(201, out);
 }
 

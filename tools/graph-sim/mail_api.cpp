@@ -34,14 +34,6 @@ std::optional<long long> parse_int(const std::string& text) {
   return v;
 }
 
-/// Accepts exactly the PidTagMessageSize expansion Graph documents.
-bool is_size_expand(std::string text) {
-  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
-  return net::iequals(text,
-                      "singleValueExtendedProperties($filter=ideq'Integer0x0E08')") ||
-         net::iequals(text, "singleValueExtendedProperties($filter=ideq'Integer0xe08')");
-}
-
 bool prefers_text(const net::request& req) {
   auto prefer = std::string{req["Prefer"]};
   return prefer.find("outlook.body-content-type=\"text\"") != std::string::npos ||
@@ -102,7 +94,7 @@ std::optional<query_error> parse_options(const net::params& query, bool listing,
       out.select = odata::parse_select(value, error);
       if (!out.select) return query_error{"BadRequest", error};
     } else if (name == "$expand") {
-      if (!is_size_expand(value))
+      if (!odata::is_size_expand(value))
         return query_error{
             "BadRequest",
             "Parsing OData Select and Expand failed: graph-sim only expands "
@@ -140,6 +132,7 @@ std::string endpoint_name(const std::vector<std::string>& rest, http::verb metho
     return "unknown";
   auto tail = rest.size() - at;
   if (tail == 0) return method == http::verb::get ? "list_messages" : "messages";
+  if (tail == 1 && rest[at] == "delta") return "delta_messages";
   if (tail == 1) {
     if (method == http::verb::get) return "get_message";
     if (method == http::verb::patch) return "patch_message";
@@ -212,6 +205,14 @@ net::response simulator::graph_call(call& c, const access_token&, mailbox& mb,
     return list_messages(c, mb, folder);
   }
   const auto& id = rest[at];
+  if (rest.size() == at + 1 && id == "delta") {
+    if (method != http::verb::get) return not_allowed();
+    if (folder.empty()) // Graph tracks changes per folder
+      return graph_error(c, 400, "ErrorInvalidRequest",
+                         "Delta of messages is only supported on a mail folder: "
+                         "…/mailFolders/{id}/messages/delta.");
+    return delta_messages(c, mb, folder);
+  }
   if (!valid_message_id(id))
     return graph_error(c, 400, "ErrorInvalidIdMalformed", "Id is malformed.");
   auto mi = mb.messages.find(id);
@@ -366,11 +367,12 @@ net::response simulator::patch_message(call& c, mailbox& mb, message& m) {
   if (is_read) m.is_read = *is_read;
   ++m.change;
   m.modified = now();
+  touch(mb, m);
   return entity_response(mb, render_message_text(m, mb.id, render_options{}));
 }
 
 net::response simulator::delete_message(call&, mailbox& mb, const std::string& id) {
-  mb.messages.erase(id);
+  remove_message(mb, id);
   net::response res{http::status::no_content, 11};
   return res;
 }

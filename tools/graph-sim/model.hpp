@@ -53,6 +53,10 @@ struct message {
   bool is_read = false;
   std::vector<std::string> categories;
   std::uint64_t change = 1; ///< bumps on every change (changeKey, @odata.etag)
+  /// The mailbox's change sequence when it was created and last changed: what a delta
+  /// round reports (see mailbox::change_seq).
+  std::uint64_t created_seq = 0;
+  std::uint64_t changed_seq = 0;
   /// Before this instant (graph-sim's clock) Graph acts as if the message did not exist:
   /// sendMail's Sent Items copy appears only after the sent-items delay.
   sys_time visible_from{};
@@ -101,6 +105,22 @@ struct mailbox {
   std::map<std::string, message> messages; ///< by id
   std::vector<sent_mail> sent;             ///< oldest first
   std::vector<mailbox_fault> faults;       ///< PUT /_sim/mailboxes/{a}/faults
+  /// Delta query's state: every creation, change and removal of a message takes the
+  /// next number; a delta token holds the number it has seen up to.
+  std::uint64_t change_seq = 0;
+  /// Removed messages, oldest first, for delta's `@removed` items; the oldest are
+  /// forgotten past delta_removed_kept, and a token from before the forgotten ones
+  /// is refused (410 syncStateNotFound).
+  struct removal {
+    std::uint64_t seq = 0;
+    std::string id;
+    std::string folder;
+    sys_time received;
+  };
+  std::deque<removal> removed;
+  std::uint64_t removed_forgotten = 0; ///< the seq of the newest removal forgotten
+  /// Bumped by POST /_sim/mailboxes/{a}/delta/expire: every earlier token is refused.
+  std::uint64_t delta_epoch = 0;
 };
 
 /// A consent given by a user to an app: what refresh tokens stand for.
@@ -215,6 +235,8 @@ struct send_options {
 struct settings {
   std::string scheme = "https"; ///< how clients reach graph-sim, for @odata.nextLink
   std::string tenant_id = "9188040d-6c67-4c5b-b112-36a304b66dad";
+  /// Removed messages a mailbox remembers for delta (older tokens get 410).
+  std::size_t delta_removed_kept = 1000;
   std::chrono::seconds token_ttl{3599};
   std::chrono::seconds code_ttl{600};
   std::chrono::hours refresh_ttl{24 * 90};

@@ -406,4 +406,11 @@ std::optional<std::vector<std::string>> parse_select(std::string_view text,
   return out;
 }
 
+bool is_size_expand(std::string text) {
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  return net::iequals(text,
+                      "singleValueExtendedProperties($filter=ideq'Integer0x0E08')") ||
+         net::iequals(text, "singleValueExtendedProperties($filter=ideq'Integer0xe08')");
+}
+
 } // namespace graph_sim::odata

@@ -55,4 +55,7 @@ bool less(const message& a, const message& b, const std::vector<order_key>& orde
 std::optional<std::vector<std::string>> parse_select(std::string_view text,
                                                      std::string& error);
 
+/// Accepts exactly the PidTagMessageSize expansion Graph documents.
+bool is_size_expand(std::string text);
+
 } // namespace graph_sim::odata

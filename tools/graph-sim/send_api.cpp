@@ -590,7 +590,7 @@ void simulator::record_sent(mailbox& mb, sent_mail record,
   copy.is_read = true;
   copy.visible_from = copy.received + std::chrono::duration_cast<sys_time::duration>(
                                           send_.sent_items_delay);
-  mb.messages[copy.id] = std::move(copy);
+  store_message(mb, std::move(copy));
 }
 
 net::response simulator::refuse_over_limit(call& c, mailbox& mb, const std::string& limit,

@@ -288,7 +288,11 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
   if (!allowed)
     return reply(graph_error(*c, 403, "ErrorAccessDenied",
                              "Access is denied. Check credentials and try again."));
-  if (c->endpoint == "list_messages") note_listing(*mb);
+  // A poll's listing: a list, or the first page of a delta round (a page that carries
+  // $skiptoken continues a round).
+  if (c->endpoint == "list_messages" ||
+      (c->endpoint == "delta_messages" && !net::find_param(c->query, "$skiptoken")))
+    note_listing(*mb);
   // This mailbox's own faults, before its limits: a refused request costs no budget.
   for (const auto& f : mb->faults)
     if (f.method == "*" || f.method == std::string{c->req.method_string()}) {

@@ -67,6 +67,17 @@ private:
   net::response get_message(call& c, mailbox& mb, message& m);
   net::response patch_message(call& c, mailbox& mb, message& m);
   net::response delete_message(call& c, mailbox& mb, const std::string& id);
+
+  // Delta query of a folder's messages (delta_api.cpp).
+  net::response delta_messages(call& c, mailbox& mb, const std::string& folder);
+  /// POST /_sim/mailboxes/{a}/delta/expire, PUT /_sim/delta.
+  net::response control_delta_expire(call& c, mailbox& mb);
+  net::response control_delta(call& c);
+  /// Every change to a mailbox's messages goes through these, so that delta sees it:
+  /// a new message stored, a stored one changed (after the change), one removed.
+  void store_message(mailbox& mb, message m);
+  void touch(mailbox& mb, message& m);
+  void remove_message(mailbox& mb, const std::string& id);
   void count_download(mailbox& mb, const std::string& message_id);
 
   // sendMail (send_api.cpp).
@@ -154,6 +165,9 @@ private:
   std::map<std::int64_t, std::uint64_t> listing_intervals_;
   std::uint64_t listing_interval_count_ = 0; ///< the sum of listing_intervals_
   std::uint64_t in_flight_ = 0;
+  /// Delta's "the same change may come twice": each deltaLink stops one change short,
+  /// so the last change of a round comes again in the next (PUT /_sim/delta).
+  bool delta_replay_ = false;
 };
 
 /// The name under which a Graph request is counted in the statistics, from the path
