@@ -414,32 +414,110 @@ void process(self_ptr self) {
     st.room_waits = 0;
     return begin_try(self);
   }
+  // Every message of the round was taken: the next round starts after it.
+  if (!st.delta_link.empty() && st.delta_link != st.from_link) {
+    storage::batch changes;
+    st.peers.store->stage_delta_link(changes, st.cfg.id, st.delta_link);
+    write(self, std::move(changes), "the delta link");
+  }
   fetch_report r;
   r.result.ok = true;
   finish(self, std::move(r));
 }
 
-/// Lists the next page of new mail; the last page starts the processing. Every page is
-/// listed first: Graph's next link skips by position, and processing marks mail read
-/// (`mark_as_read`), which would shift the unread mail under a later page.
+/// The messages of the round, oldest first (a delta round comes in the order of the
+/// changes; a reply should not overtake the mail it answers).
+void sort_queue(self_ptr self) {
+  auto& q = self->state.queue;
+  std::stable_sort(q.begin(), q.end(), [](const message_ref& a, const message_ref& b) {
+    return a.received_at < b.received_at; // RFC 3339 in UTC: text order is time order
+  });
+}
+
+/// Looks again at the open messages due (one GET each) that the round did not report:
+/// each one still there joins the queue; one gone from Exchange, or read while it was
+/// still pending, leaves the index. Then the processing starts.
+void look_again(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  while (!st.due.empty()) {
+    auto id = std::move(st.due.back());
+    st.due.pop_back();
+    auto listed = std::any_of(st.queue.begin(), st.queue.end(),
+                              [&](const message_ref& r) { return r.graph_id == id; });
+    if (listed) continue;
+    return call(
+        self,
+        [=](const std::string& token) {
+          const auto& cfg = self->state.cfg;
+          return graph::message_ref_of(cfg.graph_url, token, cfg.address, id);
+        },
+        [=](net::client_response& res) {
+          auto& st = self->state;
+          if (res.ok() && res.status == 200) {
+            bool is_read = false;
+            auto ref = graph::read_message_ref(res.body, is_read);
+            auto known = st.peers.store->journal(st.cfg.id, id);
+            bool pending = known && (!*known || (*known)->pending());
+            if (ref && !(is_read && pending)) {
+              st.queue.push_back(std::move(*ref));
+              return look_again(self);
+            }
+          } else if (mailbox_wide(res)) {
+            return fail_graph(self, res, "looking at an open message again");
+          } else if (!res.ok() || res.status != 404) { // the next cycle looks again
+            auto e = graph::read_error(res);
+            spdlog::warn("mailbox {}/{}: message {}: looking at it again failed: {} {}",
+                         st.cfg.account_id, st.cfg.id, id, e.code, e.message);
+            return look_again(self);
+          }
+          storage::batch changes; // gone, or read before it was taken
+          st.peers.store->stage_not_open(changes, st.cfg.id, id);
+          write(self, std::move(changes), "a message no longer open");
+          look_again(self);
+        },
+        {}, true);
+  }
+  sort_queue(self);
+  st.taking = true;
+  process(self);
+}
+
+/// Lists the next page of the round; the last page (with the deltaLink) starts the
+/// processing. Every page is listed first, as Graph's links stand for the round's state
+/// when it began.
 void list_page(self_ptr self, std::string next_link) {
   call(
       self,
       [=](const std::string& token) {
-        return graph::get("", token, next_link); // verbatim, as Graph asks
+        return graph::inbox_delta({}, token, {}, {}, next_link);
       },
       [=](net::client_response& res) {
-        const auto& cfg = self->state.cfg;
-        auto read = read_listing(res, cfg.account_id, cfg.id);
+        auto& st = self->state;
+        if (graph::sync_state_gone(res)) {
+          // Graph forgot the round: the next cycle, at once, is a full round.
+          spdlog::info("mailbox {}/{}: Graph no longer knows the delta round; a full "
+                       "round starts",
+                       st.cfg.account_id, st.cfg.id);
+          storage::batch changes;
+          st.peers.store->stage_delta_link(changes, st.cfg.id, "");
+          write(self, std::move(changes), "the delta link");
+          fetch_report r;
+          r.result.ok = true;
+          r.poll_in = caf::timespan{0};
+          return finish(self, std::move(r));
+        }
+        auto read = read_listing(res, st.cfg.account_id, st.cfg.id);
         if (auto* failed = std::get_if<fetch_report>(&read))
           return finish(self, std::move(*failed));
         auto& page = std::get<mail_page>(read);
-        auto& q = self->state.queue;
+        auto& q = st.queue;
         q.insert(q.end(), std::make_move_iterator(page.messages.begin()),
                  std::make_move_iterator(page.messages.end()));
         if (!page.next_link.empty()) return list_page(self, std::move(page.next_link));
-        self->state.listed = true; // the mailbox's backoff ends, however the cycle does
-        process(self);
+        st.delta_link = std::move(page.delta_link);
+        st.listed = true; // the mailbox's backoff ends, however the cycle does
+        look_again(self);
       },
       {}, true);
 }
@@ -462,7 +540,7 @@ void stop(self_ptr self, caf::error reason) {
 
 fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
                                      fetcher_config cfg, fetcher_peers peers,
-                                     fetch_window window, mail_page listed) {
+                                     fetch_window window, mail_round round) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.peers = std::move(peers);
@@ -477,10 +555,13 @@ fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_sta
       stop(self, std::move(dm.reason));
   });
   self->set_exit_handler([=](caf::exit_msg& em) { stop(self, std::move(em.reason)); });
-  st.queue = std::move(listed.messages);
-  if (!listed.next_link.empty()) {
-    list_page(self, std::move(listed.next_link));
-  } else { // listed in full: processed from its first message (not inside this init)
+  st.queue = std::move(round.first.messages);
+  st.from_link = std::move(round.from_link);
+  st.due = std::move(round.due);
+  if (!round.first.next_link.empty()) {
+    list_page(self, std::move(round.first.next_link));
+  } else { // listed in full: taken from its first message (not inside this init)
+    st.delta_link = std::move(round.first.delta_link);
     st.listed = true;
     self->send(self, atom::internal_v, atom::wake_v);
   }
@@ -488,8 +569,11 @@ fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_sta
       [=](atom::settings, const label_settings& labels) {
         self->state.cfg.labels = labels;
       },
-      [=](atom::internal, atom::wake) { // see wait_for_room
-        if (!self->state.stopping) process(self);
+      [=](atom::internal, atom::wake) { // its start, or see wait_for_room
+        auto& st = self->state;
+        if (st.stopping) return;
+        if (!st.taking) return look_again(self);
+        process(self);
       },
   };
 }

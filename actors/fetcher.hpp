@@ -22,19 +22,23 @@
 #include <vector>
 
 /// A FETCHER: the rest of a poll cycle that found new mail. Its MAILBOX lists the
-/// Inbox's new unread mail and spawns it with the first page when there is any (an
-/// empty listing, most polls, needs no FETCHER); it lists the other pages and takes each
-/// message in turn
+/// Inbox's delta and spawns it with the round's first page when there is new mail (an
+/// empty round, most polls, needs no FETCHER) or an open message is due for another
+/// look; it lists the round's other pages, looks again at the open messages due, and
+/// takes each message in turn
 ///   journal lookup -> size check -> room in the conversion budget -> try counted ->
 ///   download ($value, within the fetch rate) -> CONVERTER -> HELPDESK (ticket +
 ///   journal, durable)
 /// and hands it to its MAILBOX for labelling; then it reports and ends, so an idle
 /// mailbox has none. A message that fails at a step is recorded with its own backoff
 /// and the cycle goes on with the next one; after max_attempts tries it is quarantined
-/// (a `processing_failed` rejection). What concerns the whole mailbox (a failed listing,
-/// throttling, no token, storage trouble) ends the cycle: the MAILBOX backs off. Its
-/// requests pass the mailbox's Graph gate. Told to stop during a try, it gives the try
-/// back in the journal (parks it) before it ends.
+/// (a `processing_failed` rejection); the journal's index of open entries brings it
+/// back, since a delta round reports a message once. Once every message of the round
+/// was taken (none left for a later cycle by the fetch rate or a pause) it keeps the
+/// round's deltaLink, where the next round starts. What concerns the whole mailbox (a
+/// failed listing, throttling, no token, storage trouble) ends the cycle: the MAILBOX
+/// backs off. Its requests pass the mailbox's Graph gate. Told to stop during a try, it
+/// gives the try back in the journal (parks it) before it ends.
 namespace exc {
 
 struct fetcher_config {
@@ -78,6 +82,10 @@ struct fetcher_state {
   fetch_window window; ///< the mailbox's downloads, as its MAILBOX handed them over
   /// The messages listed, and the next one to take.
   std::vector<message_ref> queue;
+  std::string from_link;  ///< the deltaLink the round started from ("" a full round)
+  std::string delta_link; ///< where the next round starts, once the round is listed
+  std::vector<std::string> due; ///< open messages to look at again (see mail_round)
+  bool taking = false;          ///< listed and looked again: taking the queue's messages
   std::size_t next = 0;
   std::uint32_t tries = 0; ///< tries of the current message so far (from the journal)
   /// A counted try of the current message is under way (download to storing).
@@ -99,9 +107,10 @@ struct fetcher_state {
 /// @param cfg which mailbox, its limits, labels and retry timings
 /// @param peers its MAILBOX and stores
 /// @param window the mailbox's fetch window so far
-/// @param listed the first page its MAILBOX listed
+/// @param round the first page its MAILBOX listed, where the round started, and the
+///        open messages due
 fetcher_actor::behavior_type fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
                                      fetcher_config cfg, fetcher_peers peers,
-                                     fetch_window window, mail_page listed);
+                                     fetch_window window, mail_round round);
 
 } // namespace exc

@@ -53,10 +53,16 @@ std::variant<mail_page, fetch_report> read_listing(const net::client_response& r
   if (!res.ok() || res.status != 200)
     return graph_failed(res, "listing new mail", account_id, mailbox_id);
   mail_page page;
-  auto messages = graph::read_message_page(res.body, page.next_link);
+  auto messages = graph::read_message_page(res.body, page.next_link, page.delta_link);
   if (!messages) {
     auto r = failed_cycle("listing", "graph_failure",
                           "Graph answered a listing that is not a page of messages");
+    r.back_off = true;
+    return r;
+  }
+  if (page.next_link.empty() && page.delta_link.empty()) {
+    auto r = failed_cycle("listing", "graph_failure",
+                          "Graph ended a delta round without a deltaLink");
     r.back_off = true;
     return r;
   }

@@ -9,17 +9,29 @@
 #include <variant>
 #include <vector>
 
-/// A poll's listing of new mail, read the same way by the MAILBOX (the first page) and
-/// its FETCHER (the others), and how a poll cycle ends when the whole mailbox failed (no
-/// token, storage trouble, Graph throttling or refusing the mailbox): a fetch_report
-/// that makes the MAILBOX back off. The FETCHER's downloads end a cycle the same way.
+/// A poll's listing of new mail (a round of the Inbox's delta), read the same way by the
+/// MAILBOX (the first page) and its FETCHER (the others), and how a poll cycle ends when
+/// the whole mailbox failed (no token, storage trouble, Graph throttling or refusing the
+/// mailbox): a fetch_report that makes the MAILBOX back off. The FETCHER's downloads end
+/// a cycle the same way.
 namespace exc {
 
-/// One page of new mail as Graph listed it, and its link to the next page (empty: it
-/// was the last).
+/// One page of new mail as Graph listed it (removed and read messages left out), and
+/// its link to the next page or, on the round's last page, the deltaLink where the next
+/// round starts.
 struct mail_page {
   std::vector<message_ref> messages;
   std::string next_link;
+  std::string delta_link;
+};
+
+/// What the MAILBOX hands its FETCHER: the round's first page, the deltaLink the round
+/// started from ("": a full round), and the open messages due for another look (the
+/// journal's index: a delta round reports each message once).
+struct mail_round {
+  mail_page first;
+  std::string from_link;
+  std::vector<std::string> due;
 };
 
 /// Graph's answer to a listing: its page, or the report that ends the cycle (Graph

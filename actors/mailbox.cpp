@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 namespace exc {
 
@@ -149,6 +150,9 @@ void fetched(self_ptr self, fetch_report r) {
   if (r.listed) st.gate_failures = 0; // the listing works: the backoff ends
   auto at =
       r.back_off ? back_off(self, r.asked, r.heals) : next_poll(self, st.cycle_started);
+  // An open message falls due before then (the journal's index; see open_due).
+  if (!r.back_off && st.open_due_at < at)
+    at = std::max(st.open_due_at, self->clock().now());
   if (r.poll_in >= caf::timespan{0})
     at = std::min(at, std::max(self->clock().now() + r.poll_in, paused_until(self)));
   schedule_poll(self, at);
@@ -162,9 +166,9 @@ bool predecessor_done(self_ptr self) {
   return !st.present || !st.present->contains(fetcher_key(st.cfg.id));
 }
 
-/// The rest of a cycle whose listing found mail: a FETCHER with the first page
-/// (monitored: this MAILBOX hears how it ended).
-void start_fetcher(self_ptr self, mail_page listed) {
+/// The rest of a cycle whose listing found mail, or open messages due for another look:
+/// a FETCHER with the round (monitored: this MAILBOX hears how it ended).
+void start_fetcher(self_ptr self, mail_round round) {
   auto& st = self->state;
   if (st.present) st.present->enter(fetcher_key(st.cfg.id));
   fetcher_config fc;
@@ -185,7 +189,7 @@ void start_fetcher(self_ptr self, mail_page listed) {
       fetcher, std::move(fc),
       fetcher_peers{caf::actor_cast<fetch_listener_actor>(self), st.store, st.throttle,
                     st.converter, st.converters, st.present, st.tokens},
-      st.downloads, std::move(listed));
+      st.downloads, std::move(round));
 }
 
 /// Its own Graph request is over: the slot at its gate is free, with the pause Graph
@@ -199,30 +203,86 @@ void listing_done(self_ptr self, caf::timespan pause) {
   end_turn(self, true);
 }
 
-/// Graph's answer to the listing: an empty one ends the cycle here, one with mail
-/// starts a FETCHER for the rest of it.
-void listed(self_ptr self, net::client_response& res) {
+/// The open messages (the journal's index) due for another look now, at most as many as
+/// the fetch rate allows a minute; notes when the next one falls due (open_due_at).
+caf::expected<std::vector<std::string>> open_due(self_ptr self) {
+  auto& st = self->state;
+  st.open_due_at = caf::actor_clock::time_point::max();
+  std::vector<std::string> due;
+  if (!st.store) return due;
+  auto open = st.store->open_messages(st.cfg.id, mailbox_state::open_scan_limit);
+  if (!open) return open.error();
+  auto now = self->clock().now();
+  auto now_ms = st.wall.ms_at(now);
+  auto next_ms = std::numeric_limits<std::int64_t>::max();
+  for (auto& m : *open) {
+    if (m.due_ms > now_ms) {
+      next_ms = std::min(next_ms, m.due_ms);
+    } else if (due.size() < st.cfg.fetch_rate.count) {
+      due.push_back(std::move(m.graph_id));
+    } else { // more are due than one cycle takes: the next cycle comes soon
+      next_ms = std::min(next_ms, now_ms + mailbox_state::open_backlog_wait.count());
+    }
+  }
+  if (next_ms != std::numeric_limits<std::int64_t>::max())
+    st.open_due_at = now + std::chrono::milliseconds{next_ms - now_ms};
+  return due;
+}
+
+/// Where the next round starts: after this round, or over (a full round) if `link` is
+/// empty. Relaxed: a crash before it is on disk only makes the next round longer.
+void keep_delta_link(self_ptr self, const std::string& link) {
+  auto& st = self->state;
+  if (!st.store) return;
+  storage::batch changes;
+  st.store->stage_delta_link(changes, st.cfg.id, link);
+  write(self, std::move(changes), "the delta link");
+}
+
+void list_new_mail(self_ptr self, bool full_round);
+
+/// Graph's answer to the first page of the round from `from` ("": a full round): a round
+/// with nothing new and no open message due ends the cycle here, else a FETCHER takes
+/// the rest. A link Graph no longer knows starts a full round at once.
+void listed(self_ptr self, net::client_response& res, const std::string& from) {
   auto& st = self->state;
   listing_done(self, asked_pause(res).value_or(caf::timespan{0}));
   if (st.stopping) return;
+  if (!from.empty() && graph::sync_state_gone(res)) {
+    spdlog::info("mailbox {}/{}: Graph no longer knows where its delta round stood; "
+                 "a full round starts",
+                 st.cfg.account_id, st.cfg.id);
+    keep_delta_link(self, "");
+    return list_new_mail(self, true);
+  }
   auto read = read_listing(res, st.cfg.account_id, st.cfg.id);
   if (auto* failed = std::get_if<fetch_report>(&read))
     return fetched(self, std::move(*failed));
   auto& page = std::get<mail_page>(read);
-  if (page.messages.empty() && page.next_link.empty()) {
+  auto due = open_due(self);
+  if (!due) return fetched(self, call_failed(due.error(), st.cfg.account_id, st.cfg.id));
+  if (page.messages.empty() && page.next_link.empty() && due->empty()) {
+    if (page.delta_link != from) keep_delta_link(self, page.delta_link);
     fetch_report r;
     r.result.ok = true;
     r.listed = true;
     return fetched(self, std::move(r));
   }
-  start_fetcher(self, std::move(page));
+  start_fetcher(self, mail_round{std::move(page), from, std::move(*due)});
 }
 
-/// Starts a poll cycle: the listing of new mail, once its gate lets it go (the same
-/// gate as its children's requests: the mailbox's 4 slots, Graph's pause, the app's
-/// budget).
-void list_new_mail(self_ptr self) {
+/// Starts a poll cycle: the first page of a delta round of the Inbox, from where the
+/// last round ended (or a full round), once its gate lets it go (the same gate as its
+/// children's requests: the mailbox's 4 slots, Graph's pause, the app's budget).
+void list_new_mail(self_ptr self, bool full_round) {
   auto& st = self->state;
+  std::string from;
+  if (st.store && !full_round) {
+    auto link = st.store->delta_link(st.cfg.id);
+    if (!link)
+      return fetched(self, call_failed(link.error(), st.cfg.account_id, st.cfg.id));
+    from = link->value_or("");
+  }
   st.listing = true;
   st.gate.wait(self->address(), [=] {
     auto& st = self->state;
@@ -233,9 +293,9 @@ void list_new_mail(self_ptr self) {
         route_of(self->system(), st.cfg, true), token_key_of(st.cfg),
         [=](const std::string& token) {
           const auto& cfg = self->state.cfg;
-          return graph::new_mail(cfg.graph_url, token, cfg.address, cfg.since);
+          return graph::inbox_delta(cfg.graph_url, token, cfg.address, cfg.since, from);
         },
-        [=](net::client_response& res) { listed(self, res); },
+        [=](net::client_response& res) { listed(self, res, from); },
         [=](const caf::error& err) {
           listing_done(self, caf::timespan{0});
           if (self->state.stopping) return;
@@ -452,7 +512,7 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
         st.cycle_started = now;
         if (!predecessor_done(self)) // again shortly
           return schedule_poll(self, now + std::chrono::milliseconds{100});
-        list_new_mail(self);
+        list_new_mail(self, false);
       },
       [=](atom::poll) -> caf::result<bool> {
         auto& st = self->state;

@@ -25,16 +25,17 @@
 #include <vector>
 
 /// A MAILBOX: one connected mailbox, and the supervisor of its children. On its poll
-/// timer it lists the Inbox's new unread mail (one request through its own gate); only
-/// a listing with mail in it spawns a FETCHER (the other pages, download, conversion,
-/// storing: actors/fetcher.hpp) for the rest of the cycle, so an empty poll costs no
-/// actor's start and end. Each stored message goes to its LABELER, spawned while there is
-/// labelling to do; its SENDER drains the outbox. Every Graph request of its children
-/// passes its Graph gate (at most 4 in flight, one pause for all). It keeps what outlives
-/// a cycle: the fetch window, the mailbox's backoff after a failure of the whole mailbox
-/// (only a listing that works ends it), and what the REGISTRY hears after each poll. A
-/// child that fails is restarted (the FETCHER with the next poll). Idle, it is a timer,
-/// its config and a few windows.
+/// timer it asks the Inbox's delta for what changed since the last round (one request
+/// through its own gate, from the deltaLink kept in the journal); only a round with new
+/// unread mail in it, or an open message due for another look, spawns a FETCHER (the
+/// other pages, download, conversion, storing: actors/fetcher.hpp) for the rest of the
+/// cycle, so an empty poll costs no actor's start and end. Each stored message goes to
+/// its LABELER, spawned while there is labelling to do; its SENDER drains the outbox.
+/// Every Graph request of its children passes its Graph gate (at most 4 in flight, one
+/// pause for all). It keeps what outlives a cycle: the fetch window, the mailbox's
+/// backoff after a failure of the whole mailbox (only a listing that works ends it), and
+/// what the REGISTRY hears after each poll. A child that fails is restarted (the FETCHER
+/// with the next poll). Idle, it is a timer, its config and a few windows.
 namespace exc {
 
 struct mailbox_config {
@@ -81,6 +82,12 @@ struct mailbox_state {
   const storage::helpdesk_store* store = nullptr;
   const storage::throttle_store* throttle = nullptr;
   fetcher_actor fetcher; ///< the child of the poll cycle under way (none: idle)
+  /// When the next open message falls due (the journal's index; max: none known).
+  caf::actor_clock::time_point open_due_at = caf::actor_clock::time_point::max();
+  /// Open messages read per cycle; while more are due than a cycle takes, the next
+  /// cycle comes this soon.
+  static constexpr std::size_t open_scan_limit = 200;
+  static constexpr std::chrono::milliseconds open_backlog_wait{10'000};
   bool listing = false;  ///< its own listing of new mail is under way (a cycle runs)
   sender_actor sender;   ///< the child that drains the outbox (none in ingest-only tests)
   labeler_actor labeler; ///< the child that labels, while it has work (none: idle)

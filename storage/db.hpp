@@ -70,8 +70,9 @@ private:
 class db {
 public:
   /// The schema this build writes; it reads every earlier one, upgrading it on open
-  /// (upgrade.hpp). 2: per-mailbox indexes of tickets and rejections.
-  static constexpr std::uint32_t schema_version = 2;
+  /// (upgrade.hpp). 2: per-mailbox indexes of tickets and rejections; 3: the index of
+  /// open journal entries and the delta link.
+  static constexpr std::uint32_t schema_version = 3;
 
   /// Opens the database in `dir`, creating the directory (0700) and every family as
   /// needed. Errors: ec::data_dir_unusable (cannot create, not a directory, no

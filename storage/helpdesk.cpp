@@ -97,6 +97,14 @@ std::string counters_key(const std::string& mailbox) {
   return mailbox + "/counters";
 }
 
+std::string delta_link_key(const std::string& mailbox) {
+  return mailbox + "/delta";
+}
+
+std::string open_key(const std::string& mailbox, const std::string& graph_id) {
+  return mailbox + "/o/" + graph_id;
+}
+
 std::string ticket_key(const std::string& account, const std::string& ticket_id) {
   return account + "/t/" + ticket_id;
 }
@@ -284,6 +292,52 @@ void helpdesk_store::stage_journal(batch& changes, const std::string& mailbox,
                                    const std::string& graph_id,
                                    const journal_entry& entry) const {
   changes.put(family::journal, journal_key(mailbox, graph_id), to_json(entry).dump());
+  if (!entry.pending() && entry.labelled)
+    return changes.erase(family::journal, open_key(mailbox, graph_id));
+  auto due = entry.retry_at_ms;
+  if (!entry.pending() && entry.label_attempts == 0) { // its first label is under way
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    due = std::max(due, now + open_label_grace.count());
+  }
+  changes.put(family::journal, open_key(mailbox, graph_id), json{{"due_ms", due}}.dump());
+}
+
+void helpdesk_store::stage_delta_link(batch& changes, const std::string& mailbox,
+                                      const std::string& link) const {
+  if (link.empty())
+    changes.erase(family::journal, delta_link_key(mailbox));
+  else
+    changes.put(family::journal, delta_link_key(mailbox), link);
+}
+
+void helpdesk_store::stage_not_open(batch& changes, const std::string& mailbox,
+                                    const std::string& graph_id) const {
+  changes.erase(family::journal, open_key(mailbox, graph_id));
+}
+
+caf::expected<std::optional<std::string>>
+helpdesk_store::delta_link(const std::string& mailbox) const {
+  return db_.get(family::journal, delta_link_key(mailbox));
+}
+
+caf::expected<std::vector<open_message>>
+helpdesk_store::open_messages(const std::string& mailbox, std::size_t limit) const {
+  std::vector<open_message> out;
+  auto prefix = open_key(mailbox, "");
+  auto err =
+      db_.scan(family::journal, prefix, [&](std::string_view key, std::string_view v) {
+        if (out.size() >= limit) return false;
+        auto j = json::parse(v, nullptr, false);
+        open_message m;
+        m.graph_id = std::string{key.substr(prefix.size())};
+        m.due_ms = j.is_object() ? detail::num(j, "due_ms") : 0;
+        out.push_back(std::move(m));
+        return true;
+      });
+  if (err) return err;
+  return out;
 }
 
 void helpdesk_store::stage_rejection(batch& changes, const std::string& account,

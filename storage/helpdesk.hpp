@@ -68,6 +68,24 @@ std::string mailbox_rejection_key(const std::string& account, const std::string&
                                   const std::string& rejection_id);
 std::string attachment_key(const std::string& account, const std::string& ticket_id,
                            const std::string& comment_id, std::size_t n);
+/// The Inbox's sync state, also in the journal family: "<mailbox>/delta" -> the
+/// deltaLink where the mailbox's next delta round starts (stored once a round was taken
+/// through in full), and "<mailbox>/o/<graph id>" -> {"due_ms"} for each journal entry
+/// still open (pending, or its labels not yet in Exchange), kept by stage_journal: a
+/// delta round reports a message once, so what must be tried again is found here.
+std::string delta_link_key(const std::string& mailbox);
+std::string open_key(const std::string& mailbox, const std::string& graph_id);
+
+/// An open journal entry: its message and when it is due for another look (wall clock,
+/// ms since the epoch): at its retry time; one that has its outcome but not yet a first
+/// try of its labels, a grace period after it was written (open_label_grace): its
+/// LABELER is likely still at it.
+struct open_message {
+  std::string graph_id;
+  std::int64_t due_ms = 0;
+};
+inline constexpr std::chrono::milliseconds open_label_grace{10'000};
+
 /// "<account>/k/<key>" -> what a request with this Idempotency-Key stored:
 /// {"target","comment_id","email_id"}.
 std::string idempotency_key(const std::string& account, const std::string& key);
@@ -118,6 +136,11 @@ public:
   /// The mailbox's counters: fetched, converted, rejected, rejected_by_reason,
   /// duplicates (zeros if it has none yet).
   caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
+  /// The deltaLink the mailbox's next delta round starts from, if it has one.
+  caf::expected<std::optional<std::string>> delta_link(const std::string& mailbox) const;
+  /// The mailbox's open journal entries, at most `limit` (in key order; committed ones).
+  caf::expected<std::vector<open_message>> open_messages(const std::string& mailbox,
+                                                         std::size_t limit) const;
 
   /// Staging, for the one writer: each puts its records into `changes`. A ticket and a
   /// rejection are staged with their mailbox's index entry.
@@ -125,8 +148,16 @@ public:
   void stage_message_index(batch& changes, const std::string& account,
                            const std::string& message_id,
                            const std::string& ticket_id) const;
+  /// The entry, and its place among the open ones (see open_key).
   void stage_journal(batch& changes, const std::string& mailbox,
                      const std::string& graph_id, const journal_entry& entry) const;
+  /// Where the next delta round starts ("" forgets it: the next round is a full one).
+  void stage_delta_link(batch& changes, const std::string& mailbox,
+                        const std::string& link) const;
+  /// The message is gone from Exchange (or read before it was taken): its open entry is
+  /// no longer looked at (the entry itself stays).
+  void stage_not_open(batch& changes, const std::string& mailbox,
+                      const std::string& graph_id) const;
   void stage_rejection(batch& changes, const std::string& account,
                        const nlohmann::json& rejection) const;
   void stage_counters(batch& changes, const std::string& mailbox,

@@ -62,10 +62,37 @@ caf::error upgrade_to_2(db& d) {
   return {};
 }
 
+caf::error upgrade_to_3(db& d) {
+  helpdesk_store store{d};
+  batch changes;
+  caf::error failed;
+  std::size_t open = 0;
+  auto err = d.scan(family::journal, "", [&](std::string_view key, std::string_view v) {
+    auto at = key.find("/m/");
+    if (at == std::string_view::npos) return true; // counters, delta links, the index
+    auto entry = journal_from_json(std::string{v});
+    if (!entry || (!entry->pending() && entry->labelled)) return true;
+    // Rewritten as it is, which files it among the open ones.
+    store.stage_journal(changes, std::string{key.substr(0, at)},
+                        std::string{key.substr(at + 3)}, *entry);
+    ++open;
+    if (changes.size() >= changes_per_commit) {
+      failed = d.commit(changes, durability::relaxed);
+      changes = batch{};
+    }
+    return !failed;
+  });
+  if (err) return err;
+  if (failed) return failed;
+  if (auto e = d.commit(changes, durability::durable)) return e;
+  spdlog::info("storage: schema 3: indexed {} open journal entries", open);
+  return {};
+}
+
 caf::error upgrade(db& d, std::uint32_t stored) {
   using step = caf::error (*)(db&);
   // steps[v - 1] brings version v to v + 1.
-  static constexpr step steps[] = {upgrade_to_2};
+  static constexpr step steps[] = {upgrade_to_2, upgrade_to_3};
   static_assert(std::size(steps) == db::schema_version - 1);
   for (auto v = stored; v < db::schema_version; ++v) {
     if (auto err = steps[v - 1](d)) return err;

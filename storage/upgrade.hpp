@@ -16,6 +16,10 @@ namespace storage {
 /// by the listings of one mailbox.
 caf::error upgrade_to_2(db& d);
 
+/// Version 3: the index of open journal entries (helpdesk.hpp, open_key), which delta
+/// rounds need to find what must be tried again.
+caf::error upgrade_to_3(db& d);
+
 /// Runs every step from `stored` (< db::schema_version) on, writing each new version.
 caf::error upgrade(db& d, std::uint32_t stored);
 

@@ -34,44 +34,94 @@ std::string messages_of(const std::string& address) {
 
 } // namespace
 
-net::client_request new_mail(const std::string& graph_url,
-                             const std::string& access_token, const std::string& address,
-                             const std::string& since) {
-  return get(
-      graph_url, access_token,
-      "/users/" + net::percent_encode(address) + "/mailFolders/inbox/messages?" +
-          net::encode_query(
-              {{"$filter", "receivedDateTime ge " + since + " and isRead eq false"},
-               {"$orderby", "receivedDateTime"},
-               {"$select", "id,internetMessageId,receivedDateTime,categories"},
-               {"$expand",
-                "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"},
-               {"$top", "100"}}));
+namespace {
+
+/// What a listing asks of each message: the fields that decide what to do with it and
+/// its size (PidTagMessageSize).
+constexpr const char* ref_fields =
+    "id,internetMessageId,receivedDateTime,categories,isRead";
+constexpr const char* size_expand =
+    "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')";
+
+/// A message of a listing as a ref; nullopt if the item is no message.
+std::optional<message_ref> ref_of(const nlohmann::json& item) {
+  if (!item.is_object() || !item.value("id", nlohmann::json{}).is_string())
+    return std::nullopt;
+  message_ref ref;
+  ref.graph_id = item["id"];
+  ref.internet_message_id = item.value("internetMessageId", std::string{});
+  ref.received_at = item.value("receivedDateTime", std::string{});
+  if (item.contains("categories") && item["categories"].is_array())
+    for (const auto& c : item["categories"])
+      if (c.is_string()) ref.categories.push_back(c);
+  if (item.contains("singleValueExtendedProperties") &&
+      item["singleValueExtendedProperties"].is_array())
+    for (const auto& p : item["singleValueExtendedProperties"])
+      if (p.is_object() && p.value("value", nlohmann::json{}).is_string())
+        ref.size = std::strtoull(p["value"].get<std::string>().c_str(), nullptr, 10);
+  return ref;
+}
+
+} // namespace
+
+net::client_request inbox_delta(const std::string& graph_url,
+                                const std::string& access_token,
+                                const std::string& address, const std::string& since,
+                                const std::string& link) {
+  auto req = link.empty()
+                 ? get(graph_url, access_token,
+                       "/users/" + net::percent_encode(address) +
+                           "/mailFolders/inbox/messages/delta?" +
+                           net::encode_query({{"$select", ref_fields},
+                                              {"$filter", "receivedDateTime ge " + since},
+                                              {"$expand", size_expand}}))
+                 : get("", access_token, link); // verbatim, as Graph asks
+  // A header, so on every page of the round.
+  req.headers[2].second += ", odata.maxpagesize=100";
+  return req;
+}
+
+net::client_request message_ref_of(const std::string& graph_url,
+                                   const std::string& access_token,
+                                   const std::string& address,
+                                   const std::string& graph_id) {
+  return get(graph_url, access_token,
+             messages_of(address) + net::percent_encode(graph_id) + "?" +
+                 net::encode_query({{"$select", ref_fields}, {"$expand", size_expand}}));
+}
+
+std::optional<message_ref> read_message_ref(const std::string& body, bool& is_read) {
+  auto item = nlohmann::json::parse(body, nullptr, false);
+  auto ref = ref_of(item);
+  is_read = ref && item.value("isRead", false) == true;
+  return ref;
 }
 
 std::optional<std::vector<message_ref>> read_message_page(const std::string& body,
-                                                          std::string& next_link) {
+                                                          std::string& next_link,
+                                                          std::string& delta_link) {
   auto page = nlohmann::json::parse(body, nullptr, false);
   if (!page.is_object() || !page.contains("value") || !page["value"].is_array())
     return std::nullopt;
-  next_link = page.value("@odata.nextLink", std::string{});
+  auto link = [&](const char* name) {
+    auto i = page.find(name);
+    return i != page.end() && i->is_string() ? i->get<std::string>() : std::string{};
+  };
+  next_link = link("@odata.nextLink");
+  delta_link = link("@odata.deltaLink");
   std::vector<message_ref> out;
   for (const auto& item : page["value"]) {
-    if (!item.is_object() || !item.value("id", nlohmann::json{}).is_string()) continue;
-    message_ref ref;
-    ref.graph_id = item["id"];
-    ref.internet_message_id = item.value("internetMessageId", std::string{});
-    ref.received_at = item.value("receivedDateTime", std::string{});
-    if (item.contains("categories") && item["categories"].is_array())
-      for (const auto& c : item["categories"])
-        if (c.is_string()) ref.categories.push_back(c);
-    if (item.contains("singleValueExtendedProperties"))
-      for (const auto& p : item["singleValueExtendedProperties"])
-        if (p.is_object() && p.value("value", nlohmann::json{}).is_string())
-          ref.size = std::strtoull(p["value"].get<std::string>().c_str(), nullptr, 10);
-    out.push_back(std::move(ref));
+    // Removed, or read (delta cannot filter on isRead): nothing new to take.
+    if (!item.is_object() || item.contains("@removed") ||
+        item.value("isRead", nlohmann::json{}) == true)
+      continue;
+    if (auto ref = ref_of(item)) out.push_back(std::move(*ref));
   }
   return out;
+}
+
+bool sync_state_gone(const net::client_response& res) {
+  return res.ok() && (res.status == 410 || read_error(res).code == "syncStateNotFound");
 }
 
 net::client_request raw_message(const std::string& graph_url,

@@ -24,17 +24,34 @@ net::client_request inbox_probe(const std::string& graph_url,
                                 const std::string& access_token,
                                 const std::string& address);
 
-/// The first page of a mailbox's new mail: unread Inbox messages received at or after
-/// `since` (RFC 3339), oldest first, with the fields that decide what to do with each
-/// and their size (PidTagMessageSize). The filter starts with receivedDateTime, the
-/// order's property, so Exchange does not refuse it as InefficientFilter.
-net::client_request new_mail(const std::string& graph_url,
-                             const std::string& access_token, const std::string& address,
-                             const std::string& since);
+/// A page of the Inbox's delta (Graph's change tracking), 100 messages at most: with
+/// no `link`, the first page of a full round (Inbox mail received at or after `since`,
+/// RFC 3339); else the page at `link` (a nextLink or deltaLink, verbatim). Each message
+/// with the fields that decide what to do with it, isRead (delta cannot filter on it)
+/// and its size (PidTagMessageSize).
+net::client_request inbox_delta(const std::string& graph_url,
+                                const std::string& access_token,
+                                const std::string& address, const std::string& since,
+                                const std::string& link);
 
-/// A page's items as message refs; nullopt if the body is not a page of messages.
+/// GET one message with what a listing reads of it (to look at an open message again).
+net::client_request message_ref_of(const std::string& graph_url,
+                                   const std::string& access_token,
+                                   const std::string& address,
+                                   const std::string& graph_id);
+
+/// A single message's ref (and whether it is read); nullopt if the body is none.
+std::optional<message_ref> read_message_ref(const std::string& body, bool& is_read);
+
+/// A page's new mail as message refs, without removed or read messages; its links (""
+/// where it has none). nullopt if the body is not a page of messages.
 std::optional<std::vector<message_ref>> read_message_page(const std::string& body,
-                                                          std::string& next_link);
+                                                          std::string& next_link,
+                                                          std::string& delta_link);
+
+/// Graph no longer knows the round's state token (410 Gone, syncStateNotFound): a
+/// full round starts over.
+bool sync_state_gone(const net::client_response& res);
 
 /// GET the message's raw MIME ($value).
 net::client_request raw_message(const std::string& graph_url,

@@ -45,9 +45,16 @@ net::client_response answer(unsigned status, std::string body) {
   return test::answer(status, std::move(body));
 }
 
-net::client_response page(const std::vector<json>& items, const std::string& next = {}) {
+/// A page of a delta round: with a nextLink, or (the round's last) a deltaLink.
+net::client_response
+page(const std::vector<json>& items, const std::string& next = {},
+     const std::string& delta = "https://graph.test/v1.0/users/support%40contoso.test/"
+                                "mailFolders/inbox/messages/delta?%24deltatoken=d1") {
   json body = {{"value", items}};
-  if (!next.empty()) body["@odata.nextLink"] = next;
+  if (!next.empty())
+    body["@odata.nextLink"] = next;
+  else
+    body["@odata.deltaLink"] = delta;
   return answer(200, body.dump());
 }
 
@@ -330,12 +337,19 @@ CAF_TEST(a poll lists every page then stores and labels each new message) {
   // The MAILBOX lists the first page itself; its FETCHER starts with what it found.
   CAF_CHECK_EQUAL(asked_by(0), box.address());
   CAF_CHECK(!deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher);
-  auto query = net::parse_query(net::split_target(request(0).url).second);
+  // No link kept yet: a full delta round of the Inbox since the connection.
+  auto [path, query_text] = net::split_target(request(0).url);
+  CAF_CHECK_EQUAL(path, "https://graph.test/v1.0/users/support%40contoso.test/"
+                        "mailFolders/inbox/messages/delta");
+  auto query = net::parse_query(query_text);
   CAF_REQUIRE(query);
   CAF_CHECK_EQUAL(net::find_param(*query, "$filter").value_or(""),
-                  "receivedDateTime ge 2026-11-25T00:00:00Z and isRead eq false");
-  CAF_CHECK_EQUAL(net::find_param(*query, "$orderby").value_or(""), "receivedDateTime");
+                  "receivedDateTime ge 2026-11-25T00:00:00Z");
+  CAF_CHECK_EQUAL(net::find_param(*query, "$select").value_or(""),
+                  "id,internetMessageId,receivedDateTime,categories,isRead");
   CAF_CHECK_EQUAL(request(0).headers[0].second, "Bearer at-1");
+  CAF_CHECK_EQUAL(request(0).headers[2].second,
+                  "IdType=\"ImmutableId\", odata.maxpagesize=100");
   reply(0, page({item("m1", 100, {"Blue"})}, graph + "/next-page"));
   // Held only weakly here: once the FETCHER ended, nothing else may keep its memory.
   auto fetcher =
@@ -535,7 +549,7 @@ CAF_TEST(a tenant mailbox lists through the graph batcher and downloads directly
   // Alone with its token, it goes as it is.
   CAF_CHECK_EQUAL(
       request(0).url.rfind(
-          graph + "/users/support%40contoso.test/mailFolders/inbox/messages?", 0),
+          graph + "/users/support%40contoso.test/mailFolders/inbox/messages/delta?", 0),
       0u);
   reply(0, page({item("m1", 100)}));
   // A download never waits for a batch.
@@ -696,8 +710,8 @@ CAF_TEST(a message is not tried while a pause graph asked for lasts) {
   sched.run();
   bool listed = false;
   for (std::size_t i = 2; i < exchanges(); ++i)
-    listed = listed ||
-             request(i).url.find("/mailFolders/inbox/messages?") != std::string::npos;
+    listed = listed || request(i).url.find("/mailFolders/inbox/messages/delta?") !=
+                           std::string::npos;
   CAF_CHECK(listed);
 }
 
@@ -1409,6 +1423,152 @@ CAF_TEST(a dropped connection is retried after a backoff) {
   sched.advance_time(1250ms); // the first backoff: 1 s to 1.25 s
   sched.run();
   CAF_CHECK_EQUAL(exchanges(), 2u);
+}
+
+namespace {
+
+const std::string inbox_delta =
+    graph + "/users/support%40contoso.test/mailFolders/inbox/messages/delta";
+
+std::string link_of(const std::string& token) {
+  return inbox_delta + "?%24deltatoken=" + token;
+}
+
+bool full_round(const std::string& url) {
+  return url.rfind(inbox_delta + "?%24select=", 0) == 0;
+}
+
+} // namespace
+
+CAF_TEST(the next round starts from the deltaLink of the last round taken in full) {
+  start();
+  reply(0, page({item("m1", 100)}, {}, link_of("a")));
+  deliver_and_label("m1");
+  CAF_CHECK_EQUAL(store->delta_link("mbx_1")->value_or(""), link_of("a"));
+  CAF_CHECK(store->open_messages("mbx_1", 10)->empty()); // taken and labelled
+  auto before = exchanges();
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), before + 1);
+  CAF_CHECK_EQUAL(request(before).url, link_of("a")); // followed verbatim
+  CAF_CHECK_EQUAL(request(before).headers[2].second,
+                  "IdType=\"ImmutableId\", odata.maxpagesize=100");
+  // Our own label comes back as a change: known and labelled, nothing to do.
+  reply(before, page({item("m1", 100, {"Zendesk"})}, {}, link_of("b")));
+  CAF_CHECK_EQUAL(exchanges(), before + 1);
+  CAF_CHECK_EQUAL(store->delta_link("mbx_1")->value_or(""), link_of("b"));
+  // A round with nothing new: no FETCHER, and the same link is not written again.
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), before + 2);
+  CAF_CHECK_EQUAL(request(before + 1).url, link_of("b"));
+  reply(before + 1, page({}, {}, link_of("b")));
+  CAF_CHECK(!deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher);
+  CAF_CHECK_EQUAL(polls().size(), 3u);
+  CAF_CHECK(polls().back().ok);
+}
+
+CAF_TEST(removed and read messages in a round are not taken) {
+  start();
+  auto read = item("r1", 100);
+  read["isRead"] = true;
+  json removed = {{"id", "x1"}, {"@removed", {{"reason", "deleted"}}}};
+  reply(0, page({read, removed}, {}, link_of("a")));
+  CAF_CHECK(!deref<mailbox_actor::stateful_base<mailbox_state>>(box).state.fetcher);
+  CAF_CHECK_EQUAL(exchanges(), 1u);
+  CAF_CHECK_EQUAL(store->delta_link("mbx_1")->value_or(""), link_of("a"));
+}
+
+CAF_TEST(a round cut short by the fetch rate is listed again from where it started) {
+  cfg.fetch_rate = {1, 60s};
+  start();
+  reply(0, page({item("m1", 100), item("m2", 100)}, {}, link_of("a")));
+  deliver_and_label("m1");
+  // m2 waits for the window: the round is not over, its link is not kept.
+  CAF_CHECK(!store->delta_link("mbx_1")->has_value());
+  auto before = exchanges();
+  sched.advance_time(60s);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), before + 1);
+  CAF_CHECK(full_round(request(before).url));
+  reply(before, page({item("m1", 100, {"Zendesk"}), item("m2", 100)}, {}, link_of("b")));
+  deliver_and_label("m2");
+  CAF_CHECK_EQUAL(store->delta_link("mbx_1")->value_or(""), link_of("b"));
+}
+
+CAF_TEST(a link graph no longer knows starts a full round at once) {
+  start();
+  reply(0, page({}, {}, link_of("a")));
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 2u);
+  CAF_CHECK_EQUAL(request(1).url, link_of("a"));
+  reply(1, answer(410, R"({"error":{"code":"syncStateNotFound","message":"gone"}})"));
+  // In the same cycle: the link is forgotten and a full round starts.
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  CAF_CHECK(full_round(request(2).url));
+  CAF_CHECK(!store->delta_link("mbx_1")->has_value());
+  // Known mail in it is skipped by the journal; new mail is taken.
+  reply(2, page({item("m1", 100)}, {}, link_of("b")));
+  deliver_and_label("m1");
+  CAF_CHECK_EQUAL(store->delta_link("mbx_1")->value_or(""), link_of("b"));
+  // A full round that is refused too is a failed listing (no loop).
+  sched.advance_time(cfg.poll_interval);
+  sched.run();
+  auto at = exchanges() - 1;
+  CAF_CHECK_EQUAL(request(at).url, link_of("b"));
+  reply(at, answer(410, R"({"error":{"code":"syncStateNotFound","message":"gone"}})"));
+  CAF_REQUIRE_EQUAL(exchanges(), at + 2);
+  reply(at + 1,
+        answer(410, R"({"error":{"code":"syncStateNotFound","message":"gone"}})"));
+  CAF_CHECK_EQUAL(exchanges(), at + 2);
+  CAF_CHECK(!polls().back().ok);
+}
+
+CAF_TEST(a message that failed is looked at again from the journal though no round reports
+             it) {
+  cfg.retry_initial = 1000ms;
+  cfg.poll_interval = 3600s;
+  start();
+  reply(0, page({item("m1", 100)}, {}, link_of("a")));
+  reply(1, answer(500, R"({"error":{"code":"ErrorItemCorrupt","message":"bad"}})"));
+  // The round was taken (m1 has its backoff in the journal): its link is kept.
+  CAF_CHECK_EQUAL(store->delta_link("mbx_1")->value_or(""), link_of("a"));
+  auto open = store->open_messages("mbx_1", 10);
+  CAF_REQUIRE(open && open->size() == 1u);
+  CAF_CHECK_EQUAL((*open)[0].graph_id, "m1");
+  // Its backoff brings the next poll forward; the round has nothing new, the index
+  // has m1: one GET of it, then its download.
+  sched.advance_time(1250ms + 1ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(exchanges(), 3u);
+  CAF_CHECK_EQUAL(request(2).url, link_of("a"));
+  reply(2, page({}, {}, link_of("a")));
+  CAF_REQUIRE_EQUAL(exchanges(), 4u);
+  CAF_CHECK_EQUAL(request(3).url.rfind(messages + "m1?%24select=", 0), 0u);
+  reply(3, answer(200, item("m1", 100).dump()));
+  deliver_and_label("m1");
+  CAF_CHECK(journal("m1")->labelled);
+  CAF_CHECK(store->open_messages("mbx_1", 10)->empty());
+}
+
+CAF_TEST(an open message gone from exchange leaves the index) {
+  cfg.retry_initial = 1000ms;
+  cfg.poll_interval = 3600s;
+  start();
+  reply(0, page({item("m1", 100)}, {}, link_of("a")));
+  reply(1, answer(500, R"({"error":{"code":"ErrorItemCorrupt","message":"bad"}})"));
+  sched.advance_time(1250ms + 1ms);
+  sched.run();
+  reply(2, page({}, {}, link_of("a")));
+  CAF_REQUIRE_EQUAL(exchanges(), 4u);
+  reply(3, answer(404, R"({"error":{"code":"ErrorItemNotFound","message":"gone"}})"));
+  CAF_CHECK(store->open_messages("mbx_1", 10)->empty());
+  CAF_CHECK(journal("m1")->pending()); // the entry itself stays
+  // The next poll comes an interval on, not sooner.
+  sched.advance_time(60s);
+  sched.run();
+  CAF_CHECK_EQUAL(exchanges(), 4u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

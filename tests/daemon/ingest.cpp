@@ -179,6 +179,42 @@ CAF_TEST(nothing is imported twice after a label is removed or the daemon is kil
   CAF_CHECK_EQUAL(json(mailbox(key, id).at("counters").at("converted")), 13);
 }
 
+CAF_TEST(ingest reads the inbox delta and neither replays nor a forgotten link take mail
+             twice) {
+  auto key = create_account("A").at("api_key").get<std::string>();
+  auto id = connect(key, "support@contoso.test").at("id").get<std::string>();
+  auto deliver = [&](const std::string& prefix, int n) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i)
+      ids.push_back(sim.deliver("support@contoso.test",
+                                test::sample_mail(prefix + std::to_string(i))));
+    return ids;
+  };
+  wait_labelled("support@contoso.test", deliver("first-", 3));
+  // Graph sends each round's last change again.
+  sim.control("PUT", "/delta", {{"replay", true}});
+  wait_labelled("support@contoso.test", deliver("replayed-", 2));
+  // Graph forgets the mailbox's delta state: a full round, then rounds as before.
+  sim.control("POST", "/mailboxes/support@contoso.test/delta/expire");
+  wait_labelled("support@contoso.test", deliver("after-", 2));
+  sim.control("PUT", "/delta", {{"replay", false}});
+  wait_labelled("support@contoso.test", deliver("last-", 1));
+  auto all = tickets(key);
+  std::set<std::string> messages;
+  for (const auto& t : all)
+    messages.insert(t.at("comments")[0].at("internet_message_id"));
+  CAF_CHECK_EQUAL(all.size(), 8u);
+  CAF_CHECK_EQUAL(messages.size(), 8u);
+  auto counters = mailbox(key, id).at("counters");
+  CAF_CHECK_EQUAL(json(counters.at("converted")), 8);
+  CAF_CHECK_EQUAL(json(counters.at("duplicates")), 0);
+  auto requests = sim.control("GET", "/stats").at("requests");
+  CAF_CHECK(requests.contains("delta_messages"));
+  CAF_CHECK(requests.at("delta_messages").contains("410")); // the forgotten link
+  // The inbox was listed once: the sign-in's check that the grant opens it.
+  CAF_CHECK_EQUAL(requests.value("list_messages", json::object()).value("200", 0), 1);
+}
+
 CAF_TEST(backfill days reach back and mark as read is honoured) {
   auto key = create_account("A").at("api_key").get<std::string>();
   call_json("PATCH", "/api/v1/account", key,

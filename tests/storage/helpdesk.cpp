@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -125,7 +126,8 @@ CAF_TEST(a version 1 data dir gains the mailbox indexes once on open) {
     CAF_CHECK_EQUAL(before->records.size(), 0u); // the index is missing
   }
   auto db = open();
-  CAF_CHECK_EQUAL(db->get(family::meta, "schema_version")->value_or(""), "2");
+  CAF_CHECK_EQUAL(db->get(family::meta, "schema_version")->value_or(""),
+                  std::to_string(storage::db::schema_version));
   storage::helpdesk_store store{*db};
   auto a = store.tickets("acc_1", "mbx_a", "", 10);
   CAF_REQUIRE(a);
@@ -138,6 +140,104 @@ CAF_TEST(a version 1 data dir gains the mailbox indexes once on open) {
   CAF_CHECK_EQUAL(b->records[0].at("id").get<std::string>(), "rej_01");
   // The other records are as they were.
   CAF_CHECK_EQUAL(store.ticket_of_message("acc_1", "<x@y>")->value_or(""), "t01");
+}
+
+CAF_TEST(the journal keeps its open entries apart until they are done) {
+  auto db = open();
+  storage::helpdesk_store store{*db};
+  auto stage = [&](const std::string& id, const storage::journal_entry& e) {
+    storage::batch b;
+    store.stage_journal(b, "mbx_a", id, e);
+    CAF_REQUIRE_EQUAL(db->commit(b, durability::durable), caf::none);
+  };
+  storage::journal_entry pending;
+  pending.attempts = 1;
+  pending.retry_at_ms = 1234;
+  stage("g1", pending);
+  storage::journal_entry stored; // an outcome, not labelled yet
+  stored.outcome = exc::message_outcome::ticket;
+  stage("g2", stored);
+  storage::journal_entry done = stored;
+  done.labelled = true;
+  stage("g3", done);
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  auto open = store.open_messages("mbx_a", 10);
+  CAF_REQUIRE(open);
+  CAF_REQUIRE_EQUAL(open->size(), 2u);
+  CAF_CHECK_EQUAL((*open)[0].graph_id, "g1");
+  CAF_CHECK_EQUAL((*open)[0].due_ms, 1234);
+  CAF_CHECK_EQUAL((*open)[1].graph_id, "g2");
+  // Not labelled yet: due after the LABELER's grace.
+  CAF_CHECK_GREATER_OR_EQUAL((*open)[1].due_ms,
+                             now_ms + storage::open_label_grace.count() - 1000);
+  CAF_CHECK_EQUAL(store.open_messages("mbx_a", 1)->size(), 1u); // bounded
+  CAF_CHECK_EQUAL(store.open_messages("mbx_b", 10)->size(), 0u);
+  // A failed label is due at its own retry time, not after the grace.
+  storage::journal_entry failed_label = stored;
+  failed_label.label_attempts = 1;
+  failed_label.retry_at_ms = 5678;
+  stage("g2", failed_label);
+  CAF_CHECK_EQUAL((*store.open_messages("mbx_a", 10))[1].due_ms, 5678);
+  stage("g2", done); // labelled now
+  stage("g1", done);
+  CAF_CHECK_EQUAL(store.open_messages("mbx_a", 10)->size(), 0u);
+  // One the FETCHER found gone.
+  stage("g4", pending);
+  storage::batch b;
+  store.stage_not_open(b, "mbx_a", "g4");
+  CAF_REQUIRE_EQUAL(db->commit(b, durability::durable), caf::none);
+  CAF_CHECK_EQUAL(store.open_messages("mbx_a", 10)->size(), 0u);
+  CAF_CHECK(store.journal("mbx_a", "g4")->has_value()); // the entry stays
+}
+
+CAF_TEST(the delta link is kept per mailbox and forgotten on request) {
+  auto db = open();
+  storage::helpdesk_store store{*db};
+  CAF_CHECK(!store.delta_link("mbx_a")->has_value());
+  storage::batch b;
+  store.stage_delta_link(b, "mbx_a", "https://graph/delta?$deltatoken=x");
+  CAF_REQUIRE_EQUAL(db->commit(b, durability::relaxed), caf::none);
+  CAF_CHECK_EQUAL(store.delta_link("mbx_a")->value_or(""),
+                  "https://graph/delta?$deltatoken=x");
+  CAF_CHECK(!store.delta_link("mbx_b")->has_value());
+  storage::batch forget;
+  store.stage_delta_link(forget, "mbx_a", "");
+  CAF_REQUIRE_EQUAL(db->commit(forget, durability::relaxed), caf::none);
+  CAF_CHECK(!store.delta_link("mbx_a")->has_value());
+}
+
+CAF_TEST(a version 2 data dir files its open journal entries once on open) {
+  {
+    auto db = open();
+    CAF_REQUIRE_EQUAL(db->put(family::meta, "schema_version", "2"), caf::none);
+    storage::batch old; // entries as version 2 wrote them: no index
+    storage::journal_entry open_one;
+    open_one.attempts = 2;
+    open_one.retry_at_ms = 99;
+    storage::journal_entry done;
+    done.outcome = exc::message_outcome::rejected;
+    done.labelled = true;
+    old.put(family::journal, storage::journal_key("mbx_a", "g1"),
+            storage::to_json(open_one).dump());
+    old.put(family::journal, storage::journal_key("mbx_a", "g2"),
+            storage::to_json(done).dump());
+    old.put(family::journal, storage::counters_key("mbx_a"), R"({"fetched":2})");
+    CAF_REQUIRE_EQUAL(db->commit(old, durability::durable), caf::none);
+  }
+  auto db = open();
+  CAF_CHECK_EQUAL(db->get(family::meta, "schema_version")->value_or(""), "3");
+  storage::helpdesk_store store{*db};
+  auto open = store.open_messages("mbx_a", 10);
+  CAF_REQUIRE(open);
+  CAF_REQUIRE_EQUAL(open->size(), 1u);
+  CAF_CHECK_EQUAL((*open)[0].graph_id, "g1");
+  CAF_CHECK_EQUAL((*open)[0].due_ms, 99);
+  auto entry = store.journal("mbx_a", "g1");
+  CAF_REQUIRE(entry && entry->has_value());
+  auto attempts = (*entry)->attempts;
+  CAF_CHECK_EQUAL(attempts, 2u);
 }
 
 CAF_TEST(a schema version that is no number is refused) {
