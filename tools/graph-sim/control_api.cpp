@@ -76,6 +76,8 @@ net::response simulator::route_control(call& c) {
   if (seg.size() == 2 && seg[1] == "faults") return control_faults(c);
   if (seg.size() == 2 && seg[1] == "send") return control_send(c);
   if (seg.size() == 2 && seg[1] == "delta") return control_delta(c);
+  if (seg.size() >= 2 && seg[1] == "subscriptions") return control_subscriptions(c);
+  if (seg.size() == 2 && seg[1] == "notifications") return control_notifications(c);
   if (seg.size() == 3 && seg[1] == "grants" && seg[2] == "revoke") {
     if (method != http::verb::post) return bad_method();
     return control_revoke(c);

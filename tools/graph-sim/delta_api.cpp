@@ -123,17 +123,20 @@ std::optional<std::size_t> preferred_page_size(const net::request& req) {
 void simulator::store_message(mailbox& mb, message m) {
   m.created_seq = m.changed_seq = ++mb.change_seq;
   auto id = m.id;
-  mb.messages[id] = std::move(m);
+  auto& stored = mb.messages[id] = std::move(m);
+  notify(mb, stored, "created");
 }
 
 void simulator::touch(mailbox& mb, message& m) {
   m.changed_seq = ++mb.change_seq;
+  notify(mb, m, "updated");
 }
 
 void simulator::remove_message(mailbox& mb, const std::string& id) {
   auto i = mb.messages.find(id);
   if (i == mb.messages.end()) return;
   mb.removed.push_back({++mb.change_seq, id, i->second.folder, i->second.received});
+  notify(mb, i->second, "deleted");
   mb.messages.erase(i);
   while (mb.removed.size() > settings_.delta_removed_kept) {
     mb.removed_forgotten = mb.removed.front().seq;

@@ -38,6 +38,8 @@ with a control API under /_sim/ for tests. See docs/graph-sim.md.
                            Exchange may
   --body-limit BYTES       largest request body (default 62914560 = 60 MiB)
   --tenant-id GUID         the directory's tenant id
+  --subscription-max-minutes N  longest lifetime of a mail subscription (default 4230)
+  --notify-ca-file FILE    extra CA trusted for https notification endpoints
   --help                   this text
 )";
 
@@ -130,6 +132,10 @@ int main(int argc, char** argv) {
       server.body_limit = to_number(arg, value);
     else if (arg == "--tenant-id")
       settings.tenant_id = value;
+    else if (arg == "--subscription-max-minutes")
+      settings.subscription_max = std::chrono::minutes(to_number(arg, value));
+    else if (arg == "--notify-ca-file")
+      settings.notify_ca_file = value;
     else
       die("unknown option " + arg + " (see --help)");
   }
@@ -166,6 +172,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::cerr << "graph-sim: stopping on signal " << sig << "\n";
+    sim.stop(); // no notification goes out while the server stops
     http.stop();
   } catch (const std::exception& e) {
     die(e.what());

@@ -123,6 +123,22 @@ struct mailbox {
   std::uint64_t delta_epoch = 0;
 };
 
+/// A change-notification subscription (POST /subscriptions) on a mailbox's messages.
+struct subscription {
+  std::string id;
+  std::string client_id;  ///< the app that created it (only it may see and change it)
+  std::string mailbox_id; ///< whose messages
+  std::string resource;   ///< as given, e.g. "users/{id}/mailFolders('inbox')/messages"
+  std::string folder;     ///< "inbox", or "" for every folder
+  std::set<std::string> change_types; ///< created, updated, deleted
+  std::string notification_url;
+  std::string lifecycle_url; ///< "" none
+  std::string client_state;  ///< "" none
+  sys_time expires;
+  bool needs_reauthorization = false;
+  std::uint64_t notifications = 0; ///< change notifications sent for it
+};
+
 /// A consent given by a user to an app: what refresh tokens stand for.
 struct grant {
   std::string id;
@@ -237,6 +253,11 @@ struct settings {
   std::string tenant_id = "9188040d-6c67-4c5b-b112-36a304b66dad";
   /// Removed messages a mailbox remembers for delta (older tokens get 410).
   std::size_t delta_removed_kept = 1000;
+  /// The longest a mail subscription may last (Microsoft's documents say 4,230 or
+  /// 10,080 minutes).
+  std::chrono::minutes subscription_max{4230};
+  /// Extra CA trusted for https notification endpoints.
+  std::string notify_ca_file;
   std::chrono::seconds token_ttl{3599};
   std::chrono::seconds code_ttl{600};
   std::chrono::hours refresh_ttl{24 * 90};

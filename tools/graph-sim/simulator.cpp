@@ -27,7 +27,35 @@ std::string hex_hash(const std::string& text) {
 
 simulator::simulator(settings s)
     : settings_(std::move(s)), random_(std::random_device{}()), fault_random_(1),
-      send_(settings_.send) {}
+      send_(settings_.send) {
+  notifier::options o;
+  o.ca_file = settings_.notify_ca_file;
+  notifier_ = std::make_unique<notifier>(o);
+}
+
+void simulator::stop() {
+  notifier_->stop();
+}
+
+std::optional<access_token> simulator::authenticate(call& c, net::response& refusal) {
+  auto auth = std::string{c.req[http::field::authorization]};
+  if (auth.size() < 8 || !net::iequals(auth.substr(0, 7), "Bearer ")) {
+    refusal = graph_error(c, 401, "InvalidAuthenticationToken", "Access token is empty.");
+    return std::nullopt;
+  }
+  auto ti = access_tokens_.find(auth.substr(7));
+  if (ti == access_tokens_.end()) {
+    refusal = graph_error(c, 401, "InvalidAuthenticationToken",
+                          "IDX14100: JWT is not well formed, there are no dots (.).");
+    return std::nullopt;
+  }
+  if (ti->second.expires <= now()) {
+    refusal = graph_error(c, 401, "InvalidAuthenticationToken",
+                          "Access token has expired or is not yet valid.");
+    return std::nullopt;
+  }
+  return ti->second;
+}
 
 sys_time simulator::now() const {
   return std::chrono::system_clock::now() + clock_offset_;
@@ -181,6 +209,13 @@ void simulator::finish_graph(call& c, net::response& res) {
   stats_.requests[c.endpoint][res.result_int()]++;
 }
 
+void simulator::answer(call& c, std::unique_lock<std::mutex>& lock,
+                       const net::responder_ptr& out, net::response res) {
+  finish_graph(c, res);
+  lock.unlock();
+  out->send(std::move(res));
+}
+
 void simulator::note_listing(const mailbox& mb) {
   auto t = std::chrono::steady_clock::now();
   listed_since_reset_.insert(mb.id);
@@ -222,6 +257,9 @@ void simulator::handle(net::request&& req, net::responder_ptr out) {
   }
   if (c->segments.size() == 2 && c->segments[0] == "v1.0" && c->segments[1] == "$batch")
     return route_batch(c, out);
+  if (c->segments.size() >= 2 && c->segments[0] == "v1.0" &&
+      c->segments[1] == "subscriptions")
+    return route_subscriptions(c, out);
   if (!c->segments.empty() && c->segments[0] == "v1.0") return route_graph(c, out);
   std::lock_guard<std::mutex> guard{mutex_};
   auto res = !c->segments.empty() && c->segments[0] == "_sim" ? route_control(*c)
@@ -243,24 +281,12 @@ void simulator::route_graph(std::shared_ptr<call> c, const net::responder_ptr& o
     rest.assign(seg.begin() + 3, seg.end());
   c->endpoint = endpoint_name(rest, c->req.method());
   std::unique_lock<std::mutex> lock{mutex_};
-  auto reply = [&](net::response res) {
-    finish_graph(*c, res);
-    lock.unlock();
-    out->send(std::move(res));
-  };
+  auto reply = [&](net::response res) { answer(*c, lock, out, std::move(res)); };
   // Authentication comes first: a 401 does not count against a mailbox's limits.
-  auto auth = std::string{c->req[http::field::authorization]};
-  if (auth.size() < 8 || !net::iequals(auth.substr(0, 7), "Bearer "))
-    return reply(
-        graph_error(*c, 401, "InvalidAuthenticationToken", "Access token is empty."));
-  auto ti = access_tokens_.find(auth.substr(7));
-  if (ti == access_tokens_.end())
-    return reply(graph_error(*c, 401, "InvalidAuthenticationToken",
-                             "IDX14100: JWT is not well formed, there are no dots (.)."));
-  if (ti->second.expires <= now())
-    return reply(graph_error(*c, 401, "InvalidAuthenticationToken",
-                             "Access token has expired or is not yet valid."));
-  access_token token = ti->second;
+  net::response refusal;
+  auto authenticated = authenticate(*c, refusal);
+  if (!authenticated) return reply(std::move(refusal));
+  access_token token = *authenticated;
   mailbox* mb = nullptr;
   if (me) {
     if (token.app_only)

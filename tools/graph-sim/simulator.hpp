@@ -3,6 +3,7 @@
 #include "model.hpp"
 #include "net/http_server.hpp"
 #include "net/url.hpp"
+#include "notifier.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -33,6 +34,9 @@ class simulator {
 public:
   explicit simulator(settings s);
 
+  /// Stops its outgoing calls (notifications); call before the server stops.
+  void stop();
+
   /// Where latency timers run (the server's io_context). Call before serving.
   void attach(boost::asio::io_context& io) { io_ = &io; }
 
@@ -49,6 +53,11 @@ private:
   void route_graph(std::shared_ptr<call> c, const net::responder_ptr& out);
   /// POST /v1.0/$batch: each inner request through handle(), answered together.
   void route_batch(std::shared_ptr<call> c, const net::responder_ptr& out);
+  /// /v1.0/subscriptions[/{id}[/reauthorize]] (subscription_api.cpp).
+  void route_subscriptions(std::shared_ptr<call> c, const net::responder_ptr& out);
+  /// The bearer token of a Graph call; nullopt with `refusal` set if it has none that
+  /// works (401 in Graph's shape).
+  std::optional<access_token> authenticate(call& c, net::response& refusal);
 
   // Login service (login_service.cpp).
   net::response authorize(call& c);
@@ -67,6 +76,21 @@ private:
   net::response get_message(call& c, mailbox& mb, message& m);
   net::response patch_message(call& c, mailbox& mb, message& m);
   net::response delete_message(call& c, mailbox& mb, const std::string& id);
+
+  // Subscriptions and change notifications (subscription_api.cpp).
+  void create_subscription(std::shared_ptr<call> c, const access_token& token,
+                           const net::responder_ptr& out);
+  nlohmann::json render_subscription(const subscription& s) const;
+  /// The body's expirationDateTime into `out`, or the refusal (missing, past, beyond
+  /// --subscription-max-minutes).
+  std::optional<net::response> read_expiry(const call& c, const nlohmann::json& body,
+                                           sys_time& out);
+  /// Sends the change notifications of `m`'s change to the subscriptions on it.
+  void notify(const mailbox& mb, const message& m, const char* change_type);
+  /// POSTs a lifecycle event of `s` to its lifecycle URL.
+  void send_lifecycle(const subscription& s, const std::string& event);
+  net::response control_subscriptions(call& c);
+  net::response control_notifications(call& c);
 
   // Delta query of a folder's messages (delta_api.cpp).
   net::response delta_messages(call& c, mailbox& mb, const std::string& folder);
@@ -129,6 +153,9 @@ private:
                           const std::string& description);
   net::response redirect(const std::string& location);
   void finish_graph(call& c, net::response& res);
+  /// Finishes `res` (finish_graph), lets the lock go and sends it.
+  void answer(call& c, std::unique_lock<std::mutex>& lock, const net::responder_ptr& out,
+              net::response res);
   void note_listing(const mailbox& mb);
   net::response control_listing_intervals(call& c);
   net::response create_mailboxes_in_bulk(call& c, const nlohmann::json& body);
@@ -168,6 +195,10 @@ private:
   /// Delta's "the same change may come twice": each deltaLink stops one change short,
   /// so the last change of a round comes again in the next (PUT /_sim/delta).
   bool delta_replay_ = false;
+  std::map<std::string, subscription> subscriptions_; ///< by id
+  /// Mailbox id -> the ids of the subscriptions on its messages.
+  std::unordered_map<std::string, std::set<std::string>> subscriptions_of_;
+  std::unique_ptr<notifier> notifier_;
 };
 
 /// The name under which a Graph request is counted in the statistics, from the path
