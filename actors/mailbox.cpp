@@ -12,6 +12,7 @@
 #include "net/limits/backoff.hpp"
 #include "net/limits/poll_phase.hpp"
 #include "net/time_format.hpp"
+#include "storage/secret_file.hpp"
 
 #include <caf/spawn_options.hpp>
 
@@ -100,6 +101,15 @@ void schedule_poll(self_ptr self, caf::actor_clock::time_point at) {
                        atom::poll_v, ++st.generation);
 }
 
+/// A poll as soon as the mailbox may (a notification's round): at once, or when its
+/// pause ends.
+void poll_now(self_ptr self) {
+  auto& st = self->state;
+  if (paused_until(self) > self->clock().now())
+    return schedule_poll(self, paused_until(self));
+  self->send(self, atom::internal_v, atom::poll_v, ++st.generation);
+}
+
 /// Answers the REGISTRY's turn for the first poll, if it waits for that answer.
 void end_turn(self_ptr self, bool polled) {
   auto& st = self->state;
@@ -116,7 +126,11 @@ caf::actor_clock::time_point next_poll(self_ptr self,
   const auto& cfg = self->state.cfg;
   auto interval =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.poll_interval);
-  if (!cfg.phase || interval.count() <= 0) return began + cfg.poll_interval;
+  // Subscribed, it polls only as a safety net: notifications bring the rounds.
+  if (self->state.push && self->state.push->subscribed())
+    interval = std::max(interval, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      cfg.push.poll_interval));
+  if (!cfg.phase || interval.count() <= 0) return began + interval;
   return next_on_phase(began + interval / 2, interval, *cfg.phase);
 }
 
@@ -155,7 +169,11 @@ void fetched(self_ptr self, fetch_report r) {
     at = std::max(st.open_due_at, self->clock().now());
   if (r.poll_in >= caf::timespan{0})
     at = std::min(at, std::max(self->clock().now() + r.poll_in, paused_until(self)));
-  schedule_poll(self, at);
+  // A notification came during the cycle: one more round at once (however many came).
+  if (st.push && std::exchange(st.push->round_pending, false) && !r.back_off)
+    poll_now(self);
+  else
+    schedule_poll(self, at);
   report(self, std::move(r.result));
 }
 
@@ -368,6 +386,86 @@ void start_sender(self_ptr self) {
                    st.throttle, st.present, st.tokens});
 }
 
+/// Spawns the SUBSCRIBER (monitored: this MAILBOX restarts it).
+void start_subscriber(self_ptr self) {
+  auto& st = self->state;
+  if (!st.push || st.push->subscriber || !st.store) return;
+  subscriber_config sc;
+  sc.id = st.cfg.id;
+  sc.token_key = st.cfg.token_key;
+  sc.account_id = st.cfg.account_id;
+  sc.address = st.cfg.address;
+  sc.graph_url = st.cfg.graph_url;
+  sc.push = st.cfg.push;
+  sc.wall = st.wall;
+  st.push->subscriber = self->spawn<caf::monitored>(
+      subscriber, std::move(sc), caf::actor_cast<graph_gate_actor>(self),
+      caf::actor_cast<push_listener_actor>(self), st.store, st.tokens);
+}
+
+/// A notification (or a lifecycle event that may have lost some) asks for a delta
+/// round: now, or right after the cycle under way (one, however many come).
+void round_now(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping || st.awaits_turn) return; // its first poll comes anyway
+  if (st.fetcher || st.listing) {
+    st.push->round_pending = true;
+    return;
+  }
+  poll_now(self);
+}
+
+/// Graph's notification items: those of its subscription (id and clientState, compared
+/// in constant time) are recorded durably, then answered, then a round follows.
+caf::result<push_outcome> notified(self_ptr self, const std::vector<push_item>& items) {
+  auto& st = self->state;
+  if (!st.push)
+    return make_error(ec::not_found, "change notifications are off for this mailbox");
+  push_outcome out;
+  std::vector<std::string> events;
+  for (const auto& item : items) {
+    bool ours = st.push->subscribed() &&
+                storage::constant_time_equal(item.subscription_id,
+                                             st.push->state.subscription_id) &&
+                storage::constant_time_equal(storage::token_hash(item.client_state),
+                                             st.push->state.state_hash);
+    if (!ours) {
+      ++out.refused;
+      continue;
+    }
+    ++out.accepted;
+    if (!item.lifecycle_event.empty()) events.push_back(item.lifecycle_event);
+  }
+  if (out.accepted == 0)
+    return make_error(ec::forbidden,
+                      "no item matches the mailbox's subscription and clientState");
+  auto at = st.wall.ms_at(self->clock().now());
+  storage::batch changes;
+  st.store->stage_pushed(changes, st.cfg.id, at);
+  auto rp = self->make_response_promise<push_outcome>();
+  storage_requests::commit(
+      self, std::move(changes), storage::durability::durable,
+      [=](caf::error err) mutable {
+        auto& st = self->state;
+        if (err) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        rp.deliver(out);
+        if (!st.push) return;
+        st.push->last_ms = at;
+        for (const auto& e : events)
+          if (st.push->subscriber) self->send(st.push->subscriber, atom::notify_v, e);
+        // A change, or an event after which mail may be missing.
+        if (events.size() < out.accepted ||
+            std::any_of(events.begin(), events.end(), [](const std::string& e) {
+              return e == "missed" || e == "subscriptionRemoved";
+            }))
+          round_now(self);
+      });
+  return rp;
+}
+
 /// Its start: the windows a previous run left, and a SENDER only if the outbox holds
 /// mail to send (one read; else the first email's wake starts one). After a restart of
 /// the process most outboxes are empty: 100,000 SENDERs that each read their windows
@@ -375,6 +473,11 @@ void start_sender(self_ptr self) {
 void begin(self_ptr self) {
   auto& st = self->state;
   load_windows(self);
+  if (st.cfg.push.enabled() && st.store) {
+    st.push = std::make_unique<push_runtime>();
+    if (auto last = st.store->last_pushed(st.cfg.id)) st.push->last_ms = *last;
+    start_subscriber(self);
+  }
   if (!st.outbox) return;
   auto next = st.outbox->next_pending(st.cfg.id);
   if (next && !*next) return;
@@ -384,7 +487,8 @@ void begin(self_ptr self) {
 /// Stopping: once its children are down, the MAILBOX ends.
 void stop_if_done(self_ptr self) {
   auto& st = self->state;
-  if (!st.fetcher && !st.sender && !st.labeler) self->quit(st.stop_reason);
+  if (!st.fetcher && !st.sender && !st.labeler && !(st.push && st.push->subscriber))
+    self->quit(st.stop_reason);
 }
 
 /// Stopping: the children first (their down messages then end the MAILBOX).
@@ -394,6 +498,8 @@ void stop_children(self_ptr self) {
   if (st.fetcher) self->send_exit(st.fetcher, st.stop_reason);
   if (st.labeler) self->send_exit(st.labeler, st.stop_reason);
   if (st.sender) self->send_exit(st.sender, st.stop_reason);
+  if (st.push && st.push->subscriber)
+    self->send_exit(st.push->subscriber, st.stop_reason);
   stop_if_done(self);
 }
 
@@ -476,6 +582,19 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
                       "it had to do",
                       st.cfg.account_id, st.cfg.id, render(dm.reason));
       }
+      return;
+    }
+    if (st.push && st.push->subscriber && dm.source == st.push->subscriber.address()) {
+      st.push->subscriber = nullptr;
+      if (st.stopping) return stop_if_done(self);
+      ++st.push->failures;
+      count_restart(self, "subscriber");
+      auto delay = backoff_delay(std::chrono::milliseconds{1000}, st.cfg.backoff_max,
+                                 st.push->failures, st.rng);
+      spdlog::error("mailbox {}/{}: its SUBSCRIBER failed ({}); restarting it in {} ms",
+                    st.cfg.account_id, st.cfg.id, render(dm.reason), delay.count());
+      st.push->restart_pending = true;
+      self->delayed_send(self, delay, atom::internal_v, atom::subscribed_v);
       return;
     }
     if (!st.sender || dm.source != st.sender.address()) return;
@@ -628,12 +747,34 @@ mailbox_actor::behavior_type mailbox(mailbox_actor::stateful_pointer<mailbox_sta
           out.paused_until = wall_time(paused_until(self), now);
         out.fetch_used = st.downloads.used(now);
         out.sending = st.sending;
+        if (st.push) {
+          out.push_enabled = true;
+          out.push = st.push->state;
+          if (st.push->last_ms > 0)
+            out.last_notification_at =
+                net::format_rfc3339(std::chrono::system_clock::time_point{
+                    std::chrono::milliseconds{st.push->last_ms}});
+        }
         return out;
       },
       [=](atom::internal, atom::restart) {
         self->state.sender_restart_pending = false;
         if (!self->state.stopping) start_sender(self);
       },
+      [=](atom::internal, atom::subscribed) {
+        auto& st = self->state;
+        if (!st.push) return;
+        st.push->restart_pending = false;
+        if (!st.stopping) start_subscriber(self);
+      },
+      [=](atom::subscribed, push_state& s) {
+        auto& st = self->state;
+        if (!st.push) return;
+        st.push->failures = 0; // it works
+        st.push->state = std::move(s);
+      },
+      [=](atom::notify, const std::vector<push_item>& items)
+          -> caf::result<push_outcome> { return notified(self, items); },
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include "actors/fetcher.hpp"
 #include "actors/sender.hpp"
+#include "actors/subscriber.hpp"
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
@@ -70,6 +71,20 @@ struct mailbox_config {
   std::optional<std::chrono::milliseconds> phase;
   /// The SENDER's limits and timings (its id, account, address and URL are these).
   sender_config send;
+  /// Change notifications (off: it only polls).
+  push_settings push;
+};
+
+/// A MAILBOX's change notifications, while they are on: its SUBSCRIBER, the
+/// subscription it reported, and the rounds notifications asked for.
+struct push_runtime {
+  subscriber_actor subscriber;
+  push_state state;
+  std::int64_t last_ms = 0;     ///< the last notification taken (wall clock)
+  bool round_pending = false;   ///< one came during a cycle: another round follows it
+  unsigned failures = 0;        ///< SUBSCRIBER failures in a row, for its restart
+  bool restart_pending = false; ///< a timer will start the next SUBSCRIBER
+  bool subscribed() const { return !state.subscription_id.empty(); }
 };
 
 struct mailbox_state {
@@ -91,6 +106,8 @@ struct mailbox_state {
   bool listing = false;  ///< its own listing of new mail is under way (a cycle runs)
   sender_actor sender;   ///< the child that drains the outbox (none in ingest-only tests)
   labeler_actor labeler; ///< the child that labels, while it has work (none: idle)
+  /// Its change notifications, if they are on (none: polling only).
+  std::unique_ptr<push_runtime> push;
   /// RECOVERERs at work (each ends with its answer); at most max_recoveries.
   std::vector<caf::actor_addr> recoverers;
   static constexpr std::size_t max_recoveries = 4;

@@ -303,6 +303,11 @@ void start_mailbox(self_ptr self, const std::string& id, bool at_start = false) 
   cfg.send.bytes = st.cfg.send_bytes;
   cfg.send.recipients = st.cfg.send_recipients;
   cfg.send.sent_items_grace = st.cfg.sent_items_grace;
+  if (st.cfg.push.enabled()) {
+    cfg.push = st.cfg.push;
+    cfg.push.notification_url += "?mailbox=" + net::percent_encode(id);
+    cfg.push.lifecycle_url += "?mailbox=" + net::percent_encode(id);
+  }
   mailbox_peers peers;
   peers.listener = caf::actor_cast<poll_listener_actor>(self);
   peers.converters = st.stores.converters;
@@ -1569,6 +1574,16 @@ registry_actor::behavior_type registry(registry_pointer self, registry_config cf
       },
       [=](atom::callback, const sign_in_return& back) {
         return finish_sign_in(self, back);
+      },
+      [=](atom::notify, const std::string& id,
+          std::vector<push_item>& items) -> caf::result<push_outcome> {
+        auto& st = self->state;
+        if (st.mailboxes.find(id) == st.mailboxes.end()) return no_such_mailbox();
+        auto rt = st.runtime.find(id);
+        // Not running (paused, or waiting for a sign-in): its first poll after a start
+        // takes what came meanwhile, so nothing is lost by taking nothing now.
+        if (rt == st.runtime.end() || !rt->second.actor) return push_outcome{};
+        return self->delegate(rt->second.actor, atom::notify_v, std::move(items));
       },
       [=](atom::origin, const std::string& account,
           const std::string& id) -> caf::result<outbound_origin> {

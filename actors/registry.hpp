@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/subscriber.hpp"
 #include "messages/converter_load.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/presence.hpp"
@@ -49,6 +50,9 @@ struct registry_config {
   std::string client_id;
   std::string scope;
   std::chrono::seconds poll_interval{60};
+  /// Change notifications for every mailbox (notification_url empty: off); each
+  /// MAILBOX's URLs carry its id (?mailbox=<id>).
+  push_settings push;
   /// After a start every mailbox polls at once, this many at a time (see start_window),
   /// then on its phase: mail that came while the process was down waits for the start,
   /// not an interval. As many as the HTTP client's connections to Graph.

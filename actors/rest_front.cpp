@@ -53,6 +53,7 @@ enum class route_id {
   metrics,
   oauth_callback,
   admin_consent_callback,
+  graph_notifications,
   accounts,
   account,
   mailboxes,
@@ -89,6 +90,8 @@ std::optional<route_match> match_route(std::string_view path) {
       {r::metrics, "/metrics", {"GET"}, k::open, {}},
       {r::oauth_callback, "/oauth/callback", {"GET"}, k::open, {}},
       {r::admin_consent_callback, "/oauth/admin-consent", {"GET"}, k::open, {}},
+      {r::graph_notifications, "/graph/notifications", {"POST"}, k::open, {}},
+      {r::graph_notifications, "/graph/lifecycle", {"POST"}, k::open, {}},
       {r::tenants, "/api/v1/tenants", {"GET"}, k::account, {}},
       {r::tenant_consent, "/api/v1/tenants/consent", {"POST"}, k::account, {}},
       {r::accounts, "/api/v1/accounts", {"GET", "POST"}, k::admin, {}},
@@ -252,6 +255,8 @@ void dispatch(rest_pointer self, const http_request& req, const net::responder_p
     }
     if (route->route == route_id::admin_consent_callback)
       return admin_consent_callback(self, req, reply);
+    if (route->route == route_id::graph_notifications)
+      return receive_notification(self, req, reply);
     return oauth_callback(self, req, reply);
   }
   authenticate(self, req, reply,
@@ -306,6 +311,7 @@ void route_to(rest_pointer self, const route_match& route, const caller& c,
   case route_id::metrics:
   case route_id::oauth_callback:
   case route_id::admin_consent_callback:
+  case route_id::graph_notifications:
     break; // open routes: dispatch answered them
   }
 }
@@ -318,6 +324,9 @@ rest_actor::behavior_type rest_front(rest_pointer self, rest_config cfg,
   self->state.stores = stores;
   stores.metrics->describe("exconnect_http_requests_total", "counter",
                            "REST API requests by route, method and status.");
+  stores.metrics->describe("exconnect_push_notifications_total", "counter",
+                           "Graph's notification items by outcome (accepted: the "
+                           "mailbox's subscription; refused: no match).");
   return {
       [=](const http_request& req, const net::responder_ptr& out) {
         dispatch(self, req, out);

@@ -152,6 +152,35 @@ const std::vector<option>& options() {
          if (err.empty()) c.poll_interval = std::chrono::seconds(n);
          return err;
        }},
+      {"--push-notifications", "EXCONNECT_PUSH_NOTIFICATIONS", "on|off",
+       "subscribe each mailbox to Graph's change notifications, POSTed to "
+       "<public-url>/graph/notifications (Graph requires https://)",
+       "on if --public-url is https://",
+       [](config& c, const std::string& v) {
+         if (v != "on" && v != "off") return std::string{"expects on or off"};
+         c.push_notifications = v == "on";
+         return std::string{};
+       }},
+      {"--subscription-lifetime", "EXCONNECT_SUBSCRIPTION_LIFETIME", "SECONDS",
+       "lifetime asked for a subscription, renewed after two thirds of it; at most what "
+       "Graph allows for mail (4,230 minutes in Microsoft's older table)",
+       "252000",
+       [](config& c, const std::string& v) {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (err.empty() && (n < 10 || n > 604'800)) err = "expects 10 to 604800 seconds";
+         if (err.empty()) c.subscription_lifetime = std::chrono::seconds(n);
+         return err;
+       }},
+      {"--push-poll-interval", "EXCONNECT_PUSH_POLL_INTERVAL", "SECONDS",
+       "how often a mailbox with a subscription still polls (a safety net)", "900",
+       [](config& c, const std::string& v) {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (err.empty() && n == 0) err = "expects a number of seconds above 0";
+         if (err.empty()) c.push_poll_interval = std::chrono::seconds(n);
+         return err;
+       }},
       {"--authorization-timeout", "EXCONNECT_AUTHORIZATION_TIMEOUT", "SECONDS",
        "how long a sign-in link (its OAuth state) stays valid", "600",
        [](config& c, const std::string& v) {

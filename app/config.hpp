@@ -35,6 +35,12 @@ struct config {
   std::string admin_token_file;         ///< empty: <data-dir>/admin.token
   std::string admin_token;              ///< EXCONNECT_ADMIN_TOKEN (the token itself)
   std::chrono::seconds poll_interval{60};
+  /// Change notifications: on, off, or unset (on when the public URL is https://,
+  /// which Graph requires).
+  std::optional<bool> push_notifications;
+  std::chrono::seconds subscription_lifetime{252'000}; ///< 4,200 minutes
+  /// A mailbox with a subscription polls only this often (a safety net).
+  std::chrono::seconds push_poll_interval{900};
   std::chrono::seconds authorization_timeout{600}; ///< OAuth state lifetime
   /// Sign-in links an account may ask for per never-connected address per hour.
   std::uint32_t sign_in_attempts = 3;

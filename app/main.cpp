@@ -247,6 +247,14 @@ int run(const app::config& cfg) {
     registry_cfg.client_id = cfg.client_id;
     registry_cfg.scope = graph_scope;
     registry_cfg.poll_interval = cfg.poll_interval;
+    if (cfg.push_notifications.value_or(registry_cfg.public_url.rfind("https://", 0) ==
+                                        0)) {
+      registry_cfg.push.notification_url =
+          registry_cfg.public_url + "/graph/notifications";
+      registry_cfg.push.lifecycle_url = registry_cfg.public_url + "/graph/lifecycle";
+      registry_cfg.push.lifetime = cfg.subscription_lifetime;
+      registry_cfg.push.poll_interval = cfg.push_poll_interval;
+    }
     registry_cfg.state_lifetime = cfg.authorization_timeout;
     registry_cfg.sign_in_attempts = cfg.sign_in_attempts;
     registry_cfg.max_pending = cfg.max_pending_mailboxes;

@@ -160,4 +160,11 @@ constexpr tenants tenants_v{};
 using status = caf::atom_constant<caf::atom("status")>;
 constexpr status status_v{};
 
+/// A change or lifecycle notification from Graph for a mailbox.
+using notify = caf::atom_constant<caf::atom("notify")>;
+constexpr notify notify_v{};
+/// A SUBSCRIBER reports its mailbox's subscription.
+using subscribed = caf::atom_constant<caf::atom("subscribed")>;
+constexpr subscribed subscribed_v{};
+
 } // namespace exc::atom

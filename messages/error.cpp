@@ -65,6 +65,8 @@ const char* to_string(ec code) {
     return "already_recovered";
   case ec::tenant_in_use:
     return "tenant_in_use";
+  case ec::forbidden:
+    return "forbidden";
   }
   return "unknown_error_code";
 }

@@ -72,6 +72,9 @@ enum class ec : std::uint8_t {
   already_recovered,
   /// Another account holds the Microsoft tenant (its administrator's consent).
   tenant_in_use,
+  /// A change notification that matches no subscription of the mailbox (a wrong
+  /// clientState or subscription id).
+  forbidden,
 };
 
 /// The code's name, e.g. "data_dir_unusable".

@@ -166,6 +166,19 @@ using label_listener_actor = caf::typed_actor<
     /// unless it sent more meanwhile.
     caf::reacts_to<atom::idle, std::uint64_t>>;
 
+/// A SUBSCRIBER: keeps its mailbox's change-notification subscription at Graph
+/// (creates, renews, re-creates it) and reports it to its MAILBOX.
+using subscriber_actor = caf::typed_actor<
+    /// A lifecycle event Graph sent for the subscription (reauthorizationRequired,
+    /// subscriptionRemoved, missed).
+    caf::reacts_to<atom::notify, std::string>,
+    /// INTERNAL: its timer (generation): a renewal, or another try.
+    caf::reacts_to<atom::internal, atom::wake, std::uint64_t>>;
+
+/// Who hears of a mailbox's subscription: its MAILBOX.
+using push_listener_actor =
+    caf::typed_actor<caf::reacts_to<atom::subscribed, push_state>>;
+
 /// A FETCHER: one poll cycle of a mailbox (listing, then each new message through
 /// download, conversion and storing).
 using fetcher_actor = caf::typed_actor<
@@ -206,6 +219,8 @@ using mailbox_actor = caf::typed_actor<
     caf::replies_to<atom::status>::with<live_status>,
     /// INTERNAL: start the SENDER again after it failed.
     caf::reacts_to<atom::internal, atom::restart>,
+    /// INTERNAL: start the SUBSCRIBER again after it failed.
+    caf::reacts_to<atom::internal, atom::subscribed>,
     /// INTERNAL: a pause of the Graph gate ended.
     caf::reacts_to<atom::internal, atom::acquire>,
     /// From its LABELER: a message's labels failed.
@@ -213,8 +228,12 @@ using mailbox_actor = caf::typed_actor<
     /// From its LABELER: it has done every task it got (their count).
     caf::reacts_to<atom::idle, std::uint64_t>,
     /// Recovers a rejected mail of this mailbox (through a RECOVERER).
-    caf::replies_to<atom::recover,
-                    recovery>::with<ingest_outcome>>::extend_with<fetch_listener_actor>;
+    caf::replies_to<atom::recover, recovery>::with<ingest_outcome>,
+    /// Graph's notification items for this mailbox: checked against its subscription,
+    /// recorded, then a delta round (coalesced); ec::forbidden if none matches.
+    caf::replies_to<atom::notify, std::vector<push_item>>::with<push_outcome>,
+    /// From its SUBSCRIBER: see push_listener_actor.
+    caf::reacts_to<atom::subscribed, push_state>>::extend_with<fetch_listener_actor>;
 
 /// A RECOVERER: downloads one rejected mail again, converts it without rejecting it and
 /// has the HELPDESK store it as a ticket or comment, then the MAILBOX label it; it ends
@@ -306,6 +325,10 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<atom::origin, std::string, std::string>::with<outbound_origin>,
     /// The mailbox's outbox has new mail (its SENDER drains it).
     caf::reacts_to<atom::wake, std::string>,
+    /// (mailbox id, items): Graph's notification, for the mailbox's MAILBOX;
+    /// ec::not_found for no such mailbox, nothing taken if it does not run.
+    caf::replies_to<atom::notify, std::string,
+                    std::vector<push_item>>::with<push_outcome>,
     /// The app's own credentials: the error if the login service refuses them (code ""
     /// if not).
     caf::replies_to<atom::health>::with<storage::error_record>,

@@ -288,10 +288,41 @@ struct send_status {
 };
 
 /// What a MAILBOX tells about itself when asked (the mailbox view's live part).
+/// One item of a change or lifecycle notification Graph POSTed for a mailbox.
+struct push_item {
+  std::string subscription_id;
+  std::string client_state;
+  std::string lifecycle_event; ///< "" for a change notification
+};
+
+/// How many items of a notification the MAILBOX took (the rest did not match its
+/// subscription).
+struct push_outcome {
+  std::size_t accepted = 0;
+  std::size_t refused = 0;
+};
+
+/// A mailbox's change-notification subscription, as its SUBSCRIBER keeps it (stored)
+/// and reports it to the MAILBOX.
+struct push_state {
+  std::string subscription_id; ///< "" when it has none
+  std::string state_hash;      ///< hex SHA-256 of its clientState (the secret stays out)
+  std::int64_t expires_ms = 0; ///< wall clock, ms since the epoch
+  /// Graph refused a subscription for this mailbox (a delegated token on a shared
+  /// mailbox): not tried again before this; the mailbox polls as usual.
+  std::int64_t unavailable_until_ms = 0;
+  std::string error; ///< why it has none ("" if it has one)
+};
+
 struct live_status {
   std::string paused_until;     ///< RFC 3339: Graph throttled or failed; "" if not
   std::uint64_t fetch_used = 0; ///< downloads in the current fetch window
   send_status sending;          ///< its SENDER's last report
+  /// Change notifications: whether the mailbox has them (null: not configured, see
+  /// --public-url), its subscription and when the last one came.
+  bool push_enabled = false;
+  push_state push;
+  std::string last_notification_at; ///< RFC 3339; "" none since the start
 };
 
 } // namespace exc
@@ -314,6 +345,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::recovery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::ingest_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::push_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<::exc::push_item>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::push_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::push_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::fetch_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::message_failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::failure_outcome)

@@ -101,6 +101,14 @@ std::string delta_link_key(const std::string& mailbox) {
   return mailbox + "/delta";
 }
 
+std::string push_key(const std::string& mailbox) {
+  return mailbox + "/push";
+}
+
+std::string pushed_key(const std::string& mailbox) {
+  return mailbox + "/pushed";
+}
+
 std::string open_key(const std::string& mailbox, const std::string& graph_id) {
   return mailbox + "/o/" + graph_id;
 }
@@ -315,6 +323,45 @@ void helpdesk_store::stage_delta_link(batch& changes, const std::string& mailbox
 void helpdesk_store::stage_not_open(batch& changes, const std::string& mailbox,
                                     const std::string& graph_id) const {
   changes.erase(family::journal, open_key(mailbox, graph_id));
+}
+
+caf::expected<exc::push_state> helpdesk_store::push(const std::string& mailbox) const {
+  auto raw = db_.get(family::journal, push_key(mailbox));
+  if (!raw) return raw.error();
+  exc::push_state out;
+  if (!*raw) return out;
+  auto j = json::parse(**raw, nullptr, false);
+  if (!j.is_object()) return out;
+  out.subscription_id = str(j, "subscription_id");
+  out.state_hash = str(j, "state_hash");
+  out.expires_ms = detail::num(j, "expires_ms");
+  out.unavailable_until_ms = detail::num(j, "unavailable_until_ms");
+  out.error = str(j, "error");
+  return out;
+}
+
+caf::expected<std::int64_t>
+helpdesk_store::last_pushed(const std::string& mailbox) const {
+  auto raw = db_.get(family::journal, pushed_key(mailbox));
+  if (!raw) return raw.error();
+  if (!*raw) return std::int64_t{0};
+  return static_cast<std::int64_t>(std::strtoll((*raw)->c_str(), nullptr, 10));
+}
+
+void helpdesk_store::stage_push(batch& changes, const std::string& mailbox,
+                                const exc::push_state& push) const {
+  changes.put(family::journal, push_key(mailbox),
+              json{{"subscription_id", push.subscription_id},
+                   {"state_hash", push.state_hash},
+                   {"expires_ms", push.expires_ms},
+                   {"unavailable_until_ms", push.unavailable_until_ms},
+                   {"error", push.error}}
+                  .dump());
+}
+
+void helpdesk_store::stage_pushed(batch& changes, const std::string& mailbox,
+                                  std::int64_t at_ms) const {
+  changes.put(family::journal, pushed_key(mailbox), std::to_string(at_ms));
 }
 
 caf::expected<std::optional<std::string>>

@@ -74,6 +74,11 @@ std::string attachment_key(const std::string& account, const std::string& ticket
 /// still open (pending, or its labels not yet in Exchange), kept by stage_journal: a
 /// delta round reports a message once, so what must be tried again is found here.
 std::string delta_link_key(const std::string& mailbox);
+/// "<mailbox>/push" -> its change-notification subscription (push_state, written by its
+/// SUBSCRIBER); "<mailbox>/pushed" -> when the last notification came (ms since the
+/// epoch, written durably before it is answered).
+std::string push_key(const std::string& mailbox);
+std::string pushed_key(const std::string& mailbox);
 std::string open_key(const std::string& mailbox, const std::string& graph_id);
 
 /// An open journal entry: its message and when it is due for another look (wall clock,
@@ -138,6 +143,10 @@ public:
   caf::expected<nlohmann::json> counters(const std::string& mailbox) const;
   /// The deltaLink the mailbox's next delta round starts from, if it has one.
   caf::expected<std::optional<std::string>> delta_link(const std::string& mailbox) const;
+  /// The mailbox's subscription (empty if none is stored) and its last notification
+  /// (0: none).
+  caf::expected<exc::push_state> push(const std::string& mailbox) const;
+  caf::expected<std::int64_t> last_pushed(const std::string& mailbox) const;
   /// The mailbox's open journal entries, at most `limit` (in key order; committed ones).
   caf::expected<std::vector<open_message>> open_messages(const std::string& mailbox,
                                                          std::size_t limit) const;
@@ -154,6 +163,9 @@ public:
   /// Where the next delta round starts ("" forgets it: the next round is a full one).
   void stage_delta_link(batch& changes, const std::string& mailbox,
                         const std::string& link) const;
+  void stage_push(batch& changes, const std::string& mailbox,
+                  const exc::push_state& push) const;
+  void stage_pushed(batch& changes, const std::string& mailbox, std::int64_t at_ms) const;
   /// The message is gone from Exchange (or read before it was taken): its open entry is
   /// no longer looked at (the entry itself stays).
   void stage_not_open(batch& changes, const std::string& mailbox,

@@ -2,6 +2,8 @@
 // view joins the REGISTRY's record with its MAILBOX's live status.
 #include "app/rest/routes.hpp"
 
+#include "net/time_format.hpp"
+
 #include "messages/error.hpp"
 #include "net/url.hpp"
 
@@ -117,6 +119,21 @@ json mailbox_view(rest_pointer self, const mailbox_entry& e,
       now.sending.held_until.empty() ? json(nullptr) : json(now.sending.held_until);
   // Paused until the later of Graph's asks, for fetching or for sending.
   auto paused = std::max(now.paused_until, now.sending.paused_until);
+  auto or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  auto at_ms = [&](std::int64_t ms) {
+    return ms > 0 ? json(net::format_rfc3339(std::chrono::system_clock::time_point{
+                        std::chrono::milliseconds{ms}}))
+                  : json(nullptr);
+  };
+  // Change notifications: null when off (or the mailbox does not run).
+  json push = nullptr;
+  if (now.push_enabled)
+    push = json{{"subscribed", !now.push.subscription_id.empty()},
+                {"expires_at", now.push.subscription_id.empty()
+                                   ? json(nullptr)
+                                   : at_ms(now.push.expires_ms)},
+                {"last_notification_at", or_null(now.last_notification_at)},
+                {"error", or_null(now.push.error)}};
   return {
       {"id", mb.id},
       {"address", mb.address},
@@ -136,6 +153,7 @@ json mailbox_view(rest_pointer self, const mailbox_entry& e,
       {"send_error", now.sending.code.empty() ? json(nullptr)
                                               : json{{"code", now.sending.code},
                                                      {"message", now.sending.message}}},
+      {"push", push},
       {"throttle",
        {{"paused_until", paused.empty() ? json(nullptr) : json(paused)},
         {"fetch", window(st.cfg.fetch_rate, now.fetch_used)},

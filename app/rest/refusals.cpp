@@ -28,6 +28,7 @@ constexpr mapping mappings[] = {
     {ec::not_found, 404, "not_found"},
     {ec::address_in_use, 409, "address_in_use"},
     {ec::tenant_in_use, 409, "tenant_in_use"},
+    {ec::forbidden, 403, "forbidden"},
     {ec::invalid_state, 409, "invalid_state"},
     {ec::conflict, 409, "idempotency_key_reused"},
     {ec::ticket_full, 409, "ticket_full"},

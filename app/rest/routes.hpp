@@ -54,6 +54,12 @@ void delete_mailbox(rest_pointer self, const caller& who, const std::string& id,
 void render_mailbox(rest_pointer self, const mailbox_entry& e,
                     std::function<void(nlohmann::json)> done);
 
+// Graph's change notifications (push.cpp)
+/// POST /graph/notifications and /graph/lifecycle: validation handshake, or the items
+/// for the ?mailbox= (202 once recorded, 403 if none matches its subscription).
+void receive_notification(rest_pointer self, const http_request& req,
+                          const reply_fn& reply);
+
 // tickets and rejections (tickets.cpp)
 /// A listing's query: its parameters and its mailbox_id ("" if absent).
 struct listing_query {

@@ -1571,4 +1571,68 @@ CAF_TEST(an open message gone from exchange leaves the index) {
   CAF_CHECK_EQUAL(exchanges(), 4u);
 }
 
+CAF_TEST(a notification of its subscription brings a round and many bring one more) {
+  cfg.push.notification_url = "https://exc.test/graph/notifications?mailbox=mbx_1";
+  cfg.push.lifecycle_url = "https://exc.test/graph/lifecycle?mailbox=mbx_1";
+  cfg.push.poll_interval = 900s;
+  start();
+  // Its first listing, and its SUBSCRIBER's subscription.
+  auto listing =
+      find_open(graph + "/users/support%40contoso.test/mailFolders/inbox/"
+                        "messages/delta?%24select=id%2CinternetMessageId%2C"
+                        "receivedDateTime%2Ccategories%2CisRead&%24filter="
+                        "receivedDateTime%20ge%202026-11-25T00%3A00%3A00Z&"
+                        "%24expand=singleValueExtendedProperties%28%24filter%3Did"
+                        "%20eq%20%27Integer%200x0E08%27%29");
+  CAF_REQUIRE(listing);
+  reply(*listing, page({}, {}, link_of("a")));
+  auto created = open(graph + "/subscriptions", "POST");
+  auto secret = json::parse(request(created).body).at("clientState").get<std::string>();
+  reply(
+      created,
+      answer(201,
+             json{{"id", "s1"}, {"expirationDateTime", "2099-01-01T00:00:00Z"}}.dump()));
+  auto notify = [&](const std::string& sub, const std::string& state) {
+    auto h = self->request(box, caf::infinite, atom::notify_v,
+                           std::vector<push_item>{{sub, state, ""}});
+    sched.run();
+    std::optional<push_outcome> out;
+    std::optional<caf::error> err;
+    if (!self->mailbox().empty())
+      h.receive([&](push_outcome& o) { out = o; }, [&](caf::error& e) { err = e; });
+    return std::make_pair(out, err);
+  };
+  // Not its subscription, or not its secret: refused, and no round.
+  auto before = exchanges();
+  auto [none, wrong] = notify("s1", "not-the-secret");
+  CAF_CHECK(!none);
+  CAF_REQUIRE(wrong);
+  CAF_CHECK(is(*wrong, ec::forbidden));
+  auto other = notify("s2", secret).second;
+  CAF_CHECK(other && is(*other, ec::forbidden));
+  CAF_CHECK_EQUAL(exchanges(), before);
+  // Its own: recorded, answered, a round from the kept link at once.
+  auto [taken, no_error] = notify("s1", secret);
+  CAF_REQUIRE(taken);
+  CAF_CHECK_EQUAL(taken->accepted, 1u);
+  auto pushed = store->last_pushed("mbx_1");
+  CAF_REQUIRE(pushed);
+  std::int64_t pushed_ms = *pushed;
+  CAF_CHECK_GREATER(pushed_ms, 0);
+  CAF_REQUIRE_EQUAL(exchanges(), before + 1);
+  CAF_CHECK_EQUAL(request(before).url, link_of("a"));
+  // Two more while that round runs: one more round after it, not two.
+  CAF_CHECK(notify("s1", secret).first);
+  CAF_CHECK(notify("s1", secret).first);
+  CAF_CHECK_EQUAL(exchanges(), before + 1);
+  reply(before, page({}, {}, link_of("a")));
+  CAF_REQUIRE_EQUAL(exchanges(), before + 2);
+  CAF_CHECK_EQUAL(request(before + 1).url, link_of("a"));
+  reply(before + 1, page({}, {}, link_of("a")));
+  CAF_CHECK_EQUAL(exchanges(), before + 2);
+  // Subscribed, it polls only every 900 s, not at its 600 s interval.
+  CAF_CHECK_EQUAL(exchanges_after(700s), before + 2);
+  CAF_CHECK_EQUAL(exchanges_after(250s), before + 3);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
