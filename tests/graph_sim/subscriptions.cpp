@@ -60,7 +60,16 @@ struct receiver {
         });
     server->start();
   }
-  ~receiver() { server->stop(); }
+  ~receiver() {
+    {
+      // Answered and let go while the server runs: a held call must not outlive it.
+      std::lock_guard<std::mutex> lock{mutex};
+      for (auto& out : held)
+        out->send(net::response{boost::beast::http::status::service_unavailable, 11});
+      held.clear();
+    }
+    server->stop();
+  }
 
   std::string url(const std::string& path = "/graph/notifications") const {
     return "http://127.0.0.1:" + std::to_string(server->port()) + path;

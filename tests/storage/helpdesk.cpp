@@ -179,7 +179,9 @@ CAF_TEST(the journal keeps its open entries apart until they are done) {
   failed_label.label_attempts = 1;
   failed_label.retry_at_ms = 5678;
   stage("g2", failed_label);
-  CAF_CHECK_EQUAL((*store.open_messages("mbx_a", 10))[1].due_ms, 5678);
+  auto after_failure = store.open_messages("mbx_a", 10);
+  CAF_REQUIRE(after_failure && after_failure->size() == 2u);
+  CAF_CHECK_EQUAL((*after_failure)[1].due_ms, 5678);
   stage("g2", done); // labelled now
   stage("g1", done);
   CAF_CHECK_EQUAL(store.open_messages("mbx_a", 10)->size(), 0u);
