@@ -507,7 +507,7 @@ void list_page(self_ptr self, std::string next_link) {
           r.poll_in = caf::timespan{0};
           return finish(self, std::move(r));
         }
-        auto read = read_listing(res, st.cfg.account_id, st.cfg.id);
+        auto read = read_listing(res, st.cfg.graph_url, st.cfg.account_id, st.cfg.id);
         if (auto* failed = std::get_if<fetch_report>(&read))
           return finish(self, std::move(*failed));
         auto& page = std::get<mail_page>(read);

@@ -48,6 +48,7 @@ fetch_report graph_failed(const net::client_response& res, const char* doing,
 }
 
 std::variant<mail_page, fetch_report> read_listing(const net::client_response& res,
+                                                   const std::string& graph_url,
                                                    const std::string& account_id,
                                                    const std::string& mailbox_id) {
   if (!res.ok() || res.status != 200)
@@ -66,6 +67,15 @@ std::variant<mail_page, fetch_report> read_listing(const net::client_response& r
     r.back_off = true;
     return r;
   }
+  for (const auto* link : {&page.next_link, &page.delta_link})
+    if (!link->empty() && !graph::on_graph(graph_url, *link)) {
+      spdlog::warn("mailbox {}/{}: Graph answered a link outside {}: {}", account_id,
+                   mailbox_id, graph_url, *link);
+      auto r = failed_cycle("listing", "graph_failure",
+                            "Graph answered a link outside its base URL");
+      r.back_off = true;
+      return r;
+    }
   page.messages = std::move(*messages);
   return page;
 }

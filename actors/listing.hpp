@@ -35,8 +35,10 @@ struct mail_round {
 };
 
 /// Graph's answer to a listing: its page, or the report that ends the cycle (Graph
-/// refused the listing, or answered something that is not a page of messages).
+/// refused the listing, answered something that is not a page of messages, or a link
+/// that does not lie below `graph_url`: the token would go with it).
 std::variant<mail_page, fetch_report> read_listing(const net::client_response& res,
+                                                   const std::string& graph_url,
                                                    const std::string& account_id,
                                                    const std::string& mailbox_id);
 

@@ -273,7 +273,7 @@ void listed(self_ptr self, net::client_response& res, const std::string& from) {
     keep_delta_link(self, "");
     return list_new_mail(self, true);
   }
-  auto read = read_listing(res, st.cfg.account_id, st.cfg.id);
+  auto read = read_listing(res, st.cfg.graph_url, st.cfg.account_id, st.cfg.id);
   if (auto* failed = std::get_if<fetch_report>(&read))
     return fetched(self, std::move(*failed));
   auto& page = std::get<mail_page>(read);
@@ -300,6 +300,13 @@ void list_new_mail(self_ptr self, bool full_round) {
     if (!link)
       return fetched(self, call_failed(link.error(), st.cfg.account_id, st.cfg.id));
     from = link->value_or("");
+    if (!from.empty() && !graph::on_graph(st.cfg.graph_url, from)) {
+      // Kept under another --graph-url: not followed (the token goes with it).
+      spdlog::info("mailbox {}/{}: its delta link is not below {}; a full round starts",
+                   st.cfg.account_id, st.cfg.id, st.cfg.graph_url);
+      keep_delta_link(self, "");
+      from.clear();
+    }
   }
   st.listing = true;
   st.gate.wait(self->address(), [=] {

@@ -120,6 +120,12 @@ std::optional<std::vector<message_ref>> read_message_page(const std::string& bod
   return out;
 }
 
+bool on_graph(const std::string& graph_url, const std::string& link) {
+  return !graph_url.empty() && link.size() > graph_url.size() &&
+         link.compare(0, graph_url.size(), graph_url) == 0 &&
+         (link[graph_url.size()] == '/' || link[graph_url.size()] == '?');
+}
+
 bool sync_state_gone(const net::client_response& res) {
   return res.ok() && (res.status == 410 || read_error(res).code == "syncStateNotFound");
 }

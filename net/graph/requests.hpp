@@ -49,6 +49,10 @@ std::optional<std::vector<message_ref>> read_message_page(const std::string& bod
                                                           std::string& next_link,
                                                           std::string& delta_link);
 
+/// A link Graph gave (nextLink, deltaLink) that lies below `graph_url`: only those are
+/// followed, since the bearer token goes with them.
+bool on_graph(const std::string& graph_url, const std::string& link);
+
 /// Graph no longer knows the round's state token (410 Gone, syncStateNotFound): a
 /// full round starts over.
 bool sync_state_gone(const net::client_response& res);

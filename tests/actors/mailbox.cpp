@@ -1635,4 +1635,22 @@ CAF_TEST(a notification of its subscription brings a round and many bring one mo
   CAF_CHECK_EQUAL(exchanges_after(250s), before + 3);
 }
 
+CAF_TEST(a link outside graph is never followed with the token) {
+  start();
+  reply(0, page({item("m1", 100)}, {}, "https://elsewhere.test/v1.0/delta?t=1"));
+  CAF_CHECK(!store->delta_link("mbx_1")->has_value());
+  CAF_CHECK_EQUAL(exchanges(), 1u); // no FETCHER, no download
+  CAF_REQUIRE(!polls().empty());
+  CAF_CHECK(!polls().back().ok);
+  CAF_CHECK_EQUAL(polls().back().code, "graph_failure");
+  // A link kept under another Graph URL is forgotten: a full round instead.
+  storage::batch changes;
+  store->stage_delta_link(changes, "mbx_1", "https://old-graph.test/v1.0/users/x/delta");
+  commit_now(*db, changes);
+  sched.advance_time(600s);
+  sched.run();
+  auto last = exchanges() - 1;
+  CAF_CHECK(full_round(request(last).url));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

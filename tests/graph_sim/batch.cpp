@@ -76,6 +76,19 @@ CAF_TEST(a batch answers each request as if it had come alone) {
   CAF_CHECK_EQUAL(stat("/requests/list_messages/404"), 1);
 }
 
+CAF_TEST(links in a batch answer are absolute as graph gives them) {
+  sim.deliver(mailbox, test::sample_mail("batch-a"));
+  sim.deliver(mailbox, test::sample_mail("batch-b"));
+  auto res =
+      batch({item("page", inbox() + "?%24top=1"), item("delta", inbox() + "/delta")});
+  CAF_REQUIRE_EQUAL(res.status, 200u);
+  auto got = answers(res);
+  auto next = got["page"]["body"].value("@odata.nextLink", "");
+  auto delta = got["delta"]["body"].value("@odata.deltaLink", "");
+  CAF_CHECK_EQUAL(next.rfind(sim.base() + "/v1.0/users/", 0), 0u);
+  CAF_CHECK_EQUAL(delta.rfind(sim.base() + "/v1.0/users/", 0), 0u);
+}
+
 CAF_TEST(a batch takes its token from its own authorization header) {
   auto res = batch(json::array({item("a", inbox())}), "");
   CAF_REQUIRE_EQUAL(res.status, 200u);

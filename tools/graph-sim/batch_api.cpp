@@ -173,11 +173,15 @@ void simulator::route_batch(std::shared_ptr<call> c, const net::responder_ptr& o
     ids.push_back(r["id"].get<std::string>());
   auto answers = std::make_shared<batch_answers>(requests.size(), std::move(ids), out);
   auto auth = std::string{c->req[http::field::authorization]};
+  // The batch's host, so that links in inner answers (nextLink, deltaLink) are as
+  // absolute as Graph's.
+  auto host = std::string{c->req[http::field::host]};
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& r = requests[i];
     net::request inner{http::string_to_verb(r["method"].get<std::string>()),
                        "/v1.0" + r["url"].get<std::string>(), 11};
     if (!auth.empty()) inner.set(http::field::authorization, auth);
+    if (!host.empty()) inner.set(http::field::host, host);
     if (auto h = r.find("headers"); h != r.end())
       for (const auto& [name, value] : h->items())
         if (value.is_string()) inner.set(name, value.get<std::string>());
