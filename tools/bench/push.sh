@@ -36,7 +36,7 @@ over TLS, exconnectd's notification endpoint over plain HTTP on loopback). Two f
 stacks: the mailboxes poll every 60 s; then they are subscribed to change notifications
 (\`--push-notifications on\`) and poll every 15 minutes as a safety net. Each run counts
 the Graph requests graph-sim answers over an idle minute (polls, delta rounds,
-subscription renewals) and from the first arrival until every mail has its ticket; the
+subscription renewals; a \`\$batch\` and each request in it count separately) and from the first arrival until every mail has its ticket; the
 mail goes to mailboxes drawn at random (fixed seed). Arrival is the driver's clock when
 it delivered the mail; the ticket's \`created_at\` (whole seconds) is taken as the end of
 its second, so the push figures are upper bounds rounded up to the next second
