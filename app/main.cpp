@@ -254,6 +254,11 @@ int run(const app::config& cfg) {
       registry_cfg.push.lifecycle_url = registry_cfg.public_url + "/graph/lifecycle";
       registry_cfg.push.lifetime = cfg.subscription_lifetime;
       registry_cfg.push.poll_interval = cfg.push_poll_interval;
+      if (registry_cfg.public_url.rfind("https://", 0) != 0)
+        spdlog::warn("change notifications go to {}/graph/notifications, but Microsoft "
+                     "delivers them only to https:// URLs it can reach (fine for "
+                     "graph-sim on loopback)",
+                     registry_cfg.public_url);
     }
     registry_cfg.state_lifetime = cfg.authorization_timeout;
     registry_cfg.sign_in_attempts = cfg.sign_in_attempts;

@@ -101,6 +101,9 @@ CAF_TEST(a subscribed mailbox turns new mail into a ticket within two seconds) {
   CAF_CHECK_EQUAL(distinct_messages(key), 100u);
   auto view = mailbox(key, ids[0]);
   CAF_CHECK(view.at("push").at("last_notification_at").is_string());
+  // Its public URL is plain HTTP (graph-sim takes it on loopback; Microsoft would not).
+  CAF_CHECK_NOT_EQUAL(daemon_logs().find("Microsoft delivers them only to https:// URLs"),
+                      std::string::npos);
 }
 
 CAF_TEST(the notification endpoint answers graph and refuses what is not its own) {
