@@ -37,6 +37,13 @@ void write(self_ptr self, storage::batch changes, const char* what) {
       "mailbox " + self->state.cfg.account_id + "/" + self->state.cfg.id, what);
 }
 
+/// Where the next round starts ("": a full round). Relaxed, as its MAILBOX writes it.
+void keep_delta_link(self_ptr self, const std::string& link) {
+  storage::batch changes;
+  self->state.peers.store->stage_delta_link(changes, self->state.cfg.id, link);
+  write(self, std::move(changes), "the delta link");
+}
+
 /// Marks a download in flight, or its end (see fetch_window::stage_pending).
 void write_download_pending(self_ptr self, bool pending) {
   const auto& st = self->state;
@@ -415,11 +422,8 @@ void process(self_ptr self) {
     return begin_try(self);
   }
   // Every message of the round was taken: the next round starts after it.
-  if (!st.delta_link.empty() && st.delta_link != st.from_link) {
-    storage::batch changes;
-    st.peers.store->stage_delta_link(changes, st.cfg.id, st.delta_link);
-    write(self, std::move(changes), "the delta link");
-  }
+  if (!st.delta_link.empty() && st.delta_link != st.from_link)
+    keep_delta_link(self, st.delta_link);
   fetch_report r;
   r.result.ok = true;
   finish(self, std::move(r));
@@ -499,9 +503,7 @@ void list_page(self_ptr self, std::string next_link) {
           spdlog::info("mailbox {}/{}: Graph no longer knows the delta round; a full "
                        "round starts",
                        st.cfg.account_id, st.cfg.id);
-          storage::batch changes;
-          st.peers.store->stage_delta_link(changes, st.cfg.id, "");
-          write(self, std::move(changes), "the delta link");
+          keep_delta_link(self, "");
           fetch_report r;
           r.result.ok = true;
           r.poll_in = caf::timespan{0};

@@ -53,28 +53,21 @@ std::variant<mail_page, fetch_report> read_listing(const net::client_response& r
                                                    const std::string& mailbox_id) {
   if (!res.ok() || res.status != 200)
     return graph_failed(res, "listing new mail", account_id, mailbox_id);
+  auto refuse = [](const char* why) {
+    auto r = failed_cycle("listing", "graph_failure", why);
+    r.back_off = true;
+    return r;
+  };
   mail_page page;
   auto messages = graph::read_message_page(res.body, page.next_link, page.delta_link);
-  if (!messages) {
-    auto r = failed_cycle("listing", "graph_failure",
-                          "Graph answered a listing that is not a page of messages");
-    r.back_off = true;
-    return r;
-  }
-  if (page.next_link.empty() && page.delta_link.empty()) {
-    auto r = failed_cycle("listing", "graph_failure",
-                          "Graph ended a delta round without a deltaLink");
-    r.back_off = true;
-    return r;
-  }
+  if (!messages) return refuse("Graph answered a listing that is not a page of messages");
+  if (page.next_link.empty() && page.delta_link.empty())
+    return refuse("Graph ended a delta round without a deltaLink");
   for (const auto* link : {&page.next_link, &page.delta_link})
     if (!link->empty() && !graph::on_graph(graph_url, *link)) {
       spdlog::warn("mailbox {}/{}: Graph answered a link outside {}: {}", account_id,
                    mailbox_id, graph_url, *link);
-      auto r = failed_cycle("listing", "graph_failure",
-                            "Graph answered a link outside its base URL");
-      r.back_off = true;
-      return r;
+      return refuse("Graph answered a link outside its base URL");
     }
   page.messages = std::move(*messages);
   return page;

@@ -28,6 +28,17 @@ namespace {
 
 using self_ptr = mailbox_actor::stateful_pointer<mailbox_state>;
 
+/// A child's config names the mailbox as its MAILBOX does: id, token key, account,
+/// address, Graph's URL.
+template <class ChildConfig>
+void of_this_mailbox(ChildConfig& child, const mailbox_config& cfg) {
+  child.id = cfg.id;
+  child.token_key = cfg.token_key;
+  child.account_id = cfg.account_id;
+  child.address = cfg.address;
+  child.graph_url = cfg.graph_url;
+}
+
 /// Writes `changes` without waiting (relaxed: they survive a crash of the process).
 void write(self_ptr self, storage::batch changes, const char* what) {
   storage_requests::commit_or_log(
@@ -190,11 +201,7 @@ void start_fetcher(self_ptr self, mail_round round) {
   auto& st = self->state;
   if (st.present) st.present->enter(fetcher_key(st.cfg.id));
   fetcher_config fc;
-  fc.id = st.cfg.id;
-  fc.token_key = st.cfg.token_key;
-  fc.account_id = st.cfg.account_id;
-  fc.address = st.cfg.address;
-  fc.graph_url = st.cfg.graph_url;
+  of_this_mailbox(fc, st.cfg);
   fc.since = st.cfg.since;
   fc.max_message_size = st.cfg.max_message_size;
   fc.fetch_rate = st.cfg.fetch_rate;
@@ -337,11 +344,7 @@ void label(self_ptr self, label_task task) {
   if (st.stopping) return; // no new child: the journal keeps it for the next start
   if (!st.labeler) {
     labeler_config lc;
-    lc.id = st.cfg.id;
-    lc.token_key = st.cfg.token_key;
-    lc.account_id = st.cfg.account_id;
-    lc.address = st.cfg.address;
-    lc.graph_url = st.cfg.graph_url;
+    of_this_mailbox(lc, st.cfg);
     lc.labels = st.cfg.labels;
     lc.retry_initial = st.cfg.retry_initial;
     lc.backoff_max = st.cfg.backoff_max;
@@ -368,11 +371,7 @@ void start_sender(self_ptr self) {
   auto& st = self->state;
   if (!st.outbox || st.sender) return;
   auto send = st.cfg.send;
-  send.id = st.cfg.id;
-  send.token_key = st.cfg.token_key;
-  send.account_id = st.cfg.account_id;
-  send.address = st.cfg.address;
-  send.graph_url = st.cfg.graph_url;
+  of_this_mailbox(send, st.cfg);
   if (st.present) {
     // A SENDER of this mailbox may outlive its MAILBOX by a moment (a crash): wait.
     if (st.present->contains(sender_key(st.cfg.id))) {
@@ -398,11 +397,7 @@ void start_subscriber(self_ptr self) {
   auto& st = self->state;
   if (!st.push || st.push->subscriber || !st.store) return;
   subscriber_config sc;
-  sc.id = st.cfg.id;
-  sc.token_key = st.cfg.token_key;
-  sc.account_id = st.cfg.account_id;
-  sc.address = st.cfg.address;
-  sc.graph_url = st.cfg.graph_url;
+  of_this_mailbox(sc, st.cfg);
   sc.push = st.cfg.push;
   sc.wall = st.wall;
   st.push->subscriber = self->spawn<caf::monitored>(

@@ -127,7 +127,9 @@ bool on_graph(const std::string& graph_url, const std::string& link) {
 }
 
 bool sync_state_gone(const net::client_response& res) {
-  return res.ok() && (res.status == 410 || read_error(res).code == "syncStateNotFound");
+  // A page is never parsed here: only an error's body is read for its code.
+  return res.ok() && res.status >= 400 &&
+         (res.status == 410 || read_error(res).code == "syncStateNotFound");
 }
 
 net::client_request raw_message(const std::string& graph_url,

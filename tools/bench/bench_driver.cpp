@@ -69,7 +69,7 @@ struct options {
   std::string messages_file; ///< throughput: the delivered mail, for the replay
   double rate = 20;          ///< latency: mails per second overall
   bool push = false;         ///< latency: the daemon runs with change notifications
-  int idle_s = 60;           ///< latency: the idle window whose Graph requests are counted
+  int idle_s = 60; ///< latency: the idle window whose Graph requests are counted
 };
 
 std::string read_trimmed(const std::string& path) {
@@ -370,15 +370,19 @@ double rss_bytes(long pid) {
   throw std::runtime_error("no VmRSS for process " + std::to_string(pid));
 }
 
-/// Adds --mailboxes empty mailboxes ("idle000001@contoso.test", …) of one tenant
-/// through its admin consent, --threads at a time; waits until each has polled twice
-/// since the last one was added and --settle-s more passed (each on its phase). Returns
-/// the seconds adding took.
+/// Adds --mailboxes empty mailboxes ("idle000001@contoso.test", …) of one tenant through
+/// its admin consent, --threads at a time; returns the seconds it took.
+double add_idle_mailboxes(const options& o, session& s) {
+  s.sim.control("POST", "/mailboxes", {{"count", o.mailboxes}, {"prefix", "idle"}});
+  auto tenant = s.api.consent_tenant(s.sim, s.key);
+  return add_mailboxes(o, s, tenant, "idle");
+}
+
+/// add_idle_mailboxes, then waits until each has polled twice since the last one was
+/// added and --settle-s more passed (each on its phase). Returns the seconds adding took.
 double add_tenant_mailboxes(const options& o, session& s) {
   auto n = o.mailboxes;
-  s.sim.control("POST", "/mailboxes", {{"count", n}, {"prefix", "idle"}});
-  auto tenant = s.api.consent_tenant(s.sim, s.key);
-  auto add_s = add_mailboxes(o, s, tenant, "idle");
+  auto add_s = add_idle_mailboxes(o, s);
   // A mailbox's first poll comes when it is added, its second on its phase, up to 1.5
   // intervals later, and from there on it is steady. Every mailbox listed twice since the
   // last one was added: the later listing is at least its second poll. (A count of all
@@ -458,9 +462,7 @@ long graph_requests(graph_sim::sim_client& sim) {
 /// subscription for each (their polls come only every --push-poll-interval).
 void add_subscribed_mailboxes(const options& o, session& s) {
   auto n = o.mailboxes;
-  s.sim.control("POST", "/mailboxes", {{"count", n}, {"prefix", "idle"}});
-  auto tenant = s.api.consent_tenant(s.sim, s.key);
-  add_mailboxes(o, s, tenant, "idle");
+  add_idle_mailboxes(o, s);
   auto started = clock_type::now();
   for (;;) {
     long live = 0;
@@ -544,7 +546,8 @@ int latency(const options& o) {
   auto run_requests = graph_requests(s.sim) - run_before;
   std::sort(latencies.begin(), latencies.end());
   if (o.push)
-    std::printf("mailboxes: %d (one tenant), each subscribed to change notifications\n", n);
+    std::printf("mailboxes: %d (one tenant), each subscribed to change notifications\n",
+                n);
   else
     std::printf("mailboxes: %d (one tenant, on their phases), polling every 60 s\n", n);
   std::printf("Graph requests while idle: %ld in %.0f s = %.1f per mailbox-hour\n",
@@ -552,7 +555,8 @@ int latency(const options& o) {
               static_cast<double>(idle_requests) * 3600 / idle_window / n);
   std::printf("Graph requests from the first arrival until every ticket: %ld = %.1f per "
               "mail (delta rounds, downloads, labels, idle polls meanwhile)\n",
-              run_requests, static_cast<double>(run_requests) / static_cast<double>(total));
+              run_requests,
+              static_cast<double>(run_requests) / static_cast<double>(total));
   std::printf("mail: %d arrivals at %.0f per second over %.0f s, to mailboxes drawn at "
               "random\n",
               total, o.rate, window);
@@ -643,15 +647,16 @@ int send_drain(const options& o) {
 int main(int argc, char** argv) {
   options o;
   if (argc < 2) {
-    std::cerr << "usage: bench-driver "
-                 "throughput-connect|throughput-deliver|throughput|drain|send-drain|idle|"
-                 "latency|restart-wait "
-                 "--graph-sim URL "
-                 "--ca-file FILE "
-                 "--exconnect URL --admin-token-file FILE --client-id ID "
-                 "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
-                 "[--daemon-pid PID] [--measure-s S] [--settle-s S] [--since-ms UNIX_MS] "
-                 "[--rate MAILS_PER_S] [--push on|off] [--idle-s S] [--messages-file FILE]\n";
+    std::cerr
+        << "usage: bench-driver "
+           "throughput-connect|throughput-deliver|throughput|drain|send-drain|idle|"
+           "latency|restart-wait "
+           "--graph-sim URL "
+           "--ca-file FILE "
+           "--exconnect URL --admin-token-file FILE --client-id ID "
+           "--client-secret-file FILE [--mailboxes N] [--mails N] [--threads N] "
+           "[--daemon-pid PID] [--measure-s S] [--settle-s S] [--since-ms UNIX_MS] "
+           "[--rate MAILS_PER_S] [--push on|off] [--idle-s S] [--messages-file FILE]\n";
     return 2;
   }
   o.mode = argv[1];
