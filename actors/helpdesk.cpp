@@ -1,5 +1,6 @@
 #include "actors/helpdesk.hpp"
 
+#include "actors/webhook_dispatcher.hpp"
 #include "mail/outbound.hpp"
 #include "mail/ticket_token.hpp"
 #include "messages/error.hpp"
@@ -139,10 +140,30 @@ void count(json& counters, const char* group, const std::string& key) {
   by[key] = by.value(key, std::int64_t{0}) + 1;
 }
 
-/// Stages the rejection of `m` with its journal entry (`entry` becomes "rejected").
-void stage_rejected(self_ptr self, storage::batch& changes, const inbound_mail& m,
-                    storage::journal_entry& entry, const std::string& reason,
-                    const std::string& detail, json& counters) {
+/// Records a webhook event of the account in the same batch, if it has a webhook.
+caf::error record_event(self_ptr self, storage::batch& changes,
+                        const std::string& account, const char* type,
+                        const std::string& order_key, const json& data) {
+  auto staged =
+      self->state.store->webhooks().stage_event(changes, account, type, order_key, data);
+  return staged ? caf::error{} : staged.error();
+}
+
+/// The webhook event of a comment on a ticket (the ticket's last one).
+caf::error record_comment_event(self_ptr self, storage::batch& changes,
+                                const std::string& account, const json& ticket) {
+  return record_event(self, changes, account, storage::event_type::comment_added,
+                      ticket["id"].get<std::string>(),
+                      {{"ticket_id", ticket["id"]},
+                       {"mailbox_id", ticket.value("mailbox_id", "")},
+                       {"comment", ticket["comments"].back()}});
+}
+
+/// Stages the rejection of `m` with its journal entry (`entry` becomes "rejected") and
+/// its webhook event.
+caf::error stage_rejected(self_ptr self, storage::batch& changes, const inbound_mail& m,
+                          storage::journal_entry& entry, const std::string& reason,
+                          const std::string& detail, json& counters) {
   const auto& store = *self->state.store;
   entry.outcome = message_outcome::rejected;
   entry.reason = reason;
@@ -157,6 +178,8 @@ void stage_rejected(self_ptr self, storage::batch& changes, const inbound_mail& 
   count(counters, "rejected");
   count(counters, "rejected_by_reason", reason);
   store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+  return record_event(self, changes, m.account_id, storage::event_type::rejection_created,
+                      record["id"].get<std::string>(), record);
 }
 
 /// A new ticket for `m`, its first comment included (attachments staged in `changes`).
@@ -236,7 +259,8 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
     }
   }
   if (!rejection.empty()) {
-    stage_rejected(self, changes, m, entry, rejection, detail, counters);
+    if (auto err = stage_rejected(self, changes, m, entry, rejection, detail, counters))
+      return err;
     return ingest_outcome{entry.outcome, "", rejection};
   }
   const auto& limits = self->state.limits;
@@ -272,6 +296,12 @@ caf::expected<ingest_outcome> stage(self_ptr self, storage::batch& changes,
   if (!m.message_id.empty())
     store.stage_message_index(changes, m.account_id, m.message_id, entry.ticket_id);
   store.stage_journal(changes, m.mailbox_id, m.graph_id, entry);
+  auto err =
+      entry.outcome == message_outcome::ticket
+          ? record_event(self, changes, m.account_id, storage::event_type::ticket_created,
+                         entry.ticket_id, storage::ticket_view(ticket))
+          : record_comment_event(self, changes, m.account_id, ticket);
+  if (err) return err;
   return ingest_outcome{entry.outcome, entry.ticket_id, ""};
 }
 
@@ -320,6 +350,7 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
   }
   auto rp = self->make_response_promise<T>();
   auto seq = self->state.pending.add(changes);
+  auto webhook_accounts = storage::webhook_store::accounts_in(changes);
   storage_requests::commit(self, std::move(changes), d,
                            [=](const caf::error& err) mutable {
                              if (err) {
@@ -331,6 +362,7 @@ caf::result<T> commit_and_answer(self_ptr self, storage::batch changes, T value,
                              }
                              self->state.pending.applied(seq);
                              rp.deliver(std::move(value));
+                             wake_webhooks(self, webhook_accounts);
                            });
   return rp;
 }
@@ -442,6 +474,8 @@ caf::result<queued_reply> add_agent_comment(self_ptr self, const agent_comment& 
        {"created_at", now()}});
   ticket["updated_at"] = now();
   st.store->stage_ticket(changes, ticket);
+  if (auto err = record_comment_event(self, changes, c.origin.account_id, ticket))
+    return err;
   spdlog::info("mailbox {}/{}: agent comment {} on {}{}", c.origin.account_id,
                c.origin.mailbox_id, out.comment_id, c.ticket_id,
                out.email_id.empty() ? "" : " -> email " + out.email_id);
@@ -546,7 +580,9 @@ caf::result<failure_outcome> record_failure(self_ptr self, const message_failure
     m.received_at = f.received_at;
     entry.retry_at_ms = 0;
     count(*counters, "fetched"); // fetched = converted + rejected + duplicates
-    stage_rejected(self, changes, m, entry, "processing_failed", detail, *counters);
+    if (auto err = stage_rejected(self, changes, m, entry, "processing_failed", detail,
+                                  *counters))
+      return err;
     st.metrics->add("exconnect_messages_total", {{"outcome", "rejected"}});
   }
   st.store->stage_counters(changes, f.mailbox_id, *counters);

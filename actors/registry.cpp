@@ -1,6 +1,7 @@
 #include "actors/registry.hpp"
 
 #include "actors/mailbox.hpp"
+#include "actors/webhook_dispatcher.hpp"
 #include "messages/error.hpp"
 #include "messages/services.hpp"
 #include "messages/storage_requests.hpp"
@@ -42,8 +43,44 @@ std::string log_name(self_ptr self, const std::string& id) {
          "/" + id;
 }
 
-void stage_mailbox(storage::batch& changes, const storage::mailbox_record& mb) {
+/// The mailbox's status as last stored (read from storage the first time).
+std::optional<storage::mailbox_status> stored_status(self_ptr self,
+                                                     const std::string& id) {
+  auto& st = self->state;
+  if (auto i = st.stored_status.find(id); i != st.stored_status.end()) return i->second;
+  auto stored = st.stores.db->get(storage::family::mailboxes, id);
+  if (!stored || !*stored) return std::nullopt;
+  auto mb = storage::mailbox_from_json(**stored);
+  if (!mb) return std::nullopt;
+  return mb->status;
+}
+
+/// Stages the mailbox's record; a new status also stages its webhook event
+/// (mailbox.status_changed), if the account has a webhook. A failure to read the
+/// webhook is logged: the status itself must be stored.
+void stage_mailbox(self_ptr self, storage::batch& changes,
+                   const storage::mailbox_record& mb) {
   changes.put(storage::family::mailboxes, mb.id, storage::to_json(mb).dump());
+  auto before = stored_status(self, mb.id);
+  self->state.stored_status[mb.id] = mb.status;
+  if (before == mb.status) return;
+  nlohmann::json error = nullptr;
+  if (mb.last_error)
+    error = {{"code", mb.last_error->code},
+             {"message", mb.last_error->message},
+             {"at", mb.last_error->at},
+             {"step", mb.last_error->step}};
+  auto staged = storage::webhook_store{*self->state.stores.db}.stage_event(
+      changes, mb.account_id, storage::event_type::mailbox_status_changed,
+      "mailbox:" + mb.id,
+      {{"mailbox_id", mb.id},
+       {"address", mb.address},
+       {"status", to_string(mb.status)},
+       {"previous_status", before ? nlohmann::json(to_string(*before)) : nullptr},
+       {"last_error", error}});
+  if (!staged)
+    spdlog::error("registry: mailbox {}/{}: its status event is lost: {}", mb.account_id,
+                  mb.id, render(staged.error()));
 }
 
 void stage_account(storage::batch& changes, const storage::account_record& a) {
@@ -56,10 +93,14 @@ void stage_account(storage::batch& changes, const storage::account_record& a) {
 /// request never sees memory and disk disagree.
 template <class Next>
 void commit(self_ptr self, storage::batch changes, Next next) {
+  auto webhook_accounts = storage::webhook_store::accounts_in(changes);
   storage_requests::commit_awaited(
       self, std::move(changes), storage::durability::durable,
       [=](const caf::error& err) mutable {
-        if (!err) return next(caf::error{});
+        if (!err) {
+          wake_webhooks(self, webhook_accounts);
+          return next(caf::error{});
+        }
         spdlog::error("registry: storage write failed: {}", render(err));
         if (storage_requests::may_land_later(err)) {
           // It may be stored yet: memory and disk may disagree, so a restart reloads.
@@ -117,11 +158,13 @@ void count_status(self_ptr self, std::optional<storage::mailbox_status> before,
 /// Writes a status change of a mailbox; logs (does not throw) if storage fails.
 void save_status(self_ptr self, const storage::mailbox_record& mb) {
   storage::batch changes;
-  stage_mailbox(changes, mb);
+  stage_mailbox(self, changes, mb);
+  auto webhook_accounts = storage::webhook_store::accounts_in(changes);
   // Not awaited: the next status of this mailbox is queued behind it.
   storage_requests::commit(
       self, std::move(changes), storage::durability::durable,
       [=, account = mb.account_id, id = mb.id](const caf::error& err) {
+        wake_webhooks(self, webhook_accounts);
         if (err)
           spdlog::error("registry: cannot store the status of "
                         "mailbox {}/{}: {}",
@@ -233,7 +276,7 @@ bool address_free_for(self_ptr self, const storage::mailbox_record& mb,
               : "the sign-in link was used without connecting the mailbox; the address "
                 "was given up",
       now(self), "authorization"};
-  stage_mailbox(changes, o);
+  stage_mailbox(self, changes, o);
   released = std::move(o);
   return true;
 }
@@ -597,7 +640,7 @@ void finish_connect(self_ptr self, const std::string& id, const token_grant& gra
             if (updated.connected_at.empty()) updated.connected_at = graph_date;
             updated.last_error.reset();
             changes.put(storage::family::meta, storage::address_key(updated.address), id);
-            stage_mailbox(changes, updated);
+            stage_mailbox(self, changes, updated);
             commit(self, std::move(changes), [=](caf::error err) mutable {
               if (err) {
                 rp.deliver(std::move(err));
@@ -743,7 +786,7 @@ caf::result<mailbox_entry> finish_sign_in(self_ptr self, const sign_in_return& b
     updated = mb->second;
     updated->state_hash.clear();
     updated->state_expires_at.clear();
-    stage_mailbox(changes, *updated);
+    stage_mailbox(self, changes, *updated);
   }
   auto rp = self->make_response_promise<mailbox_entry>();
   commit(self, std::move(changes), [=](caf::error err) mutable {
@@ -773,7 +816,7 @@ caf::result<mailbox_entry> connect_mailbox(self_ptr self, storage::mailbox_recor
   auto url = begin_authorization(self, mb, changes);
   if (!url) return url.error();
   changes.put(storage::family::meta, storage::address_key(mb.address), mb.id);
-  stage_mailbox(changes, mb);
+  stage_mailbox(self, changes, mb);
   return commit_and_answer<mailbox_entry>(
       self, std::move(changes), [=, url = std::move(*url)] {
         auto& st = self->state;
@@ -807,7 +850,7 @@ caf::result<std::string> reauthorize(self_ptr self, const std::string& account,
   auto url = begin_authorization(self, updated, changes);
   if (!url) return url.error();
   changes.put(storage::family::meta, storage::address_key(updated.address), updated.id);
-  stage_mailbox(changes, updated);
+  stage_mailbox(self, changes, updated);
   return commit_and_answer<std::string>(
       self, std::move(changes), [=, url = std::move(*url)] {
         apply_release(self, released);
@@ -825,7 +868,7 @@ caf::result<mailbox_entry> set_status(self_ptr self, const storage::mailbox_reco
   auto updated = mb;
   updated.status = status;
   storage::batch changes;
-  stage_mailbox(changes, updated);
+  stage_mailbox(self, changes, updated);
   return commit_and_answer<mailbox_entry>(self, std::move(changes), [=] {
     keep_mailbox(self, updated);
     update_gauges(self);
@@ -883,6 +926,7 @@ caf::result<bool> remove(self_ptr self, const std::string& account,
             }
             storage::batch changes;
             changes.erase(storage::family::mailboxes, id);
+            st.stored_status.erase(id);
             auto held = st.addresses.find(net::to_lower(i->second.address));
             bool holds = held != st.addresses.end() && held->second == id;
             if (holds)
@@ -1226,7 +1270,7 @@ void add_tenant_mailbox(self_ptr self, storage::mailbox_record mb, storage::batc
                         entry_promise_t rp) {
   auto lower = net::to_lower(mb.address);
   changes.put(storage::family::meta, storage::address_key(mb.address), mb.id);
-  stage_mailbox(changes, mb);
+  stage_mailbox(self, changes, mb);
   commit(self, std::move(changes), [=](caf::error err) mutable {
     auto& st = self->state;
     st.claiming.erase(lower);

@@ -133,6 +133,9 @@ struct registry_state {
   std::unordered_map<std::string, std::deque<caf::actor_clock::time_point>> sign_ins;
   std::size_t sign_ins_swept = 0; ///< its size after the last sweep
   std::unordered_map<std::string, mailbox_runtime> runtime;
+  /// Each mailbox's status as last staged (for its webhook event when it changes);
+  /// only of mailboxes whose record was written since the start.
+  std::unordered_map<std::string, storage::mailbox_status> stored_status;
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::optional<storage::error_record> app_error;
   bool stopping = false; ///< told to stop: quits once every MAILBOX is down

@@ -71,6 +71,8 @@ enum class route_id {
   tenants,
   tenant_consent,
   tenant,
+  webhook_deliveries,
+  webhook_retry,
 };
 
 struct route_match {
@@ -80,6 +82,16 @@ struct route_match {
   enum kind { open, admin, account } access = open;
   std::string id; ///< the {id} part, if any
 };
+
+/// The {id} of a path `prefix` + {id} + `suffix` (an id is not empty and has no '/').
+std::optional<std::string> id_between(std::string_view path, std::string_view prefix,
+                                      std::string_view suffix) {
+  if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+  auto rest = path.substr(prefix.size());
+  auto id = rest.substr(0, rest.find('/'));
+  if (id.empty() || rest.substr(id.size()) != suffix) return std::nullopt;
+  return std::string{id};
+}
 
 std::optional<route_match> match_route(std::string_view path) {
   using k = route_match::kind;
@@ -100,6 +112,8 @@ std::optional<route_match> match_route(std::string_view path) {
       {r::tickets, "/api/v1/tickets", {"GET"}, k::account, {}},
       {r::rejections, "/api/v1/rejections", {"GET"}, k::account, {}},
       {r::outbox, "/api/v1/outbox", {"GET"}, k::account, {}},
+      {r::webhook_deliveries, "/api/v1/webhook/deliveries", {"GET"}, k::account, {}},
+      {r::webhook_retry, "/api/v1/webhook/deliveries/retry", {"POST"}, k::account, {}},
   };
   for (const auto& match : fixed)
     if (path == match.name) return match;
@@ -116,19 +130,18 @@ std::optional<route_match> match_route(std::string_view path) {
           r::ticket_comments, "/api/v1/tickets/{id}/comments", {"POST"}, k::account, id};
     return std::nullopt;
   }
-  static const std::string rejections = "/api/v1/rejections/";
-  if (path.substr(0, rejections.size()) == rejections) {
-    auto rest = path.substr(rejections.size());
-    auto slash = rest.find('/');
-    auto id = std::string{rest.substr(0, slash)};
-    if (id.empty() || slash == std::string_view::npos || rest.substr(slash) != "/recover")
-      return std::nullopt;
+  if (auto id = id_between(path, "/api/v1/rejections/", "/recover"))
     return route_match{r::rejection_recover,
                        "/api/v1/rejections/{id}/recover",
                        {"POST"},
                        k::account,
-                       id};
-  }
+                       *id};
+  if (auto id = id_between(path, "/api/v1/webhook/deliveries/", "/retry"))
+    return route_match{r::webhook_retry,
+                       "/api/v1/webhook/deliveries/{id}/retry",
+                       {"POST"},
+                       k::account,
+                       *id};
   static const std::string tenants = "/api/v1/tenants/";
   if (path.substr(0, tenants.size()) == tenants) {
     auto id = std::string{path.substr(tenants.size())};
@@ -307,6 +320,10 @@ void route_to(rest_pointer self, const route_match& route, const caller& c,
   case route_id::tenant:
     return m == "GET" ? get_tenant(self, c, id, reply)
                       : delete_tenant(self, c, id, reply);
+  case route_id::webhook_deliveries:
+    return list_deliveries(self, c, req, reply);
+  case route_id::webhook_retry:
+    return retry_deliveries(self, c, id, reply);
   case route_id::healthz:
   case route_id::metrics:
   case route_id::oauth_callback:

@@ -6,6 +6,7 @@
 #include "storage/address_book.hpp"
 #include "storage/helpdesk.hpp"
 #include "storage/outbox.hpp"
+#include "storage/webhooks.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -37,6 +38,7 @@ struct rest_stores {
   const storage::helpdesk_store* helpdesk = nullptr; ///< tickets, rejections, counters
   const storage::outbox_store* outbox = nullptr;     ///< the outbox listing
   const address_book* connected = nullptr;           ///< mail to these would loop
+  const storage::webhook_store* webhooks = nullptr;  ///< the webhook deliveries
 };
 
 struct rest_state {

@@ -1,5 +1,7 @@
 #include "actors/sender.hpp"
 
+#include "actors/webhook_dispatcher.hpp"
+
 #include "messages/error.hpp"
 #include "messages/lifetime.hpp"
 #include "messages/services.hpp"
@@ -97,7 +99,8 @@ void storage_trouble(self_ptr self, const caf::error& err) {
   later(self, backoff(self));
 }
 
-/// Records the email's final state (and counters) in one batch, then runs `next`;
+/// Records the email's final state (and counters, and its webhook event) in one batch,
+/// then runs `next`;
 /// `recount` moves a send the limits count to the time Graph answered. Relaxed: if a
 /// crash loses it, a sent email is found in Sent Items and marked again, a failed one
 /// fails again.
@@ -117,9 +120,17 @@ void finish(self_ptr self, const outbox_email& e, const char* counter,
     outbox->stage_forget_send(changes, st.cfg.id, recount->first);
     outbox->stage_send(changes, st.cfg.id, recount->second);
   }
+  auto staged = outbox->webhooks().stage_event(
+      changes, e.account_id,
+      e.state == storage::email_state::sent ? storage::event_type::email_sent
+                                            : storage::event_type::email_failed,
+      e.ticket_id.empty() ? "email:" + e.email_id : e.ticket_id, storage::outbox_view(e));
+  if (!staged) return storage_trouble(self, staged.error());
+  auto webhook_accounts = storage::webhook_store::accounts_in(changes);
   storage_requests::commit(self, std::move(changes), storage::durability::relaxed,
                            [=](const caf::error& err) mutable {
                              if (err) return storage_trouble(self, err);
+                             wake_webhooks(self, webhook_accounts);
                              next();
                            });
 }

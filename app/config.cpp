@@ -181,6 +181,29 @@ const std::vector<option>& options() {
          if (err.empty()) c.push_poll_interval = std::chrono::seconds(n);
          return err;
        }},
+      {"--webhook-park-after", "EXCONNECT_WEBHOOK_PARK_AFTER", "SECONDS",
+       "a webhook event whose deliveries keep failing this long is parked (listed, "
+       "retried only when asked)",
+       "86400",
+       [](config& c, const std::string& v) {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (err.empty() && (n == 0 || n > 2'592'000))
+           err = "expects 1 to 2592000 seconds";
+         if (err.empty()) c.webhook_park_after = std::chrono::seconds(n);
+         return err;
+       }},
+      {"--webhook-retry-max", "EXCONNECT_WEBHOOK_RETRY_MAX", "SECONDS",
+       "the longest wait between two tries of a failing webhook event (the wait starts "
+       "at 1 s and doubles)",
+       "3600",
+       [](config& c, const std::string& v) {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (err.empty() && (n == 0 || n > 86'400)) err = "expects 1 to 86400 seconds";
+         if (err.empty()) c.webhook_retry_max = std::chrono::seconds(n);
+         return err;
+       }},
       {"--authorization-timeout", "EXCONNECT_AUTHORIZATION_TIMEOUT", "SECONDS",
        "how long a sign-in link (its OAuth state) stays valid", "600",
        [](config& c, const std::string& v) {

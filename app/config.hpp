@@ -41,6 +41,9 @@ struct config {
   std::chrono::seconds subscription_lifetime{252'000}; ///< 4,200 minutes
   /// A mailbox with a subscription polls only this often (a safety net).
   std::chrono::seconds push_poll_interval{900};
+  /// A webhook event failing this long is parked; retries back off up to the max.
+  std::chrono::seconds webhook_park_after{86'400};
+  std::chrono::seconds webhook_retry_max{3'600};
   std::chrono::seconds authorization_timeout{600}; ///< OAuth state lifetime
   /// Sign-in links an account may ask for per never-connected address per hour.
   std::uint32_t sign_in_attempts = 3;

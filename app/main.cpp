@@ -10,6 +10,7 @@
 #include "actors/storage_writer.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/token_service.hpp"
+#include "actors/webhook_dispatcher.hpp"
 #include "app/config.hpp"
 #include "app/rest/responses.hpp"
 #include "messages/error.hpp"
@@ -143,6 +144,7 @@ int run(const app::config& cfg) {
   storage::helpdesk_store helpdesk_store{**db};
   storage::throttle_store throttle_store{**db};
   storage::outbox_store outbox_store{**db};
+  storage::webhook_store webhook_store{**db};
   auto token_key = ticket_token_key(**db, vault);
   if (!token_key) return fail("ticket token key: " + exc::render(token_key.error()));
   exc::address_book connected;
@@ -202,6 +204,7 @@ int run(const app::config& cfg) {
   if (cfg.client_secret.empty()) token_cfg.client_secret_file = cfg.client_secret_file;
   token_cfg.scope = graph_scope;
   exc::describe_sender_metrics(metrics);
+  exc::describe_webhook_metrics(metrics);
 
   net::server_options http_options;
   http_options.address = cfg.listen_host;
@@ -281,7 +284,11 @@ int run(const app::config& cfg) {
     rest_cfg.poll_interval = cfg.poll_interval;
     rest_cfg.fetch_rate = cfg.fetch_rate;
     rest_cfg.send_rate = cfg.send_rate;
-    exc::rest_stores rest_stores{&metrics, &helpdesk_store, &outbox_store, &connected};
+    exc::rest_stores rest_stores{&metrics, &helpdesk_store, &outbox_store, &connected,
+                                 &webhook_store};
+    exc::webhook_dispatcher_config webhook_cfg;
+    webhook_cfg.park_after = cfg.webhook_park_after;
+    webhook_cfg.retry_max = cfg.webhook_retry_max;
 
     // The services, in the order they start (each may use those before it; they stop
     // in the reverse order). Detached: the STORAGE WRITER waits for fsync, the HELPDESK
@@ -338,6 +345,14 @@ int run(const app::config& cfg) {
                           // Stopping: a conversion under way ends now, not at its
                           // budget (its FETCHER is gone by then: it stopped first).
                           [&] { conversions_called_off = true; }});
+    services.push_back(
+        {"webhooks", true, [&, webhook_cfg](caf::local_actor* self) {
+           auto h = self->spawn<caf::monitored>(
+               exc::webhook_dispatcher, webhook_cfg,
+               exc::webhook_dispatcher_peers{&webhook_store, &vault, &metrics});
+           exc::service::put(self->system(), h);
+           return caf::actor_cast<caf::actor>(h);
+         }});
     // Restarted like any service: its MAILBOXes monitor it and end with it, and
     // the new one starts a mailbox's MAILBOX only once the old one is gone (presence).
     bool registry_started = false; // only the SUPERVISOR's thread touches it
@@ -381,12 +396,8 @@ int run(const app::config& cfg) {
     } stop_guard{sys, supervisor};
     rest_up.get_future().wait(); // before the server accepts requests for it
     server.start();
-    if (!cfg.port_file.empty()) {
-      auto tmp = cfg.port_file + ".tmp";
-      std::ofstream{tmp} << server.port() << "\n";
-      if (std::rename(tmp.c_str(), cfg.port_file.c_str()) != 0)
-        spdlog::error("cannot write port file {}", cfg.port_file);
-    }
+    if (!cfg.port_file.empty() && !net::write_port_file(cfg.port_file, server.port()))
+      spdlog::error("cannot write port file {}", cfg.port_file);
     spdlog::info("listening on {}://{}:{} (public URL {})",
                  cfg.tls_cert_file.empty() ? "http" : "https", cfg.listen_host,
                  server.port(), registry_cfg.public_url);

@@ -166,5 +166,8 @@ constexpr notify notify_v{};
 /// A SUBSCRIBER reports its mailbox's subscription.
 using subscribed = caf::atom_constant<caf::atom("subscribed")>;
 constexpr subscribed subscribed_v{};
+/// Deliver (webhook events) again.
+using retry = caf::atom_constant<caf::atom("retry")>;
+constexpr retry retry_v{};
 
 } // namespace exc::atom

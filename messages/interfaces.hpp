@@ -342,6 +342,24 @@ using registry_actor = caf::typed_actor<
     /// INTERNAL: the start goes on with the next MAILBOXes.
     caf::reacts_to<atom::internal, atom::resume>>;
 
+/// The WEBHOOK DISPATCHER: owns the accounts' webhooks and delivers the events the
+/// writers record (storage/webhooks.hpp) to them: signed, at least once, in order per
+/// ticket, retried with backoff, parked after failing for too long.
+using webhook_actor = caf::typed_actor<
+    /// The account recorded events: deliver those that are due.
+    caf::reacts_to<atom::wake, std::string>,
+    /// (account, its new webhook; an empty url removes it): the secret is sealed and
+    /// the webhook stored durably.
+    caf::replies_to<atom::settings, std::string, webhook_settings>::with<bool>,
+    /// (account, an event id, or "" for every parked and failing event, at most 1,000):
+    /// tried again now, with a fresh allowance before it is parked -> how many;
+    /// ec::not_found for an id that is neither parked nor failing.
+    caf::replies_to<atom::retry, std::string, std::string>::with<std::uint64_t>,
+    /// INTERNAL: an account's timer (the account).
+    caf::reacts_to<atom::internal, atom::wake, std::string>,
+    /// INTERNAL: the periodic look at every account with a webhook.
+    caf::reacts_to<atom::internal, atom::poll>>;
+
 /// The SUPERVISOR: starts, monitors and restarts the long-lived services.
 using supervisor_actor = caf::typed_actor<
     /// INTERNAL: start the service at this index again after its backoff.

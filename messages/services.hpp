@@ -48,6 +48,10 @@ template <>
 struct name_of<token_events_actor> {
   static constexpr caf::atom_value value = caf::atom("registry");
 };
+template <>
+struct name_of<webhook_actor> {
+  static constexpr caf::atom_value value = caf::atom("webhooks");
+};
 /// The REST front; the HTTP server hands it each request.
 template <>
 struct name_of<rest_actor> {
@@ -86,7 +90,7 @@ inline void forget_all(caf::actor_system& sys, std::size_t converters) {
   for (auto name : {name_of<storage_writer_actor>::value, name_of<helpdesk_actor>::value,
                     name_of<token_service_actor>::value, name_of<http_actor>::value,
                     name_of<graph_batcher_actor>::value, name_of<registry_actor>::value,
-                    name_of<rest_actor>::value})
+                    name_of<rest_actor>::value, name_of<webhook_actor>::value})
     sys.registry().erase(name);
   for (std::size_t i = 0; i < converters; ++i)
     sys.registry().erase(converter_name(i));

@@ -295,6 +295,14 @@ struct push_item {
   std::string lifecycle_event; ///< "" for a change notification
 };
 
+/// An account's webhook as the REST front hands it to the WEBHOOK DISPATCHER: where
+/// events go and the secret that signs them, in plain text (sealed before it is
+/// stored); an empty url removes the webhook.
+struct webhook_settings {
+  std::string url;
+  std::string secret;
+};
+
 /// How many items of a notification the MAILBOX took (the rest did not match its
 /// subscription).
 struct push_outcome {
@@ -348,6 +356,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::label_task)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::push_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<::exc::push_item>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::push_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::webhook_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::push_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::fetch_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(::exc::message_failure)

@@ -1,5 +1,8 @@
 #include "net/http_server.hpp"
 
+#include <cstdio>
+#include <fstream>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -447,6 +450,16 @@ http_server::http_server(server_options options, request_handler handler)
 
 http_server::~http_server() {
   stop();
+}
+
+bool write_port_file(const std::string& path, std::uint16_t port) {
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out{tmp};
+    out << port << "\n";
+    if (!out.flush()) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 std::uint16_t http_server::port() const {

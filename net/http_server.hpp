@@ -81,6 +81,11 @@ struct server_options {
   std::function<void(const std::string& reason)> on_accept_error;
 };
 
+/// Writes `port` to the file `path` (a new file, then renamed over it, so a reader never
+/// sees half a port): how a server started with port 0 tells which port it got. False
+/// if it cannot.
+bool write_port_file(const std::string& path, std::uint16_t port);
+
 /// The server. Construction binds the port (throws std::runtime_error with the reason
 /// on failure); `start` runs the I/O threads; `stop` (or the destructor) ends them.
 class http_server {

@@ -190,6 +190,15 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  // 127.x.y.z as an address literal (a name such as 127.example.com is no loopback).
+  if (host.rfind("127.", 0) != 0 || host.size() > 15) return false;
+  return std::count(host.begin(), host.end(), '.') == 3 &&
+         host.find_first_not_of("0123456789.") == std::string_view::npos &&
+         host.find("..") == std::string_view::npos && host.back() != '.';
+}
+
 std::string hex_encode(std::string_view data) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;

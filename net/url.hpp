@@ -21,6 +21,9 @@ struct url {
 /// Parses `http://host[:port]/path?query` or `https://…`; nullopt if malformed.
 std::optional<url> parse_url(std::string_view text);
 
+/// Whether the host is this machine: 127.0.0.0/8, ::1 or localhost.
+bool is_loopback_host(std::string_view host);
+
 /// Ordered name/value pairs, as they appear in a query string or form body.
 using params = std::vector<std::pair<std::string, std::string>>;
 

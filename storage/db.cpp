@@ -19,7 +19,8 @@ namespace {
 
 const char* const family_names[family_count] = {
     "default", // rocksdb::kDefaultColumnFamilyName: holds `meta`
-    "accounts", "mailboxes", "credentials", "journal", "tickets", "outbox", "throttle"};
+    "accounts", "mailboxes", "credentials", "journal",
+    "tickets",  "outbox",    "throttle",    "webhooks"};
 
 constexpr const char* schema_key = "schema_version";
 

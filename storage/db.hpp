@@ -31,9 +31,10 @@ enum class family : std::uint8_t {
   tickets,     ///< account id, ticket id -> ticket
   outbox,      ///< mailbox id, email id -> outbound mail
   throttle,    ///< mailbox id -> limit windows
+  webhooks,    ///< account id -> its webhook and undelivered events (webhooks.hpp)
 };
 
-constexpr std::size_t family_count = 8;
+constexpr std::size_t family_count = 9;
 
 /// The family's name in RocksDB.
 const char* family_name(family f);

@@ -144,6 +144,11 @@ std::string idempotency_key(const std::string& account, const std::string& key) 
   return account + "/k/" + key;
 }
 
+json ticket_view(json ticket) {
+  ticket.erase("account_id");
+  return ticket;
+}
+
 std::string time_ordered_id(const std::string& prefix) {
   // Within one millisecond a counter (from a random start) keeps the order.
   static std::mutex mutex;

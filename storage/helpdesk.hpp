@@ -3,6 +3,7 @@
 #include "messages/types.hpp"
 #include "storage/db.hpp"
 #include "storage/pending_writes.hpp"
+#include "storage/webhooks.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -100,6 +101,9 @@ std::string idempotency_key(const std::string& account, const std::string& key);
 /// random each millisecond (so ids are hard to guess and still ordered).
 std::string time_ordered_id(const std::string& prefix);
 
+/// The ticket as the contract shows it (GET /api/v1/tickets/{id}, webhook events).
+nlohmann::json ticket_view(nlohmann::json ticket);
+
 /// A page of tickets or rejections, oldest first.
 struct record_page {
   std::vector<nlohmann::json> records;
@@ -150,6 +154,9 @@ public:
   /// The mailbox's open journal entries, at most `limit` (in key order; committed ones).
   caf::expected<std::vector<open_message>> open_messages(const std::string& mailbox,
                                                          std::size_t limit) const;
+
+  /// The accounts' webhooks, whose events are staged with the records they are about.
+  webhook_store webhooks() const { return webhook_store{db_}; }
 
   /// Staging, for the one writer: each puts its records into `changes`. A ticket and a
   /// rejection are staged with their mailbox's index entry.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "storage/db.hpp"
+#include "storage/webhooks.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -101,6 +102,9 @@ public:
   caf::expected<std::vector<send_record>>
   sends_since(const std::string& mailbox, std::chrono::system_clock::time_point since,
               batch& expired) const;
+
+  /// The accounts' webhooks: an email's final state is staged with its event.
+  webhook_store webhooks() const { return webhook_store{db_}; }
 
   /// A new email and its MIME, queued.
   void stage_new(batch& changes, const outbox_email& email,

@@ -14,7 +14,8 @@ using nlohmann::json;
 
 namespace {
 
-json account_view(const storage::account_record& a) {
+/// The account as the contract shows it, with its webhook (none for a new account).
+json account_view(const storage::account_record& a, json webhook = nullptr) {
   auto settings = storage::to_json(a.settings);
   return {{"id", a.id},
           {"name", a.name},
@@ -22,7 +23,8 @@ json account_view(const storage::account_record& a) {
           {"labels", settings["labels"]},
           {"mark_as_read", settings["mark_as_read"]},
           {"list_mail", settings["list_mail"]},
-          {"headers", settings["headers"]}};
+          {"headers", settings["headers"]},
+          {"webhook", std::move(webhook)}};
 }
 
 bool printable(const std::string& s) {
@@ -95,8 +97,8 @@ void list_accounts(rest_pointer self, const reply_fn& reply) {
 void get_account(rest_pointer self, const caller& who, const reply_fn& reply) {
   self->request(registry(self), registry_timeout, atom::account_v, who.account_id)
       .then(
-          [reply](const storage::account_record& a) {
-            reply(json_response(200, account_view(a)));
+          [=](const storage::account_record& a) {
+            reply(json_response(200, account_view(a, webhook_view(self, a.id))));
           },
           refuse_with(reply));
 }
@@ -169,9 +171,10 @@ updated_settings(storage::account_settings updated, const json& j) {
 }
 
 /// Reads the account's settings, applies the request's changes and stores them if
-/// nobody changed them meanwhile; else reads again (at most `tries` times).
+/// nobody changed them meanwhile; else reads again (at most `tries` times). Then calls
+/// `done`.
 void update_settings(rest_pointer self, const std::string& account, const json& j,
-                     const reply_fn& reply, int tries) {
+                     const reply_fn& reply, int tries, std::function<void()> done) {
   self->request(registry(self), registry_timeout, atom::account_v, account)
       .then(
           [=](const storage::account_record& a) {
@@ -180,19 +183,17 @@ void update_settings(rest_pointer self, const std::string& account, const json& 
               return reply(std::move(*bad));
             self->request(registry(self), registry_timeout, atom::settings_v, account,
                           a.settings, std::get<storage::account_settings>(updated))
-                .then(
-                    [reply](const storage::account_record& stored) {
-                      reply(json_response(200, account_view(stored)));
-                    },
-                    [=](const caf::error& err) {
-                      if (is(err, ec::conflict) && tries > 1)
-                        return update_settings(self, account, j, reply, tries - 1);
-                      if (is(err, ec::conflict))
-                        return reply(error_response(
-                            409, "conflict",
-                            "the settings kept changing meanwhile; try again"));
-                      reply(refusal(err));
-                    });
+                .then([done](const storage::account_record&) { done(); },
+                      [=](const caf::error& err) {
+                        if (is(err, ec::conflict) && tries > 1)
+                          return update_settings(self, account, j, reply, tries - 1,
+                                                 done);
+                        if (is(err, ec::conflict))
+                          return reply(error_response(
+                              409, "conflict",
+                              "the settings kept changing meanwhile; try again"));
+                        reply(refusal(err));
+                      });
           },
           refuse_with(reply));
 }
@@ -204,10 +205,26 @@ void patch_account(rest_pointer self, const caller& who, const http_request& req
   auto body = read_object(req);
   if (auto* bad = std::get_if<net::response>(&body)) return reply(std::move(*bad));
   auto j = std::get<json>(std::move(body));
-  if (auto bad =
-          reject_unknown_fields(j, {"labels", "mark_as_read", "list_mail", "headers"}))
+  if (auto bad = reject_unknown_fields(
+          j, {"labels", "mark_as_read", "list_mail", "headers", "webhook"}))
     return reply(std::move(*bad));
-  update_settings(self, who.account_id, j, reply, 3);
+  // The webhook is checked first, stored after the settings: a request with a bad
+  // part changes nothing.
+  std::optional<webhook_settings> hook;
+  if (j.contains("webhook")) {
+    auto read = read_webhook(j["webhook"]);
+    if (auto* bad = std::get_if<net::response>(&read)) return reply(std::move(*bad));
+    hook = std::get<webhook_settings>(std::move(read));
+    j.erase("webhook");
+  }
+  auto account = who.account_id;
+  auto answer = [=] { get_account(self, caller{false, account}, reply); };
+  auto then = [=] {
+    if (!hook) return answer();
+    set_webhook(self, account, *hook, reply, answer);
+  };
+  if (j.empty()) return then();
+  update_settings(self, account, j, reply, 3, then);
 }
 
 } // namespace exc::rest

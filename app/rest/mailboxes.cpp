@@ -236,14 +236,12 @@ void create_mailbox(rest_pointer self, const caller& who, const http_request& re
 
 void list_mailboxes(rest_pointer self, const caller& who, const http_request& req,
                     const reply_fn& reply) {
-  auto query = net::parse_query(net::split_target(req.target).second);
-  if (!query)
-    return reply(error_response(400, "invalid_query", "the query string is malformed"));
-  auto limit = page_limit(*query);
-  if (auto* bad = std::get_if<net::response>(&limit)) return reply(std::move(*bad));
-  auto after = net::find_param(*query, "after").value_or("");
+  auto query = read_page_query(req);
+  if (auto* bad = std::get_if<net::response>(&query)) return reply(std::move(*bad));
+  const auto& [params, limit] = std::get<page_query>(query);
+  auto after = net::find_param(params, "after").value_or("");
   self->request(registry(self), registry_timeout, atom::mailboxes_v, who.account_id,
-                after, static_cast<std::uint32_t>(std::get<std::size_t>(limit)))
+                after, static_cast<std::uint32_t>(limit))
       .then(
           [=](mailbox_page& page) {
             auto next = page.next.empty() ? json(nullptr) : json(page.next);

@@ -60,6 +60,23 @@ void render_mailbox(rest_pointer self, const mailbox_entry& e,
 void receive_notification(rest_pointer self, const http_request& req,
                           const reply_fn& reply);
 
+// webhooks (webhooks.cpp)
+/// The account's webhook as the contract shows it ({"url","updated_at"}, never the
+/// secret), or null.
+nlohmann::json webhook_view(rest_pointer self, const std::string& account);
+/// The request's "webhook": null (remove it) or {"url","secret"}; or the 400 answer.
+std::variant<webhook_settings, net::response> read_webhook(const nlohmann::json& v);
+/// Stores the account's webhook through the WEBHOOK DISPATCHER, then calls `done`.
+void set_webhook(rest_pointer self, const std::string& account,
+                 const webhook_settings& settings, const reply_fn& reply,
+                 std::function<void()> done);
+/// GET /api/v1/webhook/deliveries: the failing and parked events, oldest first.
+void list_deliveries(rest_pointer self, const caller& who, const http_request& req,
+                     const reply_fn& reply);
+/// POST /api/v1/webhook/deliveries/retry ("" id: all) and …/{id}/retry.
+void retry_deliveries(rest_pointer self, const caller& who, const std::string& id,
+                      const reply_fn& reply);
+
 // tickets and rejections (tickets.cpp)
 /// A listing's query: its parameters and its mailbox_id ("" if absent).
 struct listing_query {
@@ -72,6 +89,12 @@ void read_listing_query(rest_pointer self, const caller& who, const http_request
                         const reply_fn& reply, std::function<void(listing_query)> then);
 /// A listing's `limit` (1 to 100, default 50), or a 400 answer.
 std::variant<std::size_t, net::response> page_limit(const net::params& params);
+/// A paged listing's query string and its `limit`; or the 400 answer.
+struct page_query {
+  net::params params;
+  std::size_t limit = 50;
+};
+std::variant<page_query, net::response> read_page_query(const http_request& req);
 void list_tickets(rest_pointer self, const caller& who, const http_request& req,
                   const reply_fn& reply);
 void get_ticket(rest_pointer self, const caller& who, const std::string& id,

@@ -35,12 +35,6 @@ json rejection_view(json r) {
   return r;
 }
 
-/// The ticket as the contract shows it.
-json ticket_view(json ticket) {
-  ticket.erase("account_id");
-  return ticket;
-}
-
 } // namespace
 
 void read_listing_query(rest_pointer self, const caller& who, const http_request& req,
@@ -69,6 +63,15 @@ std::variant<std::size_t, net::response> page_limit(const net::params& params) {
   return static_cast<std::size_t>(n);
 }
 
+std::variant<page_query, net::response> read_page_query(const http_request& req) {
+  auto query = net::parse_query(net::split_target(req.target).second);
+  if (!query)
+    return error_response(400, "invalid_query", "the query string is malformed");
+  auto limit = page_limit(*query);
+  if (auto* bad = std::get_if<net::response>(&limit)) return std::move(*bad);
+  return page_query{std::move(*query), std::get<std::size_t>(limit)};
+}
+
 void list_tickets(rest_pointer self, const caller& who, const http_request& req,
                   const reply_fn& reply) {
   read_listing_query(self, who, req, reply, [=](listing_query query) {
@@ -80,7 +83,7 @@ void list_tickets(rest_pointer self, const caller& who, const http_request& req,
     if (!page) return reply(storage_failure(page.error()));
     json tickets = json::array();
     for (auto& t : page->records)
-      tickets.push_back(ticket_view(std::move(t)));
+      tickets.push_back(storage::ticket_view(std::move(t)));
     reply(json_response(
         200, {{"tickets", tickets},
               {"next", page->next.empty() ? json(nullptr) : json(page->next)}}));
@@ -92,7 +95,7 @@ void get_ticket(rest_pointer self, const caller& who, const std::string& id,
   auto ticket = self->state.stores.helpdesk->ticket(who.account_id, id);
   if (!ticket) return reply(storage_failure(ticket.error()));
   if (!*ticket) return reply(not_found());
-  reply(json_response(200, ticket_view(std::move(**ticket))));
+  reply(json_response(200, storage::ticket_view(std::move(**ticket))));
 }
 
 void list_rejections(rest_pointer self, const caller& who, const http_request& req,

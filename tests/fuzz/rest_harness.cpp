@@ -171,6 +171,7 @@ struct harness {
   std::unique_ptr<storage::db> db = scratch_db();
   storage::helpdesk_store helpdesk{*db};
   storage::outbox_store outbox{*db};
+  storage::webhook_store webhooks{*db};
   address_book connected;
   net::metrics metrics;
   rest_actor rest;
@@ -182,8 +183,8 @@ struct harness {
     service::put(sys, caf::actor_cast<registry_actor>(sys.spawn(registry_stand_in, 0)));
     rest_config rc;
     rc.admin_token = admin_token;
-    rest =
-        sys.spawn(rest_front, rc, rest_stores{&metrics, &helpdesk, &outbox, &connected});
+    rest = sys.spawn(rest_front, rc,
+                     rest_stores{&metrics, &helpdesk, &outbox, &connected, &webhooks});
     sched.run();
   }
 };

@@ -2,6 +2,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include "net/url.hpp"
+#include "net/webhook_signature.hpp"
 
 CAF_TEST(absolute urls split into scheme host port and target) {
   auto u = net::parse_url("https://graph.microsoft.com/v1.0/users?$top=1");
@@ -82,4 +83,25 @@ CAF_TEST(pkce s256 matches rfc 7636 appendix b) {
 CAF_TEST(hex encoding) {
   CAF_CHECK_EQUAL(net::hex_encode(std::string{"\x00\x7f\xab\xff", 4}), "007fabff");
   CAF_CHECK_EQUAL(net::hex_encode(""), "");
+}
+
+CAF_TEST(loopback hosts are address literals or localhost) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "localhost"})
+    CAF_CHECK(net::is_loopback_host(host));
+  for (const char* host : {"127.example.com", "127.0.0.1.nip.io", "128.0.0.1", "127..0.1",
+                           "127.0.0.", "10.0.0.1", "example.com", "", "127.0.0.1:80"})
+    CAF_CHECK(!net::is_loopback_host(host));
+}
+
+CAF_TEST(a webhook signature is the hex hmac of the body and compared exactly) {
+  // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+  auto sig = net::webhook_signature("Jefe", "what do ya want for nothing?");
+  CAF_CHECK_EQUAL(
+      sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CAF_CHECK(net::webhook_signature_matches("Jefe", "what do ya want for nothing?", sig));
+  CAF_CHECK(!net::webhook_signature_matches("Jefe", "what do ya want for nothing!", sig));
+  CAF_CHECK(!net::webhook_signature_matches("Jeff", "what do ya want for nothing?", sig));
+  CAF_CHECK(!net::webhook_signature_matches("Jefe", "what do ya want for nothing?",
+                                            sig.substr(0, sig.size() - 1)));
+  CAF_CHECK(!net::webhook_signature_matches("Jefe", "what do ya want for nothing?", ""));
 }

@@ -24,7 +24,11 @@ expired every third round), then SIGKILLs exconnectd after 0.2–1.5 s and start
 again. After the last round the faults stop and the run waits until every mail is
 labelled and the outbox is drained, then checks exactly-once (a ticket, comment or
 rejection per mail; one send per queued email, by Message-ID in graph-sim's sent log)
-and graph-sim's limit counters. ctest runs the same with 10 kills.
+and graph-sim's limit counters. The account has a webhook whose receiver
+(\`tools/webhook-receiver\`) fails 20 % of the calls, half of them after taking the
+event; the run checks that, after dropping repeats by event id, it took exactly one
+event per ticket, comment, rejection and sent email, each ticket's in order, and that
+every signature verified. ctest runs the same with 10 kills.
 
 \`\`\`
 $chaos

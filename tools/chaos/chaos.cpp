@@ -8,7 +8,11 @@
 //   - every delivered mail carries the processed label in Exchange;
 //   - every queued email was sent exactly once (graph-sim's sent log, by Message-ID);
 //   - graph-sim counted no limit violation (fetch rate, concurrency, request rate,
-//     send limits).
+//     send limits);
+//   - the account's webhook receiver (tools/webhook-receiver, failing 20 % of the calls,
+//     half of those after taking the event) took, after dropping repeats by event id,
+//     exactly one event per ticket, comment, rejection and sent email, each ticket's
+//     events in the order they happened, and no call failed its signature check.
 // Prints the counts; exits 1 on any miss, 2 on bad usage.
 //
 // --isolation instead measures the healthy mailboxes' arrival-to-ticket latency in a
@@ -105,6 +109,7 @@ public:
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& admin_token() const { return admin_token_; }
   int starts() const { return starts_; }
+  std::uint16_t port() const { return port_; }
   /// When each start began (RFC 3339), for a post-mortem.
   const std::vector<std::string>& started_at() const { return started_at_; }
 
@@ -172,6 +177,109 @@ std::optional<std::vector<json>> all_pages(net::http_client& http,
   return out;
 }
 
+/// The account's webhook receiver (tools/webhook-receiver) as a child process: it
+/// checks each event's signature, drops repeats and writes what it took to a file.
+struct webhook_receiver {
+  std::string secret = "chaos-webhook-secret-0123456789";
+  std::string events_file;
+  std::unique_ptr<test::child_process> process;
+  std::uint16_t port = 0;
+
+  webhook_receiver(const test::temp_dir& dir, unsigned seed, int fail_percent)
+      : events_file{dir.file("webhook-events.jsonl")} {
+    process = std::make_unique<test::child_process>(
+        EXC_WEBHOOK_RECEIVER_PATH,
+        std::vector<std::string>{"--secret", secret, "--port-file",
+                                 dir.file("receiver.port"), "--events", events_file,
+                                 "--fail-percent", std::to_string(fail_percent), "--seed",
+                                 std::to_string(seed)},
+        dir.file("receiver.log"));
+    port = process->wait_for_port(dir.file("receiver.port"));
+  }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port) + "/exconnect-events";
+  }
+
+  json stats(net::http_client& http) const {
+    net::client_request req;
+    req.url = "http://127.0.0.1:" + std::to_string(port) + "/stats";
+    auto res = http.request(std::move(req));
+    return res.ok() ? json::parse(res.body, nullptr, false) : json{};
+  }
+
+  /// The events taken, in the order taken.
+  std::vector<json> taken() const {
+    std::vector<json> out;
+    std::ifstream in{events_file};
+    for (std::string line; std::getline(in, line);)
+      out.push_back(json::parse(line, nullptr, false));
+    return out;
+  }
+};
+
+/// What the webhook events should say: one per ticket, comment after a ticket's
+/// first, rejection and sent email, and each ticket's in order. Returns the misses.
+std::vector<std::string> check_webhook_events(const std::vector<json>& events,
+                                              const std::vector<json>& tickets,
+                                              const std::vector<json>& rejections,
+                                              const std::vector<json>& emails) {
+  std::vector<std::string> misses;
+  std::map<std::string, int> expected; // "type object-id" -> 0, counted up as seen
+  for (const auto& t : tickets) {
+    expected["ticket.created " + t["id"].get<std::string>()] = 0;
+    for (std::size_t i = 1; i < t["comments"].size(); ++i)
+      expected["comment.added " + t["comments"][i]["id"].get<std::string>()] = 0;
+  }
+  for (const auto& r : rejections)
+    expected["rejection.created " + r["id"].get<std::string>()] = 0;
+  for (const auto& e : emails)
+    if (e["state"] == "sent" || e["state"] == "failed")
+      expected["email." + e["state"].get<std::string>() + " " +
+               e["email_id"].get<std::string>()] = 0;
+  std::map<std::string, std::string> last_of_ticket; // ticket -> its last event id
+  std::set<std::string> ids;
+  for (const auto& e : events) {
+    if (!e.is_object() || !e["data"].is_object()) {
+      misses.push_back("an event is not a JSON object with data: " + e.dump());
+      continue;
+    }
+    auto type = e.value("type", "");
+    auto id = e.value("id", "");
+    if (!ids.insert(id).second) misses.push_back("event " + id + " was taken twice");
+    const auto& d = e["data"];
+    std::string object, ticket;
+    if (type == "ticket.created") object = ticket = d.value("id", "");
+    if (type == "comment.added") {
+      object = d.value("comment", json::object()).value("id", "");
+      ticket = d.value("ticket_id", "");
+    }
+    if (type == "rejection.created") object = d.value("id", "");
+    if (type == "email.sent" || type == "email.failed") {
+      object = d.value("email_id", "");
+      if (auto t = d.find("ticket_id"); t != d.end() && t->is_string())
+        ticket = t->get<std::string>();
+    }
+    if (type == "mailbox.status_changed") continue; // checked by the mailbox views
+    auto key = type + " " + object;
+    auto found = expected.find(key);
+    if (found == expected.end())
+      misses.push_back("webhook event " + id + " is about nothing stored: " + key);
+    else if (++found->second > 1)
+      misses.push_back("a second webhook event for " + key + ": " + id);
+    if (ticket.empty()) continue;
+    auto& last = last_of_ticket[ticket];
+    if (last.empty() && type != "ticket.created")
+      misses.push_back("ticket " + ticket + "'s first event is " + type);
+    if (!last.empty() && id < last)
+      misses.push_back("ticket " + ticket + ": event " + id + " came after " + last);
+    last = id;
+  }
+  for (const auto& [key, count] : expected)
+    if (count == 0) misses.push_back("no webhook event for " + key);
+  return misses;
+}
+
 /// The run's bookkeeping: what was delivered and queued, to be checked at the end.
 struct ledger {
   std::map<std::string, std::string> delivered; ///< Message-ID -> mailbox address
@@ -237,6 +345,10 @@ int run_chaos(const options& opt) {
   auto& daemon = st.daemon;
   auto& http = st.http;
   const auto& key = st.key;
+  webhook_receiver receiver{st.dir, opt.seed, 20};
+  api_client{daemon.url(), http}.call(
+      "PATCH", "/account", key,
+      {{"webhook", {{"url", receiver.url()}, {"secret", receiver.secret}}}});
   auto addresses = st.connect(opt.mailboxes, "chaos");
 
   ledger book;
@@ -408,6 +520,40 @@ int run_chaos(const options& opt) {
   }
   if (!book.unanswered.empty())
     miss(std::to_string(book.unanswered.size()) + " agent replies never got an answer");
+
+  // The webhook's events: every one taken, after its retries (a 20 % failure rate
+  // backs an event off for seconds at most).
+  std::vector<json> full_tickets, all_rejections;
+  for (const auto& t : tickets.value_or(std::vector<json>{}))
+    if (auto full = rest(http, daemon.url(), "GET",
+                         "/tickets/" + t["id"].get<std::string>(), key))
+      full_tickets.push_back(*full);
+  if (auto r = all_pages(http, daemon.url(), "/rejections", "rejections", key))
+    all_rejections = *r;
+  std::vector<std::string> webhook_misses;
+  std::vector<json> events;
+  for (auto until = std::chrono::steady_clock::now() + 120s;;
+       std::this_thread::sleep_for(500ms)) {
+    events = receiver.taken();
+    webhook_misses = check_webhook_events(events, full_tickets, all_rejections,
+                                          emails.value_or(std::vector<json>{}));
+    if (webhook_misses.empty() || std::chrono::steady_clock::now() > until) break;
+  }
+  for (const auto& m : webhook_misses)
+    miss(m);
+  auto deliveries = rest(http, daemon.url(), "GET", "/webhook/deliveries", key);
+  auto receiver_stats = receiver.stats(http);
+  if (receiver_stats.value("bad_signatures", -1) != 0)
+    miss("webhook calls whose signature did not verify: " + receiver_stats.dump());
+  for (const auto& address : addresses) {
+    bool connected = false;
+    for (const auto& e : events)
+      if (e.value("type", "") == "mailbox.status_changed" &&
+          e["data"].value("address", "") == address)
+        connected = e["data"].value("status", "") == "connected";
+    if (!connected)
+      miss("no mailbox.status_changed event ends with " + address + " connected");
+  }
   int stopped = daemon.stop();
   if (stopped != 0) miss("exconnectd exited " + std::to_string(stopped) + " on SIGTERM");
 
@@ -419,6 +565,9 @@ int run_chaos(const options& opt) {
             << "  queued " << book.queued.size() << " emails, graph-sim sent "
             << sent_total << "\n"
             << "  limit violations " << violations << "\n"
+            << "  webhook: " << events.size() << " events taken, receiver "
+            << receiver_stats.dump() << ", undelivered "
+            << (deliveries ? (*deliveries)["deliveries"].size() : 0) << "\n"
             << (misses ? "chaos: FAILED, " + std::to_string(misses) + " misses"
                        : std::string{"chaos: ok"})
             << std::endl;

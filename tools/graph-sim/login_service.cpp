@@ -65,8 +65,7 @@ std::string scope_string(const std::set<std::string>& scopes) {
 
 bool is_loopback_http(const std::string& uri) {
   auto u = net::parse_url(uri);
-  return u && u->scheme == "http" &&
-         (u->host == "127.0.0.1" || u->host == "localhost" || u->host == "::1");
+  return u && u->scheme == "http" && net::is_loopback_host(u->host);
 }
 
 /// An app's registered redirect URIs, or any http loopback URI if it registered none.

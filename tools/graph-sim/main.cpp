@@ -160,13 +160,8 @@ int main(int argc, char** argv) {
                           }};
     sim.attach(http.io());
     http.start();
-    if (!port_file.empty()) {
-      // Write then rename, so a reader never sees a half-written port.
-      auto tmp = port_file + ".tmp";
-      std::ofstream{tmp} << http.port() << "\n";
-      if (std::rename(tmp.c_str(), port_file.c_str()) != 0)
-        die("cannot write " + port_file);
-    }
+    if (!port_file.empty() && !net::write_port_file(port_file, http.port()))
+      die("cannot write " + port_file);
     std::cerr << "graph-sim: listening on " << settings.scheme << "://" << server.address
               << ":" << http.port() << "\n";
     int sig = 0;
