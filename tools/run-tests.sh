@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: installs dependencies, builds twice (normal, and with
 # AddressSanitizer + UndefinedBehaviorSanitizer) and runs every test in both builds; then
-# runs each fuzz target for 60 s (docs/fuzzing.md).
+# runs each fuzz target for 30 s (docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,6 @@ for kind in normal asan; do
   echo "== testing ($kind)"
   (cd "$dir" && ctest --output-on-failure --parallel "$jobs") || status=1
 done
-echo "== fuzzing (60 s per target)"
-bash tools/fuzz.sh --ci 60 || status=1
+echo "== fuzzing (30 s per target)"
+bash tools/fuzz.sh --ci 30 || status=1
 exit $status
