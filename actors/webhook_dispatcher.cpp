@@ -232,6 +232,7 @@ void deliver(self_ptr self, const hook& h, storage::webhook_event e) {
   req.method = "POST";
   req.url = h.url;
   req.timeout = cfg.timeout;
+  req.max_response_body = 64 * 1024; // the tenant's server: only its status counts
   req.headers = {{"Content-Type", "application/json"},
                  {"User-Agent", "exconnect-webhooks/1"},
                  {"X-Exconnect-Event-Id", e.id},

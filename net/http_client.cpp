@@ -1,5 +1,7 @@
 #include "net/http_client.hpp"
 
+#include <algorithm>
+
 #include "net/url.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -382,7 +384,10 @@ private:
   void on_write(beast::error_code ec, std::size_t) {
     if (ec) return broken(ec, "sending the request");
     parser_.emplace();
-    parser_->body_limit(client_.options.max_response_body);
+    parser_->body_limit(
+        in_.max_response_body > 0
+            ? std::min(in_.max_response_body, client_.options.max_response_body)
+            : client_.options.max_response_body);
     if (in_.method == "HEAD") parser_->skip(true);
     std::visit(
         [this](auto& s) {

@@ -29,6 +29,9 @@ struct client_request {
   header_list headers;
   std::string body;
   std::chrono::milliseconds timeout{30'000}; ///< whole exchange, connect included
+  /// A smaller cap on the answer's body than the client's (0: the client's): for
+  /// servers others control, whose answer is not needed.
+  std::uint64_t max_response_body = 0;
 
   /// The first header named `name` (case-insensitive), or "" if absent.
   std::string_view header(std::string_view name) const;

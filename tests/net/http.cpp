@@ -178,6 +178,22 @@ CAF_TEST(post bodies arrive and answers may come from another thread) {
   CAF_CHECK_EQUAL(res.body, "POST /later payload");
 }
 
+CAF_TEST(a request may cap the answer body below the client cap) {
+  auto server = serve({});
+  net::http_client client;
+  net::client_request req;
+  req.method = "POST";
+  req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/echo";
+  req.body = std::string(5000, 'x'); // echoed back: an answer of 5 KB
+  auto whole = client.request(req);
+  CAF_REQUIRE(whole.ok());
+  CAF_CHECK_EQUAL(whole.body.size(), 5000u + 11u); // "POST /echo " and the body
+  req.max_response_body = 1024;
+  auto capped = client.request(req);
+  CAF_CHECK(!capped.ok());
+  CAF_CHECK_EQUAL(capped.error, net::transport_error::protocol);
+}
+
 CAF_TEST(tls with a trusted ca verifies names and ip addresses) {
   auto ca = test::test_ca::create(dir.path());
   net::server_options opts;
