@@ -7,6 +7,7 @@
 #include "messages/storage_requests.hpp"
 #include "messages/tenant_key.hpp"
 #include "net/graph/requests.hpp"
+#include "net/graph/subscriptions.hpp"
 #include "net/limits/poll_phase.hpp"
 #include "net/pkce.hpp"
 #include "net/time_format.hpp"
@@ -907,11 +908,9 @@ caf::result<mailbox_entry> resume(self_ptr self, const std::string& account,
   return entry_of(self, *mb);
 }
 
-caf::result<bool> remove(self_ptr self, const std::string& account,
-                         const std::string& id) {
-  if (!find_mailbox(self, account, id)) return no_such_mailbox();
-  stop_mailbox(self, id);
-  auto rp = self->make_response_promise<bool>();
+/// Deletes the mailbox's grant, then its records, and answers.
+void forget_and_remove(self_ptr self, const std::string& id,
+                       caf::typed_response_promise<bool> rp) {
   // The grant goes first: a mailbox record without credentials is harmless, the
   // reverse would leave a refresh token nobody can delete through the API.
   self->request(service::get<token_service_actor>(self->system()),
@@ -962,6 +961,55 @@ caf::result<bool> remove(self_ptr self, const std::string& account,
             rp.deliver(make_error(ec::storage_failure,
                                   "the mailbox's credentials could not be deleted"));
           });
+}
+
+/// Ends the mailbox's change-notification subscription at Graph while its grant still
+/// opens it, then runs `next`. Best effort and brief: one that is left lapses at its
+/// expiry, and its notifications are answered 404.
+template <class Next>
+void end_subscription(self_ptr self, const storage::mailbox_record& mb, Next next) {
+  auto& st = self->state;
+  auto push = st.stores.helpdesk ? st.stores.helpdesk->push(mb.id)
+                                 : caf::expected<push_state>{push_state{}};
+  if (!push || push->subscription_id.empty()) return next();
+  auto key = mb.tenant_id.empty() ? mb.id : tenant_token_key(mb.tenant_id);
+  auto subscription = push->subscription_id;
+  auto gone = [=](const std::string& how) {
+    spdlog::info("registry: mailbox {}: subscription {} {}", log_name(self, mb.id),
+                 subscription, how);
+  };
+  self->request(service::get<token_service_actor>(self->system()),
+                std::chrono::seconds{10}, atom::token_v, key)
+      .then(
+          [=](const std::string& token) mutable {
+            self->request(service::get<http_actor>(self->system()),
+                          std::chrono::seconds{15},
+                          graph::delete_subscription(self->state.cfg.graph_url, token,
+                                                     subscription))
+                .then(
+                    [=](const net::client_response& res) mutable {
+                      gone(res.ok() ? "deleted at Graph: " + std::to_string(res.status)
+                                    : "not deleted: " + res.error_message);
+                      next();
+                    },
+                    [=](const caf::error& err) mutable {
+                      gone("not deleted: " + render(err));
+                      next();
+                    });
+          },
+          [=](const caf::error& err) mutable {
+            gone("not deleted (no token): " + render(err));
+            next();
+          });
+}
+
+caf::result<bool> remove(self_ptr self, const std::string& account,
+                         const std::string& id) {
+  auto* found = find_mailbox(self, account, id);
+  if (!found) return no_such_mailbox();
+  stop_mailbox(self, id);
+  auto rp = self->make_response_promise<bool>();
+  end_subscription(self, *found, [=]() mutable { forget_and_remove(self, id, rp); });
   return rp;
 }
 

@@ -42,6 +42,14 @@ net::client_request renew_subscription(const std::string& graph_url,
       {{"expirationDateTime", expires}});
 }
 
+net::client_request delete_subscription(const std::string& graph_url,
+                                        const std::string& access_token,
+                                        const std::string& id) {
+  auto req = get(graph_url, access_token, "/subscriptions/" + net::percent_encode(id));
+  req.method = "DELETE";
+  return req;
+}
+
 std::optional<subscription_answer> read_subscription(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object()) return std::nullopt;

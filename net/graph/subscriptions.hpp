@@ -31,6 +31,11 @@ net::client_request renew_subscription(const std::string& graph_url,
                                        const std::string& access_token,
                                        const std::string& id, const std::string& expires);
 
+/// DELETE /subscriptions/{id}: no more notifications (the mailbox is deleted).
+net::client_request delete_subscription(const std::string& graph_url,
+                                        const std::string& access_token,
+                                        const std::string& id);
+
 /// A subscription as Graph answered it: its id and when it expires.
 struct subscription_answer {
   std::string id;

@@ -203,6 +203,19 @@ CAF_TEST(a subscription is renewed before it expires) {
   CAF_CHECK_EQUAL(converted(key, id), 1);
 }
 
+CAF_TEST(deleting a mailbox deletes its subscription at graph) {
+  start_daemon();
+  auto key = create_account("A").at("api_key").get<std::string>();
+  auto id = connect_subscribed(key, "support@contoso.test").at("id").get<std::string>();
+  CAF_REQUIRE_EQUAL(subscriptions_of("support@contoso.test").size(), 1u);
+  auto res = call("DELETE", "/api/v1/mailboxes/" + id, key);
+  CAF_CHECK_EQUAL(res.status, 204u);
+  // Gone before the answer: no notification of it goes out any more.
+  CAF_CHECK(subscriptions_of("support@contoso.test").empty());
+  json item = {{"subscriptionId", "s"}, {"clientState", "c"}, {"changeType", "created"}};
+  CAF_CHECK_EQUAL(notify(id, {{"value", {item}}}).status, 404u);
+}
+
 CAF_TEST(a shared mailbox behind a delegated sign in keeps polling) {
   start_daemon({"--poll-interval", "1"});
   sim.create_mailbox("agent@contoso.test");
