@@ -104,8 +104,8 @@ void drop_undelivered(self_ptr self, const std::string& account) {
   if (dropped > 0) {
     spdlog::info("webhooks: account {} has no webhook: {} undelivered events dropped",
                  account, dropped);
-    st.peers.metrics->add("exconnect_webhook_events_dropped_total", {},
-                          static_cast<double>(dropped));
+    st.peers.metrics->add("exconnect_webhook_events_dropped_total",
+                          {{"reason", "removed"}}, static_cast<double>(dropped));
     storage_requests::commit_or_log(self, std::move(changes), "webhooks",
                                     "the events of account " + account);
   }
@@ -330,6 +330,32 @@ caf::result<std::uint64_t> retry(self_ptr self, const std::string& account,
   return commit_and_pass(self, std::move(changes), account, count);
 }
 
+/// Drops the account's parked events recorded longer than `parked_retention` ago, the
+/// oldest first (ids sort by the time they were recorded), a share at a time.
+void expire_parked(self_ptr self, const std::string& account) {
+  auto& st = self->state;
+  auto cutoff = rfc3339(now_ms(self) - st.cfg.parked_retention.count());
+  auto parked = st.peers.store->events(account, true, "", drop_at_once);
+  if (!parked) {
+    spdlog::error("webhooks: account {}: {}", account, render(parked.error()));
+    return;
+  }
+  storage::batch changes;
+  std::size_t dropped = 0;
+  for (const auto& e : *parked) {
+    if (e.created_at >= cutoff) break; // RFC 3339 in UTC sorts as time does
+    st.peers.store->stage_drop(changes, e);
+    ++dropped;
+  }
+  if (dropped == 0) return;
+  spdlog::warn("webhooks: account {}: {} parked events older than the retention dropped",
+               account, dropped);
+  st.peers.metrics->add("exconnect_webhook_events_dropped_total", {{"reason", "expired"}},
+                        static_cast<double>(dropped));
+  storage_requests::commit_or_log(self, std::move(changes), "webhooks",
+                                  "the expired events of account " + account);
+}
+
 /// Looks at every account with a webhook, and at those it knows that lost theirs.
 void sweep(self_ptr self) {
   auto& st = self->state;
@@ -340,8 +366,10 @@ void sweep(self_ptr self) {
     std::vector<std::string> known;
     for (const auto& [account, w] : st.accounts)
       known.push_back(account);
-    for (const auto& account : *accounts)
+    for (const auto& account : *accounts) {
+      expire_parked(self, account);
       pass(self, account);
+    }
     for (const auto& account : known)
       if (!std::binary_search(accounts->begin(), accounts->end(), account))
         pass(self, account);
@@ -355,9 +383,10 @@ void describe_webhook_metrics(net::metrics& metrics) {
   metrics.describe("exconnect_webhook_deliveries_total", "counter",
                    "Webhook deliveries by outcome (delivered: answered 2xx; failed: "
                    "tried again later; parked: failing for too long).");
-  metrics.describe("exconnect_webhook_events_dropped_total", "counter",
-                   "Undelivered webhook events dropped because their account's webhook "
-                   "was removed.");
+  metrics.describe(
+      "exconnect_webhook_events_dropped_total", "counter",
+      "Undelivered webhook events dropped, by reason (removed: the account's "
+      "webhook was removed; expired: parked past the retention).");
 }
 
 webhook_actor::behavior_type webhook_dispatcher(webhook_dispatcher_pointer self,

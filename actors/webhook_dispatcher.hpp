@@ -37,6 +37,9 @@ struct webhook_dispatcher_config {
   std::chrono::milliseconds retry_max{3'600'000};
   /// A failing event is parked after failing for this long.
   std::chrono::milliseconds park_after{86'400'000};
+  /// A parked event not retried is dropped this long after it was recorded: the parked
+  /// events of a receiver that is gone for good do not pile up without end.
+  std::chrono::milliseconds parked_retention{30LL * 86'400'000};
   /// Deliveries under way per account.
   std::size_t in_flight = 4;
   /// Undelivered events one pass over an account looks at.

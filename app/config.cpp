@@ -193,6 +193,17 @@ const std::vector<option>& options() {
          if (err.empty()) c.webhook_park_after = std::chrono::seconds(n);
          return err;
        }},
+      {"--webhook-parked-retention", "EXCONNECT_WEBHOOK_PARKED_RETENTION", "SECONDS",
+       "a parked webhook event not retried is dropped this long after it was recorded",
+       "2592000",
+       [](config& c, const std::string& v) {
+         std::uint64_t n = 0;
+         auto err = set_number(n, v);
+         if (err.empty() && (n == 0 || n > 31'536'000))
+           err = "expects 1 to 31536000 seconds";
+         if (err.empty()) c.webhook_parked_retention = std::chrono::seconds(n);
+         return err;
+       }},
       {"--webhook-retry-max", "EXCONNECT_WEBHOOK_RETRY_MAX", "SECONDS",
        "the longest wait between two tries of a failing webhook event (the wait starts "
        "at 1 s and doubles)",

@@ -44,6 +44,7 @@ struct config {
   /// A webhook event failing this long is parked; retries back off up to the max.
   std::chrono::seconds webhook_park_after{86'400};
   std::chrono::seconds webhook_retry_max{3'600};
+  std::chrono::seconds webhook_parked_retention{2'592'000};
   std::chrono::seconds authorization_timeout{600}; ///< OAuth state lifetime
   /// Sign-in links an account may ask for per never-connected address per hour.
   std::uint32_t sign_in_attempts = 3;

@@ -289,6 +289,7 @@ int run(const app::config& cfg) {
     exc::webhook_dispatcher_config webhook_cfg;
     webhook_cfg.park_after = cfg.webhook_park_after;
     webhook_cfg.retry_max = cfg.webhook_retry_max;
+    webhook_cfg.parked_retention = cfg.webhook_parked_retention;
 
     // The services, in the order they start (each may use those before it; they stop
     // in the reverse order). Detached: the STORAGE WRITER waits for fsync, the HELPDESK

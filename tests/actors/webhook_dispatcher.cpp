@@ -42,6 +42,7 @@ struct fixture : test_coordinator_fixture<>, test::mock_http_access<fixture> {
     cfg.retry_max = 4s;
     cfg.park_after = 10s;
     cfg.sweep_interval = 1h;
+    cfg.parked_retention = 3h;
     cfg.wall = wall_clock::at(sched.clock().now());
     dispatcher = sys.spawn(webhook_dispatcher, cfg,
                            webhook_dispatcher_peers{&store, &vault, &metrics});
@@ -180,6 +181,22 @@ CAF_TEST(an event failing too long is parked and a retry sends it again) {
   answer(tries, 200);
   CAF_CHECK(stored(false).empty());
   CAF_CHECK(stored(true).empty());
+}
+
+CAF_TEST(a parked event is dropped once it is older than the retention) {
+  record("t1");
+  for (std::size_t i = 0; i < exchanges(); ++i) {
+    answer(i, 500);
+    if (i + 1 == exchanges()) advance(5s);
+  }
+  CAF_REQUIRE_EQUAL(stored(true).size(), 1u);
+  advance(2h); // two sweeps: younger than 3 h, kept
+  CAF_CHECK_EQUAL(stored(true).size(), 1u);
+  advance(1h);
+  CAF_CHECK(stored(true).empty());
+  CAF_CHECK(metrics.render().find(
+                "exconnect_webhook_events_dropped_total{reason=\"expired\"} 1") !=
+            std::string::npos);
 }
 
 CAF_TEST(removing the webhook drops its undelivered events) {
