@@ -115,7 +115,22 @@ void drop_undelivered(self_ptr self, const std::string& account) {
     st.accounts.erase(account);
 }
 
-void deliver(self_ptr self, const hook& h, storage::webhook_event e);
+void deliver(self_ptr self, const hook& h, storage::webhook_event e, std::string body);
+void settle(self_ptr self, storage::webhook_event e, unsigned status, std::string error);
+
+/// Reads the event's body and delivers it; an event dropped meanwhile is let go.
+void deliver_stored(self_ptr self, const hook& h, const storage::webhook_event& e) {
+  auto body = self->state.peers.store->body(e.account_id, e.id);
+  if (!body)
+    return settle(self, e, 0, "its body cannot be read: " + render(body.error()));
+  if (!*body) { // dropped (the webhook was removed): nothing to send
+    auto& w = self->state.accounts[e.account_id];
+    w.busy_ids.erase(e.id);
+    w.busy_keys.erase(e.order_key);
+    return;
+  }
+  deliver(self, h, e, std::move(**body));
+}
 
 /// Delivers what is due of the account's events: in id order, one at a time per order
 /// key, at most `in_flight` at once; sets the timer for the next that is not yet due.
@@ -168,7 +183,7 @@ void pass(self_ptr self, const std::string& account) {
   storage_requests::sync(self, [=, h = **found](const caf::error& err) {
     if (!err) {
       for (const auto& e : due)
-        deliver(self, h, e);
+        deliver_stored(self, h, e);
       return;
     }
     spdlog::error("webhooks: account {}: storage sync failed: {}", account, render(err));
@@ -226,7 +241,7 @@ void settle(self_ptr self, storage::webhook_event e, unsigned status, std::strin
                            });
 }
 
-void deliver(self_ptr self, const hook& h, storage::webhook_event e) {
+void deliver(self_ptr self, const hook& h, storage::webhook_event e, std::string body) {
   auto& cfg = self->state.cfg;
   net::client_request req;
   req.method = "POST";
@@ -237,8 +252,8 @@ void deliver(self_ptr self, const hook& h, storage::webhook_event e) {
                  {"User-Agent", "exconnect-webhooks/1"},
                  {"X-Exconnect-Event-Id", e.id},
                  {"X-Exconnect-Event-Type", e.type},
-                 {"X-Exconnect-Signature", net::webhook_signature(h.secret, e.body)}};
-  req.body = e.body;
+                 {"X-Exconnect-Signature", net::webhook_signature(h.secret, body)}};
+  req.body = std::move(body);
   self->request(service::get<http_actor>(self->system()),
                 cfg.timeout + std::chrono::seconds{5}, std::move(req))
       .then(
@@ -335,17 +350,26 @@ caf::result<std::uint64_t> retry(self_ptr self, const std::string& account,
 void expire_parked(self_ptr self, const std::string& account) {
   auto& st = self->state;
   auto cutoff = rfc3339(now_ms(self) - st.cfg.parked_retention.count());
-  auto parked = st.peers.store->events(account, true, "", drop_at_once);
-  if (!parked) {
-    spdlog::error("webhooks: account {}: {}", account, render(parked.error()));
-    return;
-  }
   storage::batch changes;
   std::size_t dropped = 0;
-  for (const auto& e : *parked) {
-    if (e.created_at >= cutoff) break; // RFC 3339 in UTC sorts as time does
-    st.peers.store->stage_drop(changes, e);
-    ++dropped;
+  std::string after;
+  // Oldest first, a page at a time: the first one young enough ends the look.
+  for (bool more = true; more && dropped < drop_at_once;) {
+    auto parked = st.peers.store->events(account, true, after, page_size);
+    if (!parked) {
+      spdlog::error("webhooks: account {}: {}", account, render(parked.error()));
+      return;
+    }
+    more = parked->size() == page_size;
+    for (const auto& e : *parked) {
+      if (e.created_at >= cutoff) { // RFC 3339 in UTC sorts as time does
+        more = false;
+        break;
+      }
+      st.peers.store->stage_drop(changes, e);
+      after = e.id;
+      ++dropped;
+    }
   }
   if (dropped == 0) return;
   spdlog::warn("webhooks: account {}: {} parked events older than the retention dropped",

@@ -30,6 +30,12 @@ std::string event_key(const std::string& account, const std::string& id, bool pa
 }
 
 /// The sealed secret is binary: base64 in the JSON.
+/// An event's body, apart from its record: scans, retries and parking read and rewrite
+/// the small record only; the body is read once per try.
+std::string body_key(const std::string& account, const std::string& id) {
+  return "b/" + account + "/" + id;
+}
+
 json config_json(const webhook_config& c) {
   return {{"url", c.url},
           {"sealed_secret", net::base64_encode(c.sealed_secret)},
@@ -57,7 +63,6 @@ json to_json(const webhook_event& x) {
           {"type", x.type},
           {"order_key", x.order_key},
           {"created_at", x.created_at},
-          {"body", x.body},
           {"attempts", x.attempts},
           {"first_failure_ms", x.first_failure_ms},
           {"next_at_ms", x.next_at_ms},
@@ -76,7 +81,6 @@ std::optional<webhook_event> webhook_event_from_json(const std::string& text) {
   x.type = str(j, "type");
   x.order_key = str(j, "order_key");
   x.created_at = str(j, "created_at");
-  x.body = str(j, "body");
   x.attempts = static_cast<std::uint32_t>(num(j, "attempts"));
   x.first_failure_ms = num(j, "first_failure_ms");
   x.next_at_ms = num(j, "next_at_ms");
@@ -175,15 +179,20 @@ caf::expected<bool> webhook_store::stage_event(batch& changes, const std::string
   e.type = type;
   e.order_key = order_key;
   e.created_at = net::format_rfc3339(std::chrono::system_clock::now());
-  e.body = json{
-      {"id", e.id},
-      {"type", e.type},
-      {"created_at", e.created_at},
-      {"account_id", account},
-      {"data",
-       data}}.dump(-1, ' ', false, json::error_handler_t::replace);
   stage_update(changes, e);
+  changes.put(family::webhooks, body_key(account, e.id),
+              json{{"id", e.id},
+                   {"type", e.type},
+                   {"created_at", e.created_at},
+                   {"account_id", account},
+                   {"data", data}}
+                  .dump(-1, ' ', false, json::error_handler_t::replace));
   return true;
+}
+
+caf::expected<std::optional<std::string>>
+webhook_store::body(const std::string& account, const std::string& id) const {
+  return db_.get(family::webhooks, body_key(account, id));
 }
 
 void webhook_store::stage_update(batch& changes, const webhook_event& e) const {
@@ -192,6 +201,7 @@ void webhook_store::stage_update(batch& changes, const webhook_event& e) const {
 
 void webhook_store::stage_delivered(batch& changes, const webhook_event& e) const {
   changes.erase(family::webhooks, event_key(e.account_id, e.id, false));
+  changes.erase(family::webhooks, body_key(e.account_id, e.id));
 }
 
 void webhook_store::stage_park(batch& changes, const webhook_event& e) const {
@@ -207,6 +217,7 @@ void webhook_store::stage_unpark(batch& changes, const webhook_event& e) const {
 void webhook_store::stage_drop(batch& changes, const webhook_event& e) const {
   changes.erase(family::webhooks, event_key(e.account_id, e.id, false));
   changes.erase(family::webhooks, event_key(e.account_id, e.id, true));
+  changes.erase(family::webhooks, body_key(e.account_id, e.id));
 }
 
 std::vector<std::string> webhook_store::accounts_in(const batch& changes) {

@@ -20,6 +20,9 @@
 ///   "e/<account>/<event id>" -> webhook_event, waiting or failing (event ids sort by
 ///                               time: the order they are delivered in)
 ///   "p/<account>/<event id>" -> webhook_event, parked
+///   "b/<account>/<event id>" -> the event's body, until it is delivered or dropped
+///                               (apart, so that scanning and retrying the records
+///                               never reads or rewrites a large body)
 namespace storage {
 
 struct webhook_config {
@@ -37,7 +40,6 @@ struct webhook_event {
   std::string type;      ///< "ticket.created", …
   std::string order_key; ///< events with the same key are delivered in id order
   std::string created_at;
-  std::string body; ///< the JSON POSTed, exactly as signed
   std::uint32_t attempts = 0;
   std::int64_t first_failure_ms = 0; ///< wall clock of the first failed try (0: none)
   std::int64_t next_at_ms = 0;       ///< not tried again before this
@@ -76,6 +78,10 @@ public:
                                                    std::size_t limit) const;
   caf::expected<std::optional<webhook_event>>
   event(const std::string& account, const std::string& id, bool parked) const;
+  /// The event's body, the JSON POSTed exactly as signed
+  /// ({"id","type","created_at","account_id","data"}).
+  caf::expected<std::optional<std::string>> body(const std::string& account,
+                                                 const std::string& id) const;
 
   /// Stores the webhook, or removes it (nullopt): the dispatcher then drops the
   /// account's undelivered events.
